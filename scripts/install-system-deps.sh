@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install the Debian packages the tests need, only those missing.
+#   chromium       real headless browser for page tests (driven by Playwright, executable_path)
+#   fonts-noto-cjk Chinese glyphs in PDF/PNG output
+#   poppler-utils  pdftoppm / pdffonts to check PDFs
+#   libpango*      WeasyPrint's text layout
+set -euo pipefail
+want=(chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
+missing=()
+for p in "${want[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system packages: all present"
+  exit 0
+fi
+echo "system packages: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "system packages: done"

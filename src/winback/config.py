@@ -1,0 +1,177 @@
+"""Business profile: the knobs a business sets once, with industry presets. Frozen.
+
+The core (analytics, programme rules, reporting metrics) receives a ``BusinessProfile`` and
+never reads Django settings. Presets follow the seeds: a restaurant expects guests back in about
+a month, a dentist in about six months, an accountant once a year, a medical-aesthetics clinic
+uses the 45/90/180-day lifecycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+INDUSTRIES = ("retail", "restaurant", "dental", "aesthetics", "b2b", "accounting")
+LIFECYCLE_RULES = ("fixed", "rhythm")
+RFM_REFERENCES = ("median", "mean")
+
+
+@dataclass(frozen=True)
+class LifecycleThresholds:
+    """Days since last purchase: active below silent_from, then silent, sleeping, lost."""
+
+    silent_from: int
+    sleeping_from: int
+    lost_from: int
+
+    def __post_init__(self) -> None:
+        if not 0 < self.silent_from < self.sleeping_from < self.lost_from:
+            raise ValueError(
+                "lifecycle thresholds must increase: "
+                f"{self.silent_from} < {self.sleeping_from} < {self.lost_from}"
+            )
+
+
+@dataclass(frozen=True)
+class ValueWeights:
+    """Weights of the non-money streams in the value index, in currency units per act (R3)."""
+
+    referral_converted: float = 1.0  # multiplier on the referred customer's revenue
+    forum_post: float = 20.0
+    forum_reply: float = 5.0
+    qa_answer: float = 15.0
+    event_attendance: float = 30.0
+    survey_response: float = 10.0
+    suggestion: float = 10.0
+    suggestion_adopted: float = 100.0
+
+
+@dataclass(frozen=True)
+class ProgrammeRules:
+    contacts_per_round: int = 3
+    contact_window_days: int = 30
+    max_contacts_in_window: int = 4
+    retire_after_rounds: int = 3
+    holdout_share: float = 0.1
+    agent_minute_cost: float = 1.0
+    call_minutes: float = 6.0
+
+
+@dataclass(frozen=True)
+class BusinessProfile:
+    industry: str
+    name: str = ""
+    currency: str = "CNY"
+    time_zone: str = "Asia/Shanghai"
+    lifecycle: LifecycleThresholds = field(default_factory=lambda: LifecycleThresholds(45, 90, 180))
+    # Business-wide prior of the time between purchases (days), used to shrink the personal
+    # rhythm of customers with few purchases.
+    expected_return_days: float = 30.0
+    prior_strength: float = 3.0  # pseudo-intervals of the prior in the shrinkage
+    lateness_at_risk: float = 1.5
+    lateness_lost: float = 3.0
+    gross_margin: float = 0.35
+    annual_discount_rate: float = 0.10
+    tiers: int = 5
+    unknown_customer_policy: str = "stub"  # or "reject"
+    # "fixed": lifecycle stages by the thresholds above; "rhythm": the thresholds scaled by the
+    # customer's own expected interval relative to expected_return_days (bounded).
+    lifecycle_rule: str = "fixed"
+    # Days ahead the churn score looks ("no purchase within N days"); None: lifecycle.lost_from.
+    churn_horizon_days: int | None = None
+    rfm_reference: str = "median"  # what "high" in RFM is measured against: "median" | "mean"
+    cost_to_serve_per_year: float = 10.0  # currency units per customer (mailings, care, ...)
+    value_weights: ValueWeights = field(default_factory=ValueWeights)
+    programme: ProgrammeRules = field(default_factory=ProgrammeRules)
+
+    def __post_init__(self) -> None:
+        if self.industry not in INDUSTRIES:
+            raise ValueError(f"unknown industry {self.industry!r}; choose one of {INDUSTRIES}")
+        if not 1 <= self.tiers <= 5:
+            raise ValueError("tiers must be between 1 and 5 (more is unworkable for people)")
+        if self.unknown_customer_policy not in {"stub", "reject"}:
+            raise ValueError("unknown_customer_policy must be 'stub' or 'reject'")
+        if self.lifecycle_rule not in LIFECYCLE_RULES:
+            raise ValueError(f"lifecycle_rule must be one of {LIFECYCLE_RULES}")
+        if self.rfm_reference not in RFM_REFERENCES:
+            raise ValueError(f"rfm_reference must be one of {RFM_REFERENCES}")
+        if self.churn_horizon_days is not None and self.churn_horizon_days < 1:
+            raise ValueError("churn_horizon_days must be at least 1 day")
+        if self.cost_to_serve_per_year < 0:
+            raise ValueError("cost_to_serve_per_year cannot be negative")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> BusinessProfile:
+        return _apply(self, overrides)
+
+
+def _apply(obj: Any, overrides: Mapping[str, Any]) -> Any:
+    known = {f.name: f for f in fields(obj)}
+    changes: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if key not in known:
+            raise ValueError(f"unknown setting {key!r} for {type(obj).__name__}")
+        current = getattr(obj, key)
+        if hasattr(current, "__dataclass_fields__") and isinstance(value, Mapping):
+            changes[key] = _apply(current, value)
+        else:
+            changes[key] = value
+    return replace(obj, **changes)
+
+
+PRESETS: dict[str, BusinessProfile] = {
+    "retail": BusinessProfile(
+        industry="retail",
+        lifecycle=LifecycleThresholds(30, 60, 120),
+        expected_return_days=21.0,
+        gross_margin=0.30,
+    ),
+    "restaurant": BusinessProfile(
+        industry="restaurant",
+        lifecycle=LifecycleThresholds(30, 60, 120),
+        expected_return_days=14.0,
+        gross_margin=0.55,
+    ),
+    "dental": BusinessProfile(
+        industry="dental",
+        lifecycle=LifecycleThresholds(180, 270, 400),
+        expected_return_days=180.0,
+        gross_margin=0.50,
+    ),
+    "aesthetics": BusinessProfile(
+        industry="aesthetics",
+        lifecycle=LifecycleThresholds(45, 90, 180),
+        expected_return_days=40.0,
+        gross_margin=0.60,
+    ),
+    "b2b": BusinessProfile(
+        industry="b2b",
+        lifecycle=LifecycleThresholds(60, 120, 240),
+        expected_return_days=30.0,
+        gross_margin=0.25,
+    ),
+    "accounting": BusinessProfile(
+        industry="accounting",
+        lifecycle=LifecycleThresholds(365, 450, 730),
+        expected_return_days=365.0,
+        gross_margin=0.45,
+    ),
+}
+
+
+def preset(industry: str, overrides: Mapping[str, Any] | None = None) -> BusinessProfile:
+    try:
+        base = PRESETS[industry]
+    except KeyError:
+        raise ValueError(f"unknown industry {industry!r}; choose one of {INDUSTRIES}") from None
+    return base.with_overrides(overrides or {})
+
+
+def profile_from_dict(data: Mapping[str, Any]) -> BusinessProfile:
+    """Rebuild a profile saved with ``to_dict`` (e.g. from the settings table)."""
+    base = preset(str(data.get("industry", "retail")))
+    rest = {k: v for k, v in data.items() if k != "industry"}
+    return base.with_overrides(rest)
