@@ -1,0 +1,133 @@
+"""Shape snapshot rows for people and write them as CSV, Parquet or XLSX.
+
+The same snapshot always gives the same bytes (CSV, Parquet): rows sorted by the customer's own
+id, floats rounded to a fixed number of decimals (and printed with exactly that many in CSV).
+Text cells a spreadsheet would run as a formula (starting with = + - @, tab or carriage return)
+get a leading apostrophe in CSV and XLSX, the formats people open in a spreadsheet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+FORMATS = ("csv", "parquet", "xlsx")
+COLUMNS = (
+    "customer_id",
+    "as_of",
+    "stage",
+    "customer_type",
+    "status",
+    "churn_score",
+    "p_alive",
+    "expected_purchases_365",
+    "clv_365",
+    "value_index",
+    "tier",
+    "rfm_octant",
+    "abc_class",
+    "early_warning",
+    "retention_action",
+    "days_since_last",
+    "expected_interval_days",
+    "top_signals",
+)
+DECIMALS: dict[str, int] = {
+    "churn_score": 2,
+    "p_alive": 4,
+    "expected_purchases_365": 4,
+    "clv_365": 2,
+    "value_index": 4,
+    "expected_interval_days": 1,
+}
+TEXT_COLUMNS = (
+    "customer_id",
+    "stage",
+    "customer_type",
+    "status",
+    "rfm_octant",
+    "abc_class",
+    "retention_action",
+    "top_signals",
+)
+FORMULA_START = r"^[=+\-@\t\r]"
+XLSX_MAX_ROWS = 1_048_575  # a worksheet's rows less the header
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def scores_table(snapshots: pl.DataFrame) -> pl.DataFrame:
+    """Snapshot rows (``external_id`` + SNAPSHOT columns) -> export columns, sorted, rounded."""
+    finite = [
+        pl.when(pl.col(c).is_finite()).then(pl.col(c).round(d)).otherwise(None).alias(c)
+        for c, d in DECIMALS.items()
+    ]
+    return (
+        snapshots.rename({"external_id": "customer_id"})
+        .with_columns(finite)
+        .select(COLUMNS)
+        .sort("customer_id")
+    )
+
+
+def fixed(column: str, decimals: int) -> pl.Expr:
+    """A float printed with exactly ``decimals`` decimals ("12.30"), null stays null."""
+    scale = 10**decimals
+    scaled = (pl.col(column) * scale).round(0).cast(pl.Int64, strict=False)
+    magnitude = scaled.abs()
+    sign = pl.when(scaled < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    whole = (magnitude // scale).cast(pl.String)
+    text: pl.Expr = sign + whole
+    if decimals > 0:
+        fraction = (magnitude % scale).cast(pl.String).str.zfill(decimals)
+        text = text + pl.lit(".") + fraction
+    return text.alias(column)
+
+
+def defuse_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    text = [c for c in TEXT_COLUMNS if c in frame.columns]
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(FORMULA_START))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in text
+    )
+
+
+def write_csv(table: pl.DataFrame, path: Path) -> None:
+    printed = defuse_formulas(table).with_columns(fixed(c, d) for c, d in DECIMALS.items())
+    with path.open("wb") as handle:
+        handle.write(UTF8_BOM)  # so spreadsheet programs read Chinese text as UTF-8
+        printed.write_csv(handle, date_format="%Y-%m-%d", line_terminator="\r\n")
+
+
+def write_parquet(table: pl.DataFrame, path: Path) -> None:
+    table.write_parquet(path, compression="zstd", statistics=True)
+
+
+def write_xlsx(table: pl.DataFrame, path: Path) -> None:
+    from openpyxl import Workbook
+
+    if table.height > XLSX_MAX_ROWS:
+        raise ValueError(
+            f"{table.height} rows do not fit in one worksheet ({XLSX_MAX_ROWS}); "
+            "export csv or parquet instead"
+        )
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("scores")
+    sheet.append(list(table.columns))
+    # openpyxl takes rows one at a time; there is no columnar path into a worksheet.
+    for row in defuse_formulas(table).iter_rows():
+        sheet.append(row)
+    book.save(path)
+
+
+def write_scores(snapshots: pl.DataFrame, fmt: str, path: Path) -> int:
+    """Write the export file; returns the number of customers in it."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {FORMATS}")
+    table = scores_table(snapshots)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    {"csv": write_csv, "parquet": write_parquet, "xlsx": write_xlsx}[fmt](table, path)
+    return table.height

@@ -1,0 +1,253 @@
+"""Extract the analytics frames from the store as of a date, columnar end to end.
+
+Each table is read with one SQL statement through an ADBC driver straight into Arrow (see
+:mod:`winback.store.connect`), then
+shaped with Polars expressions; no Python loop touches a row. The SQL keeps to what both
+SQLite and PostgreSQL do well: dates travel as integer days since 1970-01-01 and timestamps as
+integer epoch seconds, so SQLite's text dates never need parsing and both engines give the same
+Arrow types. Small lookups (stores, categories) and the line-to-order join run in Polars.
+
+Only facts dated on or before ``as_of`` are returned, so a past date sees what was known then
+(R12): a customer appears only once they had joined or been seen, a complaint counts as resolved
+only if it was resolved by ``as_of``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from winback.analytics import frames as contracts
+from winback.analytics.frames import AnalyticsFrames
+from winback.store.connect import read_groups
+from winback.web.env import DatabaseURL
+
+# Django's table names (app label + model name).
+CUSTOMER = "customers_customer"
+STORE = "customers_store"
+CATEGORY = "customers_category"
+PRODUCT = "customers_product"
+ORDER = "customers_order"
+ORDER_LINE = "customers_orderline"
+EVENT = "customers_engagementevent"
+CONTACT = "customers_contactlog"
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The few SQL fragments that differ between SQLite and PostgreSQL."""
+
+    engine: str
+
+    def day(self, column: str) -> str:
+        """Integer days since 1970-01-01 of a DATE column (NULL stays NULL)."""
+        if self.engine == "sqlite":
+            # julianday('1970-01-01') = 2440587.5, and every calendar date maps to x.5 exactly.
+            return f"CAST(julianday({column}) - 2440587.5 AS INTEGER)"
+        return f"({column} - DATE '1970-01-01')"
+
+    def epoch_seconds(self, column: str) -> str:
+        """Integer UTC epoch seconds of a timestamp column (NULL stays NULL)."""
+        if self.engine == "sqlite":
+            return f"CAST(strftime('%s', {column}) AS INTEGER)"
+        return f"CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)"
+
+    def date_literal(self, value: date) -> str:
+        # value is a datetime.date, so its ISO form is safe to inline.
+        iso = value.isoformat()
+        return f"'{iso}'" if self.engine == "sqlite" else f"DATE '{iso}'"
+
+    def text(self, column: str) -> str:
+        """A JSON column as text (PostgreSQL's jsonb has no plain Arrow type)."""
+        return column if self.engine == "sqlite" else f"CAST({column} AS TEXT)"
+
+    def real(self, column: str) -> str:
+        return f"CAST({column} AS {'REAL' if self.engine == 'sqlite' else 'DOUBLE PRECISION'})"
+
+
+def customers_sql(d: Dialect) -> str:
+    # First order and first event ever (not only up to as-of): a customer first seen after the
+    # as-of date did not exist yet. Both are index look-ups (customer, date).
+    first_order = f"(SELECT MIN(o.order_date) FROM {ORDER} o WHERE o.customer_id = c.id)"
+    first_event = f"(SELECT MIN(e.occurred_date) FROM {EVENT} e WHERE e.customer_id = c.id)"
+    return (
+        "SELECT c.id AS customer_pk, c.external_id, "
+        f"{d.day('c.join_date')} AS join_day, {d.day('c.birthday')} AS birthday_day, "
+        f"{d.day(first_order)} AS first_order_day, {d.day(first_event)} AS first_event_day, "
+        "c.store_id, c.is_stub, c.consent_marketing, c.do_not_contact "
+        f"FROM {CUSTOMER} c ORDER BY c.id"
+    )
+
+
+def orders_sql(d: Dialect, as_of: date) -> str:
+    return (
+        "SELECT o.id AS order_pk, o.customer_id AS customer_pk, "
+        f"{d.day('o.order_date')} AS order_day, o.amount_cents, "
+        "NULLIF(o.coupon_code, '') AS coupon_code "
+        f"FROM {ORDER} o WHERE o.order_date <= {d.date_literal(as_of)} ORDER BY o.id"
+    )
+
+
+def order_lines_sql(d: Dialect) -> str:
+    # A line without its own category falls back to its product's; COALESCE evaluates the
+    # subquery only for those lines. Lines are cut to the as-of date by the join to orders.
+    return (
+        "SELECT l.order_id AS order_pk, "
+        f"COALESCE(l.category_id, (SELECT p.category_id FROM {PRODUCT} p "
+        "WHERE p.id = l.product_id)) AS category_id, "
+        f"{d.real('l.quantity')} AS quantity, l.amount_cents "
+        f"FROM {ORDER_LINE} l ORDER BY l.id"
+    )
+
+
+def events_sql(d: Dialect, as_of: date) -> str:
+    return (
+        "SELECT e.customer_id AS customer_pk, e.event_type, "
+        f"{d.day('e.occurred_date')} AS occurred_day, "
+        "e.referred_customer_id AS referred_customer_pk, e.referred_bought, e.score, "
+        f"e.adopted, e.resolved, {d.epoch_seconds('e.resolved_at')} AS resolved_epoch "
+        f"FROM {EVENT} e WHERE e.occurred_date <= {d.date_literal(as_of)} ORDER BY e.id"
+    )
+
+
+def contacts_sql(d: Dialect, as_of: date) -> str:
+    return (
+        "SELECT k.customer_id AS customer_pk, "
+        f"{d.day('k.occurred_date')} AS occurred_day, k.channel, k.direction, k.outcome "
+        f"FROM {CONTACT} k WHERE k.occurred_date <= {d.date_literal(as_of)} ORDER BY k.id"
+    )
+
+
+STORES_SQL = f"SELECT s.id AS store_id, s.code AS store_code FROM {STORE} s"
+CATEGORIES_SQL = (
+    "SELECT c.id AS category_id, c.code AS category_code, c.necessity, c.replenishment_days "
+    f"FROM {CATEGORY} c"
+)
+
+
+def as_date(column: str) -> pl.Expr:
+    return pl.col(column).cast(pl.Int32).cast(pl.Date)
+
+
+def blank_to_null(column: str) -> pl.Expr:
+    text = pl.col(column).cast(pl.String)
+    return pl.when(text == "").then(None).otherwise(text).alias(column)
+
+
+def shape_orders(raw: pl.DataFrame) -> pl.DataFrame:
+    frame = raw.with_columns(as_date("order_day").alias("order_date"), blank_to_null("coupon_code"))
+    return contracts.conform(frame, contracts.ORDERS, "orders")
+
+
+def shape_order_lines(
+    raw: pl.DataFrame, categories: pl.DataFrame, orders: pl.DataFrame
+) -> pl.DataFrame:
+    cats = categories.select(
+        pl.col("category_id").cast(pl.Int64),
+        blank_to_null("category_code"),
+        blank_to_null("necessity"),
+        pl.col("replenishment_days").cast(pl.Int64),
+    )
+    frame = (
+        raw.with_columns(pl.col("category_id").cast(pl.Int64), pl.col("order_pk").cast(pl.Int64))
+        .join(
+            orders.select("order_pk", "customer_pk", "order_date"),
+            on="order_pk",
+            how="inner",
+            maintain_order="left",
+        )
+        .join(cats, on="category_id", how="left", maintain_order="left")
+    )
+    return contracts.conform(frame, contracts.ORDER_LINES, "order_lines")
+
+
+def shape_events(raw: pl.DataFrame, as_of: date, time_zone: str) -> pl.DataFrame:
+    resolved_on = (
+        pl.from_epoch(pl.col("resolved_epoch").cast(pl.Int64), time_unit="s")
+        .dt.replace_time_zone("UTC")
+        .dt.convert_time_zone(time_zone)
+        .dt.date()
+    )
+    frame = raw.with_columns(
+        as_date("occurred_day").alias("occurred_date"),
+        resolved_on.alias("resolved_date"),
+        pl.col("resolved").cast(pl.Boolean),
+    )
+    # A complaint resolved after the as-of date was still open on that date.
+    later = pl.col("resolved_date") > pl.lit(as_of)
+    frame = frame.with_columns(
+        pl.when(later).then(pl.lit(False)).otherwise(pl.col("resolved")).alias("resolved"),
+        pl.when(later).then(None).otherwise(pl.col("resolved_date")).alias("resolved_date"),
+    )
+    return contracts.conform(frame, contracts.EVENTS, "events")
+
+
+def shape_contacts(raw: pl.DataFrame) -> pl.DataFrame:
+    frame = raw.with_columns(as_date("occurred_day").alias("occurred_date"))
+    return contracts.conform(frame, contracts.CONTACTS, "contacts")
+
+
+def shape_customers(raw: pl.DataFrame, stores: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """Customers known on ``as_of``: joined by then, or seen (order, event) by then.
+
+    A customer with no dates at all (a prospect loaded without a join date) is kept.
+    """
+    store_codes = stores.select(pl.col("store_id").cast(pl.Int64), blank_to_null("store_code"))
+    frame = raw.with_columns(
+        pl.col("customer_pk").cast(pl.Int64),
+        pl.col("store_id").cast(pl.Int64),
+        as_date("join_day").alias("join_date"),
+        as_date("birthday_day").alias("birthday"),
+        as_date("first_order_day").alias("first_order"),
+        as_date("first_event_day").alias("first_event"),
+    ).join(store_codes, on="store_id", how="left", maintain_order="left")
+    seen = pl.min_horizontal("join_date", "first_order", "first_event")
+    frame = frame.filter(seen.is_null() | (seen <= pl.lit(as_of))).with_columns(
+        # A join date still in the future was not known on the as-of date.
+        pl.when(pl.col("join_date") > pl.lit(as_of))
+        .then(None)
+        .otherwise(pl.col("join_date"))
+        .alias("join_date")
+    )
+    return contracts.conform(frame, contracts.CUSTOMERS, "customers")
+
+
+def extract_frames(db: DatabaseURL, as_of: date, *, time_zone: str) -> AnalyticsFrames:
+    """Read customers, orders, order lines, events and contacts dated on or before ``as_of``.
+
+    ``time_zone`` is the business's (an IANA name): resolution timestamps become local dates.
+    """
+    dialect = Dialect(db.engine)
+    # The order lines (the largest table) come through a second connection in parallel; the
+    # join to the orders keeps only lines of orders read, so the frames stay consistent even
+    # if an import commits in between. Everything else shares one read transaction.
+    raw = read_groups(
+        db,
+        [
+            {"order_lines": order_lines_sql(dialect)},
+            {
+                "customers": customers_sql(dialect),
+                "stores": STORES_SQL,
+                "categories": CATEGORIES_SQL,
+                "orders": orders_sql(dialect, as_of),
+                "events": events_sql(dialect, as_of),
+                "contacts": contacts_sql(dialect, as_of),
+            },
+        ],
+    )
+    orders = shape_orders(raw.pop("orders"))
+    order_lines = shape_order_lines(raw.pop("order_lines"), raw["categories"], orders)
+    events = shape_events(raw.pop("events"), as_of, time_zone)
+    customers = shape_customers(raw.pop("customers"), raw["stores"], as_of)
+    contacts = shape_contacts(raw.pop("contacts")).join(
+        customers.select("customer_pk"), on="customer_pk", how="semi", maintain_order="left"
+    )
+    return AnalyticsFrames(
+        customers=customers,
+        orders=orders,
+        order_lines=order_lines,
+        events=events,
+        contacts=contacts,
+    )

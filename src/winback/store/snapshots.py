@@ -1,0 +1,165 @@
+"""Write the per-customer snapshot of an analysis back to the store, and read it again.
+
+Writing takes a plain DB-API connection that the caller already holds inside its transaction
+(the web layer's), so replacing an as-of date's rows and recording the run commit together.
+PostgreSQL receives the rows through ``COPY ... FROM STDIN`` (CSV written by Polars in
+chunks); SQLite through a temporary database filled by ADBC and one ``INSERT ... SELECT``
+(or, inside an outer transaction, ``executemany`` on one prepared statement).
+Reading goes through ADBC into Polars.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from winback.analytics import frames as contracts
+from winback.store.connect import read_groups
+from winback.store.extract import CUSTOMER, Dialect
+from winback.web.env import DatabaseURL
+
+SNAPSHOT_TABLE = "analysis_customersnapshot"
+# Snapshot contract column -> table column.
+COLUMNS: dict[str, str] = {"customer_pk": "customer_id"} | {
+    name: name for name in contracts.SNAPSHOT if name != "customer_pk"
+}
+TEXT_NOT_NULL = ("stage", "customer_type", "status", "rfm_octant", "abc_class", "retention_action")
+COPY_CHUNK_ROWS = 200_000
+STAGE_SCHEMA = "winback_stage"
+STAGE_TABLE = "snapshot"
+
+
+def storable(scores: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """The snapshot columns in table order, with the store's NOT NULL rules applied."""
+    frame = contracts.conform(scores, contracts.SNAPSHOT, "scores")
+    return frame.with_columns(
+        pl.lit(as_of).alias("as_of"),
+        *[pl.col(c).fill_null("") for c in TEXT_NOT_NULL],
+        pl.col("early_warning").fill_null(False),
+        pl.col("top_signals").fill_null("[]"),
+    )
+
+
+def replace_snapshots(
+    conn: Any, engine: str, as_of: date, scores: pl.DataFrame, *, staged: bool = False
+) -> int:
+    """Delete ``as_of``'s snapshot rows and insert ``scores``; returns the rows written.
+
+    ``conn`` is a DB-API connection (sqlite3 or psycopg 3) already inside the caller's
+    transaction; nothing here commits. ``staged``: the rows wait in the database attached by
+    :func:`staged_snapshots` (SQLite).
+    """
+    frame = storable(scores, as_of)
+    cursor = conn.cursor()
+    try:
+        if engine == "postgresql":
+            cursor.execute(f"DELETE FROM {SNAPSHOT_TABLE} WHERE as_of = %s", (as_of,))
+            copy_rows(cursor, frame)
+        else:
+            cursor.execute(f"DELETE FROM {SNAPSHOT_TABLE} WHERE as_of = ?", (as_of.isoformat(),))
+            if staged:
+                insert_staged(cursor, frame, as_of)
+            else:
+                insert_rows(cursor, frame, as_of)
+    finally:
+        cursor.close()
+    return frame.height
+
+
+@contextmanager
+def staged_snapshots(conn: Any, engine: str, as_of: date, scores: pl.DataFrame) -> Iterator[bool]:
+    """On SQLite, outside a transaction: put the rows in a temporary database and attach it.
+
+    The rows go into the temporary file through ADBC (columnar, in C), so the insert inside
+    the caller's transaction is one ``INSERT ... SELECT`` instead of a Python tuple per row.
+    SQLite cannot attach a database inside a transaction: then (and on PostgreSQL, which has
+    COPY) this yields False and :func:`replace_snapshots` inserts the plain way.
+    """
+    if engine != "sqlite" or conn.in_transaction:
+        yield False
+        return
+    import adbc_driver_sqlite.dbapi as sqlite_dbapi
+
+    frame = storable(scores, as_of).drop("as_of")
+    with tempfile.TemporaryDirectory(prefix="winback-stage-") as folder:
+        path = Path(folder) / "stage.sqlite3"
+        stage = sqlite_dbapi.connect(str(path))
+        try:
+            cursor = stage.cursor()
+            cursor.adbc_ingest(STAGE_TABLE, frame.to_arrow(compat_level=pl.CompatLevel.oldest()))
+            cursor.close()
+            stage.commit()
+        finally:
+            stage.close()
+        conn.execute(f"ATTACH DATABASE ? AS {STAGE_SCHEMA}", (str(path),))
+        try:
+            yield True
+        finally:
+            conn.execute(f"DETACH DATABASE {STAGE_SCHEMA}")
+
+
+def insert_staged(cursor: Any, frame: pl.DataFrame, as_of: date) -> None:
+    rest = [c for c in frame.columns if c != "as_of"]
+    columns = ", ".join(["as_of", *(COLUMNS[c] for c in rest)])
+    cursor.execute(
+        f"INSERT INTO {SNAPSHOT_TABLE} ({columns}) SELECT '{as_of.isoformat()}', "
+        f"{', '.join(rest)} FROM {STAGE_SCHEMA}.{STAGE_TABLE}"
+    )
+
+
+def csv_chunks(frame: pl.DataFrame) -> Iterator[bytes]:
+    for start in range(0, frame.height, COPY_CHUNK_ROWS):
+        buffer = io.BytesIO()
+        # Strings are always quoted, so an empty string stays distinct from NULL (unquoted).
+        frame.slice(start, COPY_CHUNK_ROWS).write_csv(
+            buffer, include_header=False, quote_style="non_numeric", null_value=""
+        )
+        yield buffer.getvalue()
+
+
+def copy_rows(cursor: Any, frame: pl.DataFrame) -> None:
+    columns = ", ".join(COLUMNS[c] for c in frame.columns)
+    sql = f"COPY {SNAPSHOT_TABLE} ({columns}) FROM STDIN (FORMAT csv)"
+    with cursor.copy(sql) as copy:
+        for chunk in csv_chunks(frame):
+            copy.write(chunk)
+
+
+def insert_rows(cursor: Any, frame: pl.DataFrame, as_of: date) -> None:
+    # as_of is the same on every row: inline it rather than bind it a million times.
+    rest = [c for c in frame.columns if c != "as_of"]
+    columns = ", ".join(["as_of", *(COLUMNS[c] for c in rest)])
+    marks = ", ".join(["?"] * len(rest))
+    sql = f"INSERT INTO {SNAPSHOT_TABLE} ({columns}) VALUES ('{as_of.isoformat()}', {marks})"
+    cursor.executemany(sql, frame.select(rest).iter_rows())
+
+
+def read_snapshots(db: DatabaseURL, as_of: date) -> pl.DataFrame:
+    """Snapshot rows of ``as_of`` with the customer's own id (``external_id``), as Polars."""
+    dialect = Dialect(db.engine)
+    table_columns = [COLUMNS[c] for c in contracts.SNAPSHOT if c != "as_of"]
+    select = ", ".join(
+        dialect.text(f"s.{c}") + f" AS {c}" if c == "top_signals" else f"s.{c}"
+        for c in table_columns
+        if c != "customer_id"
+    )
+    sql = (
+        "SELECT s.customer_id AS customer_pk, c.external_id, "
+        f"{dialect.day('s.as_of')} AS as_of_day, "
+        f"{select} FROM {SNAPSHOT_TABLE} s JOIN {CUSTOMER} c ON c.id = s.customer_id "
+        f"WHERE s.as_of = {dialect.date_literal(as_of)} ORDER BY s.customer_id"
+    )
+    raw = read_groups(db, [{"snapshots": sql}])["snapshots"]
+    frame = raw.with_columns(
+        pl.col("as_of_day").cast(pl.Int32).cast(pl.Date).alias("as_of"),
+        pl.col("top_signals").cast(pl.String),
+    )
+    contract = {"external_id": pl.String(), **contracts.SNAPSHOT}
+    return contracts.conform(frame, contract, "snapshots")

@@ -1,0 +1,276 @@
+"""The integrated customer record (R1): every behaviour stream joined per customer.
+
+Money is stored as integer cents (``*_cents``); the business-local calendar date of every
+dated fact is stored next to its timestamp so analytics can extract dates without time-zone
+arithmetic. Every imported row carries a natural key and a content hash (``row_hash``) so a
+re-import can tell inserted, updated and unchanged rows apart.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def cents_to_decimal(cents: int | None) -> Decimal | None:
+    return None if cents is None else (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+class Necessity(models.TextChoices):
+    NECESSARY = "necessary", _("Necessary")
+    DISCRETIONARY = "discretionary", _("Discretionary")
+
+
+class Store(models.Model):
+    code = models.CharField(_("store code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    row_hash = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
+
+    def __str__(self) -> str:
+        return self.name or self.code
+
+
+class Category(models.Model):
+    code = models.CharField(_("category code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
+    necessity = models.CharField(
+        _("necessity"), max_length=16, choices=Necessity.choices, default=Necessity.DISCRETIONARY
+    )
+    replenishment_days = models.PositiveIntegerField(
+        _("typical replenishment interval (days)"), null=True, blank=True
+    )
+    row_hash = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("product category")
+        verbose_name_plural = _("product categories")
+
+    def __str__(self) -> str:
+        return self.name or self.code
+
+
+class Product(models.Model):
+    sku = models.CharField(_("SKU"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL)
+    unit_price_cents = models.BigIntegerField(_("unit price (cents)"), null=True, blank=True)
+    row_hash = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+
+    def __str__(self) -> str:
+        return self.name or self.sku
+
+
+class Gender(models.TextChoices):
+    UNKNOWN = "", _("Unknown")
+    FEMALE = "F", _("Female")
+    MALE = "M", _("Male")
+
+
+class DecisionStyle(models.TextChoices):
+    UNKNOWN = "", _("Unknown")
+    RATIONAL = "rational", _("Rational")
+    EMOTIONAL = "emotional", _("Emotional")
+
+
+class Customer(models.Model):
+    external_id = models.CharField(_("customer id"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    email = models.CharField(_("e-mail"), max_length=200, blank=True)
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    join_date = models.DateField(_("join date"), null=True, blank=True)
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.SET_NULL)
+    channel = models.CharField(_("acquisition channel"), max_length=50, blank=True)
+    decision_style = models.CharField(
+        _("decision style"), max_length=16, choices=DecisionStyle.choices, blank=True
+    )
+    tags = models.JSONField(_("tags"), default=list, blank=True)
+    key_dates = models.JSONField(_("key dates"), default=dict, blank=True)
+    consent_marketing = models.BooleanField(_("consents to marketing"), default=True)
+    do_not_contact = models.BooleanField(_("do not contact"), default=False)
+    do_not_contact_date = models.DateTimeField(_("do-not-contact since"), null=True, blank=True)
+    do_not_contact_source = models.CharField(_("do-not-contact source"), max_length=100, blank=True)
+    notes = models.TextField(_("notes on needs and habits"), blank=True)
+    is_stub = models.BooleanField(
+        _("created from an order (no customer record yet)"), default=False
+    )
+    row_hash = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        indexes = [models.Index(fields=["do_not_contact"]), models.Index(fields=["phone"])]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class Order(models.Model):
+    order_key = models.CharField(_("order id"), max_length=80, unique=True)
+    key_derived = models.BooleanField(
+        _("order key derived from content (no order id in the source)"), default=False
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="orders")
+    ordered_at = models.DateTimeField(_("ordered at"))
+    order_date = models.DateField(_("order date (business time zone)"), db_index=True)
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.SET_NULL)
+    channel = models.CharField(_("channel"), max_length=50, blank=True)
+    coupon_code = models.CharField(_("coupon / offer code"), max_length=64, blank=True)
+    amount_cents = models.BigIntegerField(_("amount (cents); refunds negative"))
+    row_hash = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        indexes = [models.Index(fields=["customer", "order_date"])]
+
+    def __str__(self) -> str:
+        return self.order_key
+
+    @property
+    def amount(self) -> Decimal | None:
+        return cents_to_decimal(self.amount_cents)
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveIntegerField(_("line number"))
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL)
+    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3, default=1)
+    amount_cents = models.BigIntegerField(_("amount (cents); refunds negative"))
+    row_hash = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_no"], name="orderline_order_line_no")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.line_no}"
+
+    @property
+    def amount(self) -> Decimal | None:
+        return cents_to_decimal(self.amount_cents)
+
+
+class EventType(models.TextChoices):
+    REFERRAL = "referral", _("Friend referral")
+    FORUM_POST = "forum_post", _("Forum post")
+    FORUM_REPLY = "forum_reply", _("Forum reply")
+    QA_ANSWER = "qa_answer", _("Answered another customer's question")
+    EVENT_ATTENDANCE = "event_attendance", _("Campaign / event participation")
+    SURVEY_RESPONSE = "survey_response", _("Survey answer")
+    SUGGESTION = "suggestion", _("Suggestion")
+    COMPLAINT = "complaint", _("Complaint")
+
+
+class EngagementEvent(models.Model):
+    source_key = models.CharField(_("event id"), max_length=80, unique=True)
+    key_derived = models.BooleanField(default=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events")
+    event_type = models.CharField(_("type"), max_length=24, choices=EventType.choices)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    occurred_date = models.DateField(_("date (business time zone)"))
+    # referral
+    referred_customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="referred_by"
+    )
+    referred_external_id = models.CharField(max_length=64, blank=True)
+    referred_bought = models.BooleanField(null=True, blank=True)
+    # campaign / event, survey
+    campaign_code = models.CharField(_("campaign / event id"), max_length=64, blank=True)
+    survey_code = models.CharField(_("survey id"), max_length=64, blank=True)
+    score = models.SmallIntegerField(
+        _("score (e.g. satisfaction, NPS 0-10)"), null=True, blank=True
+    )
+    # suggestion
+    adopted = models.BooleanField(_("suggestion adopted"), null=True, blank=True)
+    # complaint
+    complaint_category = models.CharField(_("complaint category"), max_length=64, blank=True)
+    resolved = models.BooleanField(_("resolved"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    text = models.TextField(_("text"), blank=True)
+    row_hash = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("engagement event")
+        verbose_name_plural = _("engagement events")
+        indexes = [models.Index(fields=["customer", "event_type", "occurred_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.occurred_date}"
+
+
+class ContactChannel(models.TextChoices):
+    PHONE = "phone", _("Phone")
+    SMS = "sms", _("SMS")
+    WECHAT = "wechat", _("WeChat")
+    VISIT = "visit", _("Visit")
+    EMAIL = "email", _("E-mail")
+
+
+class Direction(models.TextChoices):
+    OUTBOUND = "outbound", _("Outbound")
+    INBOUND = "inbound", _("Inbound")
+
+
+class ContactOutcome(models.TextChoices):
+    NOT_REACHED = "not_reached", _("Not reached")
+    REACHED = "reached", _("Reached")
+    REFUSED = "refused", _("Refused")
+    CALL_BACK = "call_back", _("Call back later")
+    DO_NOT_CONTACT = "do_not_contact", _("Asked not to be contacted")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+
+
+class ContactLog(models.Model):
+    """Every contact with a customer: imported history and workbench/programme contacts alike."""
+
+    source_key = models.CharField(max_length=80, unique=True)
+    key_derived = models.BooleanField(default=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    channel = models.CharField(_("channel"), max_length=16, choices=ContactChannel.choices)
+    direction = models.CharField(
+        _("direction"), max_length=16, choices=Direction.choices, default=Direction.OUTBOUND
+    )
+    agent = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    agent_name = models.CharField(_("agent"), max_length=100, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=24, choices=ContactOutcome.choices)
+    occurred_at = models.DateTimeField(_("when"))
+    occurred_date = models.DateField(_("date (business time zone)"))
+    duration_seconds = models.PositiveIntegerField(_("duration (s)"), null=True, blank=True)
+    reason_code = models.CharField(_("leave reason"), max_length=64, blank=True)
+    offer_code = models.CharField(_("offer chosen"), max_length=64, blank=True)
+    promised_return_date = models.DateField(_("promised return date"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    simulated = models.BooleanField(_("simulated (demo)"), default=False)
+    row_hash = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contact log")
+        indexes = [models.Index(fields=["customer", "occurred_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.outcome} {self.occurred_date}"
