@@ -1,0 +1,1 @@
+"""The pure analytics core: features, BTYD models, churn score, lifecycle, segments, value."""

@@ -1,0 +1,179 @@
+"""Pieces shared by the buy-till-you-die models: input checks, row grouping, the optimiser."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import optimize
+
+FloatArray = NDArray[np.float64]
+IndexArray = NDArray[np.intp]
+Objective = Callable[[FloatArray], tuple[float, FloatArray]]
+
+# Fewer repeat buyers than this cannot pin down the dropout / spend heterogeneity.
+MIN_REPEAT_BUYERS = 10
+# Log-parameters are searched in [-B, B] (data rescaled to O(1) first); a fit that ends on
+# the bound has a parameter running off to 0 or infinity.
+LOG_PARAM_BOUND = 18.0
+# A fit that L-BFGS-B flags as unfinished is still accepted when the gradient of the mean
+# negative log-likelihood is this flat (it often stops on line-search precision at the optimum).
+GRADIENT_TOLERANCE = 1e-5
+
+
+class ModelFitError(ValueError):
+    """A model cannot be fitted to (or applied to) the data given; the message says why."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A prediction was asked of a model that has not been fitted yet."""
+
+
+def as_float_array(
+    values: ArrayLike, name: str, error: type[ValueError], *, finite: bool = True
+) -> FloatArray:
+    """``values`` (NumPy, Polars Series, list, scalar) as float64; nulls become NaN.
+
+    With ``finite`` (the default) missing and infinite values are refused.
+    """
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise error(f"{name} must be numbers") from exc
+    bad = int(np.count_nonzero(~np.isfinite(array))) if finite else 0
+    if bad:
+        raise error(f"{name} has {bad} missing or non-finite value(s)")
+    return array
+
+
+def broadcast(
+    arrays: Sequence[FloatArray], names: str, error: type[ValueError]
+) -> list[FloatArray]:
+    """Arrays of one common shape (scalars repeat), or an error naming them.
+
+    Only 0-d values repeat: arrays of different lengths are refused even where NumPy would
+    stretch a length-1 array, because that is a caller's mistake in a per-customer table.
+    """
+    shapes = {a.shape for a in arrays if a.ndim > 0}
+    if len(shapes) > 1:
+        raise error(f"{names} must have the same length")
+    try:
+        return [np.array(a, dtype=np.float64) for a in np.broadcast_arrays(*arrays)]
+    except ValueError as exc:
+        raise error(f"{names} must have the same length") from exc
+
+
+def refuse(mask: NDArray[np.bool_], message: str, error: type[ValueError]) -> None:
+    """Raise ``error`` counting the customers ``mask`` selects, when there are any."""
+    count = int(np.count_nonzero(mask))
+    if count:
+        raise error(f"{count} customer(s): {message}")
+
+
+def check_frequency(frequency: FloatArray, error: type[ValueError]) -> None:
+    refuse(frequency < 0, "frequency (repeat purchases) is negative", error)
+    refuse(
+        frequency != np.floor(frequency),
+        "frequency counts repeat purchases and must be a whole number",
+        error,
+    )
+
+
+def check_penalizer(penalizer: float) -> float:
+    value = float(penalizer)
+    if not np.isfinite(value) or value < 0:
+        raise ModelFitError(f"penalizer must be a finite number >= 0, got {penalizer!r}")
+    return value
+
+
+def dot(left: FloatArray, right: FloatArray) -> float:
+    """Inner product of two 1-D arrays, without BLAS.
+
+    BLAS ddot wakes its worker threads on each call; between other NumPy operations on a
+    busy machine that costs milliseconds per call, far more than the single-threaded sum.
+    """
+    return float(np.einsum("i,i->", left, right))
+
+
+def group_rows(*columns: FloatArray) -> tuple[list[FloatArray], FloatArray, IndexArray]:
+    """Unique rows of equal-length columns, their counts, and each input row's group.
+
+    The likelihoods depend on a customer only through these columns, so fitting and
+    predicting on the groups (weighted by counts) is exact and far faster on real data,
+    where dates make many customers share one summary.
+    """
+    n = columns[0].size
+    order = np.lexsort(columns[::-1])
+    ordered = [c[order] for c in columns]
+    starts_group = np.ones(n, dtype=bool)
+    if n > 1:
+        starts_group[1:] = np.logical_or.reduce([c[1:] != c[:-1] for c in ordered])
+    starts = np.flatnonzero(starts_group)
+    counts = np.diff(np.append(starts, n)).astype(np.float64)
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = np.cumsum(starts_group) - 1
+    return [c[starts] for c in ordered], counts, inverse
+
+
+def minimise(objective: Objective, start: FloatArray, names: Sequence[str]) -> FloatArray:
+    """Minimise ``objective`` (value and gradient) over log-parameters; return the optimum.
+
+    L-BFGS-B with the analytic gradient does the work; when it stops short, Nelder-Mead
+    moves on from where it stopped and L-BFGS-B polishes again. Failure, non-finite values
+    and parameters running to 0 or infinity are reported as :class:`ModelFitError`.
+    """
+    bounds = [(-LOG_PARAM_BOUND, LOG_PARAM_BOUND)] * len(start)
+    result = _lbfgsb(objective, start, bounds)
+    if not _converged(result):
+        simplex = optimize.minimize(
+            lambda theta: objective(np.asarray(theta, dtype=np.float64))[0],
+            np.clip(result.x, -LOG_PARAM_BOUND, LOG_PARAM_BOUND),
+            method="Nelder-Mead",
+            bounds=bounds,
+            options={"maxiter": 4000, "xatol": 1e-10, "fatol": 1e-13},
+        )
+        result = _lbfgsb(objective, np.asarray(simplex.x, dtype=np.float64), bounds)
+    theta = np.asarray(result.x, dtype=np.float64)
+    if not (np.all(np.isfinite(theta)) and np.isfinite(result.fun)):
+        raise ModelFitError("the fit produced non-finite parameters; the data cannot be modelled")
+    if not _converged(result):
+        raise ModelFitError(
+            f"the optimiser did not converge ({result.message}); check the data for "
+            "extreme values or try a penalizer > 0"
+        )
+    _refuse_runaway_parameters(theta, names)
+    return theta
+
+
+def _lbfgsb(
+    objective: Objective, start: FloatArray, bounds: list[tuple[float, float]]
+) -> optimize.OptimizeResult:
+    return optimize.minimize(
+        objective,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9},
+    )
+
+
+def _converged(result: optimize.OptimizeResult) -> bool:
+    if not np.isfinite(result.fun):
+        return False
+    gradient = np.asarray(result.jac, dtype=np.float64)
+    # The gradient on a bound points outwards; only its inward part must vanish there.
+    free = np.abs(np.asarray(result.x)) < LOG_PARAM_BOUND - 1e-9
+    flat = bool(np.all(np.abs(gradient[free]) < GRADIENT_TOLERANCE))
+    return bool(result.success) or flat
+
+
+def _refuse_runaway_parameters(theta: FloatArray, names: Sequence[str]) -> None:
+    for name, value in zip(names, theta, strict=True):
+        if abs(value) >= LOG_PARAM_BOUND - 1e-3:
+            where = "infinity" if value > 0 else "zero"
+            raise ModelFitError(
+                f"parameter {name} runs off to {where}: the data cannot pin it down "
+                "(too little variation between customers); try a penalizer > 0"
+            )

@@ -1,0 +1,262 @@
+"""The churn score (R2): sign-constrained logistic regression on standardised indicators.
+
+Model. P(no purchase within the horizon) = sigmoid(b + sum_j w_j z_j), where z_j is indicator
+j oriented so that higher means riskier (see :mod:`winback.analytics.indicators`) and
+standardised on the training customers, and every w_j >= 0. The weights are fitted by
+L2-regularised maximum likelihood (Hoerl & Kennard 1970 for the ridge penalty; bounded
+L-BFGS-B, Byrd, Lu, Nocedal & Zhu 1995). The sign constraint keeps each weight readable
+("how many log-odds one standard deviation of this warning sign adds") and lets a business
+set its own weights without breaking the meaning of the score. The churn score is
+100 x that probability; a customer's contribution from indicator j is w_j z_j (log-odds).
+
+Training (a time-split backtest on the business's own history): indicators as of
+``as_of - horizon``, label = no purchase in ``(as_of - horizon, as_of]``. The audit reports
+each indicator's single-variable ROC-AUC on that set, the Spearman correlations, redundant
+pairs (|rho| > 0.8) and which indicators could be dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+from scipy.optimize import minimize
+from scipy.special import expit, logit
+from scipy.stats import rankdata
+
+from winback.analytics.indicators import CODES, INDICATORS
+from winback.analytics.metrics import roc_auc
+from winback.config import BusinessProfile
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+L2_PENALTY = 0.01  # on the mean log-loss; about C = 100 / n in scikit-learn terms
+MIN_TRAINING_CUSTOMERS = 100
+MIN_PER_CLASS = 10
+VARIANCE_FLOOR = 1e-9
+REDUNDANT_RHO = 0.8
+WEAK_AUC = 0.52
+SCORE_AT_RISK = 50.0  # more likely than not to stay away for the whole horizon
+SCORE_WARNING = 35.0  # the early warning's looser cut-off (R9)
+# Used only when the history is too short to learn from; documented in docs/analytics.md.
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "long_silence": 0.5,
+    "late_vs_rhythm": 1.0,
+    "low_p_alive": 0.5,
+    "frequency_down": 0.25,
+    "spend_down": 0.25,
+    "category_narrowing": 0.25,
+    "engagement_down": 0.25,
+    "engagement_silence": 0.25,
+    "unanswered_contacts": 0.25,
+    "open_complaint": 0.5,
+    "low_satisfaction": 0.25,
+}
+
+
+@dataclass(frozen=True, eq=False)
+class ChurnModel:
+    weights: dict[str, float]  # every declared indicator; 0 for the dropped ones
+    intercept: float
+    center: FloatArray  # per indicator, in CODES order
+    scale: FloatArray
+    reference: FloatArray  # the typical customer who stayed: the zero of the contributions
+    source: str  # "learned" | "default", "+caller" when the caller set weights
+    dropped: dict[str, str]  # code -> why it is not used
+
+    @property
+    def weight_vector(self) -> FloatArray:
+        return np.array([self.weights[c] for c in CODES], dtype=np.float64)
+
+    def contributions(self, inputs: FloatArray) -> FloatArray:
+        """w_j (x_j - reference_j) / scale_j per customer and indicator (log-odds).
+
+        Measured from the typical customer who stayed (not the population mean, which in an
+        old base is dominated by the long gone), so a positive contribution reads "this sign
+        is worse than for customers who keep buying".
+        """
+        result: FloatArray = ((inputs - self.reference) / self.scale) * self.weight_vector
+        return result
+
+    def probability(self, inputs: FloatArray) -> FloatArray:
+        linear = self.intercept + (((inputs - self.center) / self.scale) @ self.weight_vector)
+        result: FloatArray = expit(linear)
+        return result
+
+
+def learnable(label: BoolArray) -> bool:
+    positives = int(label.sum())
+    return (
+        label.size >= MIN_TRAINING_CUSTOMERS
+        and positives >= MIN_PER_CLASS
+        and label.size - positives >= MIN_PER_CLASS
+    )
+
+
+def _standardisation(inputs: FloatArray) -> tuple[FloatArray, FloatArray, dict[str, str]]:
+    if inputs.shape[0] == 0:
+        return np.zeros(len(CODES)), np.ones(len(CODES)), dict.fromkeys(CODES, "no_data")
+    center = inputs.mean(axis=0)
+    spread = inputs.std(axis=0)
+    flat = spread <= VARIANCE_FLOOR
+    dropped = {code: "no_variance" for code, f in zip(CODES, flat, strict=True) if f}
+    return center, np.where(flat, 1.0, spread), dropped
+
+
+def fit_churn_model(inputs: FloatArray, label: BoolArray) -> ChurnModel:
+    """Learn weights from training inputs (``model_inputs`` rows) and labels."""
+    center, scale, dropped = _standardisation(inputs)
+    active = np.array([c not in dropped for c in CODES])
+    if not learnable(label) or not active.any():
+        return default_model(inputs)
+    z = (inputs[:, active] - center[active]) / scale[active]
+    intercept, fitted = _fit_logistic(z, label, fixed=None)
+    weights = dict.fromkeys(CODES, 0.0)
+    for code, value in zip(np.array(CODES)[active], fitted, strict=True):
+        weights[str(code)] = round(float(value), 6)
+    stayed = inputs[~label].mean(axis=0)
+    return ChurnModel(weights, intercept, center, scale, stayed, "learned", dropped)
+
+
+def default_model(reference: FloatArray) -> ChurnModel:
+    """Documented default weights, standardised on ``reference``; used when the history is
+    too short (or too one-sided) to learn from. The score is then a ranking, not calibrated."""
+    center, scale, dropped = _standardisation(reference)
+    weights = {c: (0.0 if c in dropped else DEFAULT_WEIGHTS[c]) for c in CODES}
+    return ChurnModel(weights, 0.0, center, scale, center, "default", dropped)
+
+
+def with_weights(
+    model: ChurnModel, overrides: dict[str, float], inputs: FloatArray, label: BoolArray
+) -> ChurnModel:
+    """The caller's weights replace the model's (codes not given keep theirs); the intercept is
+    refitted on the training data so the score stays a probability when it can be."""
+    unknown = sorted(set(overrides) - set(CODES))
+    if unknown:
+        raise ValueError(f"unknown indicator(s) {unknown}; known: {list(CODES)}")
+    negative = sorted(c for c, w in overrides.items() if w < 0)
+    if negative:
+        raise ValueError(f"indicator weights must be >= 0 (direction is built in): {negative}")
+    weights = dict(model.weights)
+    for code, value in overrides.items():
+        weights[code] = 0.0 if code in model.dropped else float(value)
+    intercept = model.intercept
+    if learnable(label) and inputs.shape[0]:
+        z = (inputs - model.center) / model.scale
+        vector = np.array([weights[c] for c in CODES])
+        intercept, _ = _fit_logistic(z, label, fixed=vector)
+    return replace(model, weights=weights, intercept=intercept, source=model.source + "+caller")
+
+
+def _fit_logistic(
+    z: FloatArray, label: BoolArray, fixed: FloatArray | None
+) -> tuple[float, FloatArray]:
+    """Penalised logistic regression with w >= 0; ``fixed`` pins the weights (intercept only)."""
+    n, k = z.shape
+    y = label.astype(np.float64)
+
+    def objective(theta: FloatArray) -> tuple[float, FloatArray]:
+        b, w = theta[0], theta[1:]
+        eta = b + z @ w
+        loss = float(np.mean(np.logaddexp(0.0, eta) - y * eta) + 0.5 * L2_PENALTY * (w @ w))
+        residual = (expit(eta) - y) / n
+        gradient = np.concatenate([[residual.sum()], z.T @ residual + L2_PENALTY * w])
+        return loss, gradient
+
+    start = np.zeros(k + 1)
+    start[0] = float(logit(np.clip(y.mean(), 1e-6, 1 - 1e-6)))
+    if fixed is None:
+        bounds: list[tuple[float | None, float | None]] = [(None, None)] + [(0.0, None)] * k
+    else:
+        start[1:] = fixed
+        bounds = [(None, None)] + [(float(v), float(v)) for v in fixed]
+    result = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds)
+    theta = np.asarray(result.x, dtype=np.float64)
+    return float(theta[0]), theta[1:]
+
+
+def indicator_audit(inputs: FloatArray, label: BoolArray, model: ChurnModel) -> dict[str, Any]:
+    """Predictive power, correlations, redundancy and drop advice, JSON-ready (seed 000)."""
+    active = [j for j, c in enumerate(CODES) if c not in model.dropped]
+    aucs: dict[str, float | None] = {c: None for c in CODES}
+    for j in active:
+        value = roc_auc(inputs[:, j], label)
+        aucs[CODES[j]] = None if value is None else round(value, 4)
+    rho = _spearman(inputs[:, active]) if len(active) > 1 else np.ones((len(active),) * 2)
+    codes_active = [CODES[j] for j in active]
+    pairs = [
+        {"a": codes_active[i], "b": codes_active[j], "rho": round(float(rho[i, j]), 4)}
+        for i in range(len(active))
+        for j in range(i + 1, len(active))
+        if abs(rho[i, j]) > REDUNDANT_RHO
+    ]
+    reasons: dict[str, list[str]] = {c: [] for c in CODES}
+    for code, why in model.dropped.items():
+        reasons[code].append(why)
+    for code in codes_active:
+        auc = aucs[code]
+        if auc is not None and auc < WEAK_AUC:
+            reasons[code].append("weak")
+    for pair in pairs:
+        a, b = str(pair["a"]), str(pair["b"])
+        weaker = a if (aucs[a] or 0.0) < (aucs[b] or 0.0) else b
+        stronger = b if weaker == a else a
+        reasons[weaker].append(f"redundant_with:{stronger}")
+    return {
+        "customers": int(label.size),
+        "positives": int(label.sum()),
+        "indicators": [
+            {
+                "code": ind.code,
+                "direction": ind.direction,
+                "auc": aucs[ind.code],
+                "weight": model.weights[ind.code],
+                "used": ind.code not in model.dropped,
+                "recommendation": "drop" if reasons[ind.code] else "keep",
+                "reasons": reasons[ind.code],
+                "en": ind.en,
+                "zh": ind.zh,
+            }
+            for ind in INDICATORS
+        ],
+        "spearman": {
+            "codes": codes_active,
+            "matrix": [[round(float(v), 4) for v in row] for row in rho],
+        },
+        "redundant_pairs": pairs,
+        "thresholds": {"redundant_abs_rho": REDUNDANT_RHO, "weak_auc_below": WEAK_AUC},
+    }
+
+
+def _spearman(values: FloatArray) -> FloatArray:
+    ranks = np.column_stack([rankdata(values[:, j]) for j in range(values.shape[1])])
+    result: FloatArray = np.corrcoef(ranks, rowvar=False)
+    return np.atleast_2d(result)
+
+
+def status_expr(profile: BusinessProfile) -> pl.Expr:
+    """active / at_risk / lost from the score, the lateness and the lifecycle stage.
+
+    lost: score >= 50 and (lateness >= lateness_lost or stage lost);
+    at_risk: otherwise score >= 50, lateness >= lateness_at_risk, or stage lost (past the
+    business's own lost threshold, but the evidence says not gone yet);
+    active: the rest. A customer in the "sleeping" stage who is on their own slower rhythm
+    stays active. Prospects (never bought) are "active": nothing to lose yet.
+    """
+    score, lateness, stage = pl.col("churn_score"), pl.col("lateness"), pl.col("stage")
+    high = score >= SCORE_AT_RISK
+    lost = high & ((lateness >= profile.lateness_lost) | (stage == "lost"))
+    at_risk = high | (lateness >= profile.lateness_at_risk) | (stage == "lost")
+    return (
+        pl.when(stage == "prospect")
+        .then(pl.lit("active"))
+        .when(lost)
+        .then(pl.lit("lost"))
+        .when(at_risk)
+        .then(pl.lit("at_risk"))
+        .otherwise(pl.lit("active"))
+    )

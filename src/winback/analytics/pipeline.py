@@ -1,0 +1,407 @@
+"""One call from extracted frames to a snapshot per customer (R2, R3, R9, R12).
+
+features -> indicators, lifecycle, types, RFM -> BTYD P(alive), CLV -> churn score + signals
+-> value index, tiers -> early warning.
+
+The churn weights are learned on the business's own history before ``as_of``: indicators as
+of ``as_of - horizon`` and the label "no purchase in (as_of - horizon, as_of]". One customer
+in five (by a hash of the key) is held out to report the fit's metrics; the weights used are
+then refitted on everyone. On very large bases the fit uses a deterministic sample of at most
+``FIT_SAMPLE`` customers; scoring always covers everyone.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+from winback.analytics.churn import (
+    ChurnModel,
+    default_model,
+    fit_churn_model,
+    indicator_audit,
+    learnable,
+    status_expr,
+    with_weights,
+)
+from winback.analytics.early_warning import early_warning_expr, retention_action_expr, triggers
+from winback.analytics.features import customer_features
+from winback.analytics.frames import (
+    CONTACTS,
+    CUSTOMERS,
+    EVENTS,
+    ORDER_LINES,
+    ORDERS,
+    SNAPSHOT,
+    AnalyticsFrames,
+    conform,
+)
+from winback.analytics.indicators import CODES, model_inputs, raw_values
+from winback.analytics.lifecycle import customer_type_expr, stage_expr
+from winback.analytics.metrics import compare_scores
+from winback.analytics.sampling import hash_fold, hash_sample
+from winback.analytics.segments import abc_classes, rfm_octant_expr, rfm_references
+from winback.analytics.signals import top_signals
+from winback.analytics.value import (
+    BtydFit,
+    Prediction,
+    fit_btyd,
+    p_alive,
+    predict_value,
+    tier_expr,
+    value_index_expr,
+    value_table,
+)
+from winback.config import BusinessProfile
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+FIT_SAMPLE = 100_000
+HOLDOUT_FOLDS = 5
+# The feature columns that scoring, signals and segments read for the buyers.
+SCORING_COLUMNS = (
+    "customer_pk",
+    "first_purchase",
+    "last_purchase",
+    "n_purchases",
+    "n_purchases_365",
+    "n_purchases_prev_365",
+    "spend_cents",
+    "spend_365_cents",
+    "spend_prev_365_cents",
+    "repeat_spend_mean_cents",
+    "expected_interval_days",
+    "days_since_last",
+    "lateness",
+    "has_prior_year",
+    "categories_365",
+    "categories_prev_365",
+    "engagement_n_365",
+    "engagement_n_prev_365",
+    "engagement_last",
+    "contacts_unanswered_90",
+    "complaint_open_n",
+    "complaint_oldest_open",
+    "survey_score_latest",
+)
+COUNTED = (
+    "stage",
+    "status",
+    "tier",
+    "customer_type",
+    "rfm_octant",
+    "abc_class",
+    "early_warning",
+    "retention_action",
+)
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    as_of: date
+    scores: pl.DataFrame  # winback.analytics.frames.SNAPSHOT columns, sorted by customer_pk
+    weights: dict[str, float] = field(default_factory=dict)  # indicator -> weight used
+    audit: dict[str, Any] = field(default_factory=dict)  # indicator audit, JSON-ready
+    backtest: dict[str, Any] = field(default_factory=dict)  # metrics of the weight fit
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # by stage/status/tier/...
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    value_table: list[dict[str, Any]] = field(default_factory=list)  # 80/20 view by decile
+    model: dict[str, Any] = field(default_factory=dict)  # horizon, sources, BTYD fits, notes
+
+
+def churn_horizon(profile: BusinessProfile) -> int:
+    """Days the churn score looks ahead: the profile's setting, else the business's own "lost"
+    threshold (lifecycle.lost_from): the score is the probability that the customer stays
+    away long enough to be lost by the business's definition. A shorter horizon would label
+    customers who buy less often than the horizon as leavers even while they are loyal."""
+    return profile.churn_horizon_days or profile.lifecycle.lost_from
+
+
+def analyze(
+    frames: AnalyticsFrames,
+    profile: BusinessProfile,
+    as_of: date,
+    *,
+    weights: dict[str, float] | None = None,
+) -> AnalysisResult:
+    """Score every customer as of ``as_of`` using only data on or before that date.
+
+    ``weights`` overrides the indicator weights; by default they are learned from the
+    business's own history with a time-split backtest.
+    """
+    return run_analysis(frames, profile, as_of, weights=weights)
+
+
+def run_analysis(
+    frames: AnalyticsFrames,
+    profile: BusinessProfile,
+    as_of: date,
+    *,
+    weights: dict[str, float] | None = None,
+    horizon_days: int | None = None,
+) -> AnalysisResult:
+    """:func:`analyze` with an explicit churn horizon (the backtest's)."""
+    frames = conformed(frames)
+    horizon = horizon_days or churn_horizon(profile)
+    clock = _Clock()
+    features = customer_features(frames, profile, as_of)
+    clock.lap("features")
+    training = _train(frames, profile, as_of, horizon, weights)
+    clock.lap("fit")
+    scored = _score(features, training, profile, as_of, weights)
+    clock.lap("score")
+    scores = scored.snapshot
+    return AnalysisResult(
+        as_of=as_of,
+        scores=scores,
+        weights=dict(scored.model.weights),
+        audit=training.audit,
+        backtest=training.heldout,
+        counts=_counts(scores),
+        timings=clock.laps,
+        value_table=scored.value_table,
+        model={
+            "horizon_days": horizon,
+            "training_as_of": (as_of - timedelta(days=horizon)).isoformat(),
+            "training_customers": int(training.label.size),
+            "training_sampled": training.sampled,
+            "weights_source": scored.model.source,
+            "intercept": round(scored.model.intercept, 6),
+            "dropped": dict(sorted(scored.model.dropped.items())),
+            "value_model": scored.prediction.value_model,
+            "value_notes": list(scored.prediction.notes),
+            "btyd": scored.btyd.describe(),
+            "training_btyd": training.btyd.describe() if training.btyd is not None else None,
+        },
+    )
+
+
+def conformed(frames: AnalyticsFrames) -> AnalyticsFrames:
+    """Every frame checked against its contract and cast to it."""
+    return AnalyticsFrames(
+        customers=conform(frames.customers, CUSTOMERS, "customers"),
+        orders=conform(frames.orders, ORDERS, "orders"),
+        order_lines=conform(frames.order_lines, ORDER_LINES, "order_lines"),
+        events=conform(frames.events, EVENTS, "events"),
+        contacts=conform(frames.contacts, CONTACTS, "contacts"),
+    )
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._start = self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 3)
+        self.laps["total"] = round(now - self._start, 3)
+        self._last = now
+
+
+@dataclass(frozen=True)
+class _Training:
+    model: ChurnModel | None  # None: too little history, default weights at scoring
+    inputs: FloatArray
+    label: BoolArray
+    audit: dict[str, Any]
+    heldout: dict[str, Any]
+    btyd: BtydFit | None
+    sampled: bool
+
+
+def purchasers(orders: pl.DataFrame, after: date, upto: date) -> pl.Series:
+    """Customers with a purchase (an order of positive amount) in (after, upto]."""
+    day = pl.col("order_date")
+    bought = (day > after) & (day <= upto) & (pl.col("amount_cents") > 0)
+    return orders.filter(bought)["customer_pk"].unique()
+
+
+def _train(
+    frames: AnalyticsFrames,
+    profile: BusinessProfile,
+    as_of: date,
+    horizon: int,
+    weights: dict[str, float] | None,
+) -> _Training:
+    start = as_of - timedelta(days=horizon)
+    known = frames.orders.filter(pl.col("order_date") <= start)["customer_pk"].unique().sort()
+    chosen = known.filter(pl.Series(hash_sample(known.to_numpy(), FIT_SAMPLE)))
+    sampled = chosen.len() < known.len()
+    features = customer_features(frames, profile, start, only=chosen if sampled else None)
+    buyers = features.filter(pl.col("first_purchase").is_not_null())
+    label = ~buyers["customer_pk"].is_in(purchasers(frames.orders, start, as_of).implode())
+    y = label.to_numpy().astype(bool)
+    if not learnable(y):
+        audit = {"customers": int(y.size), "positives": int(y.sum()), "note": "too_little_history"}
+        return _Training(None, np.zeros((0, len(CODES))), y, audit, {}, None, sampled)
+    btyd = fit_btyd(buyers, start)
+    alive = p_alive(btyd, buyers, start)
+    buyers = buyers.with_columns(
+        pl.Series("p_alive", alive, dtype=pl.Float64)
+        if alive is not None
+        else pl.lit(None, dtype=pl.Float64).alias("p_alive")
+    )
+    inputs = model_inputs(raw_values(buyers, start))
+    held = hash_fold(buyers["customer_pk"].to_numpy(), HOLDOUT_FOLDS)
+    partial = _fit(inputs[~held], y[~held], weights)
+    heldout = compare_scores(
+        y[held],
+        partial.probability(inputs[held]),
+        buyers["days_since_last"].to_numpy()[held].astype(np.float64),
+        alive[held] if alive is not None else None,
+    )
+    heldout["training_as_of"] = start.isoformat()
+    heldout["horizon_days"] = horizon
+    model = _fit(inputs, y, weights)
+    audit = indicator_audit(inputs, y, model)
+    return _Training(model, inputs, y, audit, heldout, btyd, sampled)
+
+
+def _fit(inputs: FloatArray, label: BoolArray, weights: dict[str, float] | None) -> ChurnModel:
+    model = fit_churn_model(inputs, label)
+    return with_weights(model, weights, inputs, label) if weights else model
+
+
+@dataclass(frozen=True)
+class _Scored:
+    snapshot: pl.DataFrame
+    model: ChurnModel
+    btyd: BtydFit
+    prediction: Prediction
+    value_table: list[dict[str, Any]]
+
+
+def _score(
+    features: pl.DataFrame,
+    training: _Training,
+    profile: BusinessProfile,
+    as_of: date,
+    weights: dict[str, float] | None,
+) -> _Scored:
+    bought = pl.col("first_purchase").is_not_null()
+    is_buyer = features.select(bought).to_series().to_numpy()
+    # Only the columns scoring reads are copied; sorted by key, like ``features``.
+    buyers = features.select(SCORING_COLUMNS).filter(bought)
+    btyd = fit_btyd(buyers, as_of)
+    prediction = predict_value(btyd, buyers, profile, as_of)
+    buyers = pl.concat([buyers, prediction.values.drop("customer_pk")], how="horizontal")
+    inputs = model_inputs(raw_values(buyers, as_of))
+    model = training.model
+    if model is None:
+        model = default_model(inputs)
+        if weights:
+            model = with_weights(model, weights, training.inputs, training.label)
+    score = np.round(100 * model.probability(inputs), 2)
+    # Buyers' values spread back over all customers by position (no join, no copy).
+    frame = features.with_columns(
+        _spread("p_alive", is_buyer, prediction.values["p_alive"]),
+        _spread("expected_purchases_365", is_buyer, prediction.values["expected_purchases_365"]),
+        _spread("clv_365", is_buyer, prediction.values["clv_365"]),
+        _spread("churn_score", is_buyer, pl.Series(score)).fill_null(0.0),
+    )
+    frame = _classify(frame, profile, records_engagement=_records_engagement(features))
+    buyers = frame.select(*SCORING_COLUMNS, "p_alive", "early_warning").filter(bought)
+    signals = top_signals(
+        buyers, model.contributions(inputs), _triggered(buyers, profile), profile, pl.lit(as_of)
+    )
+    frame = frame.with_columns(_spread("top_signals", is_buyer, signals).fill_null("[]"))
+    frame = _segment(frame, buyers, profile)
+    snapshot = frame.select(
+        pl.col("customer_pk"),
+        pl.lit(as_of).alias("as_of"),
+        "stage",
+        "customer_type",
+        "status",
+        "churn_score",
+        pl.col("p_alive").round(6),
+        pl.col("expected_purchases_365").round(4),
+        pl.col("clv_365").round(2),
+        pl.col("value_index").round(2),
+        "tier",
+        "rfm_octant",
+        "abc_class",
+        "early_warning",
+        "retention_action",
+        "days_since_last",
+        pl.col("expected_interval_days").round(2),
+        "top_signals",
+    )
+    in_value = frame.filter(pl.col("first_purchase").is_not_null()).select(
+        "customer_pk", "value_index"
+    )
+    table = value_table(in_value, profile.cost_to_serve_per_year)
+    return _Scored(conform(snapshot, SNAPSHOT, "scores"), model, btyd, prediction, table)
+
+
+def _spread(name: str, mask: BoolArray, values: pl.Series) -> pl.Series:
+    """``values`` (one per True in ``mask``) at the True positions, null elsewhere."""
+    full = pl.Series(name, [None] * mask.size, dtype=values.dtype)
+    return full.scatter(np.flatnonzero(mask), values) if values.len() else full
+
+
+def _records_engagement(features: pl.DataFrame) -> bool:
+    return bool(features["engagement_last"].is_not_null().any())
+
+
+def _classify(
+    frame: pl.DataFrame, profile: BusinessProfile, *, records_engagement: bool
+) -> pl.DataFrame:
+    """Stage -> status -> early warning -> customer type -> retention action."""
+    frame = frame.with_columns(stage=stage_expr(profile))
+    frame = frame.with_columns(status=status_expr(profile))
+    frame = frame.with_columns(early_warning=early_warning_expr(profile))
+    return frame.with_columns(
+        customer_type=customer_type_expr(profile, records_engagement=records_engagement),
+        retention_action=retention_action_expr(),
+    )
+
+
+def _triggered(buyers: pl.DataFrame, profile: BusinessProfile) -> BoolArray:
+    """Which indicators fired an early-warning rule, per flagged customer (CODES order)."""
+    rules = triggers(profile)
+    flagged = pl.col("early_warning")
+    columns = [
+        (flagged & rules[c]).fill_null(value=False).alias(c)
+        if c in rules
+        else pl.lit(False).alias(c)
+        for c in CODES
+    ]
+    result: BoolArray = (
+        buyers.select(columns).to_numpy().astype(bool).reshape(buyers.height, len(CODES))
+    )
+    return result
+
+
+def _segment(frame: pl.DataFrame, buyers: pl.DataFrame, profile: BusinessProfile) -> pl.DataFrame:
+    """RFM octant, A-E class, value index and tier."""
+    references = rfm_references(buyers, profile)
+    frame = frame.with_columns(
+        rfm_octant=rfm_octant_expr(references),
+        abc_class=abc_classes(frame),
+        value_index=value_index_expr(profile),
+    )
+    bought = pl.col("first_purchase").is_not_null()
+    ranked = frame.with_columns(pl.when(bought).then(pl.col("value_index")).alias("_value"))
+    return ranked.with_columns(
+        tier=pl.when(bought).then(tier_expr(profile.tiers, buyers.height, column="_value"))
+    ).drop("_value")
+
+
+def _counts(scores: pl.DataFrame) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for column in COUNTED:
+        groups = scores.group_by(column).len().drop_nulls(column).sort(column)
+        counts[column] = {
+            str(key).lower() if isinstance(key, bool) else str(key): int(n)
+            for key, n in groups.iter_rows()
+            if key != ""
+        }
+    return counts

@@ -1,0 +1,142 @@
+"""Each customer's top signals (R2, R9): up to three warning signs as a deterministic JSON list.
+
+A signal is an indicator that pushes this customer's churn score up (w_j z_j > 0) and is
+actually present in the raw data (e.g. spend really fell), or that triggered the early
+warning; triggered ones come first, then by contribution (ties: declared order). Each is an
+object with the code first and named values, e.g.
+[{"code":"late_vs_rhythm","days_late":42,"usual_interval_days":12},{"code":"spend_down","pct":60}]
+Built with Polars string expressions, so no Python loop over customers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+from winback.analytics.indicators import CODES
+from winback.config import BusinessProfile
+
+TOP = 3
+_TRIGGER_BONUS = 1e6
+
+
+def _int(expr: pl.Expr) -> pl.Expr:
+    return expr.round(0).cast(pl.Int64, strict=False).cast(pl.String)
+
+
+def _one_decimal(expr: pl.Expr) -> pl.Expr:
+    return expr.round(1).cast(pl.String)
+
+
+def _quoted(expr: pl.Expr) -> pl.Expr:
+    return pl.concat_str([pl.lit('"'), expr.cast(pl.String), pl.lit('"')])
+
+
+def _json(code: str, **values: pl.Expr) -> pl.Expr:
+    parts: list[pl.Expr] = [pl.lit(f'{{"code":"{code}"')]
+    for name, value in values.items():
+        parts += [pl.lit(f',"{name}":'), value]
+    parts.append(pl.lit("}"))
+    return pl.concat_str(parts)
+
+
+def _pair(current: str, prior: str) -> dict[str, pl.Expr]:
+    return {"last_365": _int(pl.col(current)), "prior_365": _int(pl.col(prior))}
+
+
+def signal_fields(as_of_expr: pl.Expr) -> dict[str, dict[str, pl.Expr]]:
+    """Indicator code -> the named values its signal carries (over the scoring frame)."""
+    days, interval = pl.col("days_since_last"), pl.col("expected_interval_days")
+    spend, prior_spend = pl.col("spend_365_cents"), pl.col("spend_prev_365_cents")
+    latest = pl.col("survey_score_latest")
+    return {
+        "long_silence": {"days": _int(days)},
+        "late_vs_rhythm": {
+            "days_late": _int((days - interval).clip(lower_bound=0)),
+            "usual_interval_days": _int(interval),
+        },
+        "low_p_alive": {"p_alive_pct": _int(pl.col("p_alive") * 100)},
+        "frequency_down": _pair("n_purchases_365", "n_purchases_prev_365"),
+        "spend_down": {"pct": _int((prior_spend - spend) * 100 / prior_spend)},
+        "category_narrowing": _pair("categories_365", "categories_prev_365"),
+        "engagement_down": _pair("engagement_n_365", "engagement_n_prev_365"),
+        "engagement_silence": {
+            "days": _int((as_of_expr - pl.col("engagement_last")).dt.total_days()),
+            "last": _quoted(pl.col("engagement_last")),
+        },
+        "unanswered_contacts": {"count_90d": _int(pl.col("contacts_unanswered_90"))},
+        "open_complaint": {
+            "count": _int(pl.col("complaint_open_n")),
+            "since": _quoted(pl.col("complaint_oldest_open")),
+        },
+        "low_satisfaction": {
+            "latest_score": _one_decimal(latest),
+            "mean_score": _one_decimal(latest.mean()),
+        },
+    }
+
+
+def payloads(as_of_expr: pl.Expr) -> dict[str, pl.Expr]:
+    """Indicator code -> its JSON object (string) over the scoring frame."""
+    return {code: _json(code, **f) for code, f in signal_fields(as_of_expr).items()}
+
+
+def present(profile: BusinessProfile) -> dict[str, pl.Expr]:
+    """Indicator code -> is the warning sign really there (not just below average)?"""
+    prior_year = pl.col("has_prior_year")
+    latest = pl.col("survey_score_latest")
+    return {
+        "long_silence": pl.col("days_since_last") >= profile.lifecycle.silent_from,
+        "late_vs_rhythm": pl.col("lateness") > 1,
+        "low_p_alive": pl.col("p_alive") < 0.5,
+        "frequency_down": prior_year & (pl.col("n_purchases_365") < pl.col("n_purchases_prev_365")),
+        "spend_down": prior_year & (pl.col("spend_365_cents") < pl.col("spend_prev_365_cents")),
+        "category_narrowing": prior_year
+        & (pl.col("categories_365") < pl.col("categories_prev_365")),
+        "engagement_down": pl.col("engagement_n_365") < pl.col("engagement_n_prev_365"),
+        "engagement_silence": pl.col("engagement_last").is_not_null(),
+        "unanswered_contacts": pl.col("contacts_unanswered_90") > 0,
+        "open_complaint": pl.col("complaint_open_n") > 0,
+        "low_satisfaction": latest < latest.mean(),
+    }
+
+
+def top_signals(
+    frame: pl.DataFrame,
+    contributions: NDArray[np.float64],
+    triggered: NDArray[np.bool_],
+    profile: BusinessProfile,
+    as_of_expr: pl.Expr,
+) -> pl.Series:
+    """JSON lists for the rows of ``frame`` (buyers, with p_alive); matrices in CODES order."""
+    conditions = present(profile)
+    shown = frame.select([conditions[c].fill_null(value=False).alias(c) for c in CODES])
+    is_present = shown.to_numpy().astype(bool) if frame.height else np.zeros((0, len(CODES)), bool)
+    eligible = (is_present & (contributions > 0)) | triggered
+    priority = np.where(eligible, contributions + _TRIGGER_BONUS * triggered, -np.inf)
+    order = np.argsort(-priority, axis=1, kind="stable")[:, :TOP]
+    chosen = np.take_along_axis(priority, order, axis=1)
+    slots = np.where(np.isfinite(chosen), order, -1)
+
+    texts = payloads(as_of_expr)
+    columns = frame.select([texts[c].alias(f"_s{j}") for j, c in enumerate(CODES)])
+    slot_frame = pl.DataFrame(
+        {f"_slot{k}": slots[:, k] for k in range(TOP)},
+        schema={f"_slot{k}": pl.Int64 for k in range(TOP)},
+    )
+    combined = pl.concat([columns, slot_frame], how="horizontal")
+
+    def slot_text(k: int) -> pl.Expr:
+        expr: Any = pl.when(pl.lit(value=False)).then(pl.lit(None, dtype=pl.String))
+        for j in range(len(CODES)):
+            expr = expr.when(pl.col(f"_slot{k}") == j).then(pl.col(f"_s{j}"))
+        return expr.otherwise(pl.lit(None, dtype=pl.String))
+
+    joined = pl.concat_str([slot_text(k) for k in range(TOP)], separator=",", ignore_nulls=True)
+    result = combined.select(
+        pl.concat_str([pl.lit("["), joined.fill_null(""), pl.lit("]")]).alias("top_signals")
+    )
+    return result["top_signals"]
