@@ -1,0 +1,300 @@
+"""Care plans for the living base (R10): class cadences, greetings and an agent's day list.
+
+* **Cadence** - each class (A-E, by business done with us) has a visit and a call cadence;
+  a customer is due when the last contact of that kind is older than the cadence (or there
+  was none).
+* **Greetings** - birthdays within the next days (29 February is greeted on 28 February in
+  common years) and holidays from a configurable calendar of Chinese holidays (春节, 元宵,
+  妇女节, 端午, 七夕, 中秋, 国庆, 双十一). Lunar holidays are data: their date per year.
+* **Day list** - tasks are sorted into the four quadrants important x urgent (Covey,
+  *The 7 Habits of Highly Effective People*, 1989): important & urgent first, then important
+  & not urgent (the quadrant that prevents churn), then urgent & unimportant, then the rest,
+  and cut at the agent's daily capacity.
+
+Do-not-contact customers get nothing; customers without marketing consent get no greeting and
+no care call (a care call can turn into selling, so the safe reading applies).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import polars as pl
+
+from winback.programme.defaults.holidays import CADENCES, HOLIDAYS
+from winback.programme.frames import CARE_CUSTOMERS, CARE_TASKS, CONTACT_HISTORY
+
+CLASSES = ("A", "B", "C", "D", "E")
+CALL_CHANNELS = ("phone", "wechat", "sms", "email")
+
+
+@dataclass(frozen=True)
+class ClassCadence:
+    abc_class: str
+    visit_days: int | None
+    call_days: int | None
+    holiday_greetings: bool
+
+
+def default_cadences() -> tuple[ClassCadence, ...]:
+    return load_cadences(CADENCES)
+
+
+def load_cadences(data: Sequence[Mapping[str, Any]]) -> tuple[ClassCadence, ...]:
+    out = tuple(
+        ClassCadence(
+            abc_class=str(d["abc_class"]),
+            visit_days=None if d.get("visit_days") is None else int(d["visit_days"]),
+            call_days=None if d.get("call_days") is None else int(d["call_days"]),
+            holiday_greetings=bool(d.get("holiday_greetings", False)),
+        )
+        for d in data
+    )
+    classes = [c.abc_class for c in out]
+    if len(set(classes)) != len(classes) or not set(classes) <= set(CLASSES):
+        raise ValueError(f"one cadence per class among {CLASSES}")
+    if any(v is not None and v < 1 for c in out for v in (c.visit_days, c.call_days)):
+        raise ValueError("cadences are at least one day")
+    return out
+
+
+@dataclass(frozen=True)
+class Holiday:
+    code: str
+    zh: str
+    en: str
+    month_day: tuple[int, int] | None = None  # fixed-date holidays
+    dates: Mapping[int, date] = field(default_factory=dict)  # year -> date (lunar holidays)
+
+    def on(self, year: int) -> date | None:
+        if self.month_day is not None:
+            return date(year, *self.month_day)
+        return self.dates.get(year)
+
+    def label(self, lang: str) -> str:
+        return self.zh if lang.startswith("zh") else self.en
+
+
+@dataclass(frozen=True)
+class HolidayCalendar:
+    holidays: tuple[Holiday, ...]
+
+    def __post_init__(self) -> None:
+        codes = [h.code for h in self.holidays]
+        if len(set(codes)) != len(codes):
+            raise ValueError("duplicate holiday codes")
+        for h in self.holidays:
+            if h.month_day is None and not h.dates:
+                raise ValueError(f"holiday {h.code!r} needs month_day or dates per year")
+            if h.month_day is not None:
+                date(2024, *h.month_day)  # raises on an impossible day (leap year allows 2-29)
+
+    @classmethod
+    def default(cls) -> HolidayCalendar:
+        return cls.from_dict(HOLIDAYS)
+
+    @classmethod
+    def from_dict(cls, data: Sequence[Mapping[str, Any]]) -> HolidayCalendar:
+        holidays = []
+        for d in data:
+            md = d.get("month_day")
+            holidays.append(
+                Holiday(
+                    code=str(d["code"]),
+                    zh=str(d["zh"]),
+                    en=str(d["en"]),
+                    month_day=None if md is None else (int(md[0]), int(md[1])),
+                    dates={
+                        int(y): date.fromisoformat(str(v)) for y, v in d.get("dates", {}).items()
+                    },
+                )
+            )
+        return cls(tuple(holidays))
+
+    @classmethod
+    def from_json(cls, text: str) -> HolidayCalendar:
+        return cls.from_dict(json.loads(text))
+
+    def occurrences(self, start: date, end: date) -> list[tuple[str, date]]:
+        """``(code, date)`` of every holiday in [start, end], by date."""
+        found = [
+            (h.code, d)
+            for h in self.holidays
+            for year in range(start.year, end.year + 1)
+            if (d := h.on(year)) is not None and start <= d <= end
+        ]
+        return sorted(found, key=lambda x: (x[1], x[0]))
+
+    def missing_years(self, years: Sequence[int]) -> dict[str, list[int]]:
+        """Lunar holidays without a date for some of ``years`` (extend the data)."""
+        out: dict[str, list[int]] = {}
+        for h in self.holidays:
+            if h.month_day is None:
+                gaps = [y for y in years if y not in h.dates]
+                if gaps:
+                    out[h.code] = gaps
+        return out
+
+
+def _contactable(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.filter(~pl.col("do_not_contact").fill_null(True) & pl.col("consent_marketing"))
+
+
+def due_care_contacts(
+    customers: pl.DataFrame,
+    contacts: pl.DataFrame,
+    *,
+    as_of: date,
+    horizon_days: int = 0,
+    cadences: Sequence[ClassCadence] | None = None,
+) -> pl.DataFrame:
+    """Visits and calls due by ``as_of + horizon_days`` under the class cadences.
+
+    Returns ``customer_pk``, ``abc_class``, ``task`` ("visit" | "call"), ``last_date`` (null:
+    never), ``due_date`` (``as_of`` when never contacted) and ``overdue_days``.
+    """
+    cust = _contactable(CARE_CUSTOMERS.conform(customers))
+    history = CONTACT_HISTORY.conform(contacts).filter(
+        (pl.col("occurred_date") <= as_of) & (pl.col("direction") == "outbound")
+    )
+    last = (
+        history.with_columns(
+            task=pl.when(pl.col("channel") == "visit")
+            .then(pl.lit("visit"))
+            .when(pl.col("channel").is_in(CALL_CHANNELS))
+            .then(pl.lit("call"))
+        )
+        .group_by("customer_pk", "task")
+        .agg(last_date=pl.col("occurred_date").max())
+    )
+    cad = pl.DataFrame(
+        [
+            {"abc_class": c.abc_class, "task": task, "every": days}
+            for c in (cadences or default_cadences())
+            for task, days in (("visit", c.visit_days), ("call", c.call_days))
+            if days is not None
+        ],
+        schema={"abc_class": pl.String(), "task": pl.String(), "every": pl.Int64()},
+    )
+    due = (
+        cust.select("customer_pk", "abc_class")
+        .join(cad, on="abc_class", how="inner")
+        .join(last, on=["customer_pk", "task"], how="left")
+        .with_columns(
+            due_date=pl.coalesce(
+                pl.col("last_date") + pl.duration(days=pl.col("every")), pl.lit(as_of)
+            ).cast(pl.Date)
+        )
+        .filter(pl.col("due_date") <= as_of + timedelta(days=horizon_days))
+        .with_columns(overdue_days=(pl.lit(as_of) - pl.col("due_date")).dt.total_days())
+    )
+    return due.select(
+        "customer_pk", "abc_class", "task", "last_date", "due_date", "overdue_days"
+    ).sort(["due_date", "customer_pk", "task"])
+
+
+def due_birthdays(customers: pl.DataFrame, *, as_of: date, days: int = 7) -> pl.DataFrame:
+    """Customers whose next birthday falls in [as_of, as_of + days].
+
+    Returns ``customer_pk``, ``birthday``, ``next_birthday`` and ``days_until``.
+    """
+    cust = _contactable(CARE_CUSTOMERS.conform(customers)).filter(pl.col("birthday").is_not_null())
+    this_year = _birthday_in(as_of.year)
+    next_year = _birthday_in(as_of.year + 1)
+    upcoming = (
+        cust.with_columns(
+            next_birthday=pl.when(this_year >= pl.lit(as_of)).then(this_year).otherwise(next_year)
+        )
+        .with_columns(days_until=(pl.col("next_birthday") - pl.lit(as_of)).dt.total_days())
+        .filter(pl.col("days_until") <= days)
+    )
+    return upcoming.select("customer_pk", "birthday", "next_birthday", "days_until").sort(
+        ["next_birthday", "customer_pk"]
+    )
+
+
+def _birthday_in(year: int) -> pl.Expr:
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    month = pl.col("birthday").dt.month()
+    day = pl.col("birthday").dt.day()
+    if not leap:
+        day = pl.when((month == 2) & (day == 29)).then(28).otherwise(day)
+    return pl.date(year, month, day)
+
+
+def due_holidays(calendar: HolidayCalendar, *, as_of: date, days: int = 7) -> pl.DataFrame:
+    """Holidays in [as_of, as_of + days]: ``holiday``, ``date``, ``days_until``."""
+    occ = calendar.occurrences(as_of, as_of + timedelta(days=days))
+    return pl.DataFrame(
+        {
+            "holiday": [c for c, _ in occ],
+            "date": [d for _, d in occ],
+            "days_until": [(d - as_of).days for _, d in occ],
+        },
+        schema={"holiday": pl.String(), "date": pl.Date(), "days_until": pl.Int64()},
+    )
+
+
+def greetings_due(
+    customers: pl.DataFrame,
+    calendar: HolidayCalendar,
+    *,
+    as_of: date,
+    days: int = 7,
+    cadences: Sequence[ClassCadence] | None = None,
+) -> pl.DataFrame:
+    """Every greeting to send: ``customer_pk``, ``occasion`` ("birthday" or a holiday code),
+    ``due_date``. Holiday greetings go to the classes whose cadence asks for them."""
+    birthdays = due_birthdays(customers, as_of=as_of, days=days).select(
+        "customer_pk", occasion=pl.lit("birthday"), due_date="next_birthday"
+    )
+    greeted = [c.abc_class for c in (cadences or default_cadences()) if c.holiday_greetings]
+    holidays = due_holidays(calendar, as_of=as_of, days=days)
+    cust = _contactable(CARE_CUSTOMERS.conform(customers)).filter(
+        pl.col("abc_class").is_in(greeted)
+    )
+    holiday_rows = cust.select("customer_pk").join(
+        holidays.select(occasion="holiday", due_date="date"), how="cross"
+    )
+    return pl.concat([birthdays, holiday_rows]).sort(["due_date", "customer_pk", "occasion"])
+
+
+def day_list(
+    tasks: pl.DataFrame, *, as_of: date, capacity: int, urgent_days: int = 1
+) -> pl.DataFrame:
+    """An agent's day: tasks in quadrant order, cut at ``capacity``.
+
+    ``tasks`` follows :data:`winback.programme.frames.CARE_TASKS`. Important: the given flag,
+    else class A or B, tier 1-2 or an early warning. Urgent: due within ``urgent_days`` (or
+    overdue). Adds ``important``, ``urgent``, ``quadrant`` (1-4), ``position`` and
+    ``on_list`` (false: carried over to a later day).
+    """
+    frame = CARE_TASKS.conform(tasks)
+    derived = (
+        pl.col("abc_class").is_in(["A", "B"]).fill_null(False)
+        | (pl.col("tier") <= 2).fill_null(False)
+        | pl.col("early_warning").fill_null(False)
+    )
+    important = pl.coalesce(pl.col("important"), derived)
+    urgent = pl.col("due_date") <= as_of + timedelta(days=urgent_days)
+    quadrant = (
+        pl.when(important & urgent)
+        .then(1)
+        .when(important)
+        .then(2)
+        .when(urgent)
+        .then(3)
+        .otherwise(4)
+        .cast(pl.Int64)
+    )
+    ordered = frame.with_columns(important=important, urgent=urgent, quadrant=quadrant).sort(
+        ["quadrant", "due_date", "value", "customer_pk", "task"],
+        descending=[False, False, True, False, False],
+    )
+    return ordered.with_columns(
+        position=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
+    ).with_columns(on_list=pl.col("position") <= capacity)

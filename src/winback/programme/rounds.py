@@ -1,0 +1,503 @@
+"""Planning a monthly win-back round (R6): pool, exclusions, priority, holdout, offers, agents.
+
+:func:`plan_round` runs, on whole frames:
+
+1. **Candidate pool** - customers whose status is among ``config.statuses`` (lost and/or
+   at risk) in the chosen tiers and stages (never prospects).
+2. **Exclusions**, counted by the first cause that applies, in this fixed order:
+   ``do_not_contact``, ``no_consent``, ``over_contact_cap`` (contacts in the window >= cap,
+   business-wide or the stage's), ``open_complaint`` (routed to the complaints team),
+   ``in_active_round`` (in a round overlapping this one, or in a control group still being
+   measured), ``retired`` (N worked rounds without return), ``outside_allowed_hours`` (the
+   planned time falls outside the channel's hours in the customer's local time).
+3. **Priority** by expected incremental value ``uplift x value if won back``; ``uplift`` is
+   the customer's ``p_return_uplift`` when the snapshot has one, else a per-stage figure
+   (measured by :func:`winback.programme.attribution.effects_by_segment` on past rounds, or
+   the defaults); value is ``clv_365 / P(alive)``: under the BG/NBD model the expected value
+   is P(alive) times the value of a customer known to be alive (Fader, Hardie & Lee 2005,
+   *Marketing Science* 24:275-284, eq. 10), which is what winning someone back restores.
+4. **Selection** of the best customers that agent capacity can serve, level by level of
+   required seniority, inflated by ``1 / (1 - holdout_share)`` so that after the holdout the
+   treated customers fit the capacity; the rest wait for a later round.
+5. **Holdout** - a stratified random control group by (tier, stage), see
+   :mod:`winback.programme.holdout`; control customers are never assigned nor contacted.
+6. **Offers** - a menu per treated customer, see :mod:`winback.programme.offers`.
+7. **Assignment** - treated customers to agents by capacity and seniority, dated by working
+   day, see :mod:`winback.programme.assignment`.
+
+Same inputs and seed give the same plan; the seed is recorded in the summary.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import Any
+
+import polars as pl
+
+from winback.config import BusinessProfile
+from winback.programme.assignment import (
+    SeniorityRules,
+    agent_capacity,
+    assign_agents,
+    per_agent_counts,
+    select_within_capacity,
+    with_required_seniority,
+    working_days,
+)
+from winback.programme.attribution import retirement
+from winback.programme.contacts import latest_reasons
+from winback.programme.fatigue import ContactHours, outside_allowed_hours, over_cap_flags
+from winback.programme.frames import (
+    COMPLAINTS,
+    CONTACT_HISTORY,
+    CUSTOMER_FLAGS,
+    EXCLUSIONS,
+    FAVOURITES,
+    KNOWN_REASONS,
+    MEMBERSHIPS,
+    PLAN_MEMBERS,
+    SNAPSHOT,
+    typed,
+)
+from winback.programme.holdout import assign_holdout, strata_sizes
+from winback.programme.offers import FitWeights, OfferCatalogue, OfferMenus, offer_menus
+from winback.programme.playbooks import STAGES, Playbooks
+from winback.programme.taxonomy import Taxonomy
+
+EXCLUSION_CAUSES = (
+    "do_not_contact",
+    "no_consent",
+    "over_contact_cap",
+    "open_complaint",
+    "in_active_round",
+    "retired",
+    "outside_allowed_hours",
+)
+DEFAULT_UPLIFT_BY_STAGE: dict[str, float] = {
+    "active": 0.02,
+    "silent": 0.06,
+    "sleeping": 0.04,
+    "lost": 0.02,
+}
+
+
+@dataclass(frozen=True)
+class RoundConfig:
+    """Everything a round plan depends on besides the data; build it with
+    :meth:`from_profile` to take the business profile's programme rules."""
+
+    round_start: date
+    round_end: date
+    statuses: tuple[str, ...] = ("lost", "at_risk")
+    tiers: tuple[int, ...] | None = None  # None = every tier
+    stages: tuple[str, ...] | None = None  # None = every stage except prospect
+    holdout_share: float = 0.1
+    max_contacts_in_window: int = 4
+    contact_window_days: int = 30
+    retire_after_rounds: int = 3
+    # Control customers stay untouched while their outcome is measured (+90 days).
+    control_quarantine_days: int = 90
+    uplift_by_stage: Mapping[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_UPLIFT_BY_STAGE)
+    )
+    alive_floor: float = 0.05  # P(alive) below this is treated as this (value stays bounded)
+    min_expected_value: float = 0.0  # candidates below are not worth a call
+    seniority: SeniorityRules = field(default_factory=SeniorityRules)
+    hours: ContactHours = field(default_factory=ContactHours)
+    holidays: tuple[date, ...] = ()  # non-working days inside the round
+    offer_budget: float | None = None  # currency units; None = no budget cap
+    menu_size: int = 3
+    fit_weights: FitWeights = field(default_factory=FitWeights)
+    frequent_interval_days: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.round_end < self.round_start:
+            raise ValueError("round_end is before round_start")
+        if not 0.0 <= self.holdout_share < 1.0:
+            raise ValueError("holdout_share must be in [0, 1)")
+        if not set(self.statuses) <= {"active", "at_risk", "lost"}:
+            raise ValueError("statuses must be among active, at_risk, lost")
+        if self.stages is not None and not set(self.stages) <= set(STAGES):
+            raise ValueError(f"stages must be among {STAGES}")
+        if not 0.0 < self.alive_floor <= 1.0:
+            raise ValueError("alive_floor must be in (0, 1]")
+
+    @classmethod
+    def from_profile(
+        cls, profile: BusinessProfile, *, round_start: date, round_end: date, **overrides: Any
+    ) -> RoundConfig:
+        rules = profile.programme
+        base = cls(
+            round_start=round_start,
+            round_end=round_end,
+            holdout_share=rules.holdout_share,
+            max_contacts_in_window=rules.max_contacts_in_window,
+            contact_window_days=rules.contact_window_days,
+            retire_after_rounds=rules.retire_after_rounds,
+        )
+        return replace(base, **overrides)
+
+
+@dataclass(frozen=True)
+class RoundInputs:
+    """The frames a plan reads (column contracts in :mod:`winback.programme.frames`)."""
+
+    snapshot: pl.DataFrame  # SNAPSHOT
+    customers: pl.DataFrame  # CUSTOMER_FLAGS
+    agents: pl.DataFrame  # AGENTS
+    contacts: pl.DataFrame | None = None  # CONTACT_HISTORY
+    complaints: pl.DataFrame | None = None  # COMPLAINTS
+    memberships: pl.DataFrame | None = None  # MEMBERSHIPS
+    favourites: pl.DataFrame | None = None  # FAVOURITES
+    reasons: pl.DataFrame | None = None  # KNOWN_REASONS; from contacts' reason_code if None
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    members: pl.DataFrame  # PLAN_MEMBERS: treated and control, sorted by customer_pk
+    excluded: pl.DataFrame  # EXCLUSIONS: customer_pk, cause
+    waitlist: pl.DataFrame  # eligible beyond capacity: customer_pk, expected_value, rank
+    offers: pl.DataFrame  # OFFER_MENU for treated customers
+    summary: dict[str, Any]
+
+    def call_list(self, agent_id: int | None = None) -> pl.DataFrame:
+        """Treated, assigned customers in call order (by agent, date, priority)."""
+        calls = self.members.filter((pl.col("arm") == "treated") & pl.col("agent_id").is_not_null())
+        if agent_id is not None:
+            calls = calls.filter(pl.col("agent_id") == agent_id)
+        return calls.sort(["agent_id", "planned_date", "priority_rank"])
+
+
+def candidate_pool(snapshot: pl.DataFrame, config: RoundConfig) -> pl.DataFrame:
+    """The snapshot rows that are candidates for the round (before exclusions)."""
+    snap = SNAPSHOT.conform(snapshot)
+    if snap["customer_pk"].n_unique() != snap.height:
+        raise ValueError("the snapshot holds a customer twice")
+    stages = config.stages or STAGES
+    keep = pl.col("status").is_in(config.statuses) & pl.col("stage").is_in(stages)
+    if config.tiers is not None:
+        keep = keep & pl.col("tier").is_in(config.tiers)
+    return snap.filter(keep)
+
+
+def expected_value(config: RoundConfig) -> pl.Expr:
+    """Expected incremental value of a contact: uplift x value if won back (module doc)."""
+    stage_uplift = pl.col("stage").replace_strict(
+        dict(config.uplift_by_stage), default=0.0, return_dtype=pl.Float64
+    )
+    uplift = pl.coalesce(pl.col("p_return_uplift"), stage_uplift).clip(0.0, 1.0)
+    alive = pl.col("p_alive").fill_null(1.0).clip(config.alive_floor, 1.0)
+    value = (pl.col("clv_365").fill_null(0.0) / alive).clip(lower_bound=0.0)
+    return uplift * value
+
+
+def exclusion_causes(
+    pool: pl.DataFrame,
+    inputs: RoundInputs,
+    config: RoundConfig,
+    playbooks: Playbooks,
+    *,
+    as_of: date,
+) -> pl.DataFrame:
+    """``pool`` (with ``customer_pk``, ``stage``, ``channel``) plus ``cause``: the first
+    exclusion cause that applies, in :data:`EXCLUSION_CAUSES` order, or null."""
+    # A customer listed twice is read the safe way: any do-not-contact wins, consent must
+    # hold on every row.
+    flags = (
+        CUSTOMER_FLAGS.conform(inputs.customers)
+        .group_by("customer_pk")
+        .agg(
+            pl.col("do_not_contact").fill_null(False).any(),
+            pl.col("consent_marketing").fill_null(False).all(),
+            pl.col("utc_offset_minutes").drop_nulls().first(),
+        )
+    )
+    history = CONTACT_HISTORY.conform(
+        inputs.contacts if inputs.contacts is not None else CONTACT_HISTORY.empty()
+    )
+    capped = over_cap_flags(
+        pool.select("customer_pk", "stage"),
+        history,
+        as_of,
+        max_contacts=config.max_contacts_in_window,
+        window_days=config.contact_window_days,
+        playbooks=playbooks,
+    ).select("customer_pk", "over_cap")
+    frame = (
+        pool.join(flags, on="customer_pk", how="left")
+        .join(capped, on="customer_pk", how="left")
+        .with_columns(
+            _complaint=pl.col("customer_pk").is_in(_open_complaints(inputs, as_of).implode()),
+            _in_round=pl.col("customer_pk").is_in(_in_active_round(inputs, config).implode()),
+            _retired=pl.col("customer_pk").is_in(_retired(inputs, config, as_of).implode()),
+        )
+    )
+    # Unknown flags are read the safe way: no flag row means no consent.
+    tests = {
+        "do_not_contact": pl.col("do_not_contact").fill_null(False),
+        "no_consent": ~pl.col("consent_marketing").fill_null(False),
+        "over_contact_cap": pl.col("over_cap").fill_null(False),
+        "open_complaint": pl.col("_complaint"),
+        "in_active_round": pl.col("_in_round"),
+        "retired": pl.col("_retired"),
+        "outside_allowed_hours": outside_allowed_hours(
+            pl.col("channel"), pl.col("utc_offset_minutes"), config.hours
+        ),
+    }
+    cause: pl.Expr = pl.lit(None, dtype=pl.String)
+    for name in reversed(EXCLUSION_CAUSES):
+        cause = pl.when(tests[name]).then(pl.lit(name)).otherwise(cause)
+    return frame.with_columns(cause=cause).drop("_complaint", "_in_round", "_retired", "over_cap")
+
+
+def _open_complaints(inputs: RoundInputs, as_of: date) -> pl.Series:
+    if inputs.complaints is None:
+        return pl.Series("customer_pk", [], dtype=pl.Int64)
+    c = COMPLAINTS.conform(inputs.complaints)
+    still_open = ~pl.col("resolved").fill_null(False) | (
+        pl.col("resolved_date").is_not_null() & (pl.col("resolved_date") > as_of)
+    )
+    return c.filter((pl.col("occurred_date") <= as_of) & still_open)["customer_pk"].unique()
+
+
+def _in_active_round(inputs: RoundInputs, config: RoundConfig) -> pl.Series:
+    if inputs.memberships is None:
+        return pl.Series("customer_pk", [], dtype=pl.Int64)
+    m = MEMBERSHIPS.conform(inputs.memberships)
+    quarantine = timedelta(days=config.control_quarantine_days)
+    overlaps = (pl.col("starts") <= config.round_end) & (pl.col("ends") >= config.round_start)
+    measured = (pl.col("arm") == "control") & (
+        pl.col("ends") + quarantine >= pl.lit(config.round_start)
+    )
+    return m.filter(overlaps | measured)["customer_pk"].unique()
+
+
+def _retired(inputs: RoundInputs, config: RoundConfig, as_of: date) -> pl.Series:
+    if inputs.memberships is None:
+        return pl.Series("customer_pk", [], dtype=pl.Int64)
+    r = retirement(inputs.memberships, retire_after=config.retire_after_rounds, as_of=as_of)
+    return r.filter("retired")["customer_pk"]
+
+
+def _known_reasons(inputs: RoundInputs, as_of: date, taxonomy: Taxonomy) -> pl.DataFrame:
+    if inputs.reasons is not None:
+        known = KNOWN_REASONS.conform(inputs.reasons)
+        if known["customer_pk"].n_unique() != known.height:
+            raise ValueError("known reasons: one reason per customer")
+    elif inputs.contacts is not None:
+        known = latest_reasons(inputs.contacts, as_of)
+    else:
+        known = KNOWN_REASONS.empty()
+    # A code the taxonomy no longer knows reads as "not known yet".
+    return known.filter(pl.col("reason_code").is_in(taxonomy.codes))
+
+
+def plan_round(
+    inputs: RoundInputs,
+    config: RoundConfig,
+    *,
+    as_of: date,
+    seed: int,
+    playbooks: Playbooks | None = None,
+    taxonomy: Taxonomy | None = None,
+    catalogue: OfferCatalogue | None = None,
+) -> RoundPlan:
+    """Plan one round from the snapshot as of ``as_of`` (see the module docstring)."""
+    playbooks = playbooks or Playbooks.default()
+    taxonomy = taxonomy or Taxonomy.default()
+    catalogue = catalogue or OfferCatalogue.default()
+    pool = _pool_with_channels(inputs, config, playbooks, taxonomy, as_of)
+    judged = exclusion_causes(pool, inputs, config, playbooks, as_of=as_of)
+    excluded = judged.filter(pl.col("cause").is_not_null()).select("customer_pk", "cause")
+    eligible = judged.filter(pl.col("cause").is_null()).drop("cause")
+
+    days = working_days(config.round_start, config.round_end, config.holidays)
+    capacity = agent_capacity(inputs.agents, days)
+    selected, waitlist = _select(eligible, capacity, config)
+    assigned = assign_holdout(
+        selected,
+        share=config.holdout_share,
+        seed=seed,
+        strata=("tier", "stage"),
+        balance=("required_seniority",),
+    )
+    treated = assigned.filter(pl.col("arm") == "treated")
+    menus = _menus(treated, inputs, config, playbooks, taxonomy, catalogue, as_of)
+    calls = assign_agents(
+        treated.join(menus.offer_dates, on="customer_pk", how="left"),
+        capacity,
+        round_start=config.round_start,
+        holidays=config.holidays,
+    )
+    members = (
+        assigned.join(menus.offer_dates, on="customer_pk", how="left")
+        .join(calls.select("customer_pk", "agent_id", "planned_date"), on="customer_pk", how="left")
+        .pipe(typed, PLAN_MEMBERS)
+        .sort("customer_pk")
+    )
+    summary = _summary(
+        inputs,
+        config,
+        as_of,
+        seed,
+        pool,
+        excluded,
+        selected,
+        waitlist,
+        assigned,
+        members,
+        menus.budget,
+        days,
+    )
+    return RoundPlan(
+        members=members,
+        excluded=typed(excluded, EXCLUSIONS).sort("customer_pk"),
+        waitlist=waitlist,
+        offers=menus.menu,
+        summary=summary,
+    )
+
+
+def _select(
+    eligible: pl.DataFrame, capacity: pl.DataFrame, config: RoundConfig
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The customers agents can serve (treated and control together), and the waitlist."""
+    treated_share = 1.0 - config.holdout_share
+    # In each (tier, stage, seniority) block the holdout may leave one treated customer more
+    # than the share; keeping that many places free guarantees every treated customer fits.
+    blocks = eligible.select("tier", "stage", "required_seniority").n_unique()
+    margin = math.ceil(blocks / treated_share) if config.holdout_share > 0 else 0
+    chosen = select_within_capacity(eligible, capacity, scale=1.0 / treated_share, margin=margin)
+    waitlist = (
+        chosen.filter(~pl.col("selected"))
+        .select("customer_pk", "expected_value", "priority_rank")
+        .sort("priority_rank")
+    )
+    return chosen.filter("selected").drop("selected"), waitlist
+
+
+def _menus(
+    treated: pl.DataFrame,
+    inputs: RoundInputs,
+    config: RoundConfig,
+    playbooks: Playbooks,
+    taxonomy: Taxonomy,
+    catalogue: OfferCatalogue,
+    as_of: date,
+) -> OfferMenus:
+    favourites = inputs.favourites if inputs.favourites is not None else FAVOURITES.empty()
+    return offer_menus(
+        _offer_customers(treated, config.alive_floor),
+        favourites,
+        catalogue,
+        playbooks,
+        taxonomy,
+        as_of=as_of,
+        round_start=config.round_start,
+        round_end=config.round_end,
+        budget=config.offer_budget,
+        menu_size=config.menu_size,
+        weights=config.fit_weights,
+        frequent_interval_days=config.frequent_interval_days,
+    )
+
+
+def _pool_with_channels(
+    inputs: RoundInputs,
+    config: RoundConfig,
+    playbooks: Playbooks,
+    taxonomy: Taxonomy,
+    as_of: date,
+) -> pl.DataFrame:
+    pool = candidate_pool(inputs.snapshot, config)
+    reasons = _known_reasons(inputs, as_of, taxonomy)
+    reason_channels = playbooks.reason_frame(taxonomy).select(
+        "reason_code", _reason_channel="channel"
+    )
+    stage_channels = playbooks.stage_frame().select("stage", "stage_channel")
+    pool = (
+        pool.join(reasons, on="customer_pk", how="left")
+        .join(reason_channels, on="reason_code", how="left")
+        .join(stage_channels, on="stage", how="left")
+        .with_columns(
+            channel=pl.coalesce("_reason_channel", "stage_channel"),
+            expected_value=expected_value(config),
+        )
+        .drop("_reason_channel", "stage_channel")
+        .filter(pl.col("expected_value") >= config.min_expected_value)
+    )
+    pool = pool.with_columns(
+        priority_rank=pl.struct(
+            (-pl.col("expected_value")).alias("v"), pl.col("customer_pk").alias("k")
+        )
+        .rank("ordinal")
+        .cast(pl.Int64)
+    )
+    return with_required_seniority(pool, playbooks, taxonomy, config.seniority)
+
+
+def _offer_customers(treated: pl.DataFrame, alive_floor: float) -> pl.DataFrame:
+    """Expected spend of the next purchase: the snapshot's ``avg_ticket`` when known, else the
+    yearly value if won back spread over the purchases of a year at the personal rhythm."""
+    interval = pl.col("expected_interval_days").clip(1.0, 365.0)
+    alive = pl.col("p_alive").fill_null(1.0).clip(alive_floor, 1.0)
+    yearly = pl.col("clv_365").fill_null(0.0).clip(lower_bound=0.0) / alive
+    spend = pl.coalesce(pl.col("avg_ticket"), yearly * interval / 365.0).fill_null(0.0)
+    return treated.select(
+        "customer_pk",
+        "tier",
+        "stage",
+        expected_spend=spend,
+        expected_interval_days="expected_interval_days",
+        days_since_last="days_since_last",
+        reason_code="reason_code",
+        expected_value="expected_value",
+    )
+
+
+def _summary(
+    inputs: RoundInputs,
+    config: RoundConfig,
+    as_of: date,
+    seed: int,
+    pool: pl.DataFrame,
+    excluded: pl.DataFrame,
+    selected: pl.DataFrame,
+    waitlist: pl.DataFrame,
+    assigned: pl.DataFrame,
+    members: pl.DataFrame,
+    budget: dict[str, Any],
+    days: int,
+) -> dict[str, Any]:
+    by_cause = dict(excluded.group_by("cause").len().iter_rows())
+    treated = members.filter(pl.col("arm") == "treated")
+    strata = {
+        str(s): {"treated": int(t), "control": int(c)}
+        for s, t, c, _ in strata_sizes(assigned).iter_rows()
+    }
+    return {
+        "as_of": as_of.isoformat(),
+        "round_start": config.round_start.isoformat(),
+        "round_end": config.round_end.isoformat(),
+        "working_days": days,
+        "seed": seed,
+        "holdout_share": config.holdout_share,
+        "population": inputs.snapshot.height,
+        "candidates": pool.height,
+        "excluded": excluded.height,
+        "excluded_by_cause": {c: int(by_cause.get(c, 0)) for c in EXCLUSION_CAUSES},
+        "eligible": pool.height - excluded.height,
+        "selected": selected.height,
+        "waitlisted": waitlist.height,
+        "control": members.height - treated.height,
+        "treated": treated.height,
+        "assigned": int(treated["agent_id"].is_not_null().sum()),
+        "treated_unassigned": int(treated["agent_id"].is_null().sum()),
+        "per_agent": per_agent_counts(members),
+        "strata": strata,
+        "offers": budget,
+    }
