@@ -1,0 +1,593 @@
+"""The monthly report's numbers, from frames and dicts (pure: no Django, no I/O, no clock).
+
+:func:`build_report` turns the month's :class:`ReportInputs` into one plain structure per
+section; the renderers (HTML, PDF, XLSX) and the sentences read only that structure, so a
+figure is computed once. Intervals for differences of proportions are Newcombe's hybrid
+score intervals (Newcombe 1998, method 10); the sample size asked for is the usual normal
+approximation for two proportions (Fleiss, Levin & Paik 2003, eq. 4.14 without continuity
+correction).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import polars as pl
+
+from winback.programme.attribution import newcombe_interval
+from winback.programme.playbooks import Playbooks
+from winback.programme.reason_stats import department_actions, monthly_reason_stats
+from winback.programme.taxonomy import Taxonomy
+
+STAGES = ("prospect", "active", "silent", "sleeping", "lost")
+LAPSED_STAGES = ("sleeping", "lost")
+KPI_CODES = ("customers", "active", "at_risk", "lost", "early_warning")
+PARETO_SHARES = (0.01, 0.05, 0.10, 0.20, 0.50)
+Z_95, Z_POWER_80 = 1.959964, 0.841621
+
+
+@dataclass(frozen=True)
+class MonthWindow:
+    start: date
+    end: date
+    previous_start: date
+    next_end: date
+
+    @property
+    def label(self) -> str:
+        return self.start.strftime("%Y-%m")
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` months later (or earlier), clamped to the month's length."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    first = date(year, month + 1, 1)
+    last = add_first(first, 1) - timedelta(days=1)
+    return min(first + timedelta(days=day.day - 1), last)
+
+
+def add_first(first: date, months: int) -> date:
+    index = first.year * 12 + first.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_window(day: date) -> MonthWindow:
+    start = day.replace(day=1)
+    return MonthWindow(
+        start=start,
+        end=add_first(start, 1) - timedelta(days=1),
+        previous_start=add_first(start, -1),
+        next_end=add_first(start, 2) - timedelta(days=1),
+    )
+
+
+def month_key(as_of: date) -> str:
+    """The month an analysis closes: one dated on the 1st scores the month before."""
+    return (as_of - timedelta(days=1)).strftime("%Y-%m")
+
+
+def month_end_runs(days: list[date]) -> list[date]:
+    """The last analysis of each closed month, oldest first."""
+    latest: dict[str, date] = {}
+    for day in sorted(days):
+        latest[month_key(day)] = day
+    return sorted(latest.values())
+
+
+@dataclass
+class ReportInputs:
+    """What the database holds for a month (see ``winback.web.report_data.gather``)."""
+
+    window: MonthWindow
+    current_as_of: date
+    previous_as_of: date | None
+    year_ago_as_of: date | None
+    runs: list[dict[str, Any]]
+    stage_flows: list[dict[str, Any]]
+    tier_flow: pl.DataFrame
+    early_warning: pl.DataFrame | None
+    revenue_12m: pl.DataFrame
+    rounds: list[dict[str, Any]]
+    reason_records: pl.DataFrame
+    taxonomy: Taxonomy
+    playbooks: Playbooks
+    agents: pl.DataFrame
+    imports: pl.DataFrame
+    gross_margin: float = 0.35
+    currency: str = "CNY"
+    industry: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def build_report(inputs: ReportInputs) -> dict[str, Any]:
+    """Every section's figures and tables (tables are Polars frames)."""
+    run_by_day = {r["as_of"]: r for r in inputs.runs}
+    rounds = round_table(inputs.rounds)
+    flows = _current_flow(inputs)
+    return {
+        "month": inputs.window.label,
+        "as_of": inputs.current_as_of,
+        "previous_as_of": inputs.previous_as_of,
+        "year_ago_as_of": inputs.year_ago_as_of,
+        "currency": inputs.currency,
+        "industry": inputs.industry,
+        "taxonomy": inputs.taxonomy,
+        "playbooks": inputs.playbooks,
+        "simulated_sections": simulated_sections(inputs),
+        "verdict": verdict(rounds),
+        "kpis": kpi_table(
+            run_by_day[inputs.current_as_of]["counts"],
+            _counts(run_by_day, inputs.previous_as_of),
+            _counts(run_by_day, inputs.year_ago_as_of),
+        ),
+        "stages": stage_history(inputs.runs),
+        "flows": flows,
+        "lost_won": lost_won_trend(inputs.stage_flows),
+        "rounds": rounds,
+        "lift": won_back_lift(rounds),
+        "reasons": reason_section(inputs),
+        "tiers": tier_movements(inputs.tier_flow),
+        "pareto": pareto(inputs.revenue_12m),
+        "early_warning": early_warning_precision(inputs.early_warning),
+        "agents": agent_effort(inputs.agents),
+        "roi": roi_table(rounds),
+        "audit": audit_summary(run_by_day[inputs.current_as_of]["audit"]),
+        "quality": data_quality(inputs.imports),
+    }
+
+
+def simulated_sections(inputs: ReportInputs) -> list[str]:
+    """Sections whose figures come (partly) from simulated contacts, to be labelled so."""
+    sections: list[str] = []
+    if any(r.get("simulated") for r in inputs.rounds):
+        sections += ["verdict", "rounds", "lift", "roi"]
+    if inputs.agents.filter(pl.col("simulated")).height:
+        sections.append("agents")
+    if "simulated" in inputs.reason_records.columns and inputs.reason_records["simulated"].any():
+        sections.append("reasons")
+    return sections
+
+
+def _counts(run_by_day: dict[date, dict[str, Any]], day: date | None) -> dict[str, Any] | None:
+    return run_by_day[day]["counts"] if day is not None and day in run_by_day else None
+
+
+# --- headline KPIs ----------------------------------------------------------------------------
+
+
+def kpi_values(counts: dict[str, Any]) -> dict[str, int]:
+    status = counts.get("status", {})
+    return {
+        "customers": int(sum(counts.get("stage", {}).values())),
+        "active": int(status.get("active", 0)),
+        "at_risk": int(status.get("at_risk", 0)),
+        "lost": int(status.get("lost", 0)),
+        "early_warning": int(counts.get("early_warning", {}).get("true", 0)),
+    }
+
+
+def kpi_table(
+    current: dict[str, Any], previous: dict[str, Any] | None, year_ago: dict[str, Any] | None
+) -> pl.DataFrame:
+    """One row per KPI: value now, last month, a year ago, and the changes (null if unknown)."""
+    now = kpi_values(current)
+    prev = kpi_values(previous) if previous is not None else None
+    year = kpi_values(year_ago) if year_ago is not None else None
+    return pl.DataFrame(
+        {
+            "kpi": list(KPI_CODES),
+            "value": [now[k] for k in KPI_CODES],
+            "previous": [prev[k] if prev else None for k in KPI_CODES],
+            "year_ago": [year[k] if year else None for k in KPI_CODES],
+        },
+        schema={
+            "kpi": pl.String(),
+            "value": pl.Int64(),
+            "previous": pl.Int64(),
+            "year_ago": pl.Int64(),
+        },
+    ).with_columns(
+        change_previous=pl.col("value") - pl.col("previous"),
+        change_year=pl.col("value") - pl.col("year_ago"),
+    )
+
+
+# --- lifecycle --------------------------------------------------------------------------------
+
+
+def stage_history(runs: list[dict[str, Any]], months: int = 12) -> pl.DataFrame:
+    """Customers by stage at each month's last analysis, the last ``months`` months."""
+    ends = month_end_runs([r["as_of"] for r in runs])[-months:]
+    by_day = {r["as_of"]: r["counts"].get("stage", {}) for r in runs}
+    rows = [
+        (month_key(day), day, stage, int(by_day[day].get(stage, 0)))
+        for day in ends
+        for stage in STAGES
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={
+            "month": pl.String(),
+            "as_of": pl.Date(),
+            "stage": pl.String(),
+            "customers": pl.Int64(),
+        },
+        orient="row",
+    )
+
+
+def _current_flow(inputs: ReportInputs) -> pl.DataFrame:
+    for pair in inputs.stage_flows:
+        if pair["after"] == inputs.current_as_of:
+            return _order_flow(pair["flow"])
+    return pl.DataFrame(schema={"from": pl.String(), "to": pl.String(), "customers": pl.Int64()})
+
+
+def _order_flow(flow: pl.DataFrame) -> pl.DataFrame:
+    order = {s: i for i, s in enumerate(("new", *STAGES))}
+    return (
+        flow.with_columns(
+            _a=pl.col("from").replace_strict(order, default=99),
+            _b=pl.col("to").replace_strict(order, default=99),
+        )
+        .sort("_a", "_b")
+        .drop("_a", "_b")
+    )
+
+
+def flow_counts(flow: pl.DataFrame) -> dict[str, int]:
+    """Newly lost (not lost before, lost now) and won back (sleeping or lost before, active
+    now) in one stage-flow table."""
+
+    def total(mask: pl.Expr) -> int:
+        return int(flow.filter(mask)["customers"].sum())
+
+    lost = total((pl.col("to") == "lost") & (pl.col("from") != "lost"))
+    won = total(pl.col("from").is_in(LAPSED_STAGES) & (pl.col("to") == "active"))
+    return {"newly_lost": lost, "won_back": won, "net": won - lost}
+
+
+def lost_won_trend(stage_flows: list[dict[str, Any]]) -> pl.DataFrame:
+    rows = [(month_key(pair["after"]), *flow_counts(pair["flow"]).values()) for pair in stage_flows]
+    return pl.DataFrame(
+        rows,
+        schema={
+            "month": pl.String(),
+            "newly_lost": pl.Int64(),
+            "won_back": pl.Int64(),
+            "net": pl.Int64(),
+        },
+        orient="row",
+    )
+
+
+# --- rounds -----------------------------------------------------------------------------------
+
+ROUND_COLUMNS: dict[str, pl.DataType] = {
+    "round_id": pl.Int64(),
+    "round": pl.String(),
+    "simulated": pl.Boolean(),
+    "horizon": pl.Int64(),
+    "matured": pl.Boolean(),
+    "n_treated": pl.Int64(),
+    "n_control": pl.Int64(),
+    "returned_treated": pl.Int64(),
+    "returned_control": pl.Int64(),
+    "p_treated": pl.Float64(),
+    "p_control": pl.Float64(),
+    "uplift": pl.Float64(),
+    "uplift_low": pl.Float64(),
+    "uplift_high": pl.Float64(),
+    "spend_treated": pl.Float64(),
+    "spend_control": pl.Float64(),
+    "revenue_uplift": pl.Float64(),
+    "revenue_uplift_low": pl.Float64(),
+    "revenue_uplift_high": pl.Float64(),
+    "re_engaged_treated": pl.Float64(),
+    "re_engaged_control": pl.Float64(),
+    "incremental_margin": pl.Float64(),
+    "cost": pl.Float64(),
+    "roi": pl.Float64(),
+}
+
+
+def round_table(statuses: list[dict[str, Any]]) -> pl.DataFrame:
+    """One row per round and horizon, from ``round_status`` results."""
+    rows = [
+        {
+            **{k: h.get(k) for k in ROUND_COLUMNS if k in h},
+            "round_id": s["round_id"],
+            "round": s["month"],
+            "simulated": bool(s.get("simulated")),
+        }
+        for s in statuses
+        for h in s["horizons"]
+    ]
+    return pl.DataFrame(rows, schema=ROUND_COLUMNS)
+
+
+def latest_matured(rounds: pl.DataFrame) -> pl.DataFrame:
+    """Each round's row at its longest matured horizon (rounds with none matured are left out)."""
+    return (
+        rounds.filter(pl.col("matured"))
+        .sort("round_id", "horizon")
+        .group_by("round_id", maintain_order=True)
+        .last()
+    )
+
+
+def verdict(rounds: pl.DataFrame) -> dict[str, Any]:
+    """Worth continuing? Matured rounds' incremental margin against their cost, and the pooled
+    win-back uplift with its 95% interval.
+
+    * ``continue``: margin exceeds cost and the pooled interval lies above zero;
+    * ``promising``: margin exceeds cost but the interval still includes zero;
+    * ``unproven``: margin below cost and the interval includes zero;
+    * ``stop``: margin below cost and the interval excludes a positive effect.
+    ``needed_per_arm`` is the control and treated size per arm that would detect the pooled
+    uplift at 5% significance with 80% power.
+    """
+    rows = latest_matured(rounds)
+    out: dict[str, Any] = {
+        "rounds_matured": rows.height,
+        "rounds_total": rounds["round_id"].n_unique(),
+    }
+    if rows.height == 0:
+        return {**out, "decision": "no_data"}
+    n_t, n_c = int(rows["n_treated"].sum()), int(rows["n_control"].sum())
+    x_t, x_c = int(rows["returned_treated"].sum()), int(rows["returned_control"].sum())
+    d, lo, hi = (float(v) for v in newcombe_interval(x_t, n_t, x_c, n_c))
+    margin = float(rows["incremental_margin"].fill_null(0.0).sum())
+    cost = float(rows["cost"].fill_null(0.0).sum())
+    pays = margin > cost
+    if pays:
+        decision = "continue" if lo > 0 else "promising"
+    else:
+        decision = "stop" if hi <= 0 else "unproven"
+    p_t, p_c = (x_t / n_t if n_t else 0.0), (x_c / n_c if n_c else 0.0)
+    return {
+        **out,
+        "decision": decision,
+        "treated": n_t,
+        "control": n_c,
+        "p_treated": p_t,
+        "p_control": p_c,
+        "uplift": d,
+        "uplift_low": lo,
+        "uplift_high": hi,
+        "incremental_margin": margin,
+        "cost": cost,
+        "net": margin - cost,
+        "roi": (margin - cost) / cost if cost > 0 else None,
+        "needed_per_arm": needed_per_arm(p_t, p_c),
+        "simulated": bool(rows["simulated"].any()),
+    }
+
+
+def needed_per_arm(p_treated: float, p_control: float) -> int | None:
+    """Customers per arm to detect ``p_treated - p_control`` (two-sided 5%, power 80%)."""
+    diff = p_treated - p_control
+    if diff <= 0:
+        return None
+    variance = p_treated * (1 - p_treated) + p_control * (1 - p_control)
+    return math.ceil((Z_95 + Z_POWER_80) ** 2 * variance / diff**2)
+
+
+def won_back_lift(rounds: pl.DataFrame) -> pl.DataFrame:
+    """Spend per customer and engagement, treated vs control, at each round's latest matured
+    horizon."""
+    return latest_matured(rounds).select(
+        "round",
+        "horizon",
+        "simulated",
+        "spend_treated",
+        "spend_control",
+        "revenue_uplift",
+        "revenue_uplift_low",
+        "revenue_uplift_high",
+        "re_engaged_treated",
+        "re_engaged_control",
+    )
+
+
+def roi_table(rounds: pl.DataFrame) -> pl.DataFrame:
+    return (
+        latest_matured(rounds)
+        .select("round", "horizon", "simulated", "incremental_margin", "cost", "roi")
+        .with_columns(net=pl.col("incremental_margin") - pl.col("cost"))
+    )
+
+
+# --- reasons ----------------------------------------------------------------------------------
+
+
+def reason_section(inputs: ReportInputs) -> dict[str, Any]:
+    stats = monthly_reason_stats(inputs.reason_records, inputs.window.start, inputs.taxonomy)
+    reasons = stats.filter(
+        (pl.col("level") == "reason") & (pl.col("count") + pl.col("prev_count") > 0)
+    )
+    actions = department_actions(stats, inputs.playbooks, inputs.taxonomy)
+    return {
+        "stats": reasons.select(
+            "code", "group", "count", "share", "prev_count", "prev_share", "change"
+        ),
+        "groups": stats.filter(pl.col("level") == "group").select(
+            "code", "count", "share", "change"
+        ),
+        "actions": actions,
+        "total": int(reasons["count"].sum()),
+        "prev_total": int(reasons["prev_count"].sum()),
+    }
+
+
+# --- tiers, 80/20, early warning ---------------------------------------------------------------
+
+
+def tier_movements(flow: pl.DataFrame) -> dict[str, Any]:
+    """Tier 1 is the highest: a smaller number after is an upgrade."""
+    known = flow.filter(
+        pl.col("from").str.contains(r"^\d+$") & pl.col("to").str.contains(r"^\d+$")
+    ).with_columns(pl.col("from").cast(pl.Int64).alias("a"), pl.col("to").cast(pl.Int64).alias("b"))
+
+    def total(mask: pl.Expr) -> int:
+        return int(known.filter(mask)["customers"].sum())
+
+    return {
+        "matrix": flow.sort("from", "to"),
+        "up": total(pl.col("b") < pl.col("a")),
+        "down": total(pl.col("b") > pl.col("a")),
+        "same": total(pl.col("b") == pl.col("a")),
+    }
+
+
+def pareto(revenue: pl.DataFrame) -> dict[str, Any]:
+    """Share of twelve-month revenue earned by the top 1/5/10/20/50% of buyers."""
+    spend = revenue.filter(pl.col("amount_cents") > 0).sort("amount_cents", descending=True)
+    total = float(spend["amount_cents"].sum())
+    n = spend.height
+    cumulative = spend["amount_cents"].cum_sum()
+    rows = []
+    for share in PARETO_SHARES:
+        k = max(1, math.ceil(n * share)) if n else 0
+        rows.append((share, k, float(cumulative[k - 1]) / total if k and total else 0.0))
+    top_80 = int((cumulative < 0.8 * total).sum()) + 1 if n else 0
+    return {
+        "table": pl.DataFrame(
+            rows,
+            schema={
+                "top_share": pl.Float64(),
+                "customers": pl.Int64(),
+                "revenue_share": pl.Float64(),
+            },
+            orient="row",
+        ),
+        "buyers": n,
+        "revenue": total / 100,
+        "customers_for_80": top_80,
+        "share_for_80": top_80 / n if n else 0.0,
+    }
+
+
+def early_warning_precision(frame: pl.DataFrame | None) -> dict[str, Any]:
+    """Of the customers flagged at the previous analysis (not lost then), the share lost now,
+    against the share among all customers not lost then (the base rate)."""
+    if frame is None or frame.height == 0:
+        return {"flagged": 0, "available": False}
+
+    def total(mask: pl.Expr) -> int:
+        return int(frame.filter(mask)["customers"].sum())
+
+    flagged = total(pl.col("flagged"))
+    hits = total(pl.col("flagged") & pl.col("lapsed"))
+    base_n = total(pl.lit(True))
+    lapsed = total(pl.col("lapsed"))
+    precision = hits / flagged if flagged else None
+    base = lapsed / base_n if base_n else None
+    return {
+        "available": True,
+        "flagged": flagged,
+        "flagged_lapsed": hits,
+        "precision": precision,
+        "base_customers": base_n,
+        "base_lapsed": lapsed,
+        "base_rate": base,
+        "lift": precision / base if precision is not None and base else None,
+        "recall": hits / lapsed if lapsed else None,
+    }
+
+
+# --- agents, audit, data quality ---------------------------------------------------------------
+
+REACHED = ("reached", "refused", "call_back", "do_not_contact")
+
+
+def agent_effort(frame: pl.DataFrame) -> dict[str, Any]:
+    """Contacts, reach rate and outcomes per agent for the month's contact attempts."""
+    per_agent = (
+        frame.group_by("agent")
+        .agg(
+            contacts=pl.col("attempts").sum(),
+            reached=pl.col("attempts").filter(pl.col("outcome").is_in(REACHED)).sum(),
+            refused=pl.col("attempts").filter(pl.col("outcome") == "refused").sum(),
+            simulated=pl.col("attempts").filter(pl.col("simulated")).sum(),
+        )
+        .with_columns(reach_rate=pl.col("reached") / pl.col("contacts"))
+        .sort("contacts", "agent", descending=[True, False])
+    )
+    contacts = int(per_agent["contacts"].sum())
+    reached = int(per_agent["reached"].sum())
+    outcomes = frame.group_by("outcome").agg(contacts=pl.col("attempts").sum()).sort("outcome")
+    return {
+        "table": per_agent,
+        "outcomes": outcomes,
+        "contacts": contacts,
+        "reached": reached,
+        "reach_rate": reached / contacts if contacts else None,
+        "agents": per_agent.height,
+        "simulated": int(per_agent["simulated"].sum()),
+    }
+
+
+def audit_summary(audit: dict[str, Any]) -> dict[str, Any]:
+    indicators = audit.get("indicators") or []
+    table = pl.DataFrame(
+        [
+            (
+                i.get("code"),
+                i.get("auc"),
+                i.get("weight"),
+                bool(i.get("used")),
+                i.get("recommendation"),
+                ", ".join(i.get("reasons") or []),
+            )
+            for i in indicators
+        ],
+        schema={
+            "indicator": pl.String(),
+            "auc": pl.Float64(),
+            "weight": pl.Float64(),
+            "used": pl.Boolean(),
+            "recommendation": pl.String(),
+            "reasons": pl.String(),
+        },
+        orient="row",
+    ).sort("auc", descending=True, nulls_last=True)
+    return {
+        "table": table,
+        "customers": audit.get("customers"),
+        "positives": audit.get("positives"),
+        "keep": int((table["recommendation"] == "keep").sum()),
+        "drop": int((table["recommendation"] != "keep").sum()),
+        "best": table["indicator"][0] if table.height else None,
+        "best_auc": table["auc"][0] if table.height else None,
+    }
+
+
+def data_quality(imports: pl.DataFrame) -> dict[str, Any]:
+    """Rows read and rejected per import kind, and rejected rows by cause."""
+    batches = imports.unique("batch_id")
+    by_kind = (
+        batches.group_by("kind")
+        .agg(read=pl.col("read").sum(), rejected=pl.col("rejected").sum())
+        .with_columns(reject_rate=pl.col("rejected") / pl.col("read"))
+        .sort("rejected", "kind", descending=[True, False])
+    )
+    by_cause = (
+        imports.filter(pl.col("rows") > 0)
+        .group_by("cause")
+        .agg(rows=pl.col("rows").sum())
+        .sort("rows", "cause", descending=[True, False])
+    )
+    read, rejected = int(batches["read"].sum()), int(batches["rejected"].sum())
+    return {
+        "by_kind": by_kind,
+        "by_cause": by_cause,
+        "read": read,
+        "rejected": rejected,
+        "reject_rate": rejected / read if read else None,
+        "batches": batches.height,
+    }

@@ -1,0 +1,246 @@
+"""The tables behind every chart, with codes and headers translated for people.
+
+The HTML and PDF show them under each chart; the workbook has one sheet per table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from winback.reporting.text import label, title
+
+PERCENT_COLUMNS = frozenset(
+    {
+        "p_treated",
+        "p_control",
+        "uplift",
+        "uplift_low",
+        "uplift_high",
+        "share",
+        "prev_share",
+        "reach_rate",
+        "reject_rate",
+        "revenue_share",
+        "top_share",
+        "re_engaged_treated",
+        "re_engaged_control",
+        "department_share",
+        "rate",
+        "precision",
+        "base_rate",
+        "recall",
+    }
+)
+POINT_COLUMNS = frozenset({"change"})
+HEADERS: dict[str, tuple[str, str]] = {
+    "p_treated": ("Treated rate", "干预组比例"),
+    "p_control": ("Control rate", "对照组比例"),
+    "uplift_low": ("Uplift low", "提升下限"),
+    "uplift_high": ("Uplift high", "提升上限"),
+    "n_treated": ("Treated", "干预组人数"),
+    "n_control": ("Control", "对照组人数"),
+    "returned_treated": ("Treated returned", "干预组回购"),
+    "returned_control": ("Control returned", "对照组回购"),
+    "matured": ("Matured", "已到期"),
+    "simulated": ("Simulated", "模拟"),
+    "spend_treated": ("Spend treated", "干预组人均消费"),
+    "spend_control": ("Spend control", "对照组人均消费"),
+    "revenue_uplift": ("Spend uplift", "消费提升"),
+    "revenue_uplift_low": ("Spend uplift low", "消费提升下限"),
+    "revenue_uplift_high": ("Spend uplift high", "消费提升上限"),
+    "re_engaged_treated": ("Re-engaged treated", "干预组重新互动"),
+    "re_engaged_control": ("Re-engaged control", "对照组重新互动"),
+    "incremental_margin": ("Incremental margin", "增量毛利"),
+    "prev_count": ("Last month", "上月"),
+    "prev_share": ("Share last month", "上月占比"),
+    "count": ("This month", "本月"),
+    "code": ("Reason", "原因"),
+    "group": ("Group", "类别"),
+    "department_rank": ("Rank", "排名"),
+    "department_count": ("Department total", "部门合计"),
+    "department_share": ("Department share", "部门占比"),
+    "reason_code": ("Reason", "原因"),
+    "used": ("Used", "使用"),
+    "reasons": ("Why", "说明"),
+    "as_of": ("As of", "分析日期"),
+    "metric": ("Figure", "指标"),
+    "rate": ("Rate", "比例"),
+}
+
+
+def header(column: str, lang: str) -> str:
+    pair = HEADERS.get(column)
+    if pair:
+        return pair[1] if lang == "zh" else pair[0]
+    return label(column, lang)
+
+
+def section_tables(report: dict[str, Any]) -> dict[str, list[tuple[str, pl.DataFrame]]]:
+    """Section -> [(table code, frame with code values)], in report order."""
+    v = report["verdict"]
+    e = report["early_warning"]
+    verdict_rows = [
+        (k, v.get(k))
+        for k in (
+            "rounds_matured",
+            "treated",
+            "control",
+            "p_treated",
+            "p_control",
+            "uplift",
+            "uplift_low",
+            "uplift_high",
+            "incremental_margin",
+            "cost",
+            "net",
+            "roi",
+            "needed_per_arm",
+        )
+        if k in v
+    ]
+    ew_rows = [
+        (k, e.get(k))
+        for k in (
+            "flagged",
+            "flagged_lapsed",
+            "precision",
+            "base_customers",
+            "base_lapsed",
+            "base_rate",
+            "lift",
+        )
+        if k in e
+    ]
+    return {
+        "verdict": [("verdict", _pairs(verdict_rows))],
+        "kpis": [("kpis", report["kpis"])],
+        "stages": [("stages", _wide_stages(report["stages"]))],
+        "flows": [("flows", _wide_flow(report["flows"]))],
+        "lost_won": [("lost_won", report["lost_won"])],
+        "rounds": [("rounds", report["rounds"].drop("round_id"))],
+        "lift": [("lift", report["lift"])],
+        "reasons": [
+            ("reasons", report["reasons"]["stats"]),
+            ("actions", report["reasons"]["actions"]),
+        ],
+        "tiers": [("tiers", _wide_flow(report["tiers"]["matrix"]))],
+        "pareto": [("pareto", report["pareto"]["table"])],
+        "early_warning": [("early_warning", _pairs(ew_rows))],
+        "agents": [
+            ("agents", report["agents"]["table"]),
+            ("outcomes", report["agents"]["outcomes"]),
+        ],
+        "roi": [("roi", report["roi"])],
+        "audit": [("audit", report["audit"]["table"])],
+        "quality": [
+            ("quality_causes", report["quality"]["by_cause"]),
+            ("quality_files", report["quality"]["by_kind"]),
+        ],
+    }
+
+
+def _wide_stages(stages: pl.DataFrame) -> pl.DataFrame:
+    """Month rows, one column per stage (the long form is what the chart reads)."""
+    if stages.height == 0:
+        return stages.drop("as_of")
+    return stages.pivot(on="stage", index="month", values="customers", sort_columns=False)
+
+
+def _wide_flow(flow: pl.DataFrame) -> pl.DataFrame:
+    """A flow as a matrix: one row per value before, one column per value now."""
+    if flow.height == 0:
+        return flow
+    return flow.pivot(on="to", index="from", values="customers", sort_columns=False).fill_null(0)
+
+
+def _pairs(rows: list[tuple[str, Any]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "metric": [k for k, _ in rows],
+            "value": [None if x is None else float(x) for _, x in rows],
+        },
+        schema={"metric": pl.String(), "value": pl.Float64()},
+    )
+
+
+TRANSLATED_VALUES = (
+    "kpi",
+    "stage",
+    "from",
+    "to",
+    "cause",
+    "outcome",
+    "department",
+    "recommendation",
+    "metric",
+)
+
+
+def localised(frame: pl.DataFrame, lang: str, report: dict[str, Any]) -> pl.DataFrame:
+    """Codes in label columns replaced by words; headers translated; values kept numeric."""
+    taxonomy = report["taxonomy"]
+    playbooks = report["playbooks"]
+    exprs = []
+    for col in frame.columns:
+        if col in TRANSLATED_VALUES and frame.schema[col] == pl.String():
+            values = frame[col].drop_nulls().unique().to_list()
+            mapping = {
+                c: _metric_label(c, lang) if col == "metric" else label(c, lang) for c in values
+            }
+            exprs.append(pl.col(col).replace_strict(mapping, default=None))
+        elif col == "group" and frame.schema[col] == pl.String():
+            groups = {g.code: (g.zh if lang == "zh" else g.en) for g in taxonomy.groups}
+            exprs.append(pl.col(col).replace(groups))
+        elif col in ("code", "reason_code") and frame.schema[col] == pl.String():
+            values = frame[col].drop_nulls().unique().to_list()
+            exprs.append(
+                pl.col(col).replace_strict(
+                    {c: taxonomy.label(c, lang) for c in values}, default=None
+                )
+            )
+        elif col == "action":
+            values = frame[col].drop_nulls().unique().to_list()
+            exprs.append(
+                pl.col(col).replace_strict(
+                    {c: playbooks.action_text(c, lang) for c in values}, default=None
+                )
+            )
+        else:
+            exprs.append(pl.col(col))
+    out = frame.select(exprs) if exprs else frame
+    return out.rename({c: header(c, lang) for c in out.columns})
+
+
+METRICS: dict[str, tuple[str, str]] = {
+    "rounds_matured": ("Matured rounds", "到期轮次"),
+    "treated": ("Treated customers", "干预组客户"),
+    "control": ("Control customers", "对照组客户"),
+    "net": ("Net (margin - cost)", "净额（毛利-成本）"),
+    "needed_per_arm": ("Customers needed per group", "每组所需客户"),
+    "flagged_lapsed": ("Flagged and lost since", "预警后流失"),
+    "precision": ("Precision", "准确率"),
+    "base_customers": ("Customers not lost last month", "上月未流失客户"),
+    "base_lapsed": ("Lost since", "此后流失"),
+    "base_rate": ("Base rate", "基准比例"),
+    "lift": ("Lift over base", "相对基准倍数"),
+}
+
+
+def _metric_label(code: str, lang: str) -> str:
+    pair = METRICS.get(code) or HEADERS.get(code)
+    if pair:
+        return pair[1] if lang == "zh" else pair[0]
+    return label(code, lang)
+
+
+def sheet_title(code: str, lang: str) -> str:
+    extra = {
+        "outcomes": ("Contact outcomes", "联系结果"),
+        "quality_causes": ("Rejected by cause", "按原因拒绝"),
+        "quality_files": ("Rejected by file", "按文件拒绝"),
+    }
+    if code in extra:
+        return extra[code][1] if lang == "zh" else extra[code][0]
+    return title(code, lang)

@@ -1,0 +1,575 @@
+"""Section titles, labels and the sentences computed from the report's numbers (zh and en).
+
+Every sentence is a template filled with the section's figures and the comparison they
+support (up or down, inside or outside the interval), so the words change with the data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from winback.programme.playbooks import Playbooks
+from winback.programme.taxonomy import Taxonomy
+
+SECTIONS = (
+    "verdict",
+    "kpis",
+    "stages",
+    "flows",
+    "lost_won",
+    "rounds",
+    "lift",
+    "reasons",
+    "tiers",
+    "pareto",
+    "early_warning",
+    "agents",
+    "roi",
+    "audit",
+    "quality",
+)
+
+TITLES: dict[str, tuple[str, str]] = {
+    "report": ("Monthly win-back report", "客户挽回月度报告"),
+    "verdict": ("Verdict", "结论"),
+    "kpis": ("Headline figures", "核心指标"),
+    "stages": ("Customers by lifecycle stage", "生命周期阶段客户数"),
+    "flows": ("Stage-to-stage flows this month", "本月阶段流转"),
+    "lost_won": ("Newly lost vs won back", "新流失与挽回"),
+    "rounds": ("Rounds: treated vs control", "挽回轮次：干预组与对照组"),
+    "lift": ("Spend and engagement of the won-back", "挽回客户的消费与互动提升"),
+    "reasons": ("Why customers leave", "流失原因"),
+    "tiers": ("Value tier movements", "价值等级变动"),
+    "pareto": ("80/20: revenue concentration", "二八分析：收入集中度"),
+    "early_warning": ("Early-warning precision", "预警准确率"),
+    "agents": ("Agent effort and quality", "坐席工作量与质量"),
+    "roi": ("Cost vs incremental margin", "成本与增量毛利"),
+    "audit": ("Indicator audit", "指标审计"),
+    "quality": ("Data quality", "数据质量"),
+    "simulated": ("SIMULATED (demo data)", "模拟数据（演示）"),
+    "actions": ("Department action list", "部门行动清单"),
+}
+
+LABELS: dict[str, tuple[str, str]] = {
+    "prospect": ("Prospect", "潜在客户"),
+    "active": ("Active", "活跃"),
+    "silent": ("Silent", "沉默"),
+    "sleeping": ("Sleeping", "沉睡"),
+    "lost": ("Lost", "流失"),
+    "new": ("New", "新增"),
+    "none": ("None", "无"),
+    "customers": ("Customers", "客户总数"),
+    "at_risk": ("At risk", "有流失风险"),
+    "early_warning": ("Early warnings", "预警客户"),
+    "treated": ("Treated", "干预组"),
+    "control": ("Control", "对照组"),
+    "newly_lost": ("Newly lost", "新流失"),
+    "won_back": ("Won back", "挽回"),
+    "net": ("Net", "净变化"),
+    "kpi": ("Figure", "指标"),
+    "value": ("This month", "本月"),
+    "previous": ("Last month", "上月"),
+    "year_ago": ("12 months ago", "去年同期"),
+    "change_previous": ("vs last month", "环比"),
+    "change_year": ("vs 12 months ago", "同比"),
+    "month": ("Month", "月份"),
+    "stage": ("Stage", "阶段"),
+    "from": ("From", "原"),
+    "to": ("To", "现"),
+    "round": ("Round", "轮次"),
+    "horizon": ("Days", "天数"),
+    "uplift": ("Uplift", "提升"),
+    "spend": ("Spend per customer", "人均消费"),
+    "re_engaged": ("Re-engaged", "重新互动"),
+    "agent": ("Agent", "坐席"),
+    "contacts": ("Contacts", "联系次数"),
+    "reached": ("Reached", "接通"),
+    "reach_rate": ("Reach rate", "接通率"),
+    "refused": ("Refused", "拒绝"),
+    "margin": ("Incremental margin", "增量毛利"),
+    "cost": ("Cost", "成本"),
+    "roi": ("ROI", "投资回报率"),
+    "rows": ("Rows", "行数"),
+    "cause": ("Cause", "原因"),
+    "kind": ("File kind", "文件类型"),
+    "read": ("Read", "读取"),
+    "rejected": ("Rejected", "拒绝"),
+    "reject_rate": ("Reject rate", "拒绝率"),
+    "indicator": ("Indicator", "指标"),
+    "auc": ("AUC", "AUC"),
+    "weight": ("Weight", "权重"),
+    "recommendation": ("Recommendation", "建议"),
+    "keep": ("keep", "保留"),
+    "drop": ("drop", "去掉"),
+    "share": ("Share", "占比"),
+    "change": ("Change (points)", "变化（百分点）"),
+    "reason": ("Reason", "原因"),
+    "department": ("Department", "部门"),
+    "action": ("First fix", "首要改进"),
+    "top_share": ("Top buyers", "头部客户"),
+    "revenue_share": ("Share of revenue", "收入占比"),
+    "flagged": ("Flagged", "预警"),
+    "not_flagged": ("Not flagged", "未预警"),
+    "base": ("All not lost then", "当时全部未流失客户"),
+    "lapsed_rate": ("Lost since", "此后流失比例"),
+    "up": ("Moved up", "升级"),
+    "down": ("Moved down", "降级"),
+    "same": ("Same tier", "不变"),
+    "duplicate_key": ("Duplicate key", "重复主键"),
+    "missing_required": ("Missing required value", "缺少必填值"),
+    "bad_amount": ("Bad amount", "金额无效"),
+    "bad_date": ("Bad date", "日期无效"),
+    "too_long": ("Too long", "内容过长"),
+    "bad_choice": ("Unknown choice", "选项无效"),
+    "not_reached": ("Not reached", "未接通"),
+    "outcome": ("Outcome", "结果"),
+    "call_back": ("Call back later", "稍后回电"),
+    "do_not_contact": ("Do not contact", "要求勿扰"),
+    "wrong_number": ("Wrong number", "号码错误"),
+}
+
+INDUSTRIES: dict[str, tuple[str, str]] = {
+    "retail": ("Retail", "零售"),
+    "restaurant": ("Restaurant", "餐饮"),
+    "dental": ("Dental", "口腔诊所"),
+    "aesthetics": ("Aesthetics", "医美"),
+    "b2b": ("B2B", "企业客户"),
+    "accounting": ("Accounting", "财税服务"),
+}
+
+DEPARTMENTS: dict[str, tuple[str, str]] = {
+    "store_operations": ("Store operations", "门店运营"),
+    "operations": ("Operations", "运营"),
+    "product": ("Product", "产品"),
+    "pricing_merchandising": ("Pricing and merchandising", "定价与商品"),
+    "marketing": ("Marketing", "市场"),
+    "management": ("Management", "管理层"),
+    "crm": ("CRM", "客户关系管理"),
+    "customer_service": ("Customer service", "客户服务"),
+    "sales": ("Sales", "销售"),
+}
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[1] if lang == "zh" else pair[0]
+
+
+def title(code: str, lang: str) -> str:
+    return _pick(TITLES[code], lang)
+
+
+def label(code: str, lang: str) -> str:
+    pair = LABELS.get(code) or DEPARTMENTS.get(code) or INDUSTRIES.get(code)
+    return _pick(pair, lang) if pair else code
+
+
+def num(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def points(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:+.1f}"
+
+
+def money(value: float | None, currency: str) -> str:
+    return "-" if value is None else f"{currency} {value:,.0f}"
+
+
+def signed(value: float | None) -> str:
+    return "-" if value is None else f"{value:+,.0f}"
+
+
+def sentences(report: dict[str, Any], lang: str) -> dict[str, list[str]]:
+    """One or two sentences per section, in ``lang`` ("zh" or "en")."""
+    zh = lang == "zh"
+    rules = (report["taxonomy"], report["playbooks"])
+    return {section: _WRITERS[section](report, zh, rules) for section in SECTIONS}
+
+
+def _verdict(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
+    v = r["verdict"]
+    cur = r["currency"]
+    if v["decision"] == "no_data":
+        return [
+            "还没有到期的挽回轮次，暂无法判断是否值得继续。"
+            if zh
+            else "No round has matured yet, so it is too early to judge whether the programme pays."
+        ]
+    f = {
+        "n": v["rounds_matured"],
+        "margin": money(v["incremental_margin"], cur),
+        "cost": money(v["cost"], cur),
+        "net": money(v["net"], cur),
+        "roi": "-" if v["roi"] is None else f"{v['roi']:.1f}",
+        "up": pct(v["uplift"]),
+        "lo": pct(v["uplift_low"]),
+        "hi": pct(v["uplift_high"]),
+        "pt": pct(v["p_treated"]),
+        "pc": pct(v["p_control"]),
+        "need": num(v["needed_per_arm"]),
+        "nc": num(v["control"]),
+    }
+    decision = v["decision"]
+    if zh:
+        head = {
+            "continue": "值得继续：",
+            "promising": "有希望但尚未证实：",
+            "unproven": "尚不值得扩大：",
+            "stop": "建议停止或重新设计：",
+        }[decision]
+        first = (
+            head + "{n} 个到期轮次带来增量毛利 {margin}，成本 {cost}，净额 {net}（ROI {roi}）。"
+        ).format(**f)
+        ci = ("干预组回购率 {pt}，对照组 {pc}，提升 {up}，95% 区间 [{lo}, {hi}]").format(**f)
+        if v["uplift_low"] > 0:
+            ci += "，区间不含零，效果可信。"
+        else:
+            ci += "，区间包含零，效果尚不确定。"
+        if decision in ("promising", "unproven") and v["needed_per_arm"]:
+            ci += "要确认该提升，每组约需 {need} 名客户（目前对照组 {nc} 名）。".format(**f)
+        return [first, ci]
+    head = {
+        "continue": "Worth continuing: ",
+        "promising": "Promising but not proven: ",
+        "unproven": "Not yet worth expanding: ",
+        "stop": "Stop or redesign: ",
+    }[decision]
+    first = (
+        head + "{n} matured rounds earned {margin} incremental margin for {cost} cost, "
+        "{net} net (ROI {roi})."
+    ).format(**f)
+    ci = (
+        "Treated customers came back at {pt} vs {pc} in control, an uplift of {up} "
+        "(95% CI {lo} to {hi})"
+    ).format(**f)
+    if v["uplift_low"] > 0:
+        ci += ", which excludes zero."
+    else:
+        ci += ", which still includes zero."
+    if decision in ("promising", "unproven") and v["needed_per_arm"]:
+        ci += " Confirming it needs about {need} customers per group (control has {nc}).".format(
+            **f
+        )
+    return [first, ci]
+
+
+def _kpis(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
+    k = {row["kpi"]: row for row in r["kpis"].iter_rows(named=True)}
+    lost = k["lost"]
+    act = k["active"]
+    if lost["change_previous"] is None:
+        return [
+            f"本月流失客户 {num(lost['value'])} 名，活跃客户 {num(act['value'])} 名；"
+            "暂无上月数据可比。"
+            if zh
+            else f"{num(lost['value'])} customers are lost and {num(act['value'])} active; "
+            "there is no earlier analysis to compare with."
+        ]
+    d = lost["change_previous"]
+    text = (
+        f"流失客户 {num(lost['value'])} 名，较上月"
+        f"{'增加' if d > 0 else '减少' if d < 0 else '持平'} {num(abs(d))} 名；"
+        f"活跃客户 {num(act['value'])} 名（环比 {signed(act['change_previous'])}）。"
+        if zh
+        else f"{num(lost['value'])} customers are lost, "
+        f"{'up' if d > 0 else 'down' if d < 0 else 'unchanged'} {num(abs(d))} on last month; "
+        f"{num(act['value'])} are active ({signed(act['change_previous'])})."
+    )
+    out = [text]
+    if lost["change_year"] is not None:
+        out.append(
+            f"与去年同期相比，流失客户变化 {signed(lost['change_year'])} 名。"
+            if zh
+            else f"Against 12 months ago lost customers changed by {signed(lost['change_year'])}."
+        )
+    return out
+
+
+def _stages(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
+    frame: pl.DataFrame = r["stages"]
+    months = frame["month"].unique().sort().to_list()
+    if not months:
+        return []
+    last = frame.filter(pl.col("month") == months[-1])
+    first = frame.filter(pl.col("month") == months[0])
+    total = int(last["customers"].sum())
+    lapsed = int(last.filter(pl.col("stage").is_in(["sleeping", "lost"]))["customers"].sum())
+    lapsed0 = int(first.filter(pl.col("stage").is_in(["sleeping", "lost"]))["customers"].sum())
+    total0 = int(first["customers"].sum())
+    share, share0 = lapsed / total if total else 0.0, lapsed0 / total0 if total0 else 0.0
+    if zh:
+        return [
+            f"{months[-1]} 沉睡和流失客户共 {num(lapsed)} 名，占 {pct(share)}；"
+            f"{months[0]} 为 {pct(share0)}（共 {len(months)} 个月）。"
+        ]
+    return [
+        f"In {months[-1]} {num(lapsed)} customers ({pct(share)}) are sleeping or lost, "
+        f"against {pct(share0)} in {months[0]} ({len(months)} months shown)."
+    ]
+
+
+def _flows(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
+    frame: pl.DataFrame = r["flows"]
+    moved = frame.filter(pl.col("from") != pl.col("to"))
+    if moved.height == 0:
+        return ["本月没有阶段流转数据。" if zh else "No stage flows for this month."]
+    top = moved.sort("customers", descending=True).row(0, named=True)
+    lang = "zh" if zh else "en"
+    a, b = label(top["from"], lang), label(top["to"], lang)
+    total = int(moved["customers"].sum())
+    if zh:
+        return [
+            f"本月共有 {num(total)} 名客户换了阶段，"
+            f"最大的一股是「{a} → {b}」{num(top['customers'])} 名。"
+        ]
+    return [
+        f"{num(total)} customers changed stage this month; the largest flow was "
+        f"{a} → {b} ({num(top['customers'])})."
+    ]
+
+
+def _lost_won(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
+    frame: pl.DataFrame = r["lost_won"]
+    if frame.height == 0:
+        return ["需要至少两次月度分析才能计算。" if zh else "Needs two monthly analyses."]
+    last = frame.row(-1, named=True)
+    avg = float(frame["net"].mean() or 0.0)  # type: ignore[arg-type]
+    if zh:
+        return [
+            f"{last['month']} 新流失 {num(last['newly_lost'])} 名，"
+            f"挽回 {num(last['won_back'])} 名，"
+            f"净变化 {signed(last['net'])}；近 {frame.height} 个月平均每月净变化 {avg:+.1f}。"
+        ]
+    return [
+        f"In {last['month']} {num(last['newly_lost'])} customers were newly lost and "
+        f"{num(last['won_back'])} won back, net {signed(last['net'])}; the average over "
+        f"{frame.height} months is {avg:+.1f} a month."
+    ]
+
+
+def _rounds(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
+    frame: pl.DataFrame = r["rounds"].filter(pl.col("matured"))
+    if frame.height == 0:
+        return ["还没有到期的轮次结果。" if zh else "No round outcome has matured yet."]
+    excl = frame.filter(pl.col("uplift_low") > 0)
+    best = frame.sort("uplift", descending=True, nulls_last=True).row(0, named=True)
+    if zh:
+        return [
+            f"{frame.height} 个已到期的轮次-时点中，{excl.height} 个的提升区间不含零；"
+            f"最高为 {best['round']} 轮 +{best['horizon']} 天：{pct(best['p_treated'])} 对 "
+            f"{pct(best['p_control'])}。"
+        ]
+    return [
+        f"Of {frame.height} matured round-horizons, {excl.height} have an uplift interval above "
+        f"zero; the best is round {best['round']} at +{best['horizon']} days: "
+        f"{pct(best['p_treated'])} vs {pct(best['p_control'])}."
+    ]
+
+
+def _lift(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
+    frame: pl.DataFrame = r["lift"]
+    if frame.height == 0:
+        return ["还没有到期的轮次结果。" if zh else "No round outcome has matured yet."]
+    cur = r["currency"]
+    st = float(frame["spend_treated"].mean() or 0.0)  # type: ignore[arg-type]
+    sc = float(frame["spend_control"].mean() or 0.0)  # type: ignore[arg-type]
+    ahead = int((frame["revenue_uplift_low"] > 0).sum())
+    et = frame["re_engaged_treated"].mean()
+    ec = frame["re_engaged_control"].mean()
+    engaged = et is not None and ec is not None
+    if zh:
+        out = [
+            f"各轮干预组人均消费平均 {money(st, cur)}，对照组 {money(sc, cur)}；"
+            f"{frame.height} 轮中 {ahead} 轮的消费提升区间不含零。"
+        ]
+        if engaged:
+            out.append(f"未消费但重新互动的比例：干预组 {pct(et)}，对照组 {pct(ec)}。")  # type: ignore[arg-type]
+        return out
+    out = [
+        f"Treated customers spent {money(st, cur)} each on average against {money(sc, cur)} in "
+        f"control; in {ahead} of {frame.height} rounds the spend uplift interval excludes zero."
+    ]
+    if engaged:
+        out.append(
+            f"Re-engaged without buying: {pct(et)} treated vs {pct(ec)} control."  # type: ignore[arg-type]
+        )
+    return out
+
+
+def _reasons(r: dict[str, Any], zh: bool, rules: tuple[Taxonomy, Playbooks]) -> list[str]:
+    sec = r["reasons"]
+    stats: pl.DataFrame = sec["stats"]
+    if sec["total"] == 0:
+        return ["本月没有记录流失原因。" if zh else "No leave reason was recorded this month."]
+    taxonomy, playbooks = rules
+    lang = "zh" if zh else "en"
+    top = stats.sort("count", descending=True).row(0, named=True)
+    riser = stats.sort("change", descending=True).row(0, named=True)
+    out = [
+        f"本月记录 {num(sec['total'])} 条原因（上月 {num(sec['prev_total'])}），最多的是"
+        f"「{taxonomy.label(top['code'], lang)}」占 {pct(top['share'])}；"
+        f"上升最多的是「{taxonomy.label(riser['code'], lang)}」{points(riser['change'])} 个百分点。"
+        if zh
+        else f"{num(sec['total'])} reasons were recorded (last month {num(sec['prev_total'])}); "
+        f"the most common is {taxonomy.label(top['code'], lang)} at {pct(top['share'])}, the "
+        f"fastest riser {taxonomy.label(riser['code'], lang)} ({points(riser['change'])} points)."
+    ]
+    actions: pl.DataFrame = sec["actions"]
+    if actions.height:
+        a = actions.row(0, named=True)
+        fix = playbooks.action_text(a["action"], lang)
+        out.append(
+            f"首要行动：{label(a['department'], lang)}（{pct(a['department_share'])}）— {fix}"
+            if zh
+            else f"First action: {label(a['department'], lang)} "
+            f"({pct(a['department_share'])}) — {fix}"
+        )
+    return out
+
+
+def _tiers(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
+    t = r["tiers"]
+    if zh:
+        return [
+            f"本月 {num(t['up'])} 名客户升级，{num(t['down'])} 名降级，{num(t['same'])} 名不变。"
+        ]
+    return [
+        f"{num(t['up'])} customers moved up a value tier, {num(t['down'])} moved down and "
+        f"{num(t['same'])} stayed."
+    ]
+
+
+def _pareto(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
+    p = r["pareto"]
+    if not p["buyers"]:
+        return ["近 12 个月没有消费。" if zh else "No spend in the last 12 months."]
+    top20 = p["table"].filter(pl.col("top_share") == 0.2)["revenue_share"][0]
+    if zh:
+        return [
+            f"近 12 个月 {num(p['buyers'])} 名消费客户中，前 20% 贡献了 {pct(top20)} 的收入；"
+            f"{pct(p['share_for_80'])} 的客户（{num(p['customers_for_80'])} 名）贡献了 80%。"
+        ]
+    return [
+        f"Of {num(p['buyers'])} buyers in the last 12 months the top 20% brought {pct(top20)} of "
+        f"revenue; {pct(p['share_for_80'])} of buyers ({num(p['customers_for_80'])}) brought 80%."
+    ]
+
+
+def _early_warning(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
+    e = r["early_warning"]
+    if not e["available"] or not e["flagged"]:
+        return ["上月没有预警数据。" if zh else "There were no early warnings last month to check."]
+    lift = "-" if e["lift"] is None else f"{e['lift']:.1f}"
+    if zh:
+        return [
+            f"上月预警的 {num(e['flagged'])} 名客户中，"
+            f"{num(e['flagged_lapsed'])} 名（{pct(e['precision'])}）"
+            f"本月已流失，而全体基准为 {pct(e['base_rate'])}，是基准的 {lift} 倍。"
+        ]
+    return [
+        f"Of {num(e['flagged'])} customers flagged last month, {num(e['flagged_lapsed'])} "
+        f"({pct(e['precision'])}) are lost now against a base rate of {pct(e['base_rate'])}: "
+        f"{lift} times the base."
+    ]
+
+
+def _agents(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
+    a = r["agents"]
+    if not a["contacts"]:
+        return ["本月没有坐席联系记录。" if zh else "No agent contact this month."]
+    sim = a["simulated"]
+    if zh:
+        s = (
+            f"本月 {a['agents']} 名坐席共联系 {num(a['contacts'])} 次，"
+            f"接通率 {pct(a['reach_rate'])}。"
+        )
+        if sim:
+            s += f"其中 {num(sim)} 次为模拟联系（演示）。"
+        return [s]
+    s = (
+        f"{a['agents']} agents made {num(a['contacts'])} contacts this month and reached "
+        f"{pct(a['reach_rate'])}."
+    )
+    if sim:
+        s += f" {num(sim)} of them are simulated (demo)."
+    return [s]
+
+
+def _roi(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
+    frame: pl.DataFrame = r["roi"]
+    if frame.height == 0:
+        return ["还没有到期的轮次结果。" if zh else "No round outcome has matured yet."]
+    cur = r["currency"]
+    paying = int((frame["net"] > 0).sum())
+    net = float(frame["net"].sum())
+    if zh:
+        return [f"{frame.height} 轮中 {paying} 轮的增量毛利超过成本，合计净额 {money(net, cur)}。"]
+    return [
+        f"{paying} of {frame.height} rounds earned more incremental margin than they cost; "
+        f"together {money(net, cur)} net."
+    ]
+
+
+def _audit(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
+    a = r["audit"]
+    if not a["table"].height:
+        return ["本次分析没有指标审计。" if zh else "The analysis has no indicator audit."]
+    auc = "-" if a["best_auc"] is None else f"{a['best_auc']:.2f}"
+    if zh:
+        return [
+            f"{a['table'].height} 个指标中建议保留 {a['keep']} 个、去掉 {a['drop']} 个；"
+            f"最强的是 {a['best']}（AUC {auc}）。"
+        ]
+    return [
+        f"Of {a['table'].height} indicators {a['keep']} are worth keeping and {a['drop']} could "
+        f"go; the strongest is {a['best']} (AUC {auc})."
+    ]
+
+
+def _quality(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
+    q = r["quality"]
+    if not q["batches"]:
+        return ["本月没有导入文件。" if zh else "No file was imported this month."]
+    by_cause: pl.DataFrame = q["by_cause"]
+    lang = "zh" if zh else "en"
+    top = (
+        f"{label(by_cause['cause'][0], lang)}（{num(by_cause['rows'][0])}）"
+        if zh and by_cause.height
+        else f"{label(by_cause['cause'][0], lang)} ({num(by_cause['rows'][0])})"
+        if by_cause.height
+        else "-"
+    )
+    if zh:
+        return [
+            f"{q['batches']} 个导入文件共读取 {num(q['read'])} 行，拒绝 {num(q['rejected'])} 行"
+            f"（{pct(q['reject_rate'], 2)}），最常见原因：{top}。"
+        ]
+    return [
+        f"{q['batches']} imports read {num(q['read'])} rows and rejected {num(q['rejected'])} "
+        f"({pct(q['reject_rate'], 2)}); the most common cause: {top}."
+    ]
+
+
+_WRITERS = {
+    "verdict": _verdict,
+    "kpis": _kpis,
+    "stages": _stages,
+    "flows": _flows,
+    "lost_won": _lost_won,
+    "rounds": _rounds,
+    "lift": _lift,
+    "reasons": _reasons,
+    "tiers": _tiers,
+    "pareto": _pareto,
+    "early_warning": _early_warning,
+    "agents": _agents,
+    "roi": _roi,
+    "audit": _audit,
+    "quality": _quality,
+}
