@@ -1,0 +1,169 @@
+"""`winback profile`, `winback analyze`, `winback backtest`, `winback export scores`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from winback.cli.common import console, django_setup, out, parse_day, print_json
+
+profile_app = typer.Typer(help="The business profile: industry preset and settings.")
+
+
+def register(app: typer.Typer, export_app: typer.Typer) -> None:
+    app.add_typer(profile_app, name="profile")
+    app.command()(analyze)
+    app.command()(backtest)
+    export_app.command("scores")(export_scores)
+
+
+@profile_app.command("show")
+def profile_show(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Show the business profile in force."""
+    django_setup()
+    from winback.web.profile import current_profile
+
+    profile = current_profile().to_dict()
+    if as_json:
+        print_json(profile)
+        return
+    table = Table(title=_("Business profile"), show_header=False)
+    for key, value in flatten(profile):
+        table.add_row(key, str(value))
+    out.print(table)
+
+
+@profile_app.command("set")
+def profile_set(
+    industry: str | None = typer.Option(
+        None, help="Start from this industry's preset (retail, restaurant, dental, ...)."
+    ),
+    assignments: list[str] = typer.Option(
+        [], "--set", help="key=value, nested keys with dots: --set lifecycle.lost_from=200"
+    ),
+) -> None:
+    """Choose the industry preset and change single settings."""
+    django_setup()
+    from winback.web.profile import parse_assignments, set_profile
+
+    if industry is None and not assignments:
+        raise typer.BadParameter(_("give --industry and/or --set key=value"))
+    try:
+        profile = set_profile(industry, parse_assignments(assignments))
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(_("Profile saved: industry %(industry)s.") % {"industry": profile.industry})
+
+
+def analyze(
+    as_of: str = typer.Option(..., "--as-of", help="Score as of this date (YYYY-MM-DD)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Score every customer as of a date and store the results (re-running replaces them)."""
+    day = parse_day(as_of)
+    django_setup()
+    from winback.web.analysis.render import analysis_progress
+    from winback.web.analysis.services import analyze as run_analysis
+
+    with analysis_progress(console, quiet=as_json) as report:
+        run = run_analysis(day, progress=report)
+    if as_json:
+        print_json(
+            {
+                "as_of": day.isoformat(),
+                "customers": run.customers,
+                "counts": run.counts,
+                "timings": run.timings,
+            }
+        )
+        return
+    from winback.web.analysis.render import counts_table
+
+    out.print(counts_table(run.counts, day))
+    out.print(
+        _("%(n)s customers scored in %(s).1f s.")
+        % {"n": f"{run.customers:,}", "s": float(run.timings.get("total", 0.0))}
+    )
+
+
+def backtest(
+    as_of: str = typer.Option(..., "--as-of", help="Score as of this past date (YYYY-MM-DD)."),
+    horizon: int = typer.Option(90, "--horizon", help="Days after the date to check against."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Check the churn score against what happened next, beside two simple baselines."""
+    day = parse_day(as_of)
+    if horizon <= 0:
+        raise typer.BadParameter(_("the horizon must be at least one day"))
+    django_setup()
+    from winback.web.analysis.services import backtest as run_backtest
+
+    with console.status(_("Backtesting...")):
+        result = run_backtest(day, horizon)
+    if as_json:
+        print_json(result)
+        return
+    from winback.web.analysis.render import backtest_tables
+
+    for table in backtest_tables(result):
+        out.print(table)
+
+
+def export_scores(
+    as_of: str = typer.Option(..., "--as-of", help="The analysis date (YYYY-MM-DD)."),
+    fmt: str = typer.Option("csv", "--format", help="csv, parquet or xlsx."),
+    out_file: Path = typer.Option(..., "--out", help="File to write."),
+    reason: str = typer.Option("", help="Why the data leaves the system (kept in the audit log)."),
+) -> None:
+    """Export the scores of one analysis date, one row per customer (logged)."""
+    from winback.store.export import FORMATS
+
+    day = parse_day(as_of)
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"{fmt!r}: " + ", ".join(FORMATS))
+    django_setup()
+    from winback.web.analysis.services import NoAnalysisError
+    from winback.web.analysis.services import export_scores as run_export
+
+    try:
+        result = run_export(day, fmt, out_file, reason=reason)
+    except NoAnalysisError:
+        console.print(
+            "[red]"
+            + _("No analysis as of %(day)s: run `winback analyze --as-of %(day)s` first.")
+            % {"day": day.isoformat()}
+            + "[/red]"
+        )
+        raise typer.Exit(1) from None
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(
+        _("%(n)s customers written to %(path)s.")
+        % {"n": f"{result.rows:,}", "path": str(result.path)}
+    )
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+def _(message: str) -> str:
+    from django.utils.translation import gettext
+
+    return gettext(message)
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            rows.extend(flatten(value, f"{prefix}{key}."))
+        else:
+            rows.append((f"{prefix}{key}", value))
+    return rows

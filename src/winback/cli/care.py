@@ -1,0 +1,61 @@
+"""`winback care due`: care contacts, greetings and a day list for the living base (R10)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from winback.cli.common import console, django_setup, out, parse_day, print_json
+
+care_app = typer.Typer(help="Care plans for active customers: cadences, greetings, day lists.")
+
+
+def register(app: typer.Typer, export_app: typer.Typer) -> None:
+    del export_app
+    app.add_typer(care_app, name="care")
+
+
+@care_app.command("due")
+def due(
+    on: str = typer.Option(..., "--date", help="The day to plan (YYYY-MM-DD)."),
+    days: int = typer.Option(7, "--days", help="Look this many days ahead."),
+    capacity: int = typer.Option(40, "--capacity", help="Tasks one agent handles a day."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Folder for the three CSV lists."),
+    as_json: bool = typer.Option(False, "--json", help="Print counts as JSON."),
+) -> None:
+    """What is due: class-cadence visits and calls, birthday and holiday greetings, a day list."""
+    django_setup()
+    from winback.web.programme.care import care_plan
+
+    plan = care_plan(parse_day(on), days=days, capacity=capacity)
+    counts = {
+        "as_of": plan.as_of.isoformat(),
+        "snapshot_as_of": plan.snapshot_as_of.isoformat() if plan.snapshot_as_of else None,
+        "contacts_due": plan.contacts_due.height,
+        "greetings": plan.greetings.height,
+        "on_day_list": int(plan.day_list["on_list"].sum()),
+        "by_quadrant": {
+            str(q): n
+            for q, n in plan.day_list.group_by("quadrant").len().sort("quadrant").iter_rows()
+        },
+    }
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in ("contacts_due", "greetings", "day_list"):
+            getattr(plan, name).write_csv(out_dir / f"{name}-{plan.as_of}.csv")
+        counts["out"] = str(out_dir)
+    if as_json:
+        print_json(counts)
+        return
+    if plan.snapshot_as_of is None:
+        console.print("No analysis on or before this date: run `winback analyze` first.")
+    table = Table(title=f"Care plan {plan.as_of} (+{days} days)")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for key in ("contacts_due", "greetings", "on_day_list"):
+        table.add_row(key, f"{counts[key]:,}")
+    for quadrant, n in counts["by_quadrant"].items():  # type: ignore[union-attr]
+        table.add_row(f"day list, quadrant {quadrant}", f"{n:,}")
+    out.print(table)

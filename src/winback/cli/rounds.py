@@ -1,0 +1,178 @@
+"""`winback round plan|export|status|list`: the monthly win-back rounds (R6, R7)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from winback.cli.common import console, django_setup, out, parse_day, parse_month, print_json
+
+round_app = typer.Typer(help="Monthly win-back rounds: plan, export call lists, monitor.")
+
+
+def register(app: typer.Typer, export_app: typer.Typer) -> None:
+    del export_app
+    app.add_typer(round_app, name="round")
+
+
+def _(message: str) -> str:
+    from django.utils.translation import gettext
+
+    return gettext(message)
+
+
+@round_app.command("plan")
+def plan(
+    month: str = typer.Option(..., "--month", help="The round's month (YYYY-MM)."),
+    holdout: float | None = typer.Option(
+        None, "--holdout", help="Control group share (default: the profile's)."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed (recorded)."),
+    agents: Path | None = typer.Option(
+        None, "--agents", help="CSV with username, seniority, daily_capacity."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Plan a month's round from the latest analysis on or before its first day."""
+    first = parse_month(month)
+    django_setup()
+    from winback.web.programme.services import (
+        NoSnapshotError,
+        demo_team,
+        ensure_agents,
+        plan_round,
+        read_agents_csv,
+    )
+
+    try:
+        team = ensure_agents(read_agents_csv(agents)) if agents else demo_team()
+        rnd = plan_round(first, holdout=holdout, seed=seed, agents=team)
+    except NoSnapshotError as exc:
+        console.print(
+            f"[red]{_('No analysis on or before %(day)s: run winback analyze first.')}[/red]"
+            % {"day": exc}
+        )
+        raise typer.Exit(2) from exc
+    except (ValueError, OSError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    s = rnd.summary
+    names = {str(u.pk): u.username for u in team}
+    per_agent = {names.get(k, k): v for k, v in s["per_agent"].items()}
+    if as_json:
+        print_json(
+            {
+                "round_id": rnd.pk,
+                "month": first.strftime("%Y-%m"),
+                "seed": rnd.seed,
+                "holdout_share": rnd.holdout_share,
+                "snapshot_as_of": s["snapshot_as_of"],
+                "candidates": s["candidates"],
+                "excluded": s["excluded"],
+                "excluded_by_cause": s["excluded_by_cause"],
+                "eligible": s["eligible"],
+                "selected": s["selected"],
+                "waitlisted": s["waitlisted"],
+                "control": s["control"],
+                "treated": s["treated"],
+                "assigned": s["assigned"],
+                "per_agent": per_agent,
+                "strata": s["strata"],
+            }
+        )
+        return
+    out.print(_summary_table(rnd.pk, first.strftime("%Y-%m"), s))
+    out.print(_dict_table(_("Excluded by cause / 排除原因"), s["excluded_by_cause"]))
+    out.print(_dict_table(_("Customers per agent / 每位坐席客户数"), per_agent))
+
+
+def _summary_table(round_id: int, month: str, s: dict[str, Any]) -> Table:
+    table = Table(title=_("Round %(id)s, %(month)s / 挽回轮次") % {"id": round_id, "month": month})
+    keys = ("candidates", "excluded", "eligible", "selected", "waitlisted", "control", "treated")
+    for key in keys:
+        table.add_column(key, justify="right")
+    table.add_row(*(str(s[k]) for k in keys))
+    return table
+
+
+def _dict_table(title: str, values: dict[str, Any]) -> Table:
+    table = Table(title=title)
+    table.add_column("")
+    table.add_column("n", justify="right")
+    for key, value in values.items():
+        table.add_row(str(key), str(value))
+    return table
+
+
+def _round(round_id: int) -> Any:
+    from winback.web.programme.models import Round
+
+    rnd = Round.objects.filter(pk=round_id).first()
+    if rnd is None:
+        console.print(f"[red]{_('No round %(id)s.') % {'id': round_id}}[/red]")
+        raise typer.Exit(2)
+    return rnd
+
+
+@round_app.command("export")
+def export(
+    round_id: int = typer.Argument(..., metavar="ROUND"),
+    out_dir: Path = typer.Option(..., "--out", help="Folder for the call lists."),
+    role: str = typer.Option("supervisor", "--role", help="admin, supervisor or agent."),
+) -> None:
+    """Write the round's call lists, one CSV and one XLSX per agent (phones masked)."""
+    django_setup()
+    from winback.web.programme.services import export_round
+
+    paths = export_round(_round(round_id), out_dir, role=role, reason="cli")
+    for path in paths:
+        out.print(str(path))
+    console.print(_("%(n)s files written.") % {"n": len(paths)})
+
+
+@round_app.command("status")
+def status(
+    round_id: int = typer.Argument(..., metavar="ROUND"),
+    as_of: str | None = typer.Option(None, "--as-of", help="Measure as of (YYYY-MM-DD)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Treated vs control at +30/+60/+90 days: win-back uplift, revenue, cost, ROI."""
+    django_setup()
+    from django.utils import timezone
+
+    from winback.web.programme.demo import status_table
+    from winback.web.programme.services import round_status
+
+    day = parse_day(as_of) if as_of else timezone.localdate()
+    result = round_status(_round(round_id), day)
+    if as_json:
+        print_json(result)
+        return
+    out.print(status_table(result))
+    out.print(_dict_table(_("Retirement / 退出挽回"), result["retirement"]))
+
+
+@round_app.command("list")
+def list_rounds() -> None:
+    """The rounds, newest first."""
+    django_setup()
+    from winback.web.programme.models import Round
+
+    table = Table(title=_("Win-back rounds / 挽回轮次"))
+    for col in ("id", "month", "status", "seed", "treated", "control", "snapshot"):
+        table.add_column(col)
+    for rnd in Round.objects.all():
+        s = rnd.summary
+        table.add_row(
+            str(rnd.pk),
+            f"{rnd.month:%Y-%m}",
+            rnd.status,
+            str(rnd.seed),
+            str(s.get("treated", "")),
+            str(s.get("control", "")),
+            str(s.get("snapshot_as_of", "")),
+        )
+    out.print(table)

@@ -1,0 +1,174 @@
+"""Thin views: validate, call one service, render. Permissions live in the services."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.i18n import set_language as django_set_language
+
+from winback.web.accounts.models import User
+from winback.web.programme.models import CallTask
+from winback.web.programme.services import ContactNotAllowed, StaleWrite, log_contact
+from winback.web.workbench import permissions, services
+from winback.web.workbench.forms import CustomerFilterForm, OutcomeForm
+from winback.web.workbench.permissions import staff_required
+
+LANGUAGE_CODES = ("zh-hans", "en")
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _lang() -> str:
+    return get_language() or "zh-hans"
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login; afterwards the user's own language (if chosen before) applies."""
+
+    template_name = "workbench/login.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        language = getattr(form.get_user(), "language", "")
+        if language in LANGUAGE_CODES:
+            from django.conf import settings
+
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
+        return response
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponseBase:
+    """Django's language switch, remembered on the user so it follows them to any device."""
+    response = django_set_language(request)
+    language = request.POST.get("language", "")
+    user = request.user
+    if user.is_authenticated and language in LANGUAGE_CODES:
+        User.objects.filter(pk=user.pk).update(language=language)
+    return response
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponseBase:
+    if permissions.is_staff_role(_user(request)):
+        return redirect("dashboard")
+    return redirect("calls")
+
+
+@login_required
+@require_GET
+def calls(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    rows = services.my_calls(_user(request), today=today, lang=_lang())
+    return render(request, "workbench/calls.html", {"rows": rows, "today": today})
+
+
+def _outcome_form(page: services.CallPage, data: Any = None) -> OutcomeForm:
+    return OutcomeForm(
+        data,
+        reasons=page.reasons,
+        offers=[(o.code, o.label) for o in page.offers],
+        initial={
+            "expected_version": page.task.version,
+            "reason_code": page.reason_code if page.reason_code in dict(page.reasons) else "",
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def call(request: HttpRequest, task_id: int) -> HttpResponseBase:
+    if request.method == "POST":
+        return _log_outcome(request, task_id)
+    page = services.call_page(_user(request), task_id, lang=_lang())
+    return render(request, "workbench/call.html", {"page": page, "form": _outcome_form(page)})
+
+
+def _log_outcome(request: HttpRequest, task_id: int) -> HttpResponseBase:
+    user = _user(request)
+    services.task_for_logging(user, task_id)  # 403 before anything is read or written
+    page = services.call_page(user, task_id, lang=_lang())
+    form = _outcome_form(page, request.POST)
+    status, error = 422, ""
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            task = log_contact(
+                task_id,
+                agent=user,
+                outcome=data["outcome"],
+                reason_code=data["reason_code"],
+                offer_code=data["offer_code"],
+                promised_return_date=data["promised_return_date"],
+                notes=data["notes"],
+                expected_version=data["expected_version"],
+            )
+        except StaleWrite:
+            status = 409
+            error = _(
+                "Someone else updated this call since you opened it. Nothing was saved: "
+                "reload the page to see the latest state, then record the outcome again."
+            )
+        except ContactNotAllowed as exc:
+            error = services.not_allowed_message(exc.code)
+        else:
+            return _saved(request, task)
+    context = {"page": page, "form": form, "error": error}
+    template = "workbench/_outcome.html" if request.htmx else "workbench/call.html"  # type: ignore[attr-defined]
+    return render(request, template, context, status=status)
+
+
+def _saved(request: HttpRequest, task: CallTask) -> HttpResponseBase:
+    notice = _("Outcome saved.")
+    if not request.htmx:  # type: ignore[attr-defined]
+        messages.success(request, notice)
+        return redirect("call", task_id=task.pk)
+    page = services.call_page(_user(request), task.pk, lang=_lang())
+    context = {"page": page, "form": _outcome_form(page), "notice": notice}
+    return render(request, "workbench/_outcome.html", context)
+
+
+@login_required
+@require_GET
+def customer(request: HttpRequest, customer_id: int) -> HttpResponse:
+    sheet = services.customer_sheet(_user(request), customer_id, lang=_lang())
+    return render(request, "workbench/customer.html", {"sheet": sheet})
+
+
+@staff_required
+@require_GET
+def customers(request: HttpRequest) -> HttpResponse:
+    form = CustomerFilterForm(request.GET or None)
+    filters = services.CustomerFilters()
+    if form.is_valid():
+        filters = services.CustomerFilters(
+            stage=form.cleaned_data["stage"] or "",
+            status=form.cleaned_data["status"] or "",
+            tier=form.cleaned_data["tier"],
+            q=(form.cleaned_data["q"] or "").strip(),
+        )
+    data = services.customers_page(filters, request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "query": query.urlencode(), **data}
+    template = "workbench/_customer_rows.html" if request.htmx else "workbench/customers.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
+
+
+@staff_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "workbench/dashboard.html", services.dashboard())

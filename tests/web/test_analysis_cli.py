@@ -1,0 +1,147 @@
+"""`winback analyze`, `winback backtest` and `winback export scores` on a generated business."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from winback.store.export import COLUMNS
+
+END = date(2024, 6, 30)
+
+
+def generate(out: Path) -> dict[str, Any]:
+    from winback.simulate.generator import generate_dataset
+
+    return generate_dataset("retail", 400, 18, 11, out, end_date=END)
+
+
+def import_all(out: Path, manifest: dict[str, Any]) -> None:
+    from winback.web.imports.services import import_file
+
+    for entry in manifest["files"]:
+        import_file(entry["kind"], out / entry["path"])
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("sample")
+    return out, generate(out)
+
+
+@pytest.fixture
+def loaded(sample: tuple[Path, dict[str, Any]]) -> None:
+    from winback.web.profile import set_profile
+
+    set_profile("retail")
+    import_all(*sample)
+
+
+def invoke(*args: str) -> Any:
+    from winback.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("loaded")
+def test_analyze_twice_exports_the_same_bytes(tmp_path: Path) -> None:
+    from winback.web.accounts.models import AuditLog
+    from winback.web.analysis.models import AnalysisRun, CustomerSnapshot
+    from winback.web.customers.models import Customer
+
+    day = END.isoformat()
+    first = json.loads(invoke("analyze", "--as-of", day, "--json").stdout)
+    customers = Customer.objects.count()
+    assert first["customers"] == customers
+    for dimension in ("stage", "status", "tier"):
+        assert sum(first["counts"][dimension].values()) == customers
+    run = AnalysisRun.objects.get(as_of=END)
+    assert {"extract", "features", "fit", "score", "write", "total"} <= set(run.timings)
+    assert run.params["rows"]["customers"] == customers
+    assert run.params["profile"]["industry"] == "retail"
+    assert run.weights
+    for fmt in ("csv", "parquet"):
+        invoke("export", "scores", "--as-of", day, "--format", fmt, "--out", f"{tmp_path}/1.{fmt}")
+
+    shown = invoke("analyze", "--as-of", day)  # the second run replaces the first
+    assert "stage" in shown.stdout
+    assert CustomerSnapshot.objects.filter(as_of=END).count() == customers
+    for fmt in ("csv", "parquet"):
+        invoke("export", "scores", "--as-of", day, "--format", fmt, "--out", f"{tmp_path}/2.{fmt}")
+        assert (tmp_path / f"1.{fmt}").read_bytes() == (tmp_path / f"2.{fmt}").read_bytes()
+
+    exported = pl.read_parquet(tmp_path / "1.parquet")
+    assert tuple(exported.columns) == COLUMNS
+    ids = sorted(Customer.objects.values_list("external_id", flat=True))
+    assert exported["customer_id"].to_list() == ids
+    assert exported["churn_score"].is_between(0, 100).all()
+    assert AuditLog.objects.filter(action="export_scores", object_id=day).count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("loaded")
+def test_csv_and_xlsx_exports_match_the_stored_snapshot(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from winback.web.analysis.models import CustomerSnapshot
+
+    day = END.isoformat()
+    invoke("analyze", "--as-of", day, "--json")
+    invoke("export", "scores", "--as-of", day, "--format", "csv", "--out", f"{tmp_path}/s.csv")
+    invoke("export", "scores", "--as-of", day, "--format", "xlsx", "--out", f"{tmp_path}/s.xlsx")
+    csv = pl.read_csv(tmp_path / "s.csv", infer_schema=False)
+    stored = {
+        s.customer.external_id: s
+        for s in CustomerSnapshot.objects.filter(as_of=END).select_related("customer")
+    }
+    assert set(csv["customer_id"]) == set(stored)
+    for row in csv.head(50).iter_rows(named=True):
+        snapshot = stored[row["customer_id"]]
+        assert row["stage"] == snapshot.stage
+        assert row["status"] == snapshot.status
+        assert float(row["churn_score"]) == pytest.approx(snapshot.churn_score, abs=0.005)
+        assert json.loads(row["top_signals"]) == snapshot.top_signals
+    sheet = load_workbook(tmp_path / "s.xlsx", read_only=True).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == len(stored) + 1
+    assert sorted(str(row[0]) for row in rows[1:]) == sorted(stored)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("loaded")
+def test_backtest_reports_the_score_and_the_baselines() -> None:
+    as_of = (END - timedelta(days=90)).isoformat()
+    result = json.loads(invoke("backtest", "--as-of", as_of, "--horizon", "90", "--json").stdout)
+    assert result["as_of"] == as_of
+    assert result["horizon_days"] == 90
+    assert result["customers"] > 100
+    for name in ("churn_score", "recency", "p_alive"):
+        assert 0.0 <= result["scores"][name]["roc_auc"] <= 1.0
+    assert len(result["calibration"]) == 10
+
+    shown = invoke("backtest", "--as-of", as_of, "--horizon", "90").stdout
+    for text in ("ROC-AUC", "PR-AUC", "lift top 10%", "Brier", "churn score"):
+        assert text in shown
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_without_an_analysis_says_so(tmp_path: Path) -> None:
+    from winback.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["export", "scores", "--as-of", END.isoformat(), "--out", str(tmp_path / "x.csv")],
+    )
+    assert result.exit_code == 1
+    assert "winback analyze" in result.output
+    assert not (tmp_path / "x.csv").exists()

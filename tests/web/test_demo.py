@@ -1,0 +1,74 @@
+"""The demo end to end on a small business, twice: the second run changes no data."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from winback.web.demo_cycle import DemoOutcome
+
+END = date(2024, 6, 30)
+
+
+def run(out: Path) -> tuple[DemoOutcome, str]:
+    from winback.web.demo_cycle import run_demo
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=200, force_terminal=False)
+    outcome = run_demo(
+        industry="aesthetics",
+        customers=400,
+        months=18,
+        seed=5,
+        out=out,
+        console=console,
+        end_date=END,
+    )
+    return outcome, buffer.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_runs_the_cycle_and_can_run_again(tmp_path: Path) -> None:
+    from winback.schema import IMPORT_ORDER
+    from winback.web.analysis.models import AnalysisRun, CustomerSnapshot
+    from winback.web.customers.models import Customer, Order
+    from winback.web.profile import current_profile
+
+    first, text = run(tmp_path / "demo")
+    assert current_profile().industry == "aesthetics"
+    assert [row["kind"] for row in first.imports] == list(IMPORT_ORDER)
+    assert all(row["read"] > 0 for row in first.imports)
+    customers = Customer.objects.count()
+    orders = Order.objects.count()
+    run_row = AnalysisRun.objects.get(as_of=END)
+    assert run_row.customers == customers
+    assert CustomerSnapshot.objects.filter(as_of=END).count() == customers
+    export = first.export
+    assert export.exists()
+    assert len(export.read_text(encoding="utf-8-sig").splitlines()) == customers + 1
+    assert [r["month"] for r in first.rounds] == [f"2024-{m:02d}-01" for m in range(1, 7)], (
+        "one round a month over the last six months"
+    )
+    assert sum(r["plan"]["treated"] for r in first.rounds) > 0
+    assert all(r["plan"]["control"] > 0 for r in first.rounds)
+    assert "SIMULATED" in text
+    analyses = AnalysisRun.objects.count()
+    for heading in ("Imported files", "Customers as of 2024-06-30", "ROC-AUC", "Where things are"):
+        assert heading in text
+    assert str(tmp_path / "demo" / "sample") in text
+
+    exported = export.read_bytes()
+    second, _ = run(tmp_path / "demo")
+    for row in second.imports:
+        assert row["inserted"] == 0, row
+        assert row["updated"] == 0, row
+    assert Customer.objects.count() == customers
+    assert Order.objects.count() == orders
+    assert AnalysisRun.objects.count() == analyses
+    assert second.rounds == [], "a second run shows the rounds instead of simulating again"
+    assert CustomerSnapshot.objects.filter(as_of=END).count() == customers
+    assert second.export.read_bytes() == exported

@@ -1,0 +1,76 @@
+"""`winback import` and `winback export` on the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from winback.cli import app
+from winback.web.accounts.models import AuditLog
+from winback.web.customers.models import Order
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _django_already_set_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest-django has configured and migrated the test database already."""
+    monkeypatch.setattr("winback.web.bootstrap._ready", True)
+
+
+def test_import_prints_one_json_summary_on_stdout() -> None:
+    result = CliRunner().invoke(
+        app, ["import", "orders", str(DATA / "orders_gbk.csv"), "--json", "--lang", "en"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    for key in ("rejects_file", "unknown_columns", "encoding", "date_order", "batch_id"):
+        assert key in summary
+    assert {k: summary[k] for k in ("read", "inserted", "updated", "unchanged", "rejected")} == {
+        "read": 5,
+        "inserted": 4,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 1,
+    }
+    assert summary["stub_customers_created"] == 3
+    assert Path(summary["rejects_file"]).read_text(encoding="utf-8-sig").count("\n") == 2
+    assert Order.objects.count() == 4
+
+
+def test_dry_run_and_a_table_in_chinese() -> None:
+    result = CliRunner().invoke(
+        app, ["import", "orders", str(DATA / "orders_gbk.csv"), "--dry-run"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "试运行" in result.stdout
+    assert "新增" in result.stdout
+    assert Order.objects.count() == 0
+
+
+def test_a_refused_file_exits_2_with_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("who,what\n1,2\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["import", "orders", str(path), "--json", "--lang", "en"])
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)
+    assert error["error"] == "missing_columns"
+    assert "customer_id" in error["message"]
+    unknown_kind = CliRunner().invoke(app, ["import", "parcels", str(path)])
+    assert unknown_kind.exit_code != 0
+
+
+def test_export_writes_the_file_and_an_audit_row(tmp_path: Path) -> None:
+    CliRunner().invoke(app, ["import", "orders", str(DATA / "orders_gbk.csv")])
+    out = tmp_path / "orders.csv"
+    result = CliRunner().invoke(
+        app, ["export", "orders", "--format", "csv", "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rows"] == 4
+    assert out.read_text(encoding="utf-8-sig").startswith("order_id,customer_id,order_date,amount")
+    assert AuditLog.objects.filter(action="export", object_type="orders").count() == 1
