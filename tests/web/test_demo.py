@@ -60,6 +60,13 @@ def test_demo_runs_the_cycle_and_can_run_again(tmp_path: Path) -> None:
     for heading in ("Imported files", "Customers as of 2024-06-30", "ROC-AUC", "Where things are"):
         assert heading in text
     assert str(tmp_path / "demo" / "sample") in text
+    assert [path.suffix for path in first.reports] == [".html", ".html", ".pdf"]
+    assert first.reports[0].read_bytes().startswith(b"<!DOCTYPE html>")
+    assert first.reports[2].read_bytes().startswith(b"%PDF")
+    flat = " ".join(text.split())
+    assert all(path.name in flat for path in first.reports), "the demo prints the report paths"
+    assert "127.0.0.1:8000" in text
+    assert "winback-demo" in text
 
     exported = export.read_bytes()
     second, _ = run(tmp_path / "demo")

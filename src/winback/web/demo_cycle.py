@@ -34,6 +34,7 @@ class DemoOutcome:
     export: Path
     seconds: float
     rounds: list[dict[str, Any]]
+    reports: list[Path]
 
 
 def run_demo(
@@ -81,12 +82,28 @@ def run_demo(
     export = export_scores(
         end_date, "csv", out / "exports" / f"scores-{end_date.isoformat()}.csv", reason="demo"
     )
+    with console.status(_("Writing the monthly report...")):
+        reports = write_month_reports(end_date)
     seconds = time.perf_counter() - started
-    print_locations(console, out, manifest, imports, export.path)
+    print_locations(console, out, manifest, imports, export.path, reports)
     console.print(_("Demo finished in %(s).0f seconds.") % {"s": seconds})
     return DemoOutcome(
-        end_date, manifest, imports, run.counts, checked, export.path, seconds, cycles
+        end_date, manifest, imports, run.counts, checked, export.path, seconds, cycles, reports
     )
+
+
+def write_month_reports(end_date: date) -> list[Path]:
+    """The closing month's report: HTML in Chinese and English, PDF in Chinese."""
+    from winback.web.programme.planning import refresh_returned
+    from winback.web.report_data import monthly_report, write_report
+
+    refresh_returned(end_date)
+    month = end_date.replace(day=1)
+    data = monthly_report(month)
+    return [
+        write_report(month, lang, fmt, report=data)
+        for lang, fmt in (("zh", "html"), ("en", "html"), ("zh", "pdf"))
+    ]
 
 
 def round_months(end_date: date, count: int) -> list[date]:
@@ -221,6 +238,7 @@ def print_locations(
     manifest: dict[str, Any],
     imports: list[dict[str, Any]],
     export: Path,
+    reports: list[Path],
 ) -> None:
     from winback.web.env import data_dir
 
@@ -231,6 +249,7 @@ def print_locations(
     folders = sorted({str(Path(r["rejects_file"]).parent) for r in imports if r["rejected"]})
     table.add_row(_("rejects files"), "\n".join(folders) or _("none (no row rejected)"))
     table.add_row(_("score export"), str(export))
+    table.add_row(_("monthly report"), "\n".join(str(path) for path in reports))
     console.print(table)
     if importlib.util.find_spec("winback.web.workbench") is None:
         console.print(_("The workbench (web pages) is not part of this version."))
