@@ -166,6 +166,15 @@ def load(customers: int, seed: int) -> None:
             cur.execute("ANALYZE")
 
 
+def loaded(customers: int) -> bool:
+    from winback.web.analysis.models import AnalysisRun
+    from winback.web.customers.models import Customer
+
+    return Customer.objects.count() == customers and AnalysisRun.objects.count() == len(
+        snapshot_days()
+    )
+
+
 def peak_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
@@ -194,8 +203,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--folder",
+        type=Path,
+        help="Keep the SQLite database here and reuse it when it already holds the data.",
+    )
     args = parser.parse_args(argv)
-    folder = Path(tempfile.mkdtemp(prefix="winback-report-bench-"))
+    folder = args.folder or Path(tempfile.mkdtemp(prefix="winback-report-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("WINBACK_DATABASE_URL", f"sqlite:///{folder / 'bench.sqlite3'}")
     os.environ["WINBACK_DATA_DIR"] = str(folder)
     from winback.web.bootstrap import setup
@@ -203,8 +218,11 @@ def main(argv: list[str] | None = None) -> None:
     setup()
     print(f"database {os.environ['WINBACK_DATABASE_URL']}, {args.customers:,} customers")
     started = time.perf_counter()
-    load(args.customers, args.seed)
-    print(f"load (not timed below) {time.perf_counter() - started:.1f} s")
+    if loaded(args.customers):
+        print("reusing the data already loaded")
+    else:
+        load(args.customers, args.seed)
+        print(f"load (not timed below) {time.perf_counter() - started:.1f} s")
     for stage, seconds in measure().items():
         print(f"{stage:<28}{seconds:8.2f} s")
     print(f"peak memory {peak_gib():.2f} GiB")

@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from django.db import connection
 
+from winback.reporting import flows
 from winback.reporting.metrics import (
+    RATINGS,
     MonthWindow,
     ReportInputs,
     add_months,
@@ -47,22 +50,26 @@ def gather(month: date, *, n_boot: int = 500) -> ReportInputs:
     year_ago = _latest(runs, date.min, _months_back(window.end, 12))
     profile = current_profile()
     rules = current_rules()
+    states, revenue = _read_states(_flow_days(runs, current, previous), window.end)
     return ReportInputs(
         window=window,
         current_as_of=current,
         previous_as_of=previous,
         year_ago_as_of=year_ago,
         runs=runs,
-        stage_flows=_pair_flows(runs, current),
-        tier_flow=_flow(previous, current, "tier") if previous else _empty_flow(),
-        early_warning=_early_warning(previous, current) if previous else None,
-        revenue_12m=_revenue(window.end),
+        stage_flows=_pair_flows(states, runs, current),
+        tier_flow=flows.flow(states, previous, current, "tier")
+        if previous
+        else pl.DataFrame(schema=flows.FLOW_SCHEMA),
+        early_warning=flows.early_warning(states, previous, current) if previous else None,
+        revenue_12m=revenue,
         rounds=_rounds(window, n_boot),
         reason_records=_reason_records(window),
         taxonomy=rules.taxonomy,
         playbooks=rules.playbooks,
         agents=_agents(window),
         imports=_imports(window),
+        ratings=_ratings(window),
         gross_margin=profile.gross_margin,
         currency=profile.currency,
         industry=profile.industry,
@@ -89,63 +96,82 @@ def _latest(runs: list[dict[str, Any]], after: date, on_or_before: date) -> date
     return max(days) if days else None
 
 
-FLOW_SCHEMA: dict[str, pl.DataType] = {
-    "from": pl.String(),
-    "to": pl.String(),
-    "customers": pl.Int64(),
-}
-
-
-def _empty_flow() -> pl.DataFrame:
-    return pl.DataFrame(schema=FLOW_SCHEMA)
-
-
-def _flow(before: date, after: date, column: str) -> pl.DataFrame:
-    """Customers by (value at ``before``, value at ``after``); new customers come from null."""
-    before_value = (
-        f"CASE WHEN b.customer_id IS NULL THEN 'new' ELSE COALESCE(CAST(b.{column} AS TEXT), "
-        "'none') END"
-    )
-    after_value = f"COALESCE(CAST(a.{column} AS TEXT), 'none')"
-    sql = (
-        f"SELECT {before_value}, {after_value}, COUNT(*) FROM analysis_customersnapshot a "
-        "LEFT JOIN analysis_customersnapshot b ON b.customer_id = a.customer_id AND b.as_of = %s "
-        f"WHERE a.as_of = %s GROUP BY 1, 2"
-    )
-    return query_frame(
-        sql, [before, after], {"from": pl.String(), "to": pl.String(), "customers": pl.Int64()}
-    )
-
-
-def _pair_flows(runs: list[dict[str, Any]], current: date) -> list[dict[str, Any]]:
-    """Stage flows between consecutive month-end analyses (one aggregate per pair)."""
+def _flow_days(runs: list[dict[str, Any]], current: date, previous: date | None) -> list[date]:
+    """The analyses whose per-customer states the flows need: month ends up to ``current``."""
     ends = [d for d in month_end_runs([r["as_of"] for r in runs]) if d <= current]
-    return [{"before": b, "after": a, "flow": _flow(b, a, "stage")} for b, a in pairwise(ends)]
+    return sorted({*ends, current, *([previous] if previous else [])})
 
 
-def _early_warning(before: date, after: date) -> pl.DataFrame:
-    """Customers not lost at ``before``, by early-warning flag then and lost or not now."""
-    sql = (
-        "SELECT b.early_warning, CASE WHEN a.status = 'lost' THEN 1 ELSE 0 END, COUNT(*) "
-        "FROM analysis_customersnapshot b JOIN analysis_customersnapshot a "
-        "ON a.customer_id = b.customer_id AND a.as_of = %s "
-        "WHERE b.as_of = %s AND b.status <> 'lost' GROUP BY 1, 2"
+def _read_states(days: list[date], end: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per-customer states of ``days`` and net spend per buyer over the 12 months to ``end``.
+
+    One read each, not a self-join of the snapshot table per pair of months (a million index
+    look-ups every time); the flows are then counted in Polars (:mod:`winback.reporting.flows`).
+    """
+    from winback.store.extract import Dialect
+
+    d = Dialect("sqlite" if connection.vendor == "sqlite" else "postgresql")
+    listed = ", ".join(d.date_literal(day) for day in days)
+    group = {
+        "states": (
+            f"SELECT customer_id AS customer_pk, {d.day('as_of')} AS as_of_day, stage, tier, "
+            f"status, early_warning FROM analysis_customersnapshot WHERE as_of IN ({listed})"
+        ),
+        "revenue": (
+            "SELECT customer_id AS customer_pk, CAST(SUM(amount_cents) AS BIGINT) AS amount_cents "
+            f"FROM customers_order WHERE order_date > {d.date_literal(_months_back(end, 12))} "
+            f"AND order_date <= {d.date_literal(end)} GROUP BY customer_id"
+        ),
+    }
+    raw = _read_frames(group)
+    states = raw["states"].select(
+        pl.col("customer_pk").cast(pl.Int64),
+        pl.col("as_of_day").cast(pl.Int32).cast(pl.Date).alias("as_of"),
+        pl.col("stage").cast(pl.String),
+        pl.col("tier").cast(pl.Int64),
+        pl.col("status").cast(pl.String),
+        pl.col("early_warning").cast(pl.Boolean),
     )
-    return query_frame(
-        sql,
-        [after, before],
-        {"flagged": pl.Boolean(), "lapsed": pl.Boolean(), "customers": pl.Int64()},
+    revenue = raw["revenue"].select(
+        pl.col("customer_pk").cast(pl.Int64), pl.col("amount_cents").cast(pl.Int64)
     )
+    return states, revenue
 
 
-def _revenue(end: date) -> pl.DataFrame:
-    """Net spend per customer over the twelve months ending ``end`` (one row per buyer)."""
-    return query_frame(
-        "SELECT o.customer_id, SUM(o.amount_cents) FROM customers_order o "
-        "WHERE o.order_date > %s AND o.order_date <= %s GROUP BY o.customer_id",
-        [_months_back(end, 12), end],
-        {"customer_pk": pl.Int64(), "amount_cents": pl.Int64()},
-    )
+def _read_frames(group: dict[str, str]) -> dict[str, pl.DataFrame]:
+    """Run each named statement and return its rows as a frame.
+
+    Committed data is read through Arrow (ADBC, its own connection): a million customers times
+    thirteen analyses are too many rows to pass through Python tuples. Inside a transaction
+    (uncommitted rows are visible to this connection only) the same statements run on
+    Django's connection instead.
+    """
+    if connection.in_atomic_block:
+        frames = {}
+        with connection.cursor() as cursor:
+            for name, sql in group.items():
+                cursor.execute(sql)
+                columns = [column[0] for column in cursor.description]
+                frames[name] = pl.DataFrame(
+                    cursor.fetchall(), schema=columns, orient="row", infer_schema_length=None
+                )
+        return frames
+    from winback.store.connect import read_groups
+    from winback.web.analysis.services import adbc_database
+
+    with adbc_database() as db:
+        return read_groups(db, [{name: sql} for name, sql in group.items()])
+
+
+def _pair_flows(
+    states: pl.DataFrame, runs: list[dict[str, Any]], current: date
+) -> list[dict[str, Any]]:
+    """Stage flows between consecutive month-end analyses."""
+    ends = [d for d in month_end_runs([r["as_of"] for r in runs]) if d <= current]
+    return [
+        {"before": b, "after": a, "flow": flows.flow(states, b, a, "stage")}
+        for b, a in pairwise(ends)
+    ]
 
 
 def _rounds(window: MonthWindow, n_boot: int) -> list[dict[str, Any]]:
@@ -209,6 +235,18 @@ def _agents(window: MonthWindow) -> pl.DataFrame:
             "tasks": pl.Int64(),
             "tasks_returned": pl.Int64(),
         },
+    )
+
+
+def _ratings(window: MonthWindow) -> pl.DataFrame:
+    """Supervisors' quality ratings of the month's contact attempts, one row per review."""
+    return query_frame(
+        "SELECT COALESCE(u.username, ''), r.rating FROM programme_contactreview r "
+        "JOIN programme_contactattempt a ON a.id = r.attempt_id "
+        "LEFT JOIN accounts_user u ON u.id = a.agent_id "
+        "WHERE a.occurred_date >= %s AND a.occurred_date <= %s",
+        [window.start, window.end],
+        RATINGS,
     )
 
 
