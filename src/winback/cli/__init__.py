@@ -27,6 +27,7 @@ def _register() -> None:
         "care",
         "report",
         "web",
+        "tokens",
         "demo",
     ):
         try:

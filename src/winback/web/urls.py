@@ -10,6 +10,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", include("winback.web.api.urls")),
 ]
 
 if (Path(__file__).parent / "workbench" / "urls.py").exists():

@@ -52,3 +52,25 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} {self.action} {self.object_type} {self.object_id}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API. Only a SHA-256 digest of the secret is stored: the
+    secret is shown once when issued. A revoked or expired token authenticates nobody."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    prefix = models.CharField(_("token prefix"), max_length=16, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user_id})"
