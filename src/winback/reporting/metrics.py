@@ -97,6 +97,7 @@ class ReportInputs:
     playbooks: Playbooks
     agents: pl.DataFrame
     imports: pl.DataFrame
+    ratings: pl.DataFrame | None = None  # RATINGS: supervisors' reviews of the month's contacts
     gross_margin: float = 0.35
     currency: str = "CNY"
     industry: str = ""
@@ -133,7 +134,7 @@ def build_report(inputs: ReportInputs) -> dict[str, Any]:
         "tiers": tier_movements(inputs.tier_flow),
         "pareto": pareto(inputs.revenue_12m),
         "early_warning": early_warning_precision(inputs.early_warning),
-        "agents": agent_effort(inputs.agents),
+        "agents": agent_effort(inputs.agents, inputs.ratings),
         "roi": roi_table(rounds),
         "audit": audit_summary(run_by_day[inputs.current_as_of]["audit"]),
         "quality": data_quality(inputs.imports),
@@ -503,10 +504,13 @@ def early_warning_precision(frame: pl.DataFrame | None) -> dict[str, Any]:
 # --- agents, audit, data quality ---------------------------------------------------------------
 
 REACHED = ("reached", "refused", "call_back", "do_not_contact")
+# One row per reviewed contact attempt: its agent and the rating (1-5) it was given.
+RATINGS: dict[str, pl.DataType] = {"agent": pl.String(), "rating": pl.Int64()}
 
 
-def agent_effort(frame: pl.DataFrame) -> dict[str, Any]:
-    """Contacts, reach rate and outcomes per agent for the month's contact attempts."""
+def agent_effort(frame: pl.DataFrame, ratings: pl.DataFrame | None = None) -> dict[str, Any]:
+    """Contacts, reach rate and outcomes per agent for the month's contact attempts, and the
+    supervisors' quality ratings of those contacts (average per agent, 1-5)."""
     per_agent = (
         frame.group_by("agent")
         .agg(
@@ -517,6 +521,13 @@ def agent_effort(frame: pl.DataFrame) -> dict[str, Any]:
         )
         .with_columns(reach_rate=pl.col("reached") / pl.col("contacts"))
         .sort("contacts", "agent", descending=[True, False])
+    )
+    rated = ratings if ratings is not None else pl.DataFrame(schema=RATINGS)
+    by_agent = rated.group_by("agent").agg(
+        reviews=pl.len().cast(pl.Int64), avg_rating=pl.col("rating").cast(pl.Float64).mean()
+    )
+    per_agent = per_agent.join(by_agent, on="agent", how="left").with_columns(
+        pl.col("reviews").fill_null(0)
     )
     contacts = int(per_agent["contacts"].sum())
     reached = int(per_agent["reached"].sum())
@@ -529,6 +540,8 @@ def agent_effort(frame: pl.DataFrame) -> dict[str, Any]:
         "reach_rate": reached / contacts if contacts else None,
         "agents": per_agent.height,
         "simulated": int(per_agent["simulated"].sum()),
+        "reviews": rated.height,
+        "avg_rating": float(rated["rating"].mean()) if rated.height else None,  # type: ignore[arg-type]
     }
 
 

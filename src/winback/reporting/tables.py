@@ -67,6 +67,8 @@ HEADERS: dict[str, tuple[str, str]] = {
     "as_of": ("As of", "分析日期"),
     "metric": ("Figure", "指标"),
     "rate": ("Rate", "比例"),
+    "reviews": ("Quality reviews", "质检条数"),
+    "avg_rating": ("Average rating (1-5)", "平均质检评分（1-5）"),
 }
 
 

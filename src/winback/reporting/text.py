@@ -491,14 +491,26 @@ def _agents(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
         )
         if sim:
             s += f"其中 {num(sim)} 次为模拟联系（演示）。"
-        return [s]
+        return [s, *_ratings(a, zh)]
     s = (
         f"{a['agents']} agents made {num(a['contacts'])} contacts this month and reached "
         f"{pct(a['reach_rate'])}."
     )
     if sim:
         s += f" {num(sim)} of them are simulated (demo)."
-    return [s]
+    return [s, *_ratings(a, zh)]
+
+
+def _ratings(a: dict[str, Any], zh: bool) -> list[str]:
+    """The supervisors' quality review of the month's contacts, when there is one."""
+    if not a.get("reviews"):
+        return []
+    if zh:
+        return [f"主管质检了 {num(a['reviews'])} 次联系，平均评分 {a['avg_rating']:.2f}（1-5）。"]
+    return [
+        f"Supervisors reviewed {num(a['reviews'])} of these contacts: average rating "
+        f"{a['avg_rating']:.2f} out of 5."
+    ]
 
 
 def _roi(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:

@@ -151,3 +151,52 @@ class ProgrammeSettings(models.Model):
 
     def __str__(self) -> str:
         return "programme settings"
+
+
+class RoundRequest(models.Model):
+    """One press of the round wizard's Create button. The token is written, and committed,
+    before the round is planned: a second press with the same token (a double click, a resend)
+    finds it and is sent to the round already made instead of planning another."""
+
+    token = models.CharField(max_length=64, unique=True)
+    # One wizard creation per month: two supervisors pressing Create for the same month at the
+    # same moment cannot both plan (the database refuses the second row).
+    month = models.DateField(_("month (first day)"), unique=True)
+    round = models.OneToOneField(
+        Round, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"round request {self.token} ({self.month:%Y-%m})"
+
+
+class ContactReview(models.Model):
+    """A supervisor's quality rating of one contact attempt (1 = poor, 5 = excellent)."""
+
+    attempt = models.ForeignKey(ContactAttempt, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rating = models.PositiveSmallIntegerField(_("rating"))
+    comments = models.TextField(_("comments"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("contact review")
+        verbose_name_plural = _("contact reviews")
+        constraints = [
+            models.UniqueConstraint(fields=["attempt", "reviewer"], name="review_attempt_reviewer"),
+            models.CheckConstraint(
+                condition=models.Q(rating__gte=1) & models.Q(rating__lte=5),
+                name="review_rating_1_5",
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"review {self.rating} of attempt {self.attempt_id}"

@@ -84,6 +84,7 @@ def prepare_plan(
     agents: Sequence[User] | None = None,
     tiers: Sequence[int] | None = None,
     statuses: Sequence[str] = ("lost", "at_risk"),
+    stages: Sequence[str] | None = None,
 ) -> PreparedPlan:
     """Read the inputs of ``month``'s round and run the pure planner. Only the outcome of
     past rounds whose window has passed is recorded (:func:`refresh_returned`); the plan itself
@@ -94,6 +95,8 @@ def prepare_plan(
     overrides: dict[str, Any] = {"statuses": tuple(statuses)}
     if tiers is not None:
         overrides["tiers"] = tuple(tiers)
+    if stages is not None:
+        overrides["stages"] = tuple(stages)
     if holdout is not None:
         overrides["holdout_share"] = holdout
     config = RoundConfig.from_profile(profile, round_start=start, round_end=end, **overrides)
@@ -122,13 +125,20 @@ def plan_round(
     agents: Sequence[User] | None = None,
     tiers: Sequence[int] | None = None,
     statuses: Sequence[str] = ("lost", "at_risk"),
+    stages: Sequence[str] | None = None,
     user: User | None = None,
 ) -> Round:
     """Plan ``month``'s round from the latest snapshot on or before its first day and store
     it: members (treated and control) and a call task per assigned treated customer."""
     chosen_seed = seed if seed is not None else secrets.randbelow(2**31)
     prepared = prepare_plan(
-        month, holdout=holdout, seed=chosen_seed, agents=agents, tiers=tiers, statuses=statuses
+        month,
+        holdout=holdout,
+        seed=chosen_seed,
+        agents=agents,
+        tiers=tiers,
+        statuses=statuses,
+        stages=stages,
     )
     with transaction.atomic():
         return persist_plan(prepared, user=user)
@@ -147,6 +157,7 @@ def persist_plan(prepared: PreparedPlan, *, user: User | None) -> Round:
         config={
             "statuses": list(config.statuses),
             "tiers": list(config.tiers) if config.tiers is not None else None,
+            "stages": list(config.stages) if config.stages is not None else None,
             "holdout_share": config.holdout_share,
             "agents": prepared.agents["agent_id"].to_list(),
         },
