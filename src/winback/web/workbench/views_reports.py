@@ -1,0 +1,76 @@
+"""Reports page (supervisors and admins): months with a monthly report, the HTML report inline
+(zh/en) and downloads as HTML, PDF or XLSX, made on demand and cached; downloads are audited."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET, require_POST
+
+from winback.web.accounts.models import User
+from winback.web.report_data import FORMATS, NoAnalysisForMonth
+from winback.web.workbench import reports_services as svc
+from winback.web.workbench.permissions import staff_required
+
+
+def _default_lang() -> str:
+    return "zh" if (get_language() or "zh-hans").startswith("zh") else "en"
+
+
+@staff_required
+@require_GET
+def reports(request: HttpRequest) -> HttpResponseBase:
+    return render(request, "workbench/reports/reports.html", {"months": svc.report_months()})
+
+
+@staff_required
+@require_GET
+def report(request: HttpRequest, month: str) -> HttpResponseBase:
+    try:
+        day = svc.check_month(month)
+    except svc.NoReportMonth:
+        raise Http404 from None
+    lang = request.GET.get("lang") or _default_lang()
+    if lang not in ("zh", "en"):
+        lang = _default_lang()
+    context = {"month": month, "day": day, "lang": lang, "formats": FORMATS}
+    return render(request, "workbench/reports/report.html", context)
+
+
+@staff_required
+@require_GET
+@xframe_options_sameorigin
+def report_file(request: HttpRequest, month: str, lang: str, fmt: str) -> HttpResponseBase:
+    """The report file; ``?inline=1`` shows the HTML in the page's frame (not a download)."""
+    try:
+        day = svc.check_month(month)
+        path = svc.report_file(day, lang, fmt)
+    except (svc.NoReportMonth, NoAnalysisForMonth):
+        raise Http404 from None
+    inline = fmt == "html" and request.GET.get("inline") == "1"
+    if not inline:
+        svc.audit_download(cast(User, request.user), day, lang, fmt, path.stat().st_size)
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=not inline,
+        filename=f"winback-report-{month}-{lang}.{fmt}",
+        content_type=svc.CONTENT_TYPES[fmt],
+    )
+
+
+@staff_required
+@require_POST
+def report_refresh(request: HttpRequest, month: str) -> HttpResponseBase:
+    try:
+        day = svc.check_month(month)
+    except svc.NoReportMonth:
+        raise Http404 from None
+    svc.forget(day)
+    messages.success(request, _("The report will be made again from the current data."))
+    return redirect("report", month=month)
