@@ -9,6 +9,8 @@ import typer
 
 from winback.cli.common import console
 
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss'
+
 
 def register(app: typer.Typer, export_app: typer.Typer) -> None:
     del export_app
@@ -42,5 +44,8 @@ def serve(
         str(workers),
         "--access-logfile",
         "-",
+        # the path without its query string or referrer: a search may hold a phone number
+        "--access-logformat",
+        ACCESS_LOG_FORMAT,
     ]
     os.execv(sys.executable, args)  # noqa: S606 - fixed argument list, no shell

@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "winback.web.accounts.middleware.SessionMaxAgeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -137,11 +138,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-# Sessions: 30 idle minutes, 12 hours at most (the absolute cap is enforced by middleware).
-SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# Sessions: 30 idle minutes, 12 hours at most. The idle limit is the session's expiry, moved
+# forward by activity (at most once a minute, not a write per request); the absolute cap is
+# enforced by accounts.middleware.
+SESSION_COOKIE_AGE = env_int("WINBACK_SESSION_IDLE_SECONDS", 30 * 60)
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-WINBACK_SESSION_MAX_SECONDS = 12 * 3600
+WINBACK_SESSION_MAX_SECONDS = env_int("WINBACK_SESSION_MAX_SECONDS", 12 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
@@ -154,6 +157,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+# In development and tests WhiteNoise serves straight from the apps' static folders; production
+# serves what `winback serve` collected into STATIC_ROOT.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -166,7 +173,15 @@ STORAGES = {
 }
 MEDIA_ROOT = DATA_DIR / "media"
 
+# Supervisor exports of the customer list: at most this many rows per file; an export of at
+# least WINBACK_EXPORT_FLAG_ROWS rows, one cut at the cap, or a user's export beyond
+# WINBACK_EXPORT_FLAG_DAILY in one day is flagged as unusual in the audit log.
+WINBACK_EXPORT_MAX_ROWS = env_int("WINBACK_EXPORT_MAX_ROWS", 5000)
+WINBACK_EXPORT_FLAG_ROWS = env_int("WINBACK_EXPORT_FLAG_ROWS", 2000)
+WINBACK_EXPORT_FLAG_DAILY = env_int("WINBACK_EXPORT_FLAG_DAILY", 10)
+
 if PRODUCTION:
+    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (see docs/workbench.md).
     SECURE_SSL_REDIRECT = env_bool("WINBACK_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -175,7 +190,16 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+    SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
+    # The CSRF token travels in the forms (and htmx's headers from the page), never read by
+    # scripts from the cookie.
+    CSRF_COOKIE_HTTPONLY = True
+    if DEBUG:
+        raise SettingError("WINBACK_DEBUG must not be true in production")
+    if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
+        raise SettingError("WINBACK_ALLOWED_HOSTS must name the workbench's host(s) in production")
 
 LOGGING = {
     "version": 1,
@@ -185,4 +209,7 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "filters": ["redact_phones"]},
     },
     "root": {"handlers": ["console"], "level": env_str("WINBACK_LOG_LEVEL", "WARNING")},
+    # Django's own loggers write only through the redacting handler (not Django's default
+    # console handler, which would bypass the phone filter when DEBUG is on).
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }

@@ -6,3 +6,7 @@ class AccountsConfig(AppConfig):
     name = "winback.web.accounts"
     label = "accounts"
     verbose_name = _("Users and audit")
+
+    def ready(self) -> None:
+        # the sign-in time for the absolute session limit is stamped by a login signal
+        from winback.web.accounts import middleware  # noqa: F401

@@ -29,7 +29,7 @@ from typing import Any
 
 import polars as pl
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from winback.config import BusinessProfile
@@ -174,6 +174,8 @@ def import_file(
                 transaction.set_rollback(True)
         else:
             _write_all(resolved, batch, summary, start, chunk, options, report)
+    if not dry_run:
+        refresh_planner_statistics(resolved.prepared.kind, summary)
     clock.lap("write")
     summary.timings = clock.laps
     summary.seconds = clock.total()
@@ -460,6 +462,29 @@ def _checkpoint(batch: ImportBatch, summary: ImportSummary, rows_committed: int)
         unchanged=summary.unchanged,
         summary=info,
     )
+
+
+# Rows written by one import above which PostgreSQL's planner statistics are refreshed.
+ANALYZE_AFTER_ROWS = 10_000
+
+
+def refresh_planner_statistics(kind: str, summary: ImportSummary) -> bool:
+    """ANALYZE the tables a large import wrote (PostgreSQL). Until autovacuum gets to them (never,
+    where it is off) the planner guesses row counts and may scan every order line for one
+    customer's sheet. Returns whether it ran."""
+    if connection.vendor != "postgresql":
+        return False
+    if summary.inserted + summary.updated + summary.stub_customers_created < ANALYZE_AFTER_ROWS:
+        return False
+    tables = [writers.SPECS[kind].table]
+    if summary.stub_customers_created:
+        from winback.web.customers.models import Customer
+
+        tables.append(str(Customer._meta.db_table))
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"ANALYZE {table}")
+    return True
 
 
 def _finish(batch: ImportBatch, summary: ImportSummary) -> None:

@@ -1,0 +1,379 @@
+"""Workbench under load: 20 concurrent users against `winback serve` with 1,000,000 customers.
+
+Builds (once) a PostgreSQL database with the project's own commands — ``winback generate``,
+``winback import`` for every generated file, ``winback analyze``, ``winback round plan`` and
+the demo sign-ins — then starts ``winback serve`` (gunicorn) on loopback and runs locust
+headless against it: agents open their call list and the customer sheets of their tasks,
+supervisors open customer sheets. Prints p50/p95/p99 and error counts per page.
+
+A database that is already built (1,000,000 customers, an analysis, a planned round and the
+demo agents with open calls) is reused: loading is not timed.
+
+    .venv/bin/python benchmarks/web_load.py [--database-url URL] [--users 20] [--seconds 60]
+    .venv/bin/python benchmarks/web_load.py --build-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+WINBACK = str(VENV_BIN / "winback")
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/winback_load"
+CUSTOMERS = 1_000_000
+END_DATE = date(2026, 11, 30)  # fixed so a rebuild gives the same data
+ROUND_MONTH = "2026-12"
+AGENT_PASSWORD = "winback-demo"  # noqa: S105 - the demo password, on a loopback benchmark
+TARGET_P95_MS = 200.0
+LOCUSTFILE = Path(__file__).resolve().parent / "web_load_locustfile.py"
+
+
+def _env(url: str, data_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["WINBACK_DATABASE_URL"] = url
+    env["WINBACK_DATA_DIR"] = str(data_dir)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "winback.web.settings")
+    return env
+
+
+def _run(args: list[str], env: dict[str, str]) -> str:
+    shown = args if "-c" not in args else [*args[: args.index("-c")], "-c", "..."]
+    print("$", " ".join(shown), flush=True)
+    started = time.perf_counter()
+    done = subprocess.run(args, env=env, check=True, capture_output=True, text=True)
+    print(f"  ({time.perf_counter() - started:.0f} s)", flush=True)
+    return done.stdout
+
+
+_STATE = """
+import json
+from winback.web.bootstrap import setup
+setup()
+from winback.web.customers.models import Customer
+from winback.web.analysis.models import AnalysisRun
+from winback.web.programme.models import CallTask, Round, TaskStatus
+from winback.web.accounts.models import User
+print(json.dumps({
+    "customers": Customer.objects.count(),
+    "analyses": AnalysisRun.objects.count(),
+    "rounds": Round.objects.count(),
+    "agent_calls": CallTask.objects.filter(
+        agent__username="agent1", status=TaskStatus.OPEN).count(),
+    "supervisor": User.objects.filter(username="supervisor").exists(),
+}))
+"""
+
+_USERS = """
+import json
+from winback.web.bootstrap import setup
+setup()
+from winback.web.accounts.services import ensure_demo_users
+from winback.web.accounts.models import Role, User
+from winback.web.programme.models import CallTask, TaskStatus
+ensure_demo_users()
+# every agent with open calls gets the demo password, so the load spreads over real call lists
+agents = User.objects.filter(
+    role=Role.AGENT, call_tasks__status=TaskStatus.OPEN).distinct().order_by("username")
+names = []
+for user in agents:
+    user.set_password(%r)
+    user.save(update_fields=["password"])
+    names.append(user.username)
+print(json.dumps(names))
+"""
+
+
+def state(url: str, data_dir: Path) -> dict[str, int]:
+    out = subprocess.run(
+        [sys.executable, "-c", _STATE],
+        env=_env(url, data_dir),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result: dict[str, int] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def is_built(current: dict[str, int], customers: int = CUSTOMERS) -> bool:
+    return (
+        current["customers"] >= customers
+        and current["analyses"] > 0
+        and current["rounds"] > 0
+        and current["agent_calls"] > 0
+        and bool(current["supervisor"])
+    )
+
+
+def ensure_database(url: str, data_dir: Path, months: int, customers: int) -> None:
+    """Create the database if missing; build it with the project's commands unless built."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    current = state(url, data_dir)
+    print("database:", current, flush=True)
+    if is_built(current, customers):
+        print("already built: reusing it", flush=True)
+    else:
+        build(url, data_dir, months, customers, current)
+    with psycopg.connect(url, autocommit=True) as conn:
+        # `winback import` refreshes the statistics of what it wrote; a database loaded before
+        # it did (or written by other means, with autovacuum off) gets them here
+        missing = conn.execute(
+            "SELECT count(*) FROM pg_stat_user_tables WHERE n_live_tup > 10000 "
+            "AND last_analyze IS NULL AND last_autoanalyze IS NULL"
+        ).fetchone()
+        if missing and missing[0]:
+            print(f"ANALYZE ({missing[0]} large tables without planner statistics)", flush=True)
+            conn.execute("ANALYZE")
+
+
+def build(url: str, data_dir: Path, months: int, customers: int, current: dict[str, int]) -> None:
+    env = _env(url, data_dir)
+    started = time.perf_counter()
+    sample = data_dir / "sample"
+    if current["customers"] < customers:
+        manifest_path = sample / "manifest.json"
+        if not manifest_path.exists():
+            _run(
+                [WINBACK, "generate", "--industry", "retail", "--customers", str(customers),
+                 "--months", str(months), "--seed", "7", "--out", str(sample),
+                 "--end-date", END_DATE.isoformat()],
+                env,
+            )  # fmt: skip
+        manifest = json.loads(manifest_path.read_text())
+        for entry in manifest["files"]:
+            out = _run(
+                [WINBACK, "import", str(entry["kind"]), str(sample / entry["path"]), "--json"],
+                env,
+            )
+            print("  ", out.strip().splitlines()[-1][:300], flush=True)
+    if current["analyses"] == 0 or current["customers"] < customers:
+        _run([WINBACK, "analyze", "--as-of", END_DATE.isoformat()], env)
+    if current["rounds"] == 0:
+        _run([WINBACK, "round", "plan", "--month", ROUND_MONTH, "--seed", "7"], env)
+    agents = _run([sys.executable, "-c", _USERS % AGENT_PASSWORD], env)
+    print("agents with open calls:", agents.strip().splitlines()[-1][:300], flush=True)
+    print(f"built in {time.perf_counter() - started:.0f} s (not part of the measurement)")
+    if is_built(state(url, data_dir), customers) and sample.exists():
+        shutil.rmtree(sample)  # the database is kept; the generated files are not needed
+
+
+_PLAN = """
+import json, sys
+from winback.web.bootstrap import setup
+setup()
+from django.db import connection
+from winback.web.accounts.models import Role, User
+from winback.web.programme.models import CallTask, TaskStatus
+agents = {}
+for name in User.objects.filter(
+        role=Role.AGENT, call_tasks__status=TaskStatus.OPEN).distinct().values_list(
+        "username", flat=True):
+    agents[name] = list(CallTask.objects.filter(
+        agent__username=name, status=TaskStatus.OPEN).order_by("next_due", "pk").values_list(
+        "customer_id", flat=True)[:50])
+with connection.cursor() as cursor:  # a spread of customers across the whole base
+    cursor.execute(
+        "SELECT id FROM customers_customer TABLESAMPLE SYSTEM (1) REPEATABLE (7) LIMIT 5000")
+    customers = [row[0] for row in cursor.fetchall()]
+supervisors = list(User.objects.filter(role=Role.SUPERVISOR).values_list("username", flat=True))
+print(json.dumps({"agents": agents, "customers": customers, "supervisors": supervisors}))
+"""
+
+
+def write_plan(url: str, data_dir: Path, path: Path) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, "-c", _PLAN], env=_env(url, data_dir), check=True,
+        capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    plan: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    plan["password"] = AGENT_PASSWORD
+    path.write_text(json.dumps(plan))
+    return plan
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_server(url: str, data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    """`winback serve` (gunicorn) on loopback, DEBUG off, access log to a file."""
+    env = _env(url, data_dir) | {"WINBACK_DEBUG": "false", "WINBACK_ENV": "development"}
+    log = (data_dir / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [WINBACK, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=5) as answer:
+                if answer.status == 200:
+                    return server
+        except OSError:
+            if server.poll() is not None:
+                raise RuntimeError(f"winback serve exited; see {data_dir / 'serve.log'}") from None
+            time.sleep(1)
+    server.terminate()
+    raise RuntimeError("winback serve did not answer within 180 s")
+
+
+def loadavg() -> str:
+    return Path("/proc/loadavg").read_text().split(" ", 3)[:3].__str__()
+
+
+def run_locust(port: int, plan: Path, users: int, rate: int, seconds: int, out: Path) -> Path:
+    prefix = out / "web_load"
+    env = dict(os.environ) | {
+        "WINBACK_LOAD_PLAN": str(plan),
+        "WINBACK_LOAD_TIMINGS": str(out / "timings.csv"),
+    }
+    args = [
+        str(VENV_BIN / "locust"), "-f", str(LOCUSTFILE), "--headless",
+        "-u", str(users), "-r", str(rate), "-t", f"{seconds}s",
+        "--host", f"http://127.0.0.1:{port}", "--csv", str(prefix), "--only-summary",
+        "--stop-timeout", "10", "--loglevel", "WARNING",
+    ]  # fmt: skip
+    samples: list[str] = []
+    locust = subprocess.Popen(args, env=env)
+    while locust.poll() is None:
+        samples.append(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            locust.wait(timeout=15)
+    (out / "uptime.txt").write_text("\n".join(samples) + "\n")
+    print("machine load during the run (uptime every 15 s):")
+    for line in samples:
+        print("  ", line)
+    return Path(f"{prefix}_stats.csv")
+
+
+def warm_up(port: int, workers: int) -> None:
+    """A few sign-in pages per worker first: each gunicorn worker loads the application's
+    modules and compiles templates on its first requests, as a server in use has long done."""
+    for _i in range(workers * 4):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=30):
+            pass
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def steady_state(timings: Path) -> dict[str, tuple[int, int, float, float, float]]:
+    """Per page: requests, errors, p50, p95, p99 of the requests after the last sign-in."""
+    rows = [line.split(",") for line in timings.read_text().splitlines() if line]
+    signed_in = max((float(r[0]) for r in rows if r[2] == "login" and r[1] == "POST"), default=0)
+    pages: dict[str, list[tuple[float, int]]] = {}
+    for end, _method, name, ms, failed in rows:
+        if name != "login" and float(end) - float(ms) / 1000 > signed_in:
+            pages.setdefault(name, []).append((float(ms), int(failed)))
+    result = {}
+    for name, values in sorted(pages.items()):
+        times = [v[0] for v in values]
+        result[name] = (
+            len(values),
+            sum(v[1] for v in values),
+            _percentile(times, 50),
+            _percentile(times, 95),
+            _percentile(times, 99),
+        )
+    return result
+
+
+def report(stats: Path) -> bool:
+    """Print p50/p95/p99 and errors per page; True when the targets are met."""
+    rows = list(csv.DictReader(stats.open()))
+    print()
+    print(
+        f"{'page':32} {'requests':>9} {'req/s':>6} {'errors':>7} {'p50 ms':>7} {'p95 ms':>7} "
+        f"{'p99 ms':>7}"
+    )
+    ok = True
+    for row in rows:
+        name = row["Name"] if row["Name"] != "login" else f"login ({row['Type']})"
+        errors = int(row["Failure Count"])
+        p95 = float(row["95%"] or 0)
+        print(
+            f"{name:32} {int(row['Request Count']):>9} {float(row['Requests/s']):>6.1f} "
+            f"{errors:>7} {row['50%']:>7} "
+            f"{row['95%']:>7} {row['99%']:>7}"
+        )
+        if errors:
+            ok = False
+        if name in ("call list", "customer sheet (agent)", "customer sheet (supervisor)"):
+            ok = ok and p95 <= TARGET_P95_MS
+    timings = stats.parent / "timings.csv"
+    if timings.exists():
+        print()
+        print("after the last sign-in (steady state):")
+        for name, (n, errors, p50, p95, p99) in steady_state(timings).items():
+            print(f"{name:32} {n:>9} {'':>6} {errors:>7} {p50:>7.0f} {p95:>7.0f} {p99:>7.0f}")
+    print()
+    print(f"target: p95 <= {TARGET_P95_MS:.0f} ms on the call list and customer sheets, 0 errors",
+          "(whole run, sign-ins included):", "met" if ok else "NOT met")  # fmt: skip
+    return ok
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=os.environ.get("WINBACK_LOAD_URL", DEFAULT_URL))
+    parser.add_argument("--data-dir", type=Path, default=Path("/tmp/winback-load"))
+    parser.add_argument("--customers", type=int, default=CUSTOMERS, help="only for a smoke run")
+    parser.add_argument("--months", type=int, default=24, help="history generated per customer")
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--spawn-rate", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--build-only", action="store_true")
+    args = parser.parse_args()
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_database(args.database_url, args.data_dir, args.months, args.customers)
+    if args.build_only:
+        return
+    out = Path(tempfile.mkdtemp(prefix="winback-web-load-"))
+    plan = write_plan(args.database_url, args.data_dir, out / "plan.json")
+    agents = plan["agents"]
+    assert isinstance(agents, dict)
+    print(f"{len(agents)} agents with open calls, {len(plan['customers'])} sampled customers")  # type: ignore[arg-type]
+    port = free_port()
+    server = start_server(args.database_url, args.data_dir, port, args.workers)
+    try:
+        print(f"winback serve on 127.0.0.1:{port}, {args.workers} gunicorn workers; "
+              f"{args.users} users, spawn rate {args.spawn_rate}/s, {args.seconds} s; "
+              f"load before: {loadavg()}", flush=True)  # fmt: skip
+        warm_up(port, args.workers)
+        stats = run_locust(port, out / "plan.json", args.users, args.spawn_rate, args.seconds, out)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    ok = report(stats)
+    print(f"locust CSV files and the load samples: {out}")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

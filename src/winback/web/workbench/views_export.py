@@ -1,0 +1,48 @@
+"""The supervisors' export of the filtered customer list (rules in :mod:`.export_services`)."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from winback.web.accounts.models import User
+from winback.web.workbench import export_services, services
+from winback.web.workbench.forms import CustomerFilterForm
+
+
+@login_required
+@require_GET
+def export_customers(request: HttpRequest) -> HttpResponse:
+    """``/customers/export/?format=csv|xlsx`` with the customer list's filters."""
+    form = CustomerFilterForm(request.GET or None)
+    filters = services.CustomerFilters()
+    if form.is_bound and not form.is_valid():
+        return HttpResponseBadRequest(_("The filters are not valid."))
+    if form.is_bound:
+        filters = services.CustomerFilters(
+            stage=form.cleaned_data["stage"] or "",
+            status=form.cleaned_data["status"] or "",
+            tier=form.cleaned_data["tier"],
+            q=(form.cleaned_data["q"] or "").strip(),
+        )
+    fmt = request.GET.get("format", "csv")
+    try:
+        export = export_services.export_customers(cast(User, request.user), filters, fmt)
+    except export_services.ExportRefused:
+        return HttpResponseBadRequest(_("Choose CSV or XLSX."))
+    response = HttpResponse(export.content, content_type=export.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response["X-Winback-Rows"] = str(export.rows)
+    response["X-Winback-Matched"] = str(export.matched)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+urlpatterns = [
+    path("customers/export/", export_customers, name="customers_export"),
+]

@@ -1,0 +1,81 @@
+"""Query counts pinned for the pages test_pages.py does not pin: the dashboard, the customer
+list and the export. (The call list and the customer sheet are pinned in test_pages.py.)
+
+Each is measured with a small and a larger world: the count must not depend on the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import date
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from winback.web.accounts.models import User
+from winback.web.customers.models import Customer
+from winback.web.programme.models import Round
+
+from .factories import AS_OF, build_world, task
+
+pytestmark = pytest.mark.django_db
+
+NumQueries = Callable[..., AbstractContextManager[Any]]
+
+
+def _more_rounds(count: int) -> None:
+    """Extra rounds, each with a task, so per-round work would show as extra queries."""
+    agent = User.objects.get(username="agent2")
+    for i in range(count):
+        rnd = Round.objects.create(
+            month=date(2026, 10 - i, 1),
+            seed=i,
+            holdout_share=0.1,
+            as_of=AS_OF,
+            round_start=date(2026, 10 - i, 1),
+            round_end=date(2026, 10 - i, 28),
+        )
+        customer = Customer.objects.create(external_id=f"C-R{i}", phone=f"1360000{i:04d}")
+        task(rnd, customer, agent, 1, date(2026, 10 - i, 3))
+
+
+@pytest.mark.parametrize(("extra", "rounds"), [(0, 0), (12, 4)])
+def test_dashboard_query_count_does_not_grow(
+    extra: int, rounds: int, django_assert_num_queries: NumQueries
+) -> None:
+    world = build_world(extra_customers=extra)
+    _more_rounds(rounds)
+    client = Client()
+    client.force_login(world.supervisor)
+    # session, user, latest analysis, rounds, tasks per round and status (one GROUP BY),
+    # members per round and arm (one GROUP BY); no session write (signed in under a minute ago)
+    with django_assert_num_queries(6):
+        assert client.get(reverse("dashboard")).status_code == 200
+
+
+@pytest.mark.parametrize("extra", [0, 30])
+def test_customer_list_query_count_does_not_grow(
+    extra: int, django_assert_num_queries: NumQueries
+) -> None:
+    world = build_world(extra_customers=extra, orders_per_customer=1)
+    client = Client()
+    client.force_login(world.supervisor)
+    # session, user, latest analysis, count, the page's rows with their customers
+    with django_assert_num_queries(5):
+        assert client.get(reverse("customers"), {"q": "C-"}).status_code == 200
+
+
+@pytest.mark.parametrize("extra", [0, 30])
+def test_export_query_count_does_not_grow(
+    extra: int, django_assert_num_queries: NumQueries
+) -> None:
+    world = build_world(extra_customers=extra, orders_per_customer=1)
+    client = Client()
+    client.force_login(world.supervisor)
+    # session, user, latest analysis, the rows (one query, however many), today's exports,
+    # the audit row
+    with django_assert_num_queries(6):
+        assert client.get(reverse("customers_export"), {"format": "csv"}).status_code == 200
