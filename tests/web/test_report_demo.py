@@ -13,16 +13,10 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from .browser import CHROMIUM, CHROMIUM_ARGS
+
 END = date(2024, 6, 30)
 MONTH = date(2024, 6, 1)
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +53,7 @@ def _open_in_chromium(path: Path, screenshot: Path) -> tuple[list[str], list[str
     errors: list[str] = []
     failed: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 390, "height": 844})
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

@@ -2,49 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
 from django.db.models import F
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from winback.web.programme.models import CallTask, ContactAttempt
 
 from .factories import PASSWORD, build_world
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser_page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
-    # Playwright's sync API runs an event loop in this thread; the ORM calls in these tests are
-    # plain synchronous code, so Django's async guard is switched off, for these tests only.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
-            # Code inside sync_playwright runs in its own greenlet, so the ORM opened a separate
-            # connection there; close it, or the test database cannot be dropped.
-            connections.close_all()
 
 
 def sign_in(page: Page, base: str, username: str) -> None:

@@ -60,3 +60,11 @@ class CustomerFilterForm(forms.Form):
         assert isinstance(status_field, forms.ChoiceField)
         stage_field.choices = [("", _("All stages")), *STAGE_LABELS.items()]
         status_field.choices = [("", _("All statuses")), *STATUS_LABELS.items()]
+
+
+class WarningFilterForm(CustomerFilterForm):
+    """The customer filters without status: every flagged customer is active or at risk."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["status"]

@@ -12,15 +12,18 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Max, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, F, Max, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from winback.programme.playbooks import Playbook, StagePolicy
 from winback.programme.privacy import mask_phone
 from winback.web.accounts.models import AuditLog, User
-from winback.web.analysis.models import AnalysisRun, CustomerSnapshot
+from winback.web.analysis.models import CustomerSnapshot
+from winback.web.analysis.queries import filter_snapshots, latest_run
+from winback.web.analysis.wording import action_text, signals_text
 from winback.web.customers.models import (
     ContactChannel,
     ContactLog,
@@ -100,13 +103,31 @@ class CallRow:
     reason: str
     phone: str
     overdue: bool
+    attempts_label: str = ""  # "2 attempts": a plural per row costs more in the template
+
+
+CALL_ROW_FIELDS = (
+    "round_id",
+    "agent_id",
+    "status",
+    "attempts",
+    "next_due",
+    "reason_code",
+    "version",
+    "customer__external_id",
+    "customer__name",
+    "customer__phone",
+)
 
 
 def my_calls(user: User, *, today: date, lang: str) -> list[CallRow]:
     """The agent's open call tasks, by priority then due date (two queries)."""
     tasks = (
         CallTask.objects.filter(agent_id=user.pk, status=TaskStatus.OPEN)
-        .select_related("customer", "round")
+        .select_related("customer")
+        # only what the list shows: the offer menus, the round's plan summary and the
+        # customers' JSON fields would be decoded for up to 200 rows and never used
+        .only(*CALL_ROW_FIELDS)
         .annotate(
             priority=_member_field("priority_rank"),
             member_stage=_member_field("stage"),
@@ -126,6 +147,8 @@ def my_calls(user: User, *, today: date, lang: str) -> list[CallRow]:
                 reason=taxonomy.label(reason, lang) if reason else "",
                 phone=task.customer.phone,  # the agent's own open task: dialable
                 overdue=task.next_due is not None and task.next_due < today,
+                attempts_label=ngettext("%(n)s attempt", "%(n)s attempts", task.attempts)
+                % {"n": task.attempts},
             )
         )
     return rows
@@ -144,6 +167,8 @@ class Customer360:
     engagement: list[dict[str, Any]]
     contacts: list[dict[str, Any]]
     open_tasks: list[CallTask] = field(default_factory=list)
+    signals: list[str] = field(default_factory=list)
+    action: str = ""
 
 
 def customer_360(customer: Customer, *, phone: str, rules: RuleData, lang: str) -> Customer360:
@@ -186,12 +211,13 @@ def customer_360(customer: Customer, *, phone: str, rules: RuleData, lang: str) 
         }
         for log in ContactLog.objects.filter(customer_id=customer.pk).order_by("-occurred_at")[:20]
     ]
+    snapshot = CustomerSnapshot.objects.filter(customer_id=customer.pk).order_by("-as_of").first()
     return Customer360(
         customer=customer,
         phone=phone,
-        snapshot=CustomerSnapshot.objects.filter(customer_id=customer.pk)
-        .order_by("-as_of")
-        .first(),
+        snapshot=snapshot,
+        signals=signals_text(snapshot.top_signals, lang) if snapshot else [],
+        action=action_text(snapshot.retention_action, lang) if snapshot else "",
         totals=totals,
         largest=orders.order_by("-amount_cents", "-order_date").first(),
         months=months,
@@ -333,10 +359,6 @@ def task_for_logging(user: User, task_id: int) -> CallTask:
 
 
 # --- supervisors: the customer list and the dashboard ----------------------------------------
-def latest_run() -> AnalysisRun | None:
-    return AnalysisRun.objects.order_by("-as_of").first()
-
-
 @dataclass
 class CustomerFilters:
     stage: str = ""
@@ -354,13 +376,12 @@ def customers_page(filters: CustomerFilters, page_number: str | int | None) -> d
         if filters.q:
             rows = rows.filter(external_id__icontains=filters.q)
     else:
-        rows = CustomerSnapshot.objects.filter(as_of=run.as_of).select_related("customer")
-        if filters.stage:
-            rows = rows.filter(stage=filters.stage)
-        if filters.status:
-            rows = rows.filter(status=filters.status)
-        if filters.tier is not None:
-            rows = rows.filter(tier=filters.tier)
+        rows = filter_snapshots(
+            CustomerSnapshot.objects.filter(as_of=run.as_of).select_related("customer"),
+            stage=filters.stage,
+            status=filters.status,
+            tier=filters.tier,
+        )
         if filters.q:
             rows = rows.filter(customer__external_id__icontains=filters.q)
         rows = rows.order_by("tier", "-churn_score", "customer__external_id")
@@ -378,6 +399,36 @@ def customers_page(filters: CustomerFilters, page_number: str | int | None) -> d
                 "status": status_label(snapshot.status) if snapshot else "",
             }
         )
+    return {"run": run, "page": page, "items": items}
+
+
+def early_warnings(
+    filters: CustomerFilters, page_number: str | int | None, *, lang: str
+) -> dict[str, Any]:
+    """Customers the latest analysis flagged early, with their warning signs and next action."""
+    run = latest_run()
+    flagged = (
+        CustomerSnapshot.objects.filter(as_of=run.as_of, early_warning=True)
+        if run
+        else CustomerSnapshot.objects.none()
+    )
+    rows = filter_snapshots(flagged, stage=filters.stage, tier=filters.tier)
+    if filters.q:
+        rows = rows.filter(customer__external_id__icontains=filters.q)
+    rows = rows.select_related("customer").order_by(
+        F("tier").asc(nulls_last=True), "-churn_score", "customer__external_id"
+    )
+    page: Page[Any] = Paginator(rows, PAGE_SIZE).get_page(page_number)
+    items = [
+        {
+            "customer": snap.customer,
+            "snapshot": snap,
+            "stage": stage_label(snap.stage),
+            "signals": signals_text(snap.top_signals, lang),
+            "action": action_text(snap.retention_action, lang),
+        }
+        for snap in page.object_list  # one page: at most PAGE_SIZE rows
+    ]
     return {"run": run, "page": page, "items": items}
 
 

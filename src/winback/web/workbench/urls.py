@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from winback.web.workbench import views
 
@@ -13,4 +13,8 @@ urlpatterns = [
     path("customers/", views.customers, name="customers"),
     path("customers/<int:customer_id>/", views.customer, name="customer"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("warnings/", views.warnings, name="warnings"),
+    path("", include("winback.web.workbench.urls_rounds")),
+    path("", include("winback.web.workbench.views_export")),
+    path("", include("winback.web.workbench.urls_admin")),
 ]

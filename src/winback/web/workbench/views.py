@@ -19,7 +19,7 @@ from winback.web.accounts.models import User
 from winback.web.programme.models import CallTask
 from winback.web.programme.services import ContactNotAllowed, StaleWrite, log_contact
 from winback.web.workbench import permissions, services
-from winback.web.workbench.forms import CustomerFilterForm, OutcomeForm
+from winback.web.workbench.forms import CustomerFilterForm, OutcomeForm, WarningFilterForm
 from winback.web.workbench.permissions import staff_required
 
 LANGUAGE_CODES = ("zh-hans", "en")
@@ -172,3 +172,25 @@ def customers(request: HttpRequest) -> HttpResponse:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "workbench/dashboard.html", services.dashboard())
+
+
+@staff_required
+@require_GET
+def warnings(request: HttpRequest) -> HttpResponse:
+    form = WarningFilterForm(request.GET or None)
+    filters = services.CustomerFilters()
+    if form.is_valid():
+        filters = services.CustomerFilters(
+            stage=form.cleaned_data["stage"] or "",
+            tier=form.cleaned_data["tier"],
+            q=form.cleaned_data["q"] or "",
+        )
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "query": query.urlencode(),
+        **services.early_warnings(filters, request.GET.get("page"), lang=_lang()),
+    }
+    template = "workbench/_warning_rows.html" if request.htmx else "workbench/warnings.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
