@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import date
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from django.urls import reverse
 from winback.web.accounts.models import AuditLog, User
 from winback.web.programme.models import CallTask, ContactAttempt
 
-from .factories import PASSWORD, World, build_world
+from .factories import AS_OF, PASSWORD, World, build_world
 
 pytestmark = pytest.mark.django_db
 
@@ -280,6 +281,26 @@ def test_dashboard_shows_counts_and_rounds(world: World) -> None:
     assert "At risk" in page
     assert "2026-11" in page  # the round's month
     assert client.get("/").url == reverse("dashboard")
+
+
+def test_dashboard_draws_the_stage_trend_and_raises_the_early_warning_alert(world: World) -> None:
+    from winback.web.analysis.models import AnalysisRun
+
+    AnalysisRun.objects.create(
+        as_of=date(2026, 9, 30), customers=5, counts={"stage": {"active": 4, "lost": 1}}
+    )
+    AnalysisRun.objects.filter(as_of=AS_OF).update(
+        counts={"stage": {"lost": 1, "sleeping": 1}, "early_warning": {"true": 7}}
+    )
+    client = signed_in(world.supervisor)
+    client.post(reverse("language"), {"language": "en", "next": "/"})
+    page = client.get(reverse("dashboard")).content.decode()
+    trend = page[page.index("Customers by stage, last 12 months") :]
+    assert "<svg" in trend
+    for month in ("2026-09", "2026-10"):  # one bar per month-end analysis
+        assert month in trend
+    assert "7 customers are drifting away" in page
+    assert reverse("warnings") in page
 
 
 # --- query counts: fixed, whatever the amount of data --------------------------------------------

@@ -50,9 +50,10 @@ def test_dashboard_query_count_does_not_grow(
     _more_rounds(rounds)
     client = Client()
     client.force_login(world.supervisor)
-    # session, user, latest analysis, rounds, tasks per round and status (one GROUP BY),
-    # members per round and arm (one GROUP BY); no session write (signed in under a minute ago)
-    with django_assert_num_queries(6):
+    # session, user, latest analysis, the analyses of the last 13 months (stage trend), rounds,
+    # tasks per round and status (one GROUP BY), members per round and arm (one GROUP BY); no
+    # session write (signed in under a minute ago)
+    with django_assert_num_queries(7):
         assert client.get(reverse("dashboard")).status_code == 200
 
 
@@ -63,8 +64,9 @@ def test_customer_list_query_count_does_not_grow(
     world = build_world(extra_customers=extra, orders_per_customer=1)
     client = Client()
     client.force_login(world.supervisor)
-    # session, user, latest analysis, count, the page's rows with their customers
-    with django_assert_num_queries(5):
+    # session, user, the stores for the filter, latest analysis, count, the page's rows with
+    # their customers
+    with django_assert_num_queries(6):
         assert client.get(reverse("customers"), {"q": "C-"}).status_code == 200
 
 
@@ -75,7 +77,7 @@ def test_export_query_count_does_not_grow(
     world = build_world(extra_customers=extra, orders_per_customer=1)
     client = Client()
     client.force_login(world.supervisor)
-    # session, user, latest analysis, the rows (one query, however many), today's exports,
-    # the audit row
-    with django_assert_num_queries(6):
+    # session, user, the stores for the filter, latest analysis, the rows (one query, however
+    # many), today's exports, the audit row
+    with django_assert_num_queries(7):
         assert client.get(reverse("customers_export"), {"format": "csv"}).status_code == 200

@@ -93,6 +93,49 @@ def test_query_count_does_not_grow(extra: int, django_assert_num_queries: NumQue
     flag(2 + extra)
     client = Client()
     client.force_login(world.supervisor)
-    # session, user, latest analysis, count, one page of snapshots joined with their customers
-    with django_assert_num_queries(5):
+    # session, user, the stores for the filter, latest analysis, count, one page of snapshots
+    # joined with their customers
+    with django_assert_num_queries(6):
         assert client.get(reverse("warnings")).status_code == 200
+
+
+def test_customer_list_filters_by_type_octant_and_store() -> None:
+    from winback.web.customers.models import Store
+
+    world = build_world()
+    north, south = Store.objects.create(code="N1", name="北店"), Store.objects.create(code="S1")
+    wanted = Customer.objects.create(external_id="C-WANTED", store=north)
+    for external_id, store, kind, octant in (
+        ("C-WANTED", north, "evergreen", "important_keep"),
+        ("C-OTHER-STORE", south, "evergreen", "important_keep"),
+        ("C-OTHER-TYPE", north, "alert", "important_keep"),
+        ("C-OTHER-OCTANT", north, "evergreen", "general_retain"),
+    ):
+        c = (
+            wanted
+            if external_id == "C-WANTED"
+            else Customer.objects.create(external_id=external_id, store=store)
+        )
+        CustomerSnapshot.objects.create(
+            customer=c,
+            as_of=AS_OF,
+            stage="active",
+            customer_type=kind,
+            status="active",
+            churn_score=10.0,
+            tier=1,
+            rfm_octant=octant,
+        )
+    client = Client()
+    client.force_login(world.supervisor)
+    page = client.get(
+        reverse("customers"),
+        {"customer_type": "evergreen", "rfm_octant": "important_keep", "store": "N1"},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    ).content.decode()
+    listed = {
+        x for x in ("C-WANTED", "C-OTHER-STORE", "C-OTHER-TYPE", "C-OTHER-OCTANT") if x in page
+    }
+    assert listed == {"C-WANTED"}
+    assert "重要保持客户" in page  # the octant's Chinese name in the filter
+    assert "北店" in page

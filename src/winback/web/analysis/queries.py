@@ -20,6 +20,9 @@ def filter_snapshots(
     status: str | None = None,
     tier: int | None = None,
     early_warning: bool | None = None,
+    customer_type: str | None = None,
+    rfm_octant: str | None = None,
+    store: str | None = None,
 ) -> QuerySet[Any]:
     """Snapshot rows narrowed by the filters that are set (empty or None: not filtered)."""
     if stage:
@@ -30,4 +33,10 @@ def filter_snapshots(
         rows = rows.filter(tier=tier)
     if early_warning is not None:
         rows = rows.filter(early_warning=early_warning)
+    if customer_type:
+        rows = rows.filter(customer_type=customer_type)
+    if rfm_octant:
+        rows = rows.filter(rfm_octant=rfm_octant)
+    if store:
+        rows = rows.filter(customer__store__code=store)
     return rows

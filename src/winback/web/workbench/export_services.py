@@ -72,10 +72,7 @@ def _filtered(filters: CustomerFilters) -> tuple[QuerySet[Any], str]:
             rows = rows.filter(external_id__icontains=filters.q)
         return rows.order_by("external_id"), ""
     snaps = filter_snapshots(
-        CustomerSnapshot.objects.filter(as_of=run.as_of),
-        stage=filters.stage,
-        status=filters.status,
-        tier=filters.tier,
+        CustomerSnapshot.objects.filter(as_of=run.as_of), **filters.snapshot_filters()
     )
     if filters.q:
         snaps = snaps.filter(customer__external_id__icontains=filters.q)

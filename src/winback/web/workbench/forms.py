@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from winback.web.customers.models import ContactOutcome
+
+if TYPE_CHECKING:
+    from winback.web.workbench.services import CustomerFilters
 
 TIER_CHOICES = [("", _("All tiers"))] + [(str(t), str(t)) for t in range(1, 6)]
 
@@ -49,17 +53,51 @@ class CustomerFilterForm(forms.Form):
     tier = forms.TypedChoiceField(
         label=_("Tier"), required=False, choices=TIER_CHOICES, coerce=int, empty_value=None
     )
+    customer_type = forms.ChoiceField(label=_("Customer type"), required=False)
+    rfm_octant = forms.ChoiceField(label=_("RFM octant"), required=False)
+    store = forms.ChoiceField(label=_("Store"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from winback.web.workbench.services import STAGE_LABELS, STATUS_LABELS
+        from winback.analytics.segments import OCTANTS
+        from winback.web.customers.models import Store
+        from winback.web.workbench.services import STAGE_LABELS, STATUS_LABELS, TYPE_LABELS
 
         super().__init__(*args, **kwargs)
-        stage_field = self.fields["stage"]
-        status_field = self.fields["status"]
-        assert isinstance(stage_field, forms.ChoiceField)
-        assert isinstance(status_field, forms.ChoiceField)
-        stage_field.choices = [("", _("All stages")), *STAGE_LABELS.items()]
-        status_field.choices = [("", _("All statuses")), *STATUS_LABELS.items()]
+        chinese = (get_language() or "zh-hans").startswith("zh")
+        choices: dict[str, list[tuple[str, Any]]] = {
+            "stage": [("", _("All stages")), *STAGE_LABELS.items()],
+            "status": [("", _("All statuses")), *STATUS_LABELS.items()],
+            "customer_type": [("", _("All types")), *TYPE_LABELS.items()],
+            "rfm_octant": [
+                ("", _("All octants")),
+                *((code, zh if chinese else en) for code, (_r, zh, en) in OCTANTS.items()),
+            ],
+            "store": [
+                ("", _("All stores")),
+                *((code, name or code) for code, name in Store.objects.values_list("code", "name")),
+            ],
+        }
+        for name, options in choices.items():
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = options
+
+    def filters(self) -> CustomerFilters:
+        """The filters chosen (none when the form is unbound or not valid)."""
+        from winback.web.workbench.services import CustomerFilters
+
+        if not self.is_bound or not self.is_valid():
+            return CustomerFilters()
+        data = self.cleaned_data
+        return CustomerFilters(
+            stage=data.get("stage") or "",
+            status=data.get("status") or "",
+            tier=data.get("tier"),
+            q=(data.get("q") or "").strip(),
+            customer_type=data.get("customer_type") or "",
+            rfm_octant=data.get("rfm_octant") or "",
+            store=data.get("store") or "",
+        )
 
 
 class WarningFilterForm(CustomerFilterForm):

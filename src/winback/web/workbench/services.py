@@ -6,10 +6,13 @@ checks live in :mod:`.permissions` and are called here, so no view can forget th
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Max, OuterRef, QuerySet, Subquery, Sum
@@ -20,8 +23,10 @@ from django.utils.translation import ngettext
 
 from winback.programme.playbooks import Playbook, StagePolicy
 from winback.programme.privacy import mask_phone
+from winback.reporting.charts import stage_chart, to_svg
+from winback.reporting.metrics import stage_history
 from winback.web.accounts.models import AuditLog, User
-from winback.web.analysis.models import CustomerSnapshot
+from winback.web.analysis.models import AnalysisRun, CustomerSnapshot
 from winback.web.analysis.queries import filter_snapshots, latest_run
 from winback.web.analysis.wording import action_text, signals_text
 from winback.web.customers.models import (
@@ -50,6 +55,14 @@ STAGE_LABELS = {
     "lost": _("Lost"),
 }
 STATUS_LABELS = {"active": _("Active"), "at_risk": _("At risk"), "lost": _("Lost")}
+TYPE_LABELS = {
+    "prospect": _("Prospect"),
+    "new": _("New customer"),
+    "vulnerable": _("Vulnerable"),
+    "alert": _("Alert"),
+    "evergreen": _("Evergreen"),
+    "lost": _("Lost"),
+}
 NOT_ALLOWED_MESSAGES = {
     "do_not_contact": _("The customer asked not to be contacted."),
     "no_consent": _("The customer has not consented to marketing contacts."),
@@ -365,6 +378,20 @@ class CustomerFilters:
     status: str = ""
     tier: int | None = None
     q: str = ""
+    customer_type: str = ""
+    rfm_octant: str = ""
+    store: str = ""
+
+    def snapshot_filters(self) -> dict[str, Any]:
+        """The filters that narrow the latest analysis's rows (the search aside)."""
+        return {
+            "stage": self.stage,
+            "status": self.status,
+            "tier": self.tier,
+            "customer_type": self.customer_type,
+            "rfm_octant": self.rfm_octant,
+            "store": self.store,
+        }
 
 
 def customers_page(filters: CustomerFilters, page_number: str | int | None) -> dict[str, Any]:
@@ -378,9 +405,7 @@ def customers_page(filters: CustomerFilters, page_number: str | int | None) -> d
     else:
         rows = filter_snapshots(
             CustomerSnapshot.objects.filter(as_of=run.as_of).select_related("customer"),
-            stage=filters.stage,
-            status=filters.status,
-            tier=filters.tier,
+            **filters.snapshot_filters(),
         )
         if filters.q:
             rows = rows.filter(customer__external_id__icontains=filters.q)
@@ -402,6 +427,26 @@ def customers_page(filters: CustomerFilters, page_number: str | int | None) -> d
     return {"run": run, "page": page, "items": items}
 
 
+def stage_trend_svg(history: list[dict[str, Any]], lang: str) -> str:
+    """Customers by stage at each month end (the report's chart), cached per data and language."""
+    runs = [
+        {"as_of": r["as_of"], "counts": r["counts"] if isinstance(r["counts"], dict) else {}}
+        for r in history
+    ]
+    if not runs:
+        return ""
+    rlang = "en" if lang.startswith("en") else "zh"
+    digest = hashlib.sha256(
+        json.dumps([rlang, runs], sort_keys=True, default=str).encode()
+    ).hexdigest()
+
+    def draw() -> str:
+        chart = stage_chart({"stages": stage_history(runs)}, rlang)
+        return to_svg(chart) if chart is not None else ""
+
+    return str(cache.get_or_set(f"workbench:stage-trend:{digest}", draw, timeout=24 * 3600))
+
+
 def early_warnings(
     filters: CustomerFilters, page_number: str | int | None, *, lang: str
 ) -> dict[str, Any]:
@@ -412,7 +457,7 @@ def early_warnings(
         if run
         else CustomerSnapshot.objects.none()
     )
-    rows = filter_snapshots(flagged, stage=filters.stage, tier=filters.tier)
+    rows = filter_snapshots(flagged, **filters.snapshot_filters())
     if filters.q:
         rows = rows.filter(customer__external_id__icontains=filters.q)
     rows = rows.select_related("customer").order_by(
@@ -432,15 +477,28 @@ def early_warnings(
     return {"run": run, "page": page, "items": items}
 
 
-def dashboard() -> dict[str, Any]:
-    """Headline counts of the latest analysis and the rounds with their task progress."""
+def dashboard(*, lang: str = "zh-hans") -> dict[str, Any]:
+    """Headline counts of the latest analysis, the 12-month stage trend (the monthly report's
+    chart), the early-warning alert, and the rounds with their task progress."""
     run = latest_run()
     counts: dict[str, dict[str, int]] = run.counts if run and isinstance(run.counts, dict) else {}
+    history: list[dict[str, Any]] = (
+        [
+            dict(row)
+            for row in AnalysisRun.objects.filter(as_of__gt=run.as_of - timedelta(days=400))
+            .order_by("as_of")
+            .values("as_of", "counts")
+        ]
+        if run
+        else []
+    )
     rounds = list(Round.objects.order_by("-month", "-pk")[:24])
     tasks = _grouped(CallTask.objects.values_list("round_id", "status"))
     members = _grouped(RoundMember.objects.values_list("round_id", "arm"))
     return {
         "run": run,
+        "trend_svg": stage_trend_svg(history, lang),
+        "early_warnings": int(counts.get("early_warning", {}).get("true", 0)),
         "stages": _in_order(counts.get("stage", {}), list(STAGE_LABELS), stage_label),
         "statuses": _in_order(counts.get("status", {}), list(STATUS_LABELS), status_label),
         "tiers": list(counts.get("tier", {}).items()),

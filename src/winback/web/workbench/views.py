@@ -152,15 +152,7 @@ def customer(request: HttpRequest, customer_id: int) -> HttpResponse:
 @require_GET
 def customers(request: HttpRequest) -> HttpResponse:
     form = CustomerFilterForm(request.GET or None)
-    filters = services.CustomerFilters()
-    if form.is_valid():
-        filters = services.CustomerFilters(
-            stage=form.cleaned_data["stage"] or "",
-            status=form.cleaned_data["status"] or "",
-            tier=form.cleaned_data["tier"],
-            q=(form.cleaned_data["q"] or "").strip(),
-        )
-    data = services.customers_page(filters, request.GET.get("page"))
+    data = services.customers_page(form.filters(), request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "query": query.urlencode(), **data}
@@ -171,20 +163,14 @@ def customers(request: HttpRequest) -> HttpResponse:
 @staff_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "workbench/dashboard.html", services.dashboard())
+    return render(request, "workbench/dashboard.html", services.dashboard(lang=_lang()))
 
 
 @staff_required
 @require_GET
 def warnings(request: HttpRequest) -> HttpResponse:
     form = WarningFilterForm(request.GET or None)
-    filters = services.CustomerFilters()
-    if form.is_valid():
-        filters = services.CustomerFilters(
-            stage=form.cleaned_data["stage"] or "",
-            tier=form.cleaned_data["tier"],
-            q=form.cleaned_data["q"] or "",
-        )
+    filters = form.filters()
     query = request.GET.copy()
     query.pop("page", None)
     context = {

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from winback.web.accounts.models import User
-from winback.web.workbench import export_services, services
+from winback.web.workbench import export_services
 from winback.web.workbench.forms import CustomerFilterForm
 
 
@@ -20,16 +20,9 @@ from winback.web.workbench.forms import CustomerFilterForm
 def export_customers(request: HttpRequest) -> HttpResponse:
     """``/customers/export/?format=csv|xlsx`` with the customer list's filters."""
     form = CustomerFilterForm(request.GET or None)
-    filters = services.CustomerFilters()
     if form.is_bound and not form.is_valid():
         return HttpResponseBadRequest(_("The filters are not valid."))
-    if form.is_bound:
-        filters = services.CustomerFilters(
-            stage=form.cleaned_data["stage"] or "",
-            status=form.cleaned_data["status"] or "",
-            tier=form.cleaned_data["tier"],
-            q=(form.cleaned_data["q"] or "").strip(),
-        )
+    filters = form.filters()
     fmt = request.GET.get("format", "csv")
     try:
         export = export_services.export_customers(cast(User, request.user), filters, fmt)
