@@ -171,8 +171,11 @@ def test_customer_detail_is_audited_without_the_phone(aw: ApiWorld) -> None:
     assert (entry.username, entry.object_id, entry.detail) == (
         "supervisor",
         "C-MINE",
-        {"via": "api"},
+        {"via": "api", "phone_revealed": False},
     )
+    aw.client("agent1").get(f"/api/customers/{aw.world.mine.pk}")  # the agent's own open task
+    agent_entry = AuditLog.objects.filter(action="view_customer", username="agent1").get()
+    assert agent_entry.detail == {"via": "api", "phone_revealed": True}
     assert FULL_MINE not in json.dumps(list(AuditLog.objects.values()), default=str)
 
 

@@ -135,6 +135,8 @@ def test_each_sheet_view_writes_an_audit_row_without_the_phone(world: World) -> 
     ]
     assert all(r.at is not None for r in rows)
     assert not any("13812345678" in str(r.detail) + r.reason for r in rows)
+    # the agent on their own open task saw the full number; the supervisor a masked one
+    assert [r.detail["phone_revealed"] for r in rows] == [False, True]
 
 
 def test_a_refused_view_writes_no_audit_row(world: World) -> None:

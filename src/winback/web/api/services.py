@@ -255,7 +255,7 @@ def customer_detail(user: User, customer_id: int) -> dict[str, Any]:
         .annotate(orders=Count("pk"), amount_cents=Sum("amount_cents"))
         .order_by("-month")[:MONTHS_SHOWN]
     ]
-    audit_customer_view(user, customer, via="api")
+    audit_customer_view(user, customer, via="api", phone_revealed=dialable)
     row = _customer_row(
         customer,
         _phone(customer, dialable),

@@ -87,15 +87,18 @@ def not_allowed_message(code: str) -> str:
     return str(NOT_ALLOWED_MESSAGES.get(code, code))
 
 
-def audit_customer_view(user: User, customer: Customer, *, via: str) -> None:
-    """One audit row per sheet view: who, when (auto), which customer. Never the phone."""
+def audit_customer_view(
+    user: User, customer: Customer, *, via: str, phone_revealed: bool = False
+) -> None:
+    """One audit row per sheet view: who, when (auto), which customer, and whether the full
+    phone number was shown. Never the number itself."""
     AuditLog.objects.create(
         user=user,
         username=user.get_username(),
         action="view_customer",
         object_type="customer",
         object_id=customer.external_id,
-        detail={"via": via},
+        detail={"via": via, "phone_revealed": phone_revealed and bool(customer.phone)},
     )
 
 
@@ -260,7 +263,9 @@ def customer_sheet(user: User, customer_pk: int, *, lang: str) -> Customer360:
     phone = _phone_for(user, customer, own)
     sheet = customer_360(customer, phone=phone, rules=current_rules(), lang=lang)
     sheet.open_tasks = open_tasks
-    audit_customer_view(user, customer, via="sheet")
+    audit_customer_view(
+        user, customer, via="sheet", phone_revealed=permissions.phone_visible(user, own)
+    )
     return sheet
 
 
@@ -313,7 +318,9 @@ def call_page(user: User, task_id: int, *, lang: str) -> CallPage:
     policy = _stage_policy(rules, member.stage if member else "")
     phone = _phone_for(user, task.customer, task)
     sheet = customer_360(task.customer, phone=phone, rules=rules, lang=lang)
-    audit_customer_view(user, task.customer, via="call")
+    audit_customer_view(
+        user, task.customer, via="call", phone_revealed=permissions.phone_visible(user, task)
+    )
     return CallPage(
         task=task,
         member=member,
