@@ -184,7 +184,9 @@ def test_an_import_killed_at_a_random_moment_resumes_to_the_uninterrupted_state(
             if batch[1] != "running":  # finished before the signal: try an earlier moment
                 latest_delay /= 2
                 continue
-            assert 0 < batch[0] < clean["inserted"], (seed, delay, batch)
+            # Some rows committed, the batch not closed: possibly every row, when the kill lands
+            # between the last chunk's commit and the closing of the batch.
+            assert 0 < batch[0] <= clean["inserted"], (seed, delay, batch)
             resumed = _finish(_start(db, csv_path, tmp_path / f"data{attempt}"))
             assert _state(db) == expected, (seed, delay, batch)
             assert resumed["resumed"] is True
