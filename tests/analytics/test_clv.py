@@ -378,6 +378,11 @@ def test_expected_spend_shrinks_own_average_towards_the_population_mean(
     assert population_mean < spend[1] < 500.0
     assert 1.0 < spend[2] < population_mean
     assert spend[1] < spend[3] < 500.0  # more purchases, more weight on the own average
+    # Fader, Hardie & Lee (2005), eq. 5: a weighted average of the population mean and the
+    # customer's own average, with weight p*x / (p*x + q - 1) on the own average
+    for i, (x, m) in enumerate([(1, 500.0), (1, 1.0), (50, 500.0)], start=1):
+        own = p * x / (p * x + q - 1)
+        assert spend[i] == pytest.approx(own * m + (1 - own) * population_mean, rel=1e-9)
 
 
 def test_clv_without_discount_is_spend_times_expected_purchases(
