@@ -398,9 +398,9 @@ def winback_summary_fit(customers: int) -> tuple[float, float]:
     from winback.analytics.features import customer_features
     from winback.analytics.frames import AnalyticsFrames
     from winback.analytics.value import fit_btyd
+    from winback.app.analysis.service import adbc_database
+    from winback.app.settings.profile import current_profile
     from winback.store.extract import extract_frames
-    from winback.web.analysis.services import adbc_database
-    from winback.web.profile import current_profile
 
     profile = current_profile()
     with adbc_database() as db:
@@ -427,10 +427,10 @@ def measure(path: Path, reference_n: int) -> dict[str, Any]:
     timings of `analyze`, the peaks of the process and of its SQLite reader, and Winback's
     summary + fit on the reference's customers."""
     os.environ["WINBACK_DATABASE_URL"] = f"sqlite:///{path}"
-    from winback.web.bootstrap import setup
+    from winback.store.bootstrap import setup
 
     setup()
-    from winback.web.analysis.services import analyze
+    from winback.app.analysis.service import analyze
 
     run = analyze(END)
     result: dict[str, Any] = {
@@ -461,7 +461,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["WINBACK_DATA_DIR"] = str(folder)
     from django.db import connections
 
-    from winback.web.bootstrap import setup
+    from winback.store.bootstrap import setup
 
     setup()  # creates the tables
     # Django's sqlite3 lets go of the file before the ADBC driver's own SQLite writes to it.

@@ -104,10 +104,10 @@ def child(database_url: str, folder: Path) -> None:
     """Run in a fresh process: import every file and print timings as JSON."""
     os.environ["WINBACK_DATABASE_URL"] = database_url
     os.environ["WINBACK_DATA_DIR"] = str(folder / "data")
-    from winback.web.bootstrap import setup
+    from winback.store.bootstrap import setup
 
     setup()
-    from winback.web.imports.services import import_file
+    from winback.app.imports.service import import_file
 
     results = {}
     for kind in KINDS:

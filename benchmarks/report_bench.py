@@ -76,7 +76,7 @@ def insert(cur: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
 def load(customers: int, seed: int) -> None:
     from django.db import connection, transaction
 
-    from winback.web.analysis.models import AnalysisRun
+    from winback.store.analysis.models import AnalysisRun
 
     rng = np.random.default_rng(seed)
     days = snapshot_days()
@@ -167,8 +167,8 @@ def load(customers: int, seed: int) -> None:
 
 
 def loaded(customers: int) -> bool:
-    from winback.web.analysis.models import AnalysisRun
-    from winback.web.customers.models import Customer
+    from winback.store.analysis.models import AnalysisRun
+    from winback.store.customers.models import Customer
 
     return Customer.objects.count() == customers and AnalysisRun.objects.count() == len(
         snapshot_days()
@@ -180,8 +180,8 @@ def peak_gib() -> float:
 
 
 def measure() -> dict[str, float]:
+    from winback.app.reports.service import gather, render
     from winback.reporting.metrics import build_report
-    from winback.web.report_data import gather, render
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("WINBACK_DATABASE_URL", f"sqlite:///{folder / 'bench.sqlite3'}")
     os.environ["WINBACK_DATA_DIR"] = str(folder)
-    from winback.web.bootstrap import setup
+    from winback.store.bootstrap import setup
 
     setup()
     print(f"database {os.environ['WINBACK_DATABASE_URL']}, {args.customers:,} customers")

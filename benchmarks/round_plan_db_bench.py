@@ -34,8 +34,8 @@ def load(customers: int, seed: int) -> None:
     """Insert customers, snapshots and contacts with executemany in one transaction."""
     from django.db import connection, transaction
 
-    from winback.web.accounts.models import Role, User
-    from winback.web.analysis.models import AnalysisRun
+    from winback.store.accounts.models import Role, User
+    from winback.store.analysis.models import AnalysisRun
 
     rng = np.random.default_rng(seed)
     now = datetime(2025, 5, 31, 12, 0).isoformat(sep=" ")
@@ -130,11 +130,11 @@ def peak_gib() -> float:
 def measure(seed: int) -> dict[str, float]:
     from django.db import transaction
 
+    from winback.app.settings.profile import current_profile
+    from winback.app.settings.rules import current_rules
     from winback.programme.rounds import RoundConfig
     from winback.programme.rounds import plan_round as plan_pure
-    from winback.web.profile import current_profile
-    from winback.web.programme import planning
-    from winback.web.programme.rules import current_rules
+    from winback.store.programme import planning
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     folder = Path(tempfile.mkdtemp(prefix="winback-round-bench-"))
     os.environ.setdefault("WINBACK_DATABASE_URL", f"sqlite:///{folder / 'bench.sqlite3'}")
     os.environ["WINBACK_DATA_DIR"] = str(folder)
-    from winback.web.bootstrap import setup
+    from winback.store.bootstrap import setup
 
     setup()
     print(f"database {os.environ['WINBACK_DATABASE_URL']}, {args.customers:,} customers")

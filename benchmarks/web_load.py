@@ -61,12 +61,12 @@ def _run(args: list[str], env: dict[str, str]) -> str:
 
 _STATE = """
 import json
-from winback.web.bootstrap import setup
+from winback.store.bootstrap import setup
 setup()
-from winback.web.customers.models import Customer
-from winback.web.analysis.models import AnalysisRun
-from winback.web.programme.models import CallTask, Round, TaskStatus
-from winback.web.accounts.models import User
+from winback.store.customers.models import Customer
+from winback.store.analysis.models import AnalysisRun
+from winback.store.programme.models import CallTask, Round, TaskStatus
+from winback.store.accounts.models import User
 print(json.dumps({
     "customers": Customer.objects.count(),
     "analyses": AnalysisRun.objects.count(),
@@ -79,11 +79,11 @@ print(json.dumps({
 
 _USERS = """
 import json
-from winback.web.bootstrap import setup
+from winback.store.bootstrap import setup
 setup()
-from winback.web.accounts.services import ensure_demo_users
-from winback.web.accounts.models import Role, User
-from winback.web.programme.models import CallTask, TaskStatus
+from winback.app.accounts.demo_users import ensure_demo_users
+from winback.store.accounts.models import Role, User
+from winback.store.programme.models import CallTask, TaskStatus
 ensure_demo_users()
 # every agent with open calls gets the demo password, so the load spreads over real call lists
 agents = User.objects.filter(
@@ -180,11 +180,11 @@ def build(url: str, data_dir: Path, months: int, customers: int, current: dict[s
 
 _PLAN = """
 import json, sys
-from winback.web.bootstrap import setup
+from winback.store.bootstrap import setup
 setup()
 from django.db import connection
-from winback.web.accounts.models import Role, User
-from winback.web.programme.models import CallTask, TaskStatus
+from winback.store.accounts.models import Role, User
+from winback.store.programme.models import CallTask, TaskStatus
 agents = {}
 for name in User.objects.filter(
         role=Role.AGENT, call_tasks__status=TaskStatus.OPEN).distinct().values_list(

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from winback.app.imports.service import import_file
 from winback.schema import IMPORT_ORDER
 from winback.simulate.generator import generate_dataset
-from winback.web.imports.services import import_file
 
 
 @pytest.mark.django_db

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from winback.environment import DatabaseURL
 from winback.store.connect import StoreReadError, postgres_uri, read_groups
-from winback.web.env import DatabaseURL
 
 
 def test_reads_see_every_commit_and_leave_sqlite3_connections_working(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ def at(day: str, hour: int = 10) -> datetime:
 
 def build_store() -> dict[str, int]:
     """A handful of customers whose as-of fate is known by construction; returns their pks."""
-    from winback.web.customers import models as m
+    from winback.store.customers import models as m
 
     shop = m.Store.objects.create(code="S1", name="总店")
     daily = m.Category.objects.create(
@@ -108,7 +108,7 @@ def build_store() -> dict[str, int]:
 
 
 def extract(as_of: date) -> AnalyticsFrames:
-    from winback.web.analysis.services import extract as extract_frames
+    from winback.app.analysis.service import extract as extract_frames
 
     return extract_frames(as_of, SHANGHAI)
 

@@ -14,7 +14,7 @@ AS_OF = date(2024, 3, 31)
 
 
 def customers(count: int) -> list[int]:
-    from winback.web.customers.models import Customer
+    from winback.store.customers.models import Customer
 
     made = Customer.objects.bulk_create(Customer(external_id=f"K{i:04d}") for i in range(count))
     return [c.pk for c in made]
@@ -67,7 +67,7 @@ def write(frame: pl.DataFrame, as_of: date = AS_OF, *, stage: bool = False) -> i
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("stage", [False, True])
 def test_rows_are_written_with_their_values_and_nulls(stage: bool) -> None:
-    from winback.web.analysis.models import CustomerSnapshot
+    from winback.store.analysis.models import CustomerSnapshot
 
     pks = customers(3)
     assert write(scores(pks, 80.0), stage=stage) == 3
@@ -87,7 +87,7 @@ def test_rows_are_written_with_their_values_and_nulls(stage: bool) -> None:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("stage", [False, True])
 def test_a_rerun_replaces_that_date_only(stage: bool) -> None:
-    from winback.web.analysis.models import CustomerSnapshot
+    from winback.store.analysis.models import CustomerSnapshot
 
     pks = customers(4)
     earlier = date(2024, 2, 29)
@@ -104,7 +104,7 @@ def test_a_rerun_replaces_that_date_only(stage: bool) -> None:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("stage", [False, True])
 def test_a_failed_write_leaves_the_previous_rows(stage: bool) -> None:
-    from winback.web.analysis.models import CustomerSnapshot
+    from winback.store.analysis.models import CustomerSnapshot
 
     pks = customers(2)
     write(scores(pks, 80.0), stage=stage)
@@ -118,8 +118,8 @@ def test_a_failed_write_leaves_the_previous_rows(stage: bool) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_read_back_carries_the_customers_own_id() -> None:
+    from winback.app.analysis.service import adbc_database
     from winback.store.snapshots import read_snapshots
-    from winback.web.analysis.services import adbc_database
 
     pks = customers(3)
     write(scores(pks, 80.0))

@@ -23,10 +23,10 @@ MONTHS = 24
 @pytest.mark.parametrize("seed", [1, 2])
 def test_churn_score_beats_the_baselines(industry: str, seed: int, tmp_path: Path) -> None:
     from winback.analytics.pipeline import churn_horizon
+    from winback.app.analysis.service import backtest
+    from winback.app.imports.service import import_file
+    from winback.app.settings.profile import set_profile
     from winback.simulate.generator import generate_dataset
-    from winback.web.analysis.services import backtest
-    from winback.web.imports.services import import_file
-    from winback.web.profile import set_profile
 
     profile = set_profile(industry)
     manifest = generate_dataset(industry, CUSTOMERS, MONTHS, seed, tmp_path, end_date=END)

@@ -23,7 +23,7 @@ def generate(out: Path) -> dict[str, Any]:
 
 
 def import_all(out: Path, manifest: dict[str, Any]) -> None:
-    from winback.web.imports.services import import_file
+    from winback.app.imports.service import import_file
 
     for entry in manifest["files"]:
         import_file(entry["kind"], out / entry["path"])
@@ -37,7 +37,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
 
 @pytest.fixture
 def loaded(sample: tuple[Path, dict[str, Any]]) -> None:
-    from winback.web.profile import set_profile
+    from winback.app.settings.profile import set_profile
 
     set_profile("retail")
     import_all(*sample)
@@ -54,9 +54,9 @@ def invoke(*args: str) -> Any:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("loaded")
 def test_analyze_twice_exports_the_same_bytes(tmp_path: Path) -> None:
-    from winback.web.accounts.models import AuditLog
-    from winback.web.analysis.models import AnalysisRun, CustomerSnapshot
-    from winback.web.customers.models import Customer
+    from winback.store.accounts.models import AuditLog
+    from winback.store.analysis.models import AnalysisRun, CustomerSnapshot
+    from winback.store.customers.models import Customer
 
     day = END.isoformat()
     first = json.loads(invoke("analyze", "--as-of", day, "--json").stdout)
@@ -92,7 +92,7 @@ def test_analyze_twice_exports_the_same_bytes(tmp_path: Path) -> None:
 def test_csv_and_xlsx_exports_match_the_stored_snapshot(tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
-    from winback.web.analysis.models import CustomerSnapshot
+    from winback.store.analysis.models import CustomerSnapshot
 
     day = END.isoformat()
     invoke("analyze", "--as-of", day, "--json")

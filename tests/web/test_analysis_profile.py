@@ -17,7 +17,7 @@ def runner() -> CliRunner:
 
 @pytest.mark.django_db
 def test_retail_until_set_then_what_was_stored() -> None:
-    from winback.web.profile import current_profile, set_profile
+    from winback.app.settings.profile import current_profile, set_profile
 
     assert current_profile() == PRESETS["retail"]
     set_profile("dental", {"lifecycle": {"lost_from": 500}, "name": "牙科诊所"})
@@ -31,7 +31,7 @@ def test_retail_until_set_then_what_was_stored() -> None:
 
 @pytest.mark.django_db
 def test_overrides_without_industry_keep_the_profile_in_force() -> None:
-    from winback.web.profile import current_profile, set_profile
+    from winback.app.settings.profile import current_profile, set_profile
 
     set_profile("restaurant")
     set_profile(None, {"gross_margin": 0.6})
@@ -53,7 +53,7 @@ def test_overrides_without_industry_keep_the_profile_in_force() -> None:
     ],
 )
 def test_invalid_settings_are_refused_and_nothing_changes(overrides: dict[str, object]) -> None:
-    from winback.web.profile import current_profile, set_profile
+    from winback.app.settings.profile import current_profile, set_profile
 
     set_profile("aesthetics")
     with pytest.raises(ValueError):  # noqa: PT011 - each case has its own message
@@ -62,7 +62,7 @@ def test_invalid_settings_are_refused_and_nothing_changes(overrides: dict[str, o
 
 
 def test_assignments_nest_on_dots_and_read_json_values() -> None:
-    from winback.web.profile import parse_assignments
+    from winback.app.settings.profile import parse_assignments
 
     assert parse_assignments(
         ["lifecycle.lost_from=200", "lifecycle.silent_from=40", "name=Shop 1", "tiers=4"]

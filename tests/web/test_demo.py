@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from winback.web.demo_cycle import DemoOutcome
+from winback.cli.demo_cycle import DemoOutcome
 
 END = date(2024, 6, 30)
 
 
 def run(out: Path) -> tuple[DemoOutcome, str]:
-    from winback.web.demo_cycle import run_demo
+    from winback.cli.demo_cycle import run_demo
 
     buffer = io.StringIO()
     console = Console(file=buffer, width=200, force_terminal=False)
@@ -33,10 +33,10 @@ def run(out: Path) -> tuple[DemoOutcome, str]:
 
 @pytest.mark.django_db(transaction=True)
 def test_demo_runs_the_cycle_and_can_run_again(tmp_path: Path) -> None:
+    from winback.app.settings.profile import current_profile
     from winback.schema import IMPORT_ORDER
-    from winback.web.analysis.models import AnalysisRun, CustomerSnapshot
-    from winback.web.customers.models import Customer, Order
-    from winback.web.profile import current_profile
+    from winback.store.analysis.models import AnalysisRun, CustomerSnapshot
+    from winback.store.customers.models import Customer, Order
 
     first, text = run(tmp_path / "demo")
     assert current_profile().industry == "aesthetics"

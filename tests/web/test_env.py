@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from winback.web.env import SettingError, env_bool, parse_database_url
+from winback.environment import SettingError, env_bool, parse_database_url
 
 
 def test_default_is_sqlite_file_under_data_dir(tmp_path: Path) -> None:
@@ -41,7 +41,7 @@ def test_bad_boolean_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.django_db
 def test_schema_migrates_and_holds_a_customer() -> None:
-    from winback.web.customers.models import Customer
+    from winback.store.customers.models import Customer
 
     Customer.objects.create(external_id="C1", name="张三")
     assert Customer.objects.get(external_id="C1").name == "张三"

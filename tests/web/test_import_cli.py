@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from winback.cli import app
-from winback.web.accounts.models import AuditLog
-from winback.web.customers.models import Order
+from winback.store.accounts.models import AuditLog
+from winback.store.customers.models import Order
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _django_already_set_up(monkeypatch: pytest.MonkeyPatch) -> None:
     """pytest-django has configured and migrated the test database already."""
-    monkeypatch.setattr("winback.web.bootstrap._ready", True)
+    monkeypatch.setattr("winback.store.bootstrap._ready", True)
 
 
 def test_import_prints_one_json_summary_on_stdout() -> None:

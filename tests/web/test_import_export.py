@@ -12,12 +12,12 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
+from winback.app.imports.data_export import ExportError, export_data
+from winback.app.imports.service import import_file
 from winback.ingest.export import EXPORT_KINDS
 from winback.schema import CONTRACTS
-from winback.web.accounts.models import AuditLog
-from winback.web.customers.models import Customer, Order
-from winback.web.imports.exports import ExportError, export_data
-from winback.web.imports.services import import_file
+from winback.store.accounts.models import AuditLog
+from winback.store.customers.models import Customer, Order
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from winback.app.imports.service import ImportSummary, file_sha256, import_file
 from winback.config import preset
 from winback.ingest.messages import FileError, ImportFileError
-from winback.web.customers.models import (
+from winback.store.customers.models import (
     Category,
     ContactLog,
     Customer,
@@ -21,8 +22,7 @@ from winback.web.customers.models import (
     Product,
     Store,
 )
-from winback.web.imports.models import ImportBatch, ImportStatus
-from winback.web.imports.services import ImportSummary, file_sha256, import_file
+from winback.store.imports.models import ImportBatch, ImportStatus
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 UTC = dt.UTC

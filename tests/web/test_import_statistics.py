@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from winback.web.imports import services
-from winback.web.imports.services import import_file
+from winback.app.imports import service as services
+from winback.app.imports.service import import_file
 
 pytestmark = pytest.mark.django_db
 

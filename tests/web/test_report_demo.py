@@ -26,8 +26,8 @@ def demo_report(
     """One demo business for the module (400 customers, 18 months, six simulated rounds)."""
     from django.core.management import call_command
 
-    from winback.web.demo_cycle import run_demo
-    from winback.web.report_data import monthly_report
+    from winback.app.reports.service import monthly_report
+    from winback.cli.demo_cycle import run_demo
 
     folder = tmp_path_factory.mktemp("report-demo")
     with pytest.MonkeyPatch.context() as patch, django_db_blocker.unblock():
@@ -83,7 +83,7 @@ def _open_in_chromium(path: Path, screenshot: Path) -> tuple[list[str], list[str
 def test_html_report_opens_cleanly_in_chromium(
     demo_report: dict[str, Any], lang: str, titles: list[str], tmp_path: Path, artifacts_dir: Path
 ) -> None:
-    from winback.web.report_data import write_report
+    from winback.app.reports.service import write_report
 
     path = write_report(MONTH, lang, "html", tmp_path / f"report-{lang}.html", report=demo_report)
     html = path.read_text(encoding="utf-8")
@@ -106,7 +106,7 @@ def test_pdf_report_has_chinese_titles_and_an_embedded_cjk_font(
 ) -> None:
     from PIL import Image
 
-    from winback.web.report_data import write_report
+    from winback.app.reports.service import write_report
 
     pdf = write_report(MONTH, "zh", "pdf", tmp_path / "report.pdf", report=demo_report)
     text = subprocess.run(
@@ -136,8 +136,8 @@ def test_pdf_report_has_chinese_titles_and_an_embedded_cjk_font(
 def test_workbook_has_a_sheet_per_table(demo_report: dict[str, Any], tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
+    from winback.app.reports.service import write_report
     from winback.reporting.tables import section_tables
-    from winback.web.report_data import write_report
 
     path = write_report(MONTH, "en", "xlsx", tmp_path / "report.xlsx", report=demo_report)
     book = load_workbook(path, read_only=True)
@@ -152,10 +152,10 @@ def test_workbook_has_a_sheet_per_table(demo_report: dict[str, Any], tmp_path: P
 def test_headline_figures_match_the_raw_tables(demo_report: dict[str, Any]) -> None:
     from django.db.models import Count, Sum
 
-    from winback.web.analysis.models import CustomerSnapshot
-    from winback.web.customers.models import Order
-    from winback.web.imports.models import ImportBatch
-    from winback.web.programme.models import ContactAttempt, Round, RoundMember
+    from winback.store.analysis.models import CustomerSnapshot
+    from winback.store.customers.models import Order
+    from winback.store.imports.models import ImportBatch
+    from winback.store.programme.models import ContactAttempt, Round, RoundMember
 
     # 1. customers by stage at the month's analysis
     assert demo_report["as_of"] == END

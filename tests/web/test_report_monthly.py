@@ -16,9 +16,9 @@ def test_monthly_command_analyses_and_writes_both_languages(tmp_path: Path) -> N
     from typer.testing import CliRunner
 
     from winback.cli import app
-    from winback.web.analysis.models import AnalysisRun
-    from winback.web.demo_cycle import run_demo
-    from winback.web.env import data_dir
+    from winback.cli.demo_cycle import run_demo
+    from winback.environment import data_dir
+    from winback.store.analysis.models import AnalysisRun
 
     run_demo(
         industry="retail",

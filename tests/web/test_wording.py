@@ -9,7 +9,7 @@ import pytest
 
 from winback.analytics.early_warning import ACTIONS as ACTION_CODES
 from winback.analytics.signals import signal_fields
-from winback.web.analysis.wording import (
+from winback.app.analysis.wording import (
     ACTIONS,
     SIGNALS,
     action_text,

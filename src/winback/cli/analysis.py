@@ -26,7 +26,7 @@ def profile_show(
 ) -> None:
     """Show the business profile in force."""
     django_setup()
-    from winback.web.profile import current_profile
+    from winback.app.settings.profile import current_profile
 
     profile = current_profile().to_dict()
     if as_json:
@@ -49,7 +49,7 @@ def profile_set(
 ) -> None:
     """Choose the industry preset and change single settings."""
     django_setup()
-    from winback.web.profile import parse_assignments, set_profile
+    from winback.app.settings.profile import parse_assignments, set_profile
 
     if industry is None and not assignments:
         raise typer.BadParameter(_("give --industry and/or --set key=value"))
@@ -68,8 +68,8 @@ def analyze(
     """Score every customer as of a date and store the results (re-running replaces them)."""
     day = parse_day(as_of)
     django_setup()
-    from winback.web.analysis.render import analysis_progress
-    from winback.web.analysis.services import analyze as run_analysis
+    from winback.app.analysis.service import analyze as run_analysis
+    from winback.cli.render import analysis_progress
 
     with analysis_progress(console, quiet=as_json) as report:
         run = run_analysis(day, progress=report)
@@ -83,7 +83,7 @@ def analyze(
             }
         )
         return
-    from winback.web.analysis.render import counts_table
+    from winback.cli.render import counts_table
 
     out.print(counts_table(run.counts, day))
     out.print(
@@ -102,14 +102,14 @@ def backtest(
     if horizon <= 0:
         raise typer.BadParameter(_("the horizon must be at least one day"))
     django_setup()
-    from winback.web.analysis.services import backtest as run_backtest
+    from winback.app.analysis.service import backtest as run_backtest
 
     with console.status(_("Backtesting...")):
         result = run_backtest(day, horizon)
     if as_json:
         print_json(result)
         return
-    from winback.web.analysis.render import backtest_tables
+    from winback.cli.render import backtest_tables
 
     for table in backtest_tables(result):
         out.print(table)
@@ -128,8 +128,8 @@ def export_scores(
     if fmt not in FORMATS:
         raise typer.BadParameter(f"{fmt!r}: " + ", ".join(FORMATS))
     django_setup()
-    from winback.web.analysis.services import NoAnalysisError
-    from winback.web.analysis.services import export_scores as run_export
+    from winback.app.analysis.service import NoAnalysisError
+    from winback.app.analysis.service import export_scores as run_export
 
     try:
         result = run_export(day, fmt, out_file, reason=reason)

@@ -27,7 +27,7 @@ def due(
 ) -> None:
     """What is due: class-cadence visits and calls, birthday and holiday greetings, a day list."""
     django_setup()
-    from winback.web.programme.care import care_plan
+    from winback.app.care.service import care_plan
 
     plan = care_plan(parse_day(on), days=days, capacity=capacity)
     counts = {

@@ -15,7 +15,7 @@ out = Console()
 
 
 def django_setup() -> None:
-    from winback.web.bootstrap import setup
+    from winback.store.bootstrap import setup
 
     setup()
 

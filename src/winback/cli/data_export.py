@@ -30,7 +30,7 @@ def _register_kind(export_app: typer.Typer, kind: str) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
     ) -> None:
         django_setup()
-        from winback.web.imports.exports import ExportError, export_data
+        from winback.app.imports.data_export import ExportError, export_data
 
         try:
             summary = export_data(kind, fmt.value, out, reason=reason)

@@ -20,10 +20,10 @@ def register(app: typer.Typer, export_app: typer.Typer) -> None:
         rounds: int = typer.Option(6, help="Monthly win-back rounds over the last months."),
     ) -> None:
         """Generate sample data, import it and run the monthly cycle; print where things are."""
-        from winback.web.bootstrap import setup
+        from winback.store.bootstrap import setup
 
         setup()
-        from winback.web.demo_cycle import run_demo
+        from winback.cli.demo_cycle import run_demo
 
         run_demo(
             industry=industry,

@@ -94,8 +94,8 @@ def register(app: typer.Typer, export_app: typer.Typer) -> None:
     ) -> None:
         """Import a file; rejected rows go to a rejects file, nothing is silently dropped."""
         django_setup()
+        from winback.app.imports.service import import_file
         from winback.ingest.messages import ImportFileError, check_lang
-        from winback.web.imports.services import import_file
 
         language = lang.value if lang else _default_language()
         labels = _LABELS[language]

@@ -37,7 +37,7 @@ def report(
     if fmt not in ("html", "pdf", "xlsx"):
         raise typer.BadParameter(f"{fmt!r}: html, pdf or xlsx")
     django_setup()
-    from winback.web.report_data import NoAnalysisForMonth, write_report
+    from winback.app.reports.service import NoAnalysisForMonth, write_report
 
     try:
         with console.status(_("Writing the report...")):
@@ -58,9 +58,9 @@ def monthly(
     """For cron: analyse as of the month's last day, monitor the rounds, write the report."""
     first = parse_month(month)
     django_setup()
-    from winback.web.analysis.services import analyze
-    from winback.web.programme.planning import refresh_returned
-    from winback.web.report_data import monthly_report, write_report
+    from winback.app.analysis.service import analyze
+    from winback.app.reports.service import monthly_report, write_report
+    from winback.app.rounds.planning import refresh_returned
 
     last = _month_end(first)
     with console.status(_("Analysing...")):

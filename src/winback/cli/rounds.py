@@ -39,7 +39,7 @@ def plan(
     """Plan a month's round from the latest analysis on or before its first day."""
     first = parse_month(month)
     django_setup()
-    from winback.web.programme.services import (
+    from winback.app.rounds.service import (
         NoSnapshotError,
         demo_team,
         ensure_agents,
@@ -108,7 +108,7 @@ def _dict_table(title: str, values: dict[str, Any]) -> Table:
 
 
 def _round(round_id: int) -> Any:
-    from winback.web.programme.models import Round
+    from winback.store.programme.models import Round
 
     rnd = Round.objects.filter(pk=round_id).first()
     if rnd is None:
@@ -125,7 +125,7 @@ def export(
 ) -> None:
     """Write the round's call lists, one CSV and one XLSX per agent (phones masked)."""
     django_setup()
-    from winback.web.programme.services import export_round
+    from winback.app.rounds.service import export_round
 
     paths = export_round(_round(round_id), out_dir, role=role, reason="cli")
     for path in paths:
@@ -143,8 +143,8 @@ def status(
     django_setup()
     from django.utils import timezone
 
-    from winback.web.programme.demo import status_table
-    from winback.web.programme.services import round_status
+    from winback.app.rounds.service import round_status
+    from winback.cli.programme_demo import status_table
 
     day = parse_day(as_of) if as_of else timezone.localdate()
     result = round_status(_round(round_id), day)
@@ -159,7 +159,7 @@ def status(
 def list_rounds() -> None:
     """The rounds, newest first."""
     django_setup()
-    from winback.web.programme.models import Round
+    from winback.store.programme.models import Round
 
     table = Table(title=_("Win-back rounds / 挽回轮次"))
     for col in ("id", "month", "status", "seed", "treated", "control", "snapshot"):

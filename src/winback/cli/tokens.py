@@ -11,7 +11,7 @@ from rich.table import Table
 from winback.cli.common import console, django_setup, out, print_json
 
 if TYPE_CHECKING:
-    from winback.web.accounts.models import User
+    from winback.store.accounts.models import User
 
 token_app = typer.Typer(help="API tokens: issue, list, revoke.", no_args_is_help=True)
 
@@ -22,7 +22,7 @@ def register(app: typer.Typer, export_app: typer.Typer) -> None:
 
 
 def _user(username: str) -> User:
-    from winback.web.accounts.models import User
+    from winback.store.accounts.models import User
 
     try:
         return User.objects.get(username=username)
@@ -42,7 +42,7 @@ def issue(
 ) -> None:
     """Issue a token; it is printed once and only its digest is stored."""
     django_setup()
-    from winback.web.api.tokens import issue_token
+    from winback.app.accounts.tokens import issue_token
 
     user = _user(username)
     issued = issue_token(user, name=name, expires_in_days=expires_days)
@@ -68,7 +68,7 @@ def list_tokens(
 ) -> None:
     """List tokens by prefix (the secrets themselves are not stored)."""
     django_setup()
-    from winback.web.api.tokens import tokens_of
+    from winback.app.accounts.tokens import tokens_of
 
     rows = tokens_of(_user(username) if username else None)
 
@@ -114,7 +114,7 @@ def revoke(
         console.print("[red]Name a token prefix or --user.[/red]")
         raise typer.Exit(2)
     django_setup()
-    from winback.web.api.tokens import revoke_tokens
+    from winback.app.accounts.tokens import revoke_tokens
 
     user = _user(username) if username else None
     try:

@@ -23,7 +23,7 @@ def serve(
     workers: int = typer.Option(2, "--workers", help="gunicorn worker processes."),
 ) -> None:
     """Serve the workbench: migrate, collect static files, then run gunicorn."""
-    from winback.web.bootstrap import setup
+    from winback.store.bootstrap import setup
 
     setup()
     from django.conf import settings

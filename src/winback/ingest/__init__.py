@@ -1,7 +1,7 @@
 """Import: decode, map headers, parse, validate, deduplicate; every rejected row reported.
 
 Pure (no Django, no clock, no hidden I/O beyond reading the file it is given): frames in,
-frames out. The store (:mod:`winback.web.imports.services`) looks up keys and writes.
+frames out. The store (:mod:`winback.app.imports.service`) looks up keys and writes.
 
 * :mod:`decode` / :mod:`xlsx`: bytes -> table of text cells with physical row numbers
 * :mod:`headers`: header cells -> contract fields (synonyms, user mapping)

@@ -80,7 +80,7 @@ def month_end_runs(days: list[date]) -> list[date]:
 
 @dataclass
 class ReportInputs:
-    """What the database holds for a month (see ``winback.web.report_data.gather``)."""
+    """What the database holds for a month (see ``winback.app.reports.service.gather``)."""
 
     window: MonthWindow
     current_as_of: date

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 
 import polars as pl
 
-from winback.web.env import DatabaseURL
+from winback.environment import DatabaseURL
 
 # A group of named statements runs on one connection, in one read transaction.
 Group = dict[str, str]

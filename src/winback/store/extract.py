@@ -21,8 +21,8 @@ import polars as pl
 
 from winback.analytics import frames as contracts
 from winback.analytics.frames import AnalyticsFrames
+from winback.environment import DatabaseURL
 from winback.store.connect import read_groups
-from winback.web.env import DatabaseURL
 
 # Django's table names (app label + model name).
 CUSTOMER = "customers_customer"

@@ -21,9 +21,9 @@ from typing import Any
 import polars as pl
 
 from winback.analytics import frames as contracts
+from winback.environment import DatabaseURL
 from winback.store.connect import read_groups
 from winback.store.extract import CUSTOMER, Dialect
-from winback.web.env import DatabaseURL
 
 SNAPSHOT_TABLE = "analysis_customersnapshot"
 # Snapshot contract column -> table column.

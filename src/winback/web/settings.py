@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from winback.web.env import (
+from winback.environment import (
     SettingError,
     data_dir,
     database_url,
@@ -42,20 +42,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
-    "winback.web.accounts",
-    "winback.web.customers",
-    "winback.web.imports",
-    "winback.web.analysis",
-]
-# Apps added by later layers register here (kept in one list so ordering is explicit).
-INSTALLED_APPS += [
-    app
-    for app in (
-        "winback.web.programme",
-        "winback.web.reports",
-        "winback.web.workbench",
-    )
-    if (BASE_DIR / app.rsplit(".", 1)[-1] / "apps.py").exists()
+    "winback.store.accounts",
+    "winback.store.customers",
+    "winback.store.imports",
+    "winback.store.analysis",
+    "winback.store.programme",
+    "winback.web.workbench",
 ]
 
 MIDDLEWARE = [
@@ -66,7 +58,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "winback.web.accounts.middleware.SessionMaxAgeMiddleware",
+    "winback.web.middleware.SessionMaxAgeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -204,7 +196,7 @@ if PRODUCTION:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_phones": {"()": "winback.web.logging_filters.RedactPhones"}},
+    "filters": {"redact_phones": {"()": "winback.redaction.RedactPhones"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "filters": ["redact_phones"]},
     },

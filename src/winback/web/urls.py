@@ -1,8 +1,6 @@
-"""URL configuration. Layers add their own url modules when present."""
+"""URL configuration: the admin site, language switching, the JSON API and the workbench."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from django.contrib import admin
 from django.urls import include, path
@@ -11,7 +9,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("winback.web.api.urls")),
+    path("", include("winback.web.workbench.urls")),
 ]
-
-if (Path(__file__).parent / "workbench" / "urls.py").exists():
-    urlpatterns.append(path("", include("winback.web.workbench.urls")))

@@ -10,9 +10,9 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client
 
-from winback.web.accounts.models import User
-from winback.web.api.tokens import issue_token
-from winback.web.imports.models import ImportBatch
+from winback.app.accounts.tokens import issue_token
+from winback.store.accounts.models import User
+from winback.store.imports.models import ImportBatch
 
 from ..workbench.factories import World, build_world
 

@@ -13,11 +13,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from winback.web.accounts.models import ApiToken, AuditLog
-from winback.web.api import schemas, tokens
-from winback.web.customers.models import ContactLog, ContactOutcome, Customer
-from winback.web.imports.models import ImportBatch
-from winback.web.programme.models import CallTask, ContactAttempt, Round
+from winback.app.accounts import tokens
+from winback.app.api import schemas
+from winback.store.accounts.models import ApiToken, AuditLog
+from winback.store.customers.models import ContactLog, ContactOutcome, Customer
+from winback.store.imports.models import ImportBatch
+from winback.store.programme.models import CallTask, ContactAttempt, Round
 
 from .conftest import ApiWorld
 

@@ -8,14 +8,14 @@ import pytest
 from django.test import Client
 from typer.testing import CliRunner
 
-from winback.web.accounts.models import ApiToken, Role, User
+from winback.store.accounts.models import ApiToken, Role, User
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def _django_ready(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("winback.web.bootstrap._ready", True)  # pytest-django set it up
+    monkeypatch.setattr("winback.store.bootstrap._ready", True)  # pytest-django set it up
 
 
 def run(*args: str, code: int = 0) -> str:

@@ -26,9 +26,9 @@ class World:
 
 
 def build_world(n: int = 300, seed: int = 7, agent_capacity: int = 5) -> World:
-    from winback.web.accounts.models import Role, User
-    from winback.web.analysis.models import AnalysisRun, CustomerSnapshot
-    from winback.web.customers.models import ContactLog, Customer, EngagementEvent
+    from winback.store.accounts.models import Role, User
+    from winback.store.analysis.models import AnalysisRun, CustomerSnapshot
+    from winback.store.customers.models import ContactLog, Customer, EngagementEvent
 
     rng = np.random.default_rng(seed)
     flags = rng.random((n, 4))
@@ -118,6 +118,6 @@ def build_world(n: int = 300, seed: int = 7, agent_capacity: int = 5) -> World:
 
 
 def team() -> list:  # type: ignore[type-arg]
-    from winback.web.accounts.models import Role, User
+    from winback.store.accounts.models import Role, User
 
     return list(User.objects.filter(role=Role.AGENT).order_by("pk"))

@@ -13,8 +13,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _customer(ext: str, *, status: str, abc: str, birthday: date | None = None, **flags: bool):  # type: ignore[no-untyped-def]
-    from winback.web.analysis.models import CustomerSnapshot
-    from winback.web.customers.models import Customer
+    from winback.store.analysis.models import CustomerSnapshot
+    from winback.store.customers.models import Customer
 
     c = Customer.objects.create(external_id=ext, birthday=birthday, **flags)
     CustomerSnapshot.objects.create(
@@ -32,7 +32,7 @@ def _customer(ext: str, *, status: str, abc: str, birthday: date | None = None, 
 
 
 def _called(customer, on: date) -> None:  # type: ignore[no-untyped-def]
-    from winback.web.customers.models import ContactLog
+    from winback.store.customers.models import ContactLog
 
     ContactLog.objects.create(
         source_key=f"call-{customer.pk}-{on}",
@@ -45,9 +45,9 @@ def _called(customer, on: date) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_care_plan_lists_due_calls_and_birthdays_but_never_lost_or_protected_customers() -> None:
+    from winback.app.care.service import care_plan
     from winback.programme.care import default_cadences
-    from winback.web.analysis.models import AnalysisRun
-    from winback.web.programme.care import care_plan
+    from winback.store.analysis.models import AnalysisRun
 
     AnalysisRun.objects.create(as_of=date(2024, 5, 31), customers=5)
     call_days = {c.abc_class: c.call_days for c in default_cadences()}

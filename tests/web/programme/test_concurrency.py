@@ -19,10 +19,10 @@ TASKS = 8
 def test_concurrent_contacts_lose_no_update_and_assign_nobody_twice() -> None:
     from django.db import connection
 
-    from winback.web.customers.models import ContactLog
-    from winback.web.profile import set_profile
-    from winback.web.programme.models import CallTask, ContactAttempt
-    from winback.web.programme.services import StaleWrite, log_contact, plan_round
+    from winback.app.rounds.service import StaleWrite, log_contact, plan_round
+    from winback.app.settings.profile import set_profile
+    from winback.store.customers.models import ContactLog
+    from winback.store.programme.models import CallTask, ContactAttempt
 
     set_profile(None, {"programme": {"contacts_per_round": THREADS * WRITES_PER_THREAD}})
     build_world(n=120)

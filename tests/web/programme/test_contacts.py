@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _planned() -> tuple[object, object]:
-    from winback.web.programme.services import plan_round
+    from winback.app.rounds.service import plan_round
 
     build_world()
     rnd = plan_round(MONTH, seed=9, agents=team())
@@ -22,8 +22,8 @@ def _planned() -> tuple[object, object]:
 
 
 def test_a_stale_version_is_refused_and_nothing_is_written() -> None:
-    from winback.web.customers.models import ContactLog
-    from winback.web.programme.services import StaleWrite, log_contact
+    from winback.app.rounds.service import StaleWrite, log_contact
+    from winback.store.customers.models import ContactLog
 
     _, task = _planned()
     updated = log_contact(task.pk, agent=task.agent, outcome="not_reached", expected_version=1)
@@ -37,9 +37,9 @@ def test_a_stale_version_is_refused_and_nothing_is_written() -> None:
 
 
 def test_the_contact_cap_per_round_holds() -> None:
-    from winback.web.profile import current_profile
-    from winback.web.programme.models import ContactAttempt
-    from winback.web.programme.services import ContactNotAllowed, log_contact
+    from winback.app.rounds.service import ContactNotAllowed, log_contact
+    from winback.app.settings.profile import current_profile
+    from winback.store.programme.models import ContactAttempt
 
     cap = current_profile().programme.contacts_per_round
     _, task = _planned()
@@ -55,9 +55,9 @@ def test_the_contact_cap_per_round_holds() -> None:
 
 
 def test_contact_history_and_follow_up_dates_follow_the_rules() -> None:
-    from winback.web.customers.models import ContactLog
-    from winback.web.programme.models import RoundMember
-    from winback.web.programme.services import log_contact
+    from winback.app.rounds.service import log_contact
+    from winback.store.customers.models import ContactLog
+    from winback.store.programme.models import RoundMember
 
     _, task = _planned()
     promised = MONTH + timedelta(days=20)
@@ -85,10 +85,10 @@ def test_contact_history_and_follow_up_dates_follow_the_rules() -> None:
 
 
 def test_do_not_contact_takes_effect_everywhere_at_once(tmp_path: Path) -> None:
-    from winback.web.accounts.models import AuditLog
-    from winback.web.customers.models import Customer
-    from winback.web.programme.models import CallTask, Round, TaskStatus
-    from winback.web.programme.services import export_round, log_contact, plan_round
+    from winback.app.rounds.service import export_round, log_contact, plan_round
+    from winback.store.accounts.models import AuditLog
+    from winback.store.customers.models import Customer
+    from winback.store.programme.models import CallTask, Round, TaskStatus
 
     rnd, task = _planned()
     # The same customer also holds an open task in another round.
@@ -123,11 +123,11 @@ def test_do_not_contact_takes_effect_everywhere_at_once(tmp_path: Path) -> None:
 def test_dnc_from_a_contact_survives_a_customer_reimport(tmp_path: Path) -> None:
     """The importer overwrites do_not_contact with the file's value when a row changed; the
     planner still honours the do-not-contact answer recorded in the contact log."""
-    from winback.web.customers.models import Customer
-    from winback.web.imports.services import import_file
-    from winback.web.programme.models import CallTask, Round
-    from winback.web.programme.planning import prepare_plan
-    from winback.web.programme.services import ContactNotAllowed, log_contact
+    from winback.app.imports.service import import_file
+    from winback.app.rounds.planning import prepare_plan
+    from winback.app.rounds.service import ContactNotAllowed, log_contact
+    from winback.store.customers.models import Customer
+    from winback.store.programme.models import CallTask, Round
 
     _rnd, task = _planned()
     customer = Customer.objects.get(pk=task.customer_id)

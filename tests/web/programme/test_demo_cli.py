@@ -25,12 +25,12 @@ def invoke(*args: str) -> Any:
 
 @pytest.mark.django_db(transaction=True)
 def test_demo_rounds_and_round_commands(tmp_path: Path) -> None:
+    from winback.app.imports.service import import_file
+    from winback.app.settings.profile import set_profile
+    from winback.cli.programme_demo import run_programme_demo
     from winback.simulate.generator import generate_dataset
-    from winback.web.customers.models import Order
-    from winback.web.imports.services import import_file
-    from winback.web.profile import set_profile
-    from winback.web.programme.demo import run_programme_demo
-    from winback.web.programme.models import CallTask, Round, RoundMember
+    from winback.store.customers.models import Order
+    from winback.store.programme.models import CallTask, Round, RoundMember
 
     set_profile("retail")
     manifest = generate_dataset("retail", 300, 18, 3, tmp_path, end_date=END)

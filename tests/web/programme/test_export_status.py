@@ -22,9 +22,9 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def test_export_has_customer_ids_masked_phones_guarded_cells_and_audit(tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
-    from winback.web.accounts.models import AuditLog
-    from winback.web.customers.models import Customer
-    from winback.web.programme.services import export_round, plan_round
+    from winback.app.rounds.service import export_round, plan_round
+    from winback.store.accounts.models import AuditLog
+    from winback.store.customers.models import Customer
 
     build_world()
     rnd = plan_round(MONTH, seed=2, agents=team())
@@ -54,7 +54,7 @@ def test_export_has_customer_ids_masked_phones_guarded_cells_and_audit(tmp_path:
 
 
 def test_an_agent_sees_full_numbers_of_their_own_customers_only(tmp_path: Path) -> None:
-    from winback.web.programme.services import export_round, plan_round
+    from winback.app.rounds.service import export_round, plan_round
 
     build_world()
     rnd = plan_round(MONTH, seed=2, agents=team())
@@ -70,9 +70,9 @@ def test_an_agent_sees_full_numbers_of_their_own_customers_only(tmp_path: Path) 
 
 def _hand_round() -> tuple[object, dict[str, float]]:
     """Six treated and four control customers with known purchases after the round start."""
-    from winback.web.accounts.models import User
-    from winback.web.customers.models import ContactLog, Customer, Order
-    from winback.web.programme.models import CallTask, ContactAttempt, Round, RoundMember
+    from winback.store.accounts.models import User
+    from winback.store.customers.models import ContactLog, Customer, Order
+    from winback.store.programme.models import CallTask, ContactAttempt, Round, RoundMember
 
     start = date(2024, 3, 1)
     rnd = Round.objects.create(
@@ -134,8 +134,8 @@ def _hand_round() -> tuple[object, dict[str, float]]:
 
 
 def test_round_status_matches_a_hand_computation() -> None:
-    from winback.web.profile import current_profile
-    from winback.web.programme.services import round_status
+    from winback.app.rounds.service import round_status
+    from winback.app.settings.profile import current_profile
 
     rnd, cost = _hand_round()
     status = round_status(rnd, date(2024, 7, 1), n_boot=400)
@@ -163,7 +163,7 @@ def test_round_status_matches_a_hand_computation() -> None:
 
 
 def test_status_ignores_what_has_not_happened_yet() -> None:
-    from winback.web.programme.services import round_status
+    from winback.app.rounds.service import round_status
 
     rnd, _ = _hand_round()
     status = round_status(rnd, date(2024, 3, 15), n_boot=200)
@@ -174,8 +174,8 @@ def test_status_ignores_what_has_not_happened_yet() -> None:
 
 
 def test_returns_are_recorded_once_the_window_has_passed() -> None:
-    from winback.web.programme.models import RoundMember
-    from winback.web.programme.planning import refresh_returned
+    from winback.app.rounds.planning import refresh_returned
+    from winback.store.programme.models import RoundMember
 
     rnd, _ = _hand_round()
     assert refresh_returned(date(2024, 5, 1)) == 0  # 90 days not yet passed

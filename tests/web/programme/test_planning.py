@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _call_list_customers(round_id: int) -> set[int]:
-    from winback.web.programme.models import CallTask
+    from winback.store.programme.models import CallTask
 
     return set(CallTask.objects.filter(round_id=round_id).values_list("customer_id", flat=True))
 
@@ -19,9 +19,9 @@ def _call_list_customers(round_id: int) -> set[int]:
 def test_plan_stores_members_tasks_and_excludes_who_may_not_be_called(
     world_seed: int, plan_seed: int
 ) -> None:
-    from winback.web.programme.exports import call_list
-    from winback.web.programme.models import CallTask, RoundMember
-    from winback.web.programme.services import plan_round
+    from winback.app.rounds.call_lists import call_list
+    from winback.app.rounds.service import plan_round
+    from winback.store.programme.models import CallTask, RoundMember
 
     world = build_world(seed=world_seed)
     rnd = plan_round(MONTH, seed=plan_seed, agents=team())
@@ -50,7 +50,7 @@ def test_plan_stores_members_tasks_and_excludes_who_may_not_be_called(
 
 
 def test_same_seed_same_plan_other_seed_same_strata_sizes() -> None:
-    from winback.web.programme.planning import prepare_plan
+    from winback.app.rounds.planning import prepare_plan
 
     build_world()
     agents = team()
@@ -69,8 +69,8 @@ def test_same_seed_same_plan_other_seed_same_strata_sizes() -> None:
 
 
 def test_persisted_plan_is_reproducible_from_its_seed() -> None:
-    from winback.web.programme.models import Round, RoundMember
-    from winback.web.programme.services import plan_round
+    from winback.app.rounds.service import plan_round
+    from winback.store.programme.models import Round, RoundMember
 
     build_world()
     first = plan_round(MONTH, seed=5, agents=team())
@@ -83,7 +83,7 @@ def test_persisted_plan_is_reproducible_from_its_seed() -> None:
 
 
 def test_members_of_a_running_round_are_not_planned_again() -> None:
-    from winback.web.programme.services import plan_round
+    from winback.app.rounds.service import plan_round
 
     build_world()
     first = plan_round(MONTH, seed=5, agents=team())
@@ -93,7 +93,7 @@ def test_members_of_a_running_round_are_not_planned_again() -> None:
 
 
 def test_plan_without_snapshot_says_so() -> None:
-    from winback.web.programme.services import NoSnapshotError, plan_round
+    from winback.app.rounds.service import NoSnapshotError, plan_round
 
     with pytest.raises(NoSnapshotError):
         plan_round(MONTH, seed=1, agents=[])

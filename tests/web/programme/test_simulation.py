@@ -91,10 +91,10 @@ def test_unresponsive_customers_are_not_won_back() -> None:
 
 @pytest.mark.django_db
 def test_a_simulated_round_goes_through_the_contact_rules(tmp_path: Path) -> None:
-    from winback.web.customers.models import ContactLog, Customer, Order
-    from winback.web.profile import current_profile
-    from winback.web.programme.models import CallTask, ContactAttempt, RoundMember
-    from winback.web.programme.services import plan_round, simulate_round_contacts
+    from winback.app.rounds.service import plan_round, simulate_round_contacts
+    from winback.app.settings.profile import current_profile
+    from winback.store.customers.models import ContactLog, Customer, Order
+    from winback.store.programme.models import CallTask, ContactAttempt, RoundMember
 
     world = build_world()
     rnd = plan_round(MONTH, seed=4, agents=team())

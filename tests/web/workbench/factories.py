@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from winback.web.accounts.models import Role, User
-from winback.web.analysis.models import AnalysisRun, CustomerSnapshot
-from winback.web.customers.models import (
+from winback.store.accounts.models import Role, User
+from winback.store.analysis.models import AnalysisRun, CustomerSnapshot
+from winback.store.customers.models import (
     Category,
     ContactLog,
     Customer,
@@ -17,7 +17,7 @@ from winback.web.customers.models import (
     Order,
     OrderLine,
 )
-from winback.web.programme.models import CallTask, Round, RoundMember
+from winback.store.programme.models import CallTask, Round, RoundMember
 
 PASSWORD = "a-long-test-password-42"
 TZ = ZoneInfo("Asia/Shanghai")

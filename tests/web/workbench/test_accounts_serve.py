@@ -10,9 +10,9 @@ from django.contrib.auth import authenticate
 from django.test import override_settings
 from typer.testing import CliRunner
 
-from winback.web.accounts.models import User
-from winback.web.accounts.services import DemoUsersRefused, ensure_demo_users
-from winback.web.programme.models import CallTask
+from winback.app.accounts.demo_users import DemoUsersRefused, ensure_demo_users
+from winback.store.accounts.models import User
+from winback.store.programme.models import CallTask
 
 from .factories import build_world
 
@@ -64,7 +64,7 @@ def test_serve_collects_static_files_then_runs_gunicorn(
         calls.append(args)
         raise SystemExit(0)
 
-    monkeypatch.setattr("winback.web.bootstrap.setup", lambda migrate=True: None)
+    monkeypatch.setattr("winback.store.bootstrap.setup", lambda migrate=True: None)
     monkeypatch.setattr(web.os, "execv", fake_execv)
     with override_settings(STATIC_ROOT=tmp_path / "static"):
         result = CliRunner().invoke(app, ["serve", "--port", "8123", "--host", "127.0.0.2"])

@@ -9,7 +9,7 @@ import pytest
 from django.db.models import F
 from playwright.sync_api import Page
 
-from winback.web.programme.models import CallTask, ContactAttempt
+from winback.store.programme.models import CallTask, ContactAttempt
 
 from .factories import PASSWORD, build_world
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from winback.web.accounts.models import AuditLog
-from winback.web.customers.models import Order
-from winback.web.imports.models import ImportBatch
+from winback.store.accounts.models import AuditLog
+from winback.store.customers.models import Order
+from winback.store.imports.models import ImportBatch
 
 from .factories import PASSWORD, build_world
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from winback.web.accounts.models import Role, User
-from winback.web.programme.models import CallTask, ContactReview, Round, RoundMember
-from winback.web.programme.planning import prepare_plan
-from winback.web.programme.services import log_contact
+from winback.app.rounds.planning import prepare_plan
+from winback.app.rounds.service import log_contact
+from winback.store.accounts.models import Role, User
+from winback.store.programme.models import CallTask, ContactReview, Round, RoundMember
 
 from ..programme.factories import MONTH, build_world
 from .factories import PASSWORD

@@ -10,9 +10,9 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from winback.web.accounts.models import AuditLog, User
-from winback.web.customers.models import Customer
-from winback.web.workbench.export_services import AUDIT_ACTION
+from winback.app.customers.export import AUDIT_ACTION
+from winback.store.accounts.models import AuditLog, User
+from winback.store.customers.models import Customer
 
 from .factories import World, build_world
 

@@ -12,13 +12,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from winback.app.imports import uploads as imports_services
+from winback.app.imports.service import import_file
 from winback.ingest.pipeline import prepare
 from winback.ingest.validate import CODE
-from winback.web.accounts.models import AuditLog, Role, User
-from winback.web.customers.models import Order
-from winback.web.imports.models import ImportBatch, ImportStatus
-from winback.web.imports.services import import_file
-from winback.web.workbench import imports_services
+from winback.store.accounts.models import AuditLog, Role, User
+from winback.store.customers.models import Order
+from winback.store.imports.models import ImportBatch, ImportStatus
 
 from .factories import user
 

@@ -13,8 +13,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from winback.web.accounts.models import AuditLog, User
-from winback.web.programme.models import CallTask, ContactAttempt
+from winback.store.accounts.models import AuditLog, User
+from winback.store.programme.models import CallTask, ContactAttempt
 
 from .factories import AS_OF, PASSWORD, World, build_world
 
@@ -286,7 +286,7 @@ def test_dashboard_shows_counts_and_rounds(world: World) -> None:
 
 
 def test_dashboard_draws_the_stage_trend_and_raises_the_early_warning_alert(world: World) -> None:
-    from winback.web.analysis.models import AnalysisRun
+    from winback.store.analysis.models import AnalysisRun
 
     AnalysisRun.objects.create(
         as_of=date(2026, 9, 30), customers=5, counts={"stage": {"active": 4, "lost": 1}}

@@ -10,12 +10,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from winback.app.contacts import quality as svc
+from winback.app.rounds.service import log_contact
 from winback.programme.taxonomy import Taxonomy
 from winback.reporting import metrics
-from winback.web.accounts.models import User
-from winback.web.programme.models import CallTask, ContactAttempt, ContactReview
-from winback.web.programme.services import log_contact
-from winback.web.workbench import quality_services as svc
+from winback.store.accounts.models import User
+from winback.store.programme.models import CallTask, ContactAttempt, ContactReview
 
 from .factories import TZ, World, build_world
 
@@ -172,8 +172,8 @@ def test_agent_effort_carries_the_average_rating() -> None:
 
 
 def test_the_report_reads_the_ratings_of_the_months_contacts(world: World) -> None:
+    from winback.app.reports.service import _ratings
     from winback.reporting import text
-    from winback.web.report_data import _ratings
 
     sup = signed_in(world.supervisor)
     attempts = list(ContactAttempt.objects.filter(agent=world.agent1).order_by("pk")[:3])

@@ -15,9 +15,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from winback.web.accounts.models import User
-from winback.web.customers.models import Customer
-from winback.web.programme.models import Round
+from winback.store.accounts.models import User
+from winback.store.customers.models import Customer
+from winback.store.programme.models import Round
 
 from .factories import AS_OF, build_world, task
 

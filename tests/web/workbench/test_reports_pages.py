@@ -10,9 +10,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from winback.web.accounts.models import AuditLog, User
-from winback.web.analysis.models import AnalysisRun
-from winback.web.report_data import default_path
+from winback.app.reports.service import default_path
+from winback.store.accounts.models import AuditLog, User
+from winback.store.analysis.models import AnalysisRun
 
 from .factories import World, build_world
 

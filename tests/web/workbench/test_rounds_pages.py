@@ -14,9 +14,9 @@ from django.test import Client
 from django.urls import reverse
 from typer.testing import CliRunner
 
-from winback.web.accounts.models import Role, User
-from winback.web.programme.models import CallTask, Round, RoundMember, RoundRequest
-from winback.web.programme.services import log_contact
+from winback.app.rounds.service import log_contact
+from winback.store.accounts.models import Role, User
+from winback.store.programme.models import CallTask, Round, RoundMember, RoundRequest
 
 from ..programme.factories import MONTH, World, build_world
 
@@ -115,7 +115,7 @@ def test_exclusion_preview_counts_equal_the_cli_plan(world: World, supervisor: U
 
 
 def test_pool_filters_reach_the_planner(world: World, supervisor: User) -> None:
-    from winback.web.analysis.models import CustomerSnapshot
+    from winback.store.analysis.models import CustomerSnapshot
 
     client = signed_in(supervisor)
     query = {**POOL, "tiers": ["1", "2"], "stages": ["lost"], "step": "2"}
@@ -218,7 +218,7 @@ def test_a_second_round_for_the_same_month_is_refused(world: World, supervisor: 
 
 
 def test_a_failed_plan_lets_the_month_be_created_again(world: World, supervisor: User) -> None:
-    from winback.web.analysis.models import AnalysisRun
+    from winback.store.analysis.models import AnalysisRun
 
     client = signed_in(supervisor)
     runs = list(AnalysisRun.objects.values())
@@ -278,10 +278,10 @@ def test_board_shows_progress_outcomes_and_effects(world: World, supervisor: Use
 def test_board_draws_the_reports_uplift_chart_with_intervals(
     world: World, supervisor: User
 ) -> None:
+    from winback.app.rounds.monitoring import round_status
+    from winback.app.rounds.wizard import BOARD_BOOTSTRAP, round_board
     from winback.reporting.charts import rounds_chart, to_svg
     from winback.reporting.metrics import round_table
-    from winback.web.programme.monitoring import round_status
-    from winback.web.workbench.rounds_services import BOARD_BOOTSTRAP, round_board
 
     client = signed_in(supervisor)
     rnd = _round_with_calls(client)
@@ -372,7 +372,7 @@ def test_a_press_that_died_while_planning_stops_holding_the_month(
 
     from django.utils import timezone
 
-    from winback.web.workbench.rounds_services import STALE_REQUEST
+    from winback.app.rounds.wizard import STALE_REQUEST
 
     client = signed_in(supervisor)
     RoundRequest.objects.create(token="dead", month=MONTH, created_by=supervisor)

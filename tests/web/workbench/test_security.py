@@ -20,9 +20,9 @@ from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from winback.web.accounts.middleware import REFRESH_SECONDS, SIGNED_IN_AT
-from winback.web.logging_filters import RedactPhones
-from winback.web.programme.models import ContactAttempt
+from winback.redaction import RedactPhones
+from winback.store.programme.models import ContactAttempt
+from winback.web.middleware import REFRESH_SECONDS, SIGNED_IN_AT
 
 from .factories import PASSWORD, World, build_world
 
@@ -154,7 +154,7 @@ def test_session_settings_in_force() -> None:
     assert settings.SESSION_COOKIE_AGE == 30 * 60
     assert REFRESH_SECONDS == 60  # the idle expiry moves at most once a minute
     assert settings.WINBACK_SESSION_MAX_SECONDS == 12 * 3600
-    assert "winback.web.accounts.middleware.SessionMaxAgeMiddleware" in settings.MIDDLEWARE
+    assert "winback.web.middleware.SessionMaxAgeMiddleware" in settings.MIDDLEWARE
 
 
 # --- CSRF: every state-changing form refuses a POST without the token --------------------------

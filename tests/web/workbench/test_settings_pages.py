@@ -9,11 +9,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from winback.web.accounts.models import AuditLog, Role, User
-from winback.web.analysis.models import AnalysisRun
-from winback.web.profile import current_profile
-from winback.web.programme.models import ProgrammeSettings
-from winback.web.programme.rules import current_rules
+from winback.app.settings.profile import current_profile
+from winback.app.settings.rules import current_rules
+from winback.store.accounts.models import AuditLog, Role, User
+from winback.store.analysis.models import AnalysisRun
+from winback.store.programme.models import ProgrammeSettings
 
 from .factories import PASSWORD, user
 
@@ -44,7 +44,7 @@ def admin() -> User:
 
 def _profile_post(**changes: object) -> dict[str, object]:
     """The profile form as the page fills it in, with some values changed."""
-    from winback.web.workbench.settings_services import profile_leaves
+    from winback.app.settings.service import profile_leaves
 
     data: dict[str, object] = {"action": "profile"}
     for path, value in profile_leaves(current_profile()).items():

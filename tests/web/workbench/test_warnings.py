@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from winback.web.analysis.models import CustomerSnapshot
-from winback.web.customers.models import Customer
+from winback.store.analysis.models import CustomerSnapshot
+from winback.store.customers.models import Customer
 
 from .factories import AS_OF, build_world
 
@@ -100,7 +100,7 @@ def test_query_count_does_not_grow(extra: int, django_assert_num_queries: NumQue
 
 
 def test_customer_list_filters_by_type_octant_and_store() -> None:
-    from winback.web.customers.models import Store
+    from winback.store.customers.models import Store
 
     world = build_world()
     north, south = Store.objects.create(code="N1", name="北店"), Store.objects.create(code="S1")

@@ -1,4 +1,4 @@
-"""The JSON API (``/api/``): thin handlers over :mod:`winback.web.api.services`.
+"""The JSON API (``/api/``): thin handlers over :mod:`winback.app.api.queries`.
 
 The OpenAPI schema is served at ``/api/openapi.json`` and browsable at ``/api/docs``. Every
 operation needs a bearer token or a signed-in workbench session; errors are always
@@ -16,11 +16,12 @@ from ninja import NinjaAPI, Query, Router, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.params.functions import Path
 
-from winback.web.accounts.models import User
-from winback.web.api import schemas, services
+from winback.app.api import queries as services
+from winback.app.api import schemas
+from winback.app.customers.pages import not_allowed_message
+from winback.app.rounds.service import ContactNotAllowed, StaleWrite
+from winback.store.accounts.models import User
 from winback.web.api.auth import TokenAuth, WorkbenchSession
-from winback.web.programme.services import ContactNotAllowed, StaleWrite
-from winback.web.workbench.services import not_allowed_message
 
 api = NinjaAPI(
     title="Winback API",

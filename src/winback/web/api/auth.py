@@ -10,8 +10,8 @@ from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
-from winback.web.accounts.models import User
-from winback.web.api import tokens
+from winback.app.accounts import tokens
+from winback.store.accounts.models import User
 
 
 class TokenAuth(HttpBearer):

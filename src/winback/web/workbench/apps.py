@@ -6,3 +6,7 @@ class WorkbenchConfig(AppConfig):
     name = "winback.web.workbench"
     label = "workbench"
     verbose_name = _("Workbench")
+
+    def ready(self) -> None:
+        # the sign-in time for the absolute session limit is stamped by a login signal
+        from winback.web import middleware  # noqa: F401

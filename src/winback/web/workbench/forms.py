@@ -8,10 +8,10 @@ from django import forms
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from winback.web.customers.models import ContactOutcome
+from winback.store.customers.models import ContactOutcome
 
 if TYPE_CHECKING:
-    from winback.web.workbench.services import CustomerFilters
+    from winback.app.customers.pages import CustomerFilters
 
 TIER_CHOICES = [("", _("All tiers"))] + [(str(t), str(t)) for t in range(1, 6)]
 
@@ -59,8 +59,8 @@ class CustomerFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         from winback.analytics.segments import OCTANTS
-        from winback.web.customers.models import Store
-        from winback.web.workbench.services import STAGE_LABELS, STATUS_LABELS, TYPE_LABELS
+        from winback.app.customers.pages import STAGE_LABELS, STATUS_LABELS, TYPE_LABELS
+        from winback.store.customers.models import Store
 
         super().__init__(*args, **kwargs)
         chinese = (get_language() or "zh-hans").startswith("zh")
@@ -84,7 +84,7 @@ class CustomerFilterForm(forms.Form):
 
     def filters(self) -> CustomerFilters:
         """The filters chosen (none when the form is unbound or not valid)."""
-        from winback.web.workbench.services import CustomerFilters
+        from winback.app.customers.pages import CustomerFilters
 
         if not self.is_bound or not self.is_valid():
             return CustomerFilters()

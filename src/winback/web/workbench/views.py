@@ -15,12 +15,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
 
-from winback.web.accounts.models import User
-from winback.web.programme.models import CallTask
-from winback.web.programme.services import ContactNotAllowed, StaleWrite, log_contact
-from winback.web.workbench import permissions, services
+from winback.app.accounts import permissions
+from winback.app.accounts.permissions import staff_required
+from winback.app.customers import pages as services
+from winback.app.rounds.service import ContactNotAllowed, StaleWrite, log_contact
+from winback.store.accounts.models import User
+from winback.store.programme.models import CallTask
 from winback.web.workbench.forms import CustomerFilterForm, OutcomeForm, WarningFilterForm
-from winback.web.workbench.permissions import staff_required
 
 LANGUAGE_CODES = ("zh-hans", "en")
 

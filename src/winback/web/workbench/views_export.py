@@ -10,8 +10,8 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from winback.web.accounts.models import User
-from winback.web.workbench import export_services
+from winback.app.customers import export as export_services
+from winback.store.accounts.models import User
 from winback.web.workbench.forms import CustomerFilterForm
 
 

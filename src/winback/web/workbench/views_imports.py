@@ -18,12 +18,12 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from winback.app.accounts.permissions import staff_required
+from winback.app.imports import uploads as svc
 from winback.ingest.headers import IGNORE
 from winback.ingest.messages import ImportFileError
-from winback.web.accounts.models import Role, User
-from winback.web.imports.models import ImportKind
-from winback.web.workbench import imports_services as svc
-from winback.web.workbench.permissions import staff_required
+from winback.store.accounts.models import Role, User
+from winback.store.imports.models import ImportKind
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 IGNORE_CHOICE = "__ignore__"

@@ -13,9 +13,9 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from winback.web.accounts.models import User
-from winback.web.workbench import quality_services as svc
-from winback.web.workbench.permissions import staff_required
+from winback.app.accounts.permissions import staff_required
+from winback.app.contacts import quality as svc
+from winback.store.accounts.models import User
 
 RATINGS = [(str(n), str(n)) for n in range(1, 6)]
 

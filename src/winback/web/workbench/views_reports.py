@@ -13,10 +13,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
-from winback.web.accounts.models import User
-from winback.web.report_data import FORMATS, NoAnalysisForMonth
-from winback.web.workbench import reports_services as svc
-from winback.web.workbench.permissions import staff_required
+from winback.app.accounts.permissions import staff_required
+from winback.app.reports import files as svc
+from winback.app.reports.service import FORMATS, NoAnalysisForMonth
+from winback.store.accounts.models import User
 
 
 def _default_lang() -> str:

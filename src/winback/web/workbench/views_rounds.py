@@ -21,13 +21,13 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from winback.app.accounts.permissions import staff_required
+from winback.app.customers.pages import STAGE_LABELS, STATUS_LABELS
+from winback.app.rounds import wizard as svc
+from winback.app.rounds.planning import NoSnapshotError
 from winback.programme.playbooks import STAGES
-from winback.web.accounts.models import User
-from winback.web.programme.models import Round
-from winback.web.programme.planning import NoSnapshotError
-from winback.web.workbench import rounds_services as svc
-from winback.web.workbench.permissions import staff_required
-from winback.web.workbench.services import STAGE_LABELS, STATUS_LABELS
+from winback.store.accounts.models import User
+from winback.store.programme.models import Round
 
 TIERS = (1, 2, 3, 4, 5)
 STEPS = (

@@ -15,10 +15,10 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from winback.app.settings import service as svc
+from winback.app.settings.profile import current_profile
 from winback.config import INDUSTRIES, BusinessProfile
-from winback.web.accounts.models import Role, User
-from winback.web.profile import current_profile
-from winback.web.workbench import settings_services as svc
+from winback.store.accounts.models import Role, User
 from winback.web.workbench.views_imports import admin_required
 
 SECTION_TITLES = {

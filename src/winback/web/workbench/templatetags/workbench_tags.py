@@ -17,13 +17,13 @@ def money(cents: int | None) -> str:
 
 @register.filter
 def stage(code: str | None) -> str:
-    from winback.web.workbench.services import stage_label
+    from winback.app.customers.pages import stage_label
 
     return stage_label(code)
 
 
 @register.filter
 def status(code: str | None) -> str:
-    from winback.web.workbench.services import status_label
+    from winback.app.customers.pages import status_label
 
     return status_label(code)

@@ -1,0 +1,515 @@
+"""Queries and serialisation for the JSON API.
+
+Every function takes the calling user and returns plain dicts shaped like
+:mod:`winback.app.api.schemas`. Who may see what is decided by the workbench's
+:mod:`~winback.app.accounts.permissions` (no rule exists twice): agents see only the customers
+of their own open call tasks, with the full phone number there; supervisors and admins see
+everyone, masked. Every list runs a fixed number of queries per page.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, F, Max, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncMonth
+from django.shortcuts import get_object_or_404
+
+from winback.app.accounts import permissions
+from winback.app.analysis.selectors import filter_snapshots, latest_run
+from winback.app.api import schemas
+from winback.app.customers.pages import audit_customer_view
+from winback.app.rounds.service import log_contact
+from winback.app.settings.rules import current_rules
+from winback.programme.privacy import mask_phone
+from winback.store.accounts.models import User
+from winback.store.analysis.models import CustomerSnapshot
+from winback.store.customers.models import ContactLog, Customer, Order
+from winback.store.imports.models import ImportBatch
+from winback.store.programme.models import CallTask, ContactAttempt, Round, RoundMember, TaskStatus
+
+MONTHS_SHOWN = 24
+
+
+class InvalidChoice(Exception):
+    """A code the task or the rules do not offer (HTTP 422)."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Paging:
+    page: int
+    page_size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+def _page(rows: QuerySet[Any], paging: Paging) -> tuple[list[Any], dict[str, int]]:
+    count = rows.count()
+    items = list(rows[paging.offset : paging.offset + paging.page_size])
+    meta = {
+        "count": count,
+        "page": paging.page,
+        "page_size": paging.page_size,
+        "pages": max(1, math.ceil(count / paging.page_size)),
+    }
+    return items, meta
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no NaN or infinity: they read as unknown."""
+    return value if value is not None and math.isfinite(value) else None
+
+
+def require_staff(user: User) -> None:
+    """Lists of rounds and imports are for supervisors and admins, like the dashboard."""
+    if not permissions.is_staff_role(user):
+        raise PermissionDenied
+
+
+def me(user: User) -> dict[str, Any]:
+    role = "admin" if user.is_superuser else user.role
+    return {"username": user.get_username(), "role": role}
+
+
+# --- visibility ------------------------------------------------------------------------------
+def _visible_customers(user: User) -> QuerySet[Customer]:
+    """Staff: every customer. Agents: the customers of their own open call tasks."""
+    if permissions.is_staff_role(user):
+        return Customer.objects.all()
+    if permissions.is_agent(user):
+        mine = CallTask.objects.filter(agent_id=user.pk, status=TaskStatus.OPEN)
+        return Customer.objects.filter(pk__in=mine.values("customer_id"))
+    return Customer.objects.none()
+
+
+def _only_visible(rows: QuerySet[Any], user: User) -> QuerySet[Any]:
+    """Restrict rows with a ``customer`` to the customers the user sees."""
+    if permissions.is_staff_role(user):
+        return rows
+    return rows.filter(customer__in=_visible_customers(user))
+
+
+def _open_task_customer_ids(user: User, customer_ids: list[int]) -> set[int]:
+    """Customers (of ``customer_ids``) whose open task is the user's: full phone there."""
+    if not permissions.is_agent(user) or not customer_ids:
+        return set()
+    return set(
+        CallTask.objects.filter(
+            agent_id=user.pk, status=TaskStatus.OPEN, customer_id__in=customer_ids
+        ).values_list("customer_id", flat=True)
+    )
+
+
+def _phone(customer: Customer, full: bool) -> str:
+    return customer.phone if full else (mask_phone(customer.phone) or "")
+
+
+# --- scores ----------------------------------------------------------------------------------
+def score_row(s: CustomerSnapshot, external_id: str) -> dict[str, Any]:
+    return {
+        "customer_id": s.customer_id,
+        "customer_external_id": external_id,
+        "as_of": s.as_of,
+        "stage": s.stage,
+        "customer_type": s.customer_type,
+        "status": s.status,
+        "churn_score": _finite(s.churn_score),
+        "p_alive": _finite(s.p_alive),
+        "expected_purchases_365": _finite(s.expected_purchases_365),
+        "clv_365": _finite(s.clv_365),
+        "value_index": _finite(s.value_index),
+        "tier": s.tier,
+        "rfm_octant": s.rfm_octant,
+        "abc_class": s.abc_class,
+        "early_warning": s.early_warning,
+        "retention_action": s.retention_action,
+        "days_since_last": s.days_since_last,
+        "expected_interval_days": _finite(s.expected_interval_days),
+        "top_signals": s.top_signals if isinstance(s.top_signals, list) else [],
+    }
+
+
+def scores_page(user: User, query: schemas.ScoreQuery, paging: Paging) -> dict[str, Any]:
+    """The snapshot rows of one analysis (default the latest) for the customers the user sees."""
+    as_of = query.as_of
+    if as_of is None:
+        run = latest_run()
+        as_of = run.as_of if run else None
+    if as_of is None:
+        empty = {"count": 0, "page": paging.page, "page_size": paging.page_size, "pages": 1}
+        return {"as_of": None, "items": [], **empty}
+    rows = _only_visible(CustomerSnapshot.objects.filter(as_of=as_of), user).select_related(
+        "customer"
+    )
+    rows = filter_snapshots(
+        rows,
+        stage=query.stage,
+        status=query.status,
+        tier=query.tier,
+        early_warning=query.early_warning,
+    )
+    items, meta = _page(rows.order_by("-churn_score", "customer__external_id", "pk"), paging)
+    return {"as_of": as_of, "items": [score_row(s, s.customer.external_id) for s in items], **meta}
+
+
+def customer_scores(user: User, customer_id: int, paging: Paging) -> dict[str, Any]:
+    """Every analysis row of one customer, newest first."""
+    customer = _customer_for(user, customer_id)
+    rows = CustomerSnapshot.objects.filter(customer_id=customer.pk).order_by("-as_of")
+    items, meta = _page(rows, paging)
+    return {
+        "as_of": items[0].as_of if items else None,
+        "items": [score_row(s, customer.external_id) for s in items],
+        **meta,
+    }
+
+
+# --- customers -------------------------------------------------------------------------------
+def _customer_row(customer: Customer, phone: str, latest: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "id": customer.pk,
+        "external_id": customer.external_id,
+        "name": customer.name,
+        "phone": phone,
+        "store": customer.store.code if customer.store else None,
+        "join_date": customer.join_date,
+        "consent_marketing": customer.consent_marketing,
+        "do_not_contact": customer.do_not_contact,
+        "latest": latest,
+    }
+
+
+def customers_page(user: User, query: schemas.CustomerQuery, paging: Paging) -> dict[str, Any]:
+    """Customers the user sees, filtered on the latest analysis (five queries)."""
+    run = latest_run()
+    rows = _visible_customers(user).select_related("store")
+    if query.q:
+        rows = rows.filter(external_id__icontains=query.q)
+    if query.stage or query.status or query.tier is not None:
+        if run is None:
+            rows = rows.none()
+        else:
+            snaps = filter_snapshots(
+                CustomerSnapshot.objects.filter(as_of=run.as_of),
+                stage=query.stage,
+                status=query.status,
+                tier=query.tier,
+            )
+            rows = rows.filter(pk__in=snaps.values("customer_id"))
+    items, meta = _page(rows.order_by("external_id", "pk"), paging)
+    ids = [c.pk for c in items]
+    snapshots: dict[int, CustomerSnapshot] = {}
+    if run is not None and ids:
+        latest = CustomerSnapshot.objects.filter(as_of=run.as_of, customer_id__in=ids)
+        snapshots = {s.customer_id: s for s in latest}
+    dialable = _open_task_customer_ids(user, ids)
+    return {
+        "items": [
+            _customer_row(
+                c,
+                _phone(c, c.pk in dialable),
+                score_row(snapshots[c.pk], c.external_id) if c.pk in snapshots else None,
+            )
+            for c in items
+        ],
+        **meta,
+    }
+
+
+def _customer_for(user: User, customer_id: int) -> Customer:
+    """404 if there is no such customer, 403 if the user may not open it."""
+    customer = get_object_or_404(Customer.objects.select_related("store"), pk=customer_id)
+    permissions.check_customer_access(user, customer.pk)
+    return customer
+
+
+def customer_detail(user: User, customer_id: int) -> dict[str, Any]:
+    """One customer: contact data (masked by role), purchase totals, the latest scores. Audited
+    like the customer sheet."""
+    customer = _customer_for(user, customer_id)
+    open_tasks = list(
+        CallTask.objects.filter(customer_id=customer.pk, status=TaskStatus.OPEN)
+        .order_by("next_due", "pk")
+        .values_list("pk", "agent_id")
+    )
+    dialable = permissions.is_agent(user) and any(a == user.pk for _, a in open_tasks)
+    latest = CustomerSnapshot.objects.filter(customer_id=customer.pk).order_by("-as_of").first()
+    orders = Order.objects.filter(customer_id=customer.pk)
+    totals = orders.aggregate(n=Count("pk"), amount=Sum("amount_cents"), last=Max("order_date"))
+    largest = orders.aggregate(largest=Max("amount_cents"))["largest"]
+    months = [
+        {"month": r["month"], "orders": r["orders"], "amount_cents": r["amount_cents"] or 0}
+        for r in orders.annotate(month=TruncMonth("order_date"))
+        .values("month")
+        .annotate(orders=Count("pk"), amount_cents=Sum("amount_cents"))
+        .order_by("-month")[:MONTHS_SHOWN]
+    ]
+    audit_customer_view(user, customer, via="api", phone_revealed=dialable)
+    row = _customer_row(
+        customer,
+        _phone(customer, dialable),
+        score_row(latest, customer.external_id) if latest else None,
+    )
+    return {
+        **row,
+        "notes": customer.notes,
+        "tags": customer.tags if isinstance(customer.tags, list) else [],
+        "orders": totals["n"] or 0,
+        "amount_cents": totals["amount"] or 0,
+        "last_order": totals["last"],
+        "largest_order_cents": largest,
+        "months": months,
+        "open_task_ids": [pk for pk, _ in open_tasks],
+    }
+
+
+# --- tasks -----------------------------------------------------------------------------------
+def _tasks() -> QuerySet[CallTask]:
+    priority = Subquery(
+        RoundMember.objects.filter(
+            round_id=OuterRef("round_id"), customer_id=OuterRef("customer_id")
+        ).values("priority_rank")[:1]
+    )
+    return CallTask.objects.select_related("customer", "round", "agent").annotate(priority=priority)
+
+
+def _offers(menu: Any) -> list[dict[str, Any]]:
+    items = menu if isinstance(menu, list) else []
+    offers = []
+    for item in items:
+        if not isinstance(item, dict) or not item.get("offer_code"):
+            continue
+        cost, rank = item.get("cost"), item.get("menu_rank")
+        offers.append(
+            {
+                "code": str(item["offer_code"]),
+                "kind": str(item.get("kind") or ""),
+                "cost": _finite(float(cost)) if isinstance(cost, int | float) else None,
+                "rank": int(rank) if isinstance(rank, int | float) else None,
+            }
+        )
+    return sorted(offers, key=lambda o: (o["rank"] is None, o["rank"] or 0, o["code"]))
+
+
+def task_row(user: User, task: CallTask) -> dict[str, Any]:
+    customer = task.customer
+    return {
+        "id": task.pk,
+        "round_id": task.round_id,
+        "round_month": task.round.month,
+        "customer_id": customer.pk,
+        "customer_external_id": customer.external_id,
+        "customer_name": customer.name,
+        "phone": _phone(customer, permissions.phone_visible(user, task)),
+        "agent": task.agent.username if task.agent else None,
+        "status": task.status,
+        "attempts": task.attempts,
+        "planned_date": task.planned_date,
+        "next_due": task.next_due,
+        "priority": getattr(task, "priority", None),
+        "version": task.version,
+        "offer_code": task.offer_code,
+        "reason_code": task.reason_code,
+        "offers": _offers(task.offer_menu),
+    }
+
+
+def tasks_page(user: User, query: schemas.TaskQuery, paging: Paging) -> dict[str, Any]:
+    """Agents: their own tasks. Supervisors and admins: every task (two queries)."""
+    rows = _tasks()
+    if not permissions.is_staff_role(user):
+        rows = rows.filter(agent_id=user.pk)
+    if query.status:
+        rows = rows.filter(status=query.status)
+    if query.round_id is not None:
+        rows = rows.filter(round_id=query.round_id)
+    items, meta = _page(
+        rows.order_by("status", F("priority").asc(nulls_last=True), "next_due", "pk"), paging
+    )
+    return {"items": [task_row(user, t) for t in items], **meta}
+
+
+def task_detail(user: User, task_id: int) -> dict[str, Any]:
+    task = get_object_or_404(_tasks(), pk=task_id)
+    permissions.check_task_access(user, task)
+    return task_row(user, task)
+
+
+# --- contacts --------------------------------------------------------------------------------
+def _contact_row(log: ContactLog, task_id: int | None) -> dict[str, Any]:
+    return {
+        "id": log.pk,
+        "customer_id": log.customer_id,
+        "customer_external_id": log.customer.external_id,
+        "task_id": task_id,
+        "channel": log.channel,
+        "direction": log.direction,
+        "agent": log.agent_name or (log.agent.username if log.agent else ""),
+        "outcome": log.outcome,
+        "occurred_at": log.occurred_at,
+        "occurred_date": log.occurred_date,
+        "reason_code": log.reason_code,
+        "offer_code": log.offer_code,
+        "promised_return_date": log.promised_return_date,
+        "notes": log.notes,
+        "simulated": log.simulated,
+    }
+
+
+def _contacts() -> QuerySet[ContactLog]:
+    task = Subquery(
+        ContactAttempt.objects.filter(contact_log_id=OuterRef("pk")).values("task_id")[:1]
+    )
+    return ContactLog.objects.select_related("customer", "agent").annotate(task_id=task)
+
+
+def contacts_page(user: User, query: schemas.ContactQuery, paging: Paging) -> dict[str, Any]:
+    """The contact history (imported and logged here) of the customers the user sees."""
+    rows = _only_visible(_contacts(), user)
+    if query.customer_id is not None:
+        rows = rows.filter(customer_id=query.customer_id)
+    if query.outcome:
+        rows = rows.filter(outcome=query.outcome)
+    if query.since is not None:
+        rows = rows.filter(occurred_date__gte=query.since)
+    if query.until is not None:
+        rows = rows.filter(occurred_date__lte=query.until)
+    items, meta = _page(rows.order_by("-occurred_at", "-pk"), paging)
+    return {"items": [_contact_row(c, c.task_id) for c in items], **meta}
+
+
+def _check_codes(task: CallTask, reason_code: str, offer_code: str) -> None:
+    """The same choices the call page offers: a visible leave reason, an offer of the menu."""
+    if reason_code:
+        visible = {r.code for r in current_rules().taxonomy.visible()}
+        if reason_code not in visible:
+            raise InvalidChoice("invalid_reason", f"unknown leave reason {reason_code!r}")
+    if offer_code and offer_code not in {o["code"] for o in _offers(task.offer_menu)}:
+        raise InvalidChoice("invalid_offer", f"offer {offer_code!r} is not on this call's menu")
+
+
+def record_contact(user: User, data: schemas.ContactIn) -> dict[str, Any]:
+    """Log a contact attempt through :func:`log_contact` (optimistic version check).
+
+    404 no such task, 403 not the caller's own task, 422 a code not offered; ``log_contact``
+    raises ``StaleWrite`` (409) and ``ContactNotAllowed`` (422).
+    """
+    task = get_object_or_404(CallTask, pk=data.task_id)
+    if not permissions.may_log_contact(user, task):
+        raise PermissionDenied
+    _check_codes(task, data.reason_code, data.offer_code)
+    log_contact(
+        task.pk,
+        agent=user,
+        outcome=data.outcome,
+        reason_code=data.reason_code,
+        offer_code=data.offer_code,
+        promised_return_date=data.promised_return_date,
+        notes=data.notes,
+        expected_version=data.expected_version,
+    )
+    # The attempt just written: the version check let no other write in on this task.
+    log_id = (
+        ContactAttempt.objects.filter(task_id=task.pk, contact_log__isnull=False)
+        .order_by("-pk")
+        .values_list("contact_log_id", flat=True)
+        .first()
+    )
+    if log_id is None:  # log_contact always writes the contact log
+        raise RuntimeError(f"task {task.pk}: contact attempt without a contact log")
+    log = _contacts().get(pk=log_id)
+    return {"contact": _contact_row(log, task.pk), "task": task_detail(user, task.pk)}
+
+
+# --- rounds ----------------------------------------------------------------------------------
+def _round_counts(round_ids: list[int]) -> dict[tuple[int, str], int]:
+    """Members per arm and tasks per status for these rounds (two GROUP BY queries)."""
+    counts: dict[tuple[int, str], int] = {}
+    for r, arm, n in (
+        RoundMember.objects.filter(round_id__in=round_ids)
+        .values_list("round_id", "arm")
+        .order_by()
+        .annotate(n=Count("pk"))
+    ):
+        counts[(r, arm)] = n
+    for r, status, n in (
+        CallTask.objects.filter(round_id__in=round_ids)
+        .values_list("round_id", "status")
+        .order_by()
+        .annotate(n=Count("pk"))
+    ):
+        counts[(r, f"task:{status}")] = n
+    return counts
+
+
+def _round_row(r: Round, counts: dict[tuple[int, str], int]) -> dict[str, Any]:
+    return {
+        "id": r.pk,
+        "month": r.month,
+        "status": r.status,
+        "seed": r.seed,
+        "holdout_share": _finite(r.holdout_share) or 0.0,
+        "as_of": r.as_of,
+        "round_start": r.round_start,
+        "round_end": r.round_end,
+        "treated": counts.get((r.pk, "treated"), 0),
+        "control": counts.get((r.pk, "control"), 0),
+        "tasks_open": counts.get((r.pk, "task:open"), 0),
+        "tasks_done": counts.get((r.pk, "task:done"), 0),
+        "tasks_closed": counts.get((r.pk, "task:closed"), 0),
+    }
+
+
+def rounds_page(user: User, paging: Paging) -> dict[str, Any]:
+    require_staff(user)
+    items, meta = _page(Round.objects.order_by("-month", "-pk"), paging)
+    counts = _round_counts([r.pk for r in items]) if items else {}
+    return {"items": [_round_row(r, counts) for r in items], **meta}
+
+
+def round_detail(user: User, round_id: int) -> dict[str, Any]:
+    require_staff(user)
+    rnd = get_object_or_404(Round, pk=round_id)
+    summary = rnd.summary if isinstance(rnd.summary, dict) else {}
+    return {**_round_row(rnd, _round_counts([rnd.pk])), "summary": summary}
+
+
+# --- imports ---------------------------------------------------------------------------------
+def imports_page(user: User, paging: Paging) -> dict[str, Any]:
+    require_staff(user)
+    rows = ImportBatch.objects.select_related("user").order_by("-started_at", "-pk")
+    items, meta = _page(rows, paging)
+    return {
+        "items": [
+            {
+                "id": b.pk,
+                "kind": b.kind,
+                "file_name": PurePath(b.file_name).name,
+                "status": b.status,
+                "dry_run": b.dry_run,
+                "started_at": b.started_at,
+                "finished_at": b.finished_at,
+                "read": b.read,
+                "inserted": b.inserted,
+                "updated": b.updated,
+                "unchanged": b.unchanged,
+                "rejected": b.rejected,
+                "rejects_file": PurePath(b.rejects_file).name if b.rejects_file else "",
+                "user": b.user.username if b.user else None,
+                "summary": b.summary if isinstance(b.summary, dict) else {},
+            }
+            for b in items
+        ],
+        **meta,
+    }

@@ -1,0 +1,108 @@
+"""Care plans for the living base (R10): what is due for whom, read from the store.
+
+The rules are in :mod:`winback.programme.care`; this module only gathers the frames (the
+latest analysis snapshot on or before the date, the customers' flags and birthdays, the
+contact log) and hands them over. The living base is every customer who has bought and is not
+lost; the lost belong to the win-back rounds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+
+from winback.programme import care
+from winback.store.frames import query_frame
+
+CUSTOMERS_SQL = """
+SELECT c.id, c.external_id, s.abc_class, s.tier, c.birthday, c.do_not_contact,
+       c.consent_marketing, s.early_warning, s.clv_365
+FROM customers_customer c
+JOIN analysis_customersnapshot s ON s.customer_id = c.id AND s.as_of = %s
+WHERE s.status <> 'lost' AND s.stage <> 'prospect'
+"""
+CUSTOMER_SCHEMA: dict[str, pl.DataType] = {
+    "customer_pk": pl.Int64(),
+    "external_id": pl.String(),
+    "abc_class": pl.String(),
+    "tier": pl.Int64(),
+    "birthday": pl.Date(),
+    "do_not_contact": pl.Boolean(),
+    "consent_marketing": pl.Boolean(),
+    "early_warning": pl.Boolean(),
+    "clv_365": pl.Float64(),
+}
+CONTACTS_SQL = """
+SELECT customer_id, occurred_date, channel, outcome, direction
+FROM customers_contactlog WHERE occurred_date <= %s AND occurred_date > %s
+"""
+CONTACT_SCHEMA: dict[str, pl.DataType] = {
+    "customer_pk": pl.Int64(),
+    "occurred_date": pl.Date(),
+    "channel": pl.String(),
+    "outcome": pl.String(),
+    "direction": pl.String(),
+}
+# Contacts older than this cannot make any cadence current (the longest default is a year).
+HISTORY_DAYS = 400
+
+
+@dataclass(frozen=True)
+class CarePlan:
+    as_of: date
+    snapshot_as_of: date | None
+    contacts_due: pl.DataFrame  # external_id, abc_class, task, last_date, due_date, overdue_days
+    greetings: pl.DataFrame  # external_id, occasion, due_date
+    day_list: pl.DataFrame  # external_id, task, due_date, quadrant, position, on_list
+
+
+def latest_snapshot_date(as_of: date) -> date | None:
+    from winback.store.analysis.models import AnalysisRun
+
+    run = AnalysisRun.objects.filter(as_of__lte=as_of).order_by("-as_of").first()
+    return run.as_of if run else None
+
+
+def care_plan(as_of: date, *, days: int = 7, capacity: int = 40) -> CarePlan:
+    """Care contacts and greetings due within ``days`` of ``as_of``, and one day's list."""
+    snapshot = latest_snapshot_date(as_of)
+    if snapshot is None:
+        customers = pl.DataFrame(schema=CUSTOMER_SCHEMA)
+    else:
+        customers = query_frame(CUSTOMERS_SQL, [snapshot], CUSTOMER_SCHEMA)
+    contacts = query_frame(
+        CONTACTS_SQL, [as_of, as_of - timedelta(days=HISTORY_DAYS)], CONTACT_SCHEMA
+    )
+    due = care.due_care_contacts(customers, contacts, as_of=as_of, horizon_days=days)
+    greetings = care.greetings_due(
+        customers, care.HolidayCalendar.default(), as_of=as_of, days=days
+    )
+    tasks = pl.concat(
+        [
+            due.select("customer_pk", "task", "due_date"),
+            greetings.select("customer_pk", task=pl.lit("greeting"), due_date="due_date"),
+        ]
+    ).join(
+        customers.select("customer_pk", "abc_class", "tier", "early_warning", value="clv_365"),
+        on="customer_pk",
+        how="left",
+    )
+    day = care.day_list(tasks, as_of=as_of, capacity=capacity)
+    ids = customers.select("customer_pk", "external_id")
+    return CarePlan(
+        as_of,
+        snapshot,
+        _with_ids(due, ids),
+        _with_ids(greetings, ids),
+        _with_ids(
+            day.select("customer_pk", "task", "due_date", "quadrant", "position", "on_list"), ids
+        ),
+    )
+
+
+def _with_ids(frame: pl.DataFrame, ids: pl.DataFrame) -> pl.DataFrame:
+    """The business's own customer id in place of the database key."""
+    joined = frame.join(ids, on="customer_pk", how="left")
+    return joined.select("external_id", *[c for c in frame.columns if c != "customer_pk"])

@@ -1,0 +1,215 @@
+"""Logging a contact on a call task (R5, R6, R13).
+
+One transaction per contact: the task row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL)
+and written only if its ``version`` is still the one the agent saw, so two agents (or two tabs)
+never overwrite each other; the loser gets :class:`StaleWrite` (HTTP 409). The contact also goes
+to ``customers.ContactLog`` so caps and history see it. The next step and its date come from the
+pure rules (:func:`winback.programme.contacts.next_steps`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import polars as pl
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from winback.app.settings.profile import current_profile
+from winback.programme.contacts import (
+    ContactPermission,
+    next_steps,
+    request_do_not_contact,
+)
+from winback.store.accounts.models import AuditLog, User
+from winback.store.customers.models import ContactChannel, ContactLog, ContactOutcome, Customer
+from winback.store.programme.models import CallTask, ContactAttempt, RoundMember, TaskStatus
+
+
+class StaleWrite(Exception):
+    """The task changed since the caller read it (optimistic lock); reload and retry."""
+
+
+class ContactNotAllowed(Exception):
+    """The customer may not be contacted (do-not-contact, no consent, cap reached, closed)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def log_contact(
+    task_id: int,
+    *,
+    agent: User | None,
+    outcome: str,
+    reason_code: str = "",
+    offer_code: str = "",
+    promised_return_date: date | None = None,
+    notes: str = "",
+    expected_version: int,
+    occurred_at: datetime | None = None,
+    channel: str | None = None,
+    simulated: bool = False,
+) -> CallTask:
+    """Record one contact attempt on a task and move the task to its next step."""
+    if outcome not in ContactOutcome.values:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    profile = current_profile()
+    when = occurred_at or timezone.now()
+    local_day = timezone.localtime(when, ZoneInfo(profile.time_zone)).date()
+    with transaction.atomic():
+        task = _locked_task(task_id)
+        if task.version != expected_version:
+            raise StaleWrite(f"task {task_id}: version {task.version}, not {expected_version}")
+        _check_allowed(task, profile.programme.contacts_per_round)
+        log = ContactLog.objects.create(
+            source_key=f"programme:{uuid.uuid4().hex}",
+            customer_id=task.customer_id,
+            channel=channel or _planned_channel(task),
+            agent=agent,
+            agent_name=agent.username if agent else "",
+            outcome=outcome,
+            occurred_at=when,
+            occurred_date=local_day,
+            reason_code=reason_code,
+            offer_code=offer_code,
+            promised_return_date=promised_return_date,
+            notes=notes,
+            simulated=simulated,
+        )
+        ContactAttempt.objects.create(
+            task=task,
+            agent=agent,
+            outcome=outcome,
+            reason_code=reason_code,
+            offer_code=offer_code,
+            promised_return_date=promised_return_date,
+            notes=notes,
+            simulated=simulated,
+            occurred_at=when,
+            occurred_date=local_day,
+            contact_log=log,
+        )
+        step, due = _next_step(task, profile.programme.contacts_per_round)
+        changes: dict[str, object] = {
+            "attempts": F("attempts") + 1,
+            "version": F("version") + 1,
+            "status": TaskStatus.OPEN if step != "stop" else TaskStatus.DONE,
+            "next_due": due,
+            "updated_at": timezone.now(),
+        }
+        if offer_code:
+            changes["offer_code"] = offer_code
+        if reason_code:
+            changes["reason_code"] = reason_code
+        # The version condition makes the write safe without a row lock too (SQLite).
+        if not CallTask.objects.filter(pk=task.pk, version=expected_version).update(**changes):
+            raise StaleWrite(f"task {task_id} changed while being written")
+        if outcome == ContactOutcome.DO_NOT_CONTACT:
+            mark_do_not_contact(task.customer_id, on=local_day, source="contact", user=agent)
+    task.refresh_from_db()
+    return task
+
+
+def _planned_channel(task: CallTask) -> str:
+    """The channel the plan chose for the customer (the reason's or the stage's), else phone."""
+    planned = (
+        RoundMember.objects.filter(round_id=task.round_id, customer_id=task.customer_id)
+        .values_list("channel", flat=True)
+        .first()
+    )
+    return planned if planned in ContactChannel.values else ContactChannel.PHONE.value
+
+
+def _locked_task(task_id: int) -> CallTask:
+    tasks = CallTask.objects.all()
+    if connection.vendor == "postgresql":
+        tasks = tasks.select_for_update()
+    return tasks.get(pk=task_id)
+
+
+def _check_allowed(task: CallTask, cap: int) -> None:
+    customer = Customer.objects.only("do_not_contact", "consent_marketing").get(pk=task.customer_id)
+    # A do-not-contact answer in the log counts even if an import cleared the flag since.
+    answered_dnc = ContactLog.objects.filter(
+        customer_id=task.customer_id, outcome=ContactOutcome.DO_NOT_CONTACT
+    ).exists()
+    if customer.do_not_contact or answered_dnc:
+        raise ContactNotAllowed("do_not_contact")
+    if not customer.consent_marketing:
+        raise ContactNotAllowed("no_consent")
+    if task.attempts >= cap:
+        raise ContactNotAllowed("over_contact_cap")
+    if task.status != TaskStatus.OPEN:
+        raise ContactNotAllowed("task_closed")
+
+
+def _next_step(task: CallTask, cap: int) -> tuple[str, date | None]:
+    rows = list(
+        ContactAttempt.objects.filter(task_id=task.pk)
+        .order_by("occurred_at", "pk")
+        .values_list("occurred_date", "outcome", "reason_code", "promised_return_date")
+    )
+    log = pl.DataFrame(
+        {
+            "customer_pk": [task.customer_id] * len(rows),
+            "occurred_date": [r[0] for r in rows],
+            "outcome": [r[1] for r in rows],
+            "reason_code": [r[2] or None for r in rows],
+            "promised_return_date": [r[3] for r in rows],
+        },
+        schema={
+            "customer_pk": pl.Int64(),
+            "occurred_date": pl.Date(),
+            "outcome": pl.String(),
+            "reason_code": pl.String(),
+            "promised_return_date": pl.Date(),
+        },
+    )
+    step = next_steps(log, log.select("customer_pk").head(1), cap=cap).row(0, named=True)
+    return str(step["step"]), step["due_date"]
+
+
+def mark_do_not_contact(
+    customer_id: int, *, on: date, source: str, user: User | None = None
+) -> int:
+    """Set the customer's do-not-contact flag and close every open task of theirs at once,
+    in every round (the effects of :func:`winback.programme.contacts.request_do_not_contact`).
+    Returns the number of tasks closed."""
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer_id)
+        state = ContactPermission(
+            do_not_contact=customer.do_not_contact,
+            consent_marketing=customer.consent_marketing,
+        )
+        transition = request_do_not_contact(state, on=on, source=source)
+        if transition.changed:
+            tz = ZoneInfo(current_profile().time_zone)
+            customer.do_not_contact = True
+            customer.do_not_contact_date = datetime.combine(on, time(), tzinfo=tz)
+            customer.do_not_contact_source = source
+            customer.save(
+                update_fields=[
+                    "do_not_contact",
+                    "do_not_contact_date",
+                    "do_not_contact_source",
+                    "updated_at",
+                ]
+            )
+        closed = CallTask.objects.filter(customer_id=customer_id, status=TaskStatus.OPEN).update(
+            status=TaskStatus.CLOSED, next_due=None, version=F("version") + 1
+        )
+        AuditLog.objects.create(
+            user=user,
+            username=user.username if user else "",
+            action="do_not_contact",
+            object_type="customer",
+            object_id=str(customer_id),
+            reason=source,
+            detail={"effects": list(transition.effects), "tasks_closed": closed},
+        )
+    return closed

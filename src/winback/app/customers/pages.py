@@ -1,0 +1,534 @@
+"""Page data for the workbench: a fixed number of queries per page, whatever the data size.
+
+Every function takes the viewing user and returns plain values for a template; permission
+checks live in :mod:`.permissions` and are called here, so no view can forget them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, F, Max, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncMonth
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from winback.app.accounts import permissions
+from winback.app.analysis.selectors import filter_snapshots, latest_run
+from winback.app.analysis.wording import action_text, signals_text
+from winback.app.settings.rules import RuleData, current_rules
+from winback.programme.playbooks import Playbook, StagePolicy
+from winback.programme.privacy import mask_phone
+from winback.reporting.charts import stage_chart, to_svg
+from winback.reporting.metrics import stage_history
+from winback.store.accounts.models import AuditLog, User
+from winback.store.analysis.models import AnalysisRun, CustomerSnapshot
+from winback.store.customers.models import (
+    ContactChannel,
+    ContactLog,
+    ContactOutcome,
+    Customer,
+    EngagementEvent,
+    EventType,
+    Order,
+    OrderLine,
+)
+from winback.store.programme.models import CallTask, Round, RoundMember, TaskStatus
+
+PAGE_SIZE = 50
+CALL_LIST_LIMIT = 200
+HISTORY_MONTHS = 24
+
+STAGE_LABELS = {
+    "prospect": _("Prospect"),
+    "active": _("Active"),
+    "silent": _("Silent"),
+    "sleeping": _("Sleeping"),
+    "lost": _("Lost"),
+}
+STATUS_LABELS = {"active": _("Active"), "at_risk": _("At risk"), "lost": _("Lost")}
+TYPE_LABELS = {
+    "prospect": _("Prospect"),
+    "new": _("New customer"),
+    "vulnerable": _("Vulnerable"),
+    "alert": _("Alert"),
+    "evergreen": _("Evergreen"),
+    "lost": _("Lost"),
+}
+NOT_ALLOWED_MESSAGES = {
+    "do_not_contact": _("The customer asked not to be contacted."),
+    "no_consent": _("The customer has not consented to marketing contacts."),
+    "over_contact_cap": _("The contact limit for this round is reached."),
+    "task_closed": _("This call task is already closed."),
+}
+
+
+def stage_label(code: str | None) -> str:
+    return str(STAGE_LABELS.get(code or "", code or "-"))
+
+
+def status_label(code: str | None) -> str:
+    return str(STATUS_LABELS.get(code or "", code or "-"))
+
+
+def channel_label(code: str) -> str:
+    return str(ContactChannel(code).label) if code in ContactChannel.values else code
+
+
+def not_allowed_message(code: str) -> str:
+    return str(NOT_ALLOWED_MESSAGES.get(code, code))
+
+
+def audit_customer_view(
+    user: User, customer: Customer, *, via: str, phone_revealed: bool = False
+) -> None:
+    """One audit row per sheet view: who, when (auto), which customer, and whether the full
+    phone number was shown. Never the number itself."""
+    AuditLog.objects.create(
+        user=user,
+        username=user.get_username(),
+        action="view_customer",
+        object_type="customer",
+        object_id=customer.external_id,
+        detail={"via": via, "phone_revealed": phone_revealed and bool(customer.phone)},
+    )
+
+
+def _member_field(name: str) -> Subquery:
+    return Subquery(
+        RoundMember.objects.filter(
+            round_id=OuterRef("round_id"), customer_id=OuterRef("customer_id")
+        ).values(name)[:1]
+    )
+
+
+# --- agent: my calls ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CallRow:
+    task: CallTask
+    priority: int | None
+    stage: str
+    reason: str
+    phone: str
+    overdue: bool
+    attempts_label: str = ""  # "2 attempts": a plural per row costs more in the template
+
+
+CALL_ROW_FIELDS = (
+    "round_id",
+    "agent_id",
+    "status",
+    "attempts",
+    "next_due",
+    "reason_code",
+    "version",
+    "customer__external_id",
+    "customer__name",
+    "customer__phone",
+)
+
+
+def my_calls(user: User, *, today: date, lang: str) -> list[CallRow]:
+    """The agent's open call tasks, by priority then due date (two queries)."""
+    tasks = (
+        CallTask.objects.filter(agent_id=user.pk, status=TaskStatus.OPEN)
+        .select_related("customer")
+        # only what the list shows: the offer menus, the round's plan summary and the
+        # customers' JSON fields would be decoded for up to 200 rows and never used
+        .only(*CALL_ROW_FIELDS)
+        .annotate(
+            priority=_member_field("priority_rank"),
+            member_stage=_member_field("stage"),
+            member_reason=_member_field("reason_code"),
+        )
+        .order_by("priority", "next_due", "pk")[:CALL_LIST_LIMIT]
+    )
+    taxonomy = current_rules().taxonomy
+    rows = []
+    for task in tasks:
+        reason = task.reason_code or task.member_reason or ""
+        rows.append(
+            CallRow(
+                task=task,
+                priority=task.priority,
+                stage=stage_label(task.member_stage),
+                reason=taxonomy.label(reason, lang) if reason else "",
+                phone=task.customer.phone,  # the agent's own open task: dialable
+                overdue=task.next_due is not None and task.next_due < today,
+                attempts_label=ngettext("%(n)s attempt", "%(n)s attempts", task.attempts)
+                % {"n": task.attempts},
+            )
+        )
+    return rows
+
+
+# --- customer 360 --------------------------------------------------------------------------------
+@dataclass
+class Customer360:
+    customer: Customer
+    phone: str
+    snapshot: CustomerSnapshot | None
+    totals: dict[str, Any]
+    largest: Order | None
+    months: list[dict[str, Any]]
+    categories: list[dict[str, Any]]
+    engagement: list[dict[str, Any]]
+    contacts: list[dict[str, Any]]
+    open_tasks: list[CallTask] = field(default_factory=list)
+    signals: list[str] = field(default_factory=list)
+    action: str = ""
+
+
+def customer_360(customer: Customer, *, phone: str, rules: RuleData, lang: str) -> Customer360:
+    """Purchase history by month and category, largest purchase, engagement and contacts."""
+    orders = Order.objects.filter(customer_id=customer.pk)
+    totals = orders.aggregate(
+        orders=Count("pk"), amount_cents=Sum("amount_cents"), last=Max("order_date")
+    )
+    months = [
+        dict(row)
+        for row in orders.annotate(month=TruncMonth("order_date"))
+        .values("month")
+        .annotate(orders=Count("pk"), amount_cents=Sum("amount_cents"))
+        .order_by("-month")[:HISTORY_MONTHS]
+    ]
+    categories: list[dict[str, Any]] = [
+        dict(row)
+        for row in OrderLine.objects.filter(order__customer_id=customer.pk)
+        .values("category__code", "category__name", "category__name_en")
+        .annotate(lines=Count("pk"), amount_cents=Sum("amount_cents"))
+        .order_by("-amount_cents")[:10]
+    ]
+    for row in categories:
+        name = row["category__name"] if lang.startswith("zh") else row["category__name_en"]
+        row["label"] = name or row["category__name"] or row["category__code"] or "-"
+    events = EngagementEvent.objects.filter(customer_id=customer.pk)
+    engagement = [
+        {"type": EventType(r["event_type"]).label, "n": r["n"]}
+        for r in events.values("event_type").annotate(n=Count("pk")).order_by("event_type")
+        if r["event_type"] in EventType.values
+    ]
+    contacts = [
+        {
+            "log": log,
+            "outcome": ContactOutcome(log.outcome).label
+            if log.outcome in ContactOutcome.values
+            else log.outcome,
+            "reason": rules.taxonomy.label(log.reason_code, lang) if log.reason_code else "",
+            "offer": _offer_label(rules, log.offer_code, lang) if log.offer_code else "",
+        }
+        for log in ContactLog.objects.filter(customer_id=customer.pk).order_by("-occurred_at")[:20]
+    ]
+    snapshot = CustomerSnapshot.objects.filter(customer_id=customer.pk).order_by("-as_of").first()
+    return Customer360(
+        customer=customer,
+        phone=phone,
+        snapshot=snapshot,
+        signals=signals_text(snapshot.top_signals, lang) if snapshot else [],
+        action=action_text(snapshot.retention_action, lang) if snapshot else "",
+        totals=totals,
+        largest=orders.order_by("-amount_cents", "-order_date").first(),
+        months=months,
+        categories=categories,
+        engagement=engagement,
+        contacts=contacts,
+    )
+
+
+def _offer_label(rules: RuleData, code: str, lang: str) -> str:
+    try:
+        return rules.catalogue.offer(code).label(lang)
+    except KeyError:
+        return code
+
+
+def customer_sheet(user: User, customer_pk: int, *, lang: str) -> Customer360:
+    """The 360 sheet for one customer; 403 for agents not assigned to them; audited."""
+    customer = get_object_or_404(Customer.objects.select_related("store"), pk=customer_pk)
+    permissions.check_customer_access(user, customer.pk)
+    open_tasks = list(
+        CallTask.objects.filter(customer_id=customer.pk, status=TaskStatus.OPEN)
+        .select_related("agent", "round")
+        .order_by("next_due", "pk")
+    )
+    own = next((t for t in open_tasks if t.agent_id == user.pk), None)
+    phone = _phone_for(user, customer, own)
+    sheet = customer_360(customer, phone=phone, rules=current_rules(), lang=lang)
+    sheet.open_tasks = open_tasks
+    audit_customer_view(
+        user, customer, via="sheet", phone_revealed=permissions.phone_visible(user, own)
+    )
+    return sheet
+
+
+def _phone_for(user: User, customer: Customer, task: CallTask | None) -> str:
+    if permissions.phone_visible(user, task):
+        return customer.phone
+    return mask_phone(customer.phone) or ""
+
+
+# --- the call page ----------------------------------------------------------------------
+@dataclass
+class OfferOption:
+    code: str
+    label: str
+    kind: str
+    cost: float | None
+    contact_date: str
+    category: str
+
+
+@dataclass
+class CallPage:
+    task: CallTask
+    member: RoundMember | None
+    sheet: Customer360
+    playbook: Playbook
+    policy: StagePolicy | None
+    reason_code: str
+    reason_label: str
+    channel_label: str
+    talking_points: tuple[str, ...]
+    fix: str
+    offers: list[OfferOption]
+    reasons: list[tuple[str, str]]
+    can_log: bool
+
+
+def call_page(user: User, task_id: int, *, lang: str) -> CallPage:
+    """A call: the customer's 360, the script for their reason and stage, the offer menu."""
+    task = get_object_or_404(
+        CallTask.objects.select_related("customer", "customer__store", "round"), pk=task_id
+    )
+    permissions.check_task_access(user, task)
+    member = RoundMember.objects.filter(
+        round_id=task.round_id, customer_id=task.customer_id
+    ).first()
+    rules = current_rules()
+    reason_code = task.reason_code or (member.reason_code if member else "")
+    playbook = rules.playbooks.for_reason(reason_code or None)
+    policy = _stage_policy(rules, member.stage if member else "")
+    phone = _phone_for(user, task.customer, task)
+    sheet = customer_360(task.customer, phone=phone, rules=rules, lang=lang)
+    audit_customer_view(
+        user, task.customer, via="call", phone_revealed=permissions.phone_visible(user, task)
+    )
+    return CallPage(
+        task=task,
+        member=member,
+        sheet=sheet,
+        playbook=playbook,
+        policy=policy,
+        reason_code=reason_code,
+        reason_label=rules.taxonomy.label(reason_code, lang) if reason_code else "",
+        channel_label=channel_label(
+            member.channel if member and member.channel else playbook.channel
+        ),
+        talking_points=playbook.talking_points(lang),
+        fix=playbook.fix(lang),
+        offers=offer_options(task, rules, lang),
+        reasons=[
+            (r.code, r.zh if lang.startswith("zh") else r.en) for r in rules.taxonomy.visible()
+        ],
+        can_log=permissions.may_log_contact(user, task) and task.status == TaskStatus.OPEN,
+    )
+
+
+def _stage_policy(rules: RuleData, stage: str) -> StagePolicy | None:
+    try:
+        return rules.playbooks.for_stage(stage)
+    except KeyError:
+        return None
+
+
+def offer_options(task: CallTask, rules: RuleData, lang: str) -> list[OfferOption]:
+    menu = task.offer_menu if isinstance(task.offer_menu, list) else []
+    options = []
+    for item in sorted(menu, key=lambda m: m.get("menu_rank") or 0):
+        code = str(item.get("offer_code") or "")
+        if not code:
+            continue
+        cost = item.get("cost")
+        options.append(
+            OfferOption(
+                code=code,
+                label=_offer_label(rules, code, lang),
+                kind=str(item.get("kind") or ""),
+                cost=float(cost) if cost is not None else None,
+                contact_date=str(item.get("contact_date") or ""),
+                category=str(item.get("category_code") or ""),
+            )
+        )
+    return options
+
+
+def task_for_logging(user: User, task_id: int) -> CallTask:
+    """The task an outcome is posted to: 404 if missing, 403 unless it is the user's own."""
+    task = get_object_or_404(CallTask, pk=task_id)
+    if not permissions.may_log_contact(user, task):
+        raise PermissionDenied
+    return task
+
+
+# --- supervisors: the customer list and the dashboard ----------------------------------------
+@dataclass
+class CustomerFilters:
+    stage: str = ""
+    status: str = ""
+    tier: int | None = None
+    q: str = ""
+    customer_type: str = ""
+    rfm_octant: str = ""
+    store: str = ""
+
+    def snapshot_filters(self) -> dict[str, Any]:
+        """The filters that narrow the latest analysis's rows (the search aside)."""
+        return {
+            "stage": self.stage,
+            "status": self.status,
+            "tier": self.tier,
+            "customer_type": self.customer_type,
+            "rfm_octant": self.rfm_octant,
+            "store": self.store,
+        }
+
+
+def customers_page(filters: CustomerFilters, page_number: str | int | None) -> dict[str, Any]:
+    """Customers with their latest snapshot, filtered and paginated (masked phones)."""
+    run = latest_run()
+    rows: QuerySet[Any]
+    if run is None:
+        rows = Customer.objects.filter(is_stub=False).order_by("external_id")
+        if filters.q:
+            rows = rows.filter(external_id__icontains=filters.q)
+    else:
+        rows = filter_snapshots(
+            CustomerSnapshot.objects.filter(as_of=run.as_of).select_related("customer"),
+            **filters.snapshot_filters(),
+        )
+        if filters.q:
+            rows = rows.filter(customer__external_id__icontains=filters.q)
+        rows = rows.order_by("tier", "-churn_score", "customer__external_id")
+    page: Page[Any] = Paginator(rows, PAGE_SIZE).get_page(page_number)
+    items = []
+    for row in page.object_list:
+        customer = row if isinstance(row, Customer) else row.customer
+        snapshot = None if isinstance(row, Customer) else row
+        items.append(
+            {
+                "customer": customer,
+                "snapshot": snapshot,
+                "phone": mask_phone(customer.phone) or "",
+                "stage": stage_label(snapshot.stage) if snapshot else "",
+                "status": status_label(snapshot.status) if snapshot else "",
+            }
+        )
+    return {"run": run, "page": page, "items": items}
+
+
+def stage_trend_svg(history: list[dict[str, Any]], lang: str) -> str:
+    """Customers by stage at each month end (the report's chart), cached per data and language."""
+    runs = [
+        {"as_of": r["as_of"], "counts": r["counts"] if isinstance(r["counts"], dict) else {}}
+        for r in history
+    ]
+    if not runs:
+        return ""
+    rlang = "en" if lang.startswith("en") else "zh"
+    digest = hashlib.sha256(
+        json.dumps([rlang, runs], sort_keys=True, default=str).encode()
+    ).hexdigest()
+
+    def draw() -> str:
+        chart = stage_chart({"stages": stage_history(runs)}, rlang)
+        return to_svg(chart) if chart is not None else ""
+
+    return str(cache.get_or_set(f"workbench:stage-trend:{digest}", draw, timeout=24 * 3600))
+
+
+def early_warnings(
+    filters: CustomerFilters, page_number: str | int | None, *, lang: str
+) -> dict[str, Any]:
+    """Customers the latest analysis flagged early, with their warning signs and next action."""
+    run = latest_run()
+    flagged = (
+        CustomerSnapshot.objects.filter(as_of=run.as_of, early_warning=True)
+        if run
+        else CustomerSnapshot.objects.none()
+    )
+    rows = filter_snapshots(flagged, **filters.snapshot_filters())
+    if filters.q:
+        rows = rows.filter(customer__external_id__icontains=filters.q)
+    rows = rows.select_related("customer").order_by(
+        F("tier").asc(nulls_last=True), "-churn_score", "customer__external_id"
+    )
+    page: Page[Any] = Paginator(rows, PAGE_SIZE).get_page(page_number)
+    items = [
+        {
+            "customer": snap.customer,
+            "snapshot": snap,
+            "stage": stage_label(snap.stage),
+            "signals": signals_text(snap.top_signals, lang),
+            "action": action_text(snap.retention_action, lang),
+        }
+        for snap in page.object_list  # one page: at most PAGE_SIZE rows
+    ]
+    return {"run": run, "page": page, "items": items}
+
+
+def dashboard(*, lang: str = "zh-hans") -> dict[str, Any]:
+    """Headline counts of the latest analysis, the 12-month stage trend (the monthly report's
+    chart), the early-warning alert, and the rounds with their task progress."""
+    run = latest_run()
+    counts: dict[str, dict[str, int]] = run.counts if run and isinstance(run.counts, dict) else {}
+    history: list[dict[str, Any]] = (
+        [
+            dict(row)
+            for row in AnalysisRun.objects.filter(as_of__gt=run.as_of - timedelta(days=400))
+            .order_by("as_of")
+            .values("as_of", "counts")
+        ]
+        if run
+        else []
+    )
+    rounds = list(Round.objects.order_by("-month", "-pk")[:24])
+    tasks = _grouped(CallTask.objects.values_list("round_id", "status"))
+    members = _grouped(RoundMember.objects.values_list("round_id", "arm"))
+    return {
+        "run": run,
+        "trend_svg": stage_trend_svg(history, lang),
+        "early_warnings": int(counts.get("early_warning", {}).get("true", 0)),
+        "stages": _in_order(counts.get("stage", {}), list(STAGE_LABELS), stage_label),
+        "statuses": _in_order(counts.get("status", {}), list(STATUS_LABELS), status_label),
+        "tiers": list(counts.get("tier", {}).items()),
+        "rounds": [
+            {
+                "round": r,
+                "treated": members.get((r.pk, "treated"), 0),
+                "control": members.get((r.pk, "control"), 0),
+                "open": tasks.get((r.pk, TaskStatus.OPEN.value), 0),
+                "done": tasks.get((r.pk, TaskStatus.DONE.value), 0),
+                "closed": tasks.get((r.pk, TaskStatus.CLOSED.value), 0),
+            }
+            for r in rounds
+        ],
+    }
+
+
+def _grouped(pairs: QuerySet[Any]) -> dict[tuple[int, str], int]:
+    """Row counts per (round, value) in one GROUP BY query."""
+    return {(r, v): n for r, v, n in pairs.order_by().annotate(n=Count("pk"))}
+
+
+def _in_order(counts: dict[str, int], order: list[str], label: Any) -> list[tuple[str, int]]:
+    """Known codes in lifecycle order, then any others as stored."""
+    codes = sorted(counts, key=lambda c: order.index(c) if c in order else len(order))
+    return [(label(c), counts[c]) for c in codes]

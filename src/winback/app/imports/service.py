@@ -1,0 +1,502 @@
+"""Import service (R1): one call imports one file; the web page, the CLI and the API use it.
+
+The pure pipeline (:mod:`winback.ingest.pipeline`) parses and validates; this module only looks
+up keys and writes. Rows are written in chunks (``WINBACK_IMPORT_CHUNK_ROWS``, default 50,000).
+Each chunk's inserts, updates, stub customers and the batch checkpoint (``rows_committed`` and
+the counts so far) commit in one transaction, so a process killed at any moment leaves whole
+chunks only. Running the same import again finds the interrupted batch (same file digest,
+same settings, same rows, its process gone) and continues after its checkpoint; whatever
+happens, upserts keyed by natural key and decided by content hash make a re-run converge on
+exactly the state of an uninterrupted run, and a second import of the same file changes
+nothing.
+
+An updated row takes every field of the import contract from the file (a column the file lacks
+means "empty", i.e. the model's default): the stored row then is what the file says, and its
+hash describes it. Columns outside the contract (``key_dates``, the customer's creation time,
+a contact's agent account) are never touched by an import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from winback.config import BusinessProfile
+from winback.environment import data_dir, env_int
+from winback.ingest.decode import read_table
+from winback.ingest.headers import UserMapping, load_mapping
+from winback.ingest.keys import KEY
+from winback.ingest.messages import ImportFileError, check_lang
+from winback.ingest.pipeline import (
+    OP,
+    PK_SUFFIX,
+    ROW_HASH,
+    STUB,
+    TARGET_ID,
+    IngestOptions,
+    Prepared,
+    Resolved,
+    UnknownCustomerPolicy,
+    classify,
+    contract_for,
+    known_frame,
+    prepare_table,
+    reference_values,
+    resolve,
+    stub_customer_hash,
+)
+from winback.ingest.rejects import counts_by_reason, rejects_table, write_rejects
+from winback.store import import_writers as writers
+from winback.store.imports.models import ImportBatch, ImportStatus
+
+Progress = Callable[[str, int, int], None]
+DEFAULT_CHUNK_ROWS = 50_000
+
+
+@dataclass
+class ImportSummary:
+    """What an import did. ``read = inserted + updated + unchanged + rejected`` always."""
+
+    kind: str
+    file: str
+    dry_run: bool = False
+    batch_id: int | None = None
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    rejects_file: str | None = None
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    stub_customers_created: int = 0
+    unknown_customer_policy: str = "stub"
+    unresolved_references: dict[str, int] = field(default_factory=dict)
+    mapped_columns: dict[str, str] = field(default_factory=dict)
+    unknown_columns: list[str] = field(default_factory=list)
+    duplicate_columns: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    file_format: str = ""
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    date_order: str | None = None
+    date_order_ambiguous: bool = False
+    date_order_conflicting: bool = False
+    blank_rows: int = 0
+    time_zone: str = ""
+    resumed: bool = False
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def chunk_rows_setting() -> int:
+    rows = env_int("WINBACK_IMPORT_CHUNK_ROWS", DEFAULT_CHUNK_ROWS)
+    return max(rows, 1)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def import_file(
+    kind: str,
+    path: Path | str,
+    *,
+    mapping: Path | str | None = None,
+    dry_run: bool = False,
+    lang: str = "zh",
+    user: Any = None,
+    progress: Progress | None = None,
+    profile: BusinessProfile | None = None,
+    unknown_customer_policy: UnknownCustomerPolicy | None = None,
+    chunk_rows: int | None = None,
+) -> ImportSummary:
+    """Import one file of ``kind``; raises :class:`ImportFileError` if the file is refused.
+
+    ``mapping`` names a JSON or CSV file of ``source header -> field``; ``dry_run`` counts
+    exactly what would happen and writes nothing but the batch record and the rejects file;
+    ``progress(stage, done, total)`` is called with stage "read" and then "write" (rows);
+    ``unknown_customer_policy`` overrides the business profile's choice for unknown customers.
+    """
+    clock = _Clock()
+    path = Path(path)
+    contract = contract_for(kind)
+    policy = unknown_customer_policy or _profile_policy(profile)
+    options = IngestOptions(
+        time_zone=str(settings.TIME_ZONE), lang=check_lang(lang), unknown_customer_policy=policy
+    )
+    chunk = chunk_rows or chunk_rows_setting()
+    report = progress or _no_progress
+    report("read", 0, 1)
+    try:
+        user_mapping = load_mapping(Path(mapping), contract) if mapping else None
+        raw = read_table(path)
+        sha = file_sha256(path)
+        prepared = prepare_table(contract, raw, user_mapping, options)
+    except ImportFileError as exc:
+        _record_failure(kind, path, dry_run, user, exc)
+        raise
+    report("read", 1, 1)
+    clock.lap("read_and_check")
+    known = _known_references(prepared)
+    clock.lap("look_up_references")
+    resolved = resolve(prepared, known, options)
+    summary = _summary(resolved, path, dry_run, options)
+    clock.lap("resolve_and_hash")
+    batch, start = _open_batch(resolved, summary, sha, chunk, user_mapping, options, user)
+    summary.rejects_file = _write_rejects_file(batch, prepared, resolved)
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        read=summary.read, rejected=summary.rejected, rejects_file=summary.rejects_file or ""
+    )
+    clock.lap("rejects_file")
+    with writers.bulk_session():
+        if dry_run:
+            with transaction.atomic():
+                _write_all(resolved, batch, summary, start, chunk, options, report)
+                transaction.set_rollback(True)
+        else:
+            _write_all(resolved, batch, summary, start, chunk, options, report)
+    if not dry_run:
+        refresh_planner_statistics(resolved.prepared.kind, summary)
+    clock.lap("write")
+    summary.timings = clock.laps
+    summary.seconds = clock.total()
+    _finish(batch, summary)
+    return summary
+
+
+class _Clock:
+    """Seconds spent per phase, reported in the summary."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self.last, 3)
+        self.last = now
+
+    def total(self) -> float:
+        return round(time.perf_counter() - self.started, 3)
+
+
+def _open_batch(
+    resolved: Resolved,
+    summary: ImportSummary,
+    sha: str,
+    chunk: int,
+    mapping: UserMapping | None,
+    options: IngestOptions,
+    user: Any,
+) -> tuple[ImportBatch, int]:
+    """The batch to write under and the row to start from (an interrupted run is resumed)."""
+    kind = resolved.prepared.kind
+    fingerprint = _fingerprint(resolved, chunk, mapping, options)
+    batch = None if summary.dry_run else _resumable_batch(kind, sha, fingerprint)
+    if batch is None:
+        batch = _new_batch(kind, Path(summary.file), sha, summary.dry_run, user, fingerprint)
+        summary.batch_id = batch.pk
+        return batch, 0
+    summary.resumed = True
+    summary.batch_id = batch.pk
+    summary.inserted, summary.updated, summary.unchanged = (
+        batch.inserted,
+        batch.updated,
+        batch.unchanged,
+    )
+    summary.stub_customers_created = int(batch.summary.get("stub_customers_created", 0))
+    return batch, batch.rows_committed
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def _profile_policy(profile: BusinessProfile | None) -> UnknownCustomerPolicy:
+    """The business's choice for orders of unknown customers (stored profile by default)."""
+    if profile is None:
+        from winback.app.settings.profile import current_profile
+
+        profile = current_profile()
+    return "reject" if profile.unknown_customer_policy == "reject" else "stub"
+
+
+def _known_references(prepared: Prepared) -> dict[str, pl.DataFrame]:
+    """One query per referenced kind, for exactly the keys this file names."""
+    known: dict[str, pl.DataFrame] = {}
+    for target, keys in reference_values(prepared).items():
+        found_keys, pks = writers.lookup_keys(target, keys)
+        known[target] = known_frame(found_keys, pks)
+    return known
+
+
+def _summary(
+    resolved: Resolved, path: Path, dry_run: bool, options: IngestOptions
+) -> ImportSummary:
+    prepared = resolved.prepared
+    raw = prepared.raw
+    rejected = resolved.rejects.height
+    return ImportSummary(
+        kind=prepared.kind,
+        file=str(path),
+        dry_run=dry_run,
+        read=prepared.read,
+        rejected=rejected,
+        rejected_by_reason=counts_by_reason(resolved.rejects),
+        unknown_customer_policy=options.unknown_customer_policy,
+        unresolved_references=resolved.unresolved,
+        mapped_columns=prepared.header_map.mapped,
+        unknown_columns=list(prepared.header_map.unknown),
+        duplicate_columns=list(prepared.header_map.duplicates),
+        ignored_columns=list(prepared.header_map.ignored),
+        file_format=raw.file_format,
+        encoding=raw.encoding,
+        delimiter=raw.delimiter,
+        sheet=raw.sheet,
+        date_order=prepared.date_order.order,
+        date_order_ambiguous=prepared.date_order.ambiguous,
+        date_order_conflicting=prepared.date_order.conflicting,
+        blank_rows=raw.blank_rows,
+        time_zone=options.time_zone,
+    )
+
+
+def _fingerprint(
+    resolved: Resolved, chunk: int, mapping: UserMapping | None, options: IngestOptions
+) -> str:
+    """Identifies the exact sequence of rows to write, so a resume skips the right ones.
+
+    Polars' row hash is fine here (unlike for stored hashes): a fingerprint only has to match
+    between an interrupted run and its re-run; after an upgrade it merely stops matching and
+    the import starts over, which converges on the same state anyway.
+    """
+    keys = resolved.key_columns
+    per_row = resolved.rows.select(
+        pl.concat_str([pl.col(k).cast(pl.String) for k in keys] + [pl.col(ROW_HASH)], separator="|")
+        .hash(seed=0)
+        .alias("h")
+    )["h"]
+    digest = hashlib.md5(usedforsecurity=False)
+    digest.update(
+        repr((chunk, sorted((mapping.pairs if mapping else {}).items()), options)).encode()
+    )
+    digest.update(per_row.to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _resumable_batch(kind: str, sha: str, fingerprint: str) -> ImportBatch | None:
+    """An interrupted import of the same rows whose process is gone.
+
+    Interrupted imports of this file that cannot be continued (other settings, other rows)
+    are closed as failed: the new run writes everything they would have.
+    """
+    candidates = ImportBatch.objects.filter(
+        kind=kind, file_sha256=sha, status=ImportStatus.RUNNING, dry_run=False
+    ).order_by("-pk")
+    resumable = None
+    for batch in candidates:
+        info = batch.summary or {}
+        if _process_alive(info.get("host"), info.get("pid")):
+            continue
+        if resumable is None and info.get("fingerprint") == fingerprint:
+            resumable = batch
+            continue
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=ImportStatus.FAILED,
+            finished_at=timezone.now(),
+            summary={**info, "error": "interrupted"},
+        )
+    if resumable is not None:
+        info = {**(resumable.summary or {}), "pid": os.getpid(), "host": socket.gethostname()}
+        ImportBatch.objects.filter(pk=resumable.pk).update(summary=info)
+        resumable.summary = info
+    return resumable
+
+
+def _process_alive(host: object, pid: object) -> bool:
+    """Whether the process that wrote a batch may still be running (another host: assume so)."""
+    if host != socket.gethostname():
+        return True
+    if not isinstance(pid, int) or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _new_batch(
+    kind: str, path: Path, sha: str, dry_run: bool, user: Any, fingerprint: str
+) -> ImportBatch:
+    return ImportBatch.objects.create(
+        kind=kind,
+        file_name=str(path)[:500],
+        file_sha256=sha,
+        dry_run=dry_run,
+        user=user if getattr(user, "pk", None) else None,
+        summary={"fingerprint": fingerprint, "pid": os.getpid(), "host": socket.gethostname()},
+    )
+
+
+def _record_failure(kind: str, path: Path, dry_run: bool, user: Any, exc: ImportFileError) -> None:
+    sha = file_sha256(path) if path.is_file() else ""
+    ImportBatch.objects.create(
+        kind=kind[:16],
+        file_name=str(path)[:500],
+        file_sha256=sha,
+        dry_run=dry_run,
+        user=user if getattr(user, "pk", None) else None,
+        status=ImportStatus.FAILED,
+        finished_at=timezone.now(),
+        summary={"error": exc.code.value, "params": {k: str(v) for k, v in exc.params.items()}},
+    )
+
+
+def _write_rejects_file(batch: ImportBatch, prepared: Prepared, resolved: Resolved) -> str | None:
+    if resolved.rejects.height == 0:
+        return None
+    folder = data_dir() / "imports"
+    path = folder / f"{batch.pk:06d}-{prepared.kind}-rejects.csv"
+    write_rejects(rejects_table(prepared.raw, resolved.rejects), path)
+    return str(path)
+
+
+def _write_all(
+    resolved: Resolved,
+    batch: ImportBatch,
+    summary: ImportSummary,
+    start: int,
+    chunk_rows: int,
+    options: IngestOptions,
+    report: Progress,
+) -> None:
+    spec = writers.SPECS[resolved.prepared.kind]
+    rows = resolved.rows
+    total = rows.height
+    stub_hash = stub_customer_hash()
+    report("write", start, total)
+    for offset in range(start, total, chunk_rows):
+        chunk = rows.slice(offset, chunk_rows)
+        with transaction.atomic():
+            counts = _write_chunk(spec, chunk, stub_hash, options)
+            summary.inserted += counts["insert"]
+            summary.updated += counts["update"]
+            summary.unchanged += counts["unchanged"]
+            summary.stub_customers_created += counts["stubs"]
+            _checkpoint(batch, summary, offset + chunk.height)
+        report("write", offset + chunk.height, total)
+    if resolved.prepared.kind == "categories":
+        with transaction.atomic():
+            writers.set_category_parents(rows.select(KEY, "parent_code"))
+
+
+def _write_chunk(
+    spec: writers.KindSpec, chunk: pl.DataFrame, stub_hash: str, options: IngestOptions
+) -> dict[str, int]:
+    stubs = 0
+    if chunk[STUB].any():
+        chunk, stubs = _with_stub_customers(chunk, stub_hash)
+    stored = writers.stored_rows(spec, chunk)
+    classified = classify(chunk, stored, spec.match)
+    ops = classified[OP]
+    inserts = classified.filter(ops == "insert")
+    updates = classified.filter(ops == "update")
+    writers.insert_rows(spec, writers.db_frame(inserts, spec, options.time_zone))
+    writers.update_rows(
+        spec,
+        writers.db_frame(updates, spec, options.time_zone).with_columns(
+            updates[TARGET_ID].alias("id")
+        ),
+    )
+    return {
+        "insert": inserts.height,
+        "update": updates.height,
+        "unchanged": classified.height - inserts.height - updates.height,
+        "stubs": stubs,
+    }
+
+
+def _with_stub_customers(chunk: pl.DataFrame, stub_hash: str) -> tuple[pl.DataFrame, int]:
+    """Create the chunk's missing customers as stubs and fill in their keys."""
+    pk = "customer_id" + PK_SUFFIX
+    wanted = chunk.filter(pl.col(STUB))["customer_id"].unique().sort()
+    created = writers.create_stub_customers(wanted, stub_hash)
+    keys, pks = writers.lookup_keys("customers", wanted)
+    found = known_frame(keys, pks).rename({"key": "customer_id", "pk": "_stub_pk"})
+    filled = (
+        chunk.join(found, on="customer_id", how="left", maintain_order="left")
+        .with_columns(pl.coalesce(pl.col(pk), pl.col("_stub_pk")).alias(pk))
+        .drop("_stub_pk")
+    )
+    return filled, created
+
+
+def _checkpoint(batch: ImportBatch, summary: ImportSummary, rows_committed: int) -> None:
+    info = {**(batch.summary or {}), "stub_customers_created": summary.stub_customers_created}
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        rows_committed=rows_committed,
+        inserted=summary.inserted,
+        updated=summary.updated,
+        unchanged=summary.unchanged,
+        summary=info,
+    )
+
+
+# Rows written by one import above which PostgreSQL's planner statistics are refreshed.
+ANALYZE_AFTER_ROWS = 10_000
+
+
+def refresh_planner_statistics(kind: str, summary: ImportSummary) -> bool:
+    """ANALYZE the tables a large import wrote (PostgreSQL). Until autovacuum gets to them (never,
+    where it is off) the planner guesses row counts and may scan every order line for one
+    customer's sheet. Returns whether it ran."""
+    if connection.vendor != "postgresql":
+        return False
+    if summary.inserted + summary.updated + summary.stub_customers_created < ANALYZE_AFTER_ROWS:
+        return False
+    tables = [writers.SPECS[kind].table]
+    if summary.stub_customers_created:
+        from winback.store.customers.models import Customer
+
+        tables.append(str(Customer._meta.db_table))
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"ANALYZE {table}")
+    return True
+
+
+def _finish(batch: ImportBatch, summary: ImportSummary) -> None:
+    info = {**(batch.summary or {}), **summary.to_dict()}
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportStatus.DONE,
+        finished_at=timezone.now(),
+        read=summary.read,
+        inserted=summary.inserted,
+        updated=summary.updated,
+        unchanged=summary.unchanged,
+        rejected=summary.rejected,
+        rejects_file=summary.rejects_file or "",
+        summary=info,
+    )

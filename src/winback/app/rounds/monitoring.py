@@ -1,0 +1,141 @@
+"""Did the round work? Treated vs control at +30/+60/+90 days from the database (R7).
+
+The maths is :mod:`winback.programme.attribution`; this module reads the round's members,
+their orders, lines and engagement in the outcome window, the offers chosen in the calls and
+the agents' contacts, and hands them over.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import polars as pl
+
+from winback.app.rounds.planning import read_memberships
+from winback.app.settings.profile import current_profile
+from winback.programme.attribution import (
+    HORIZONS,
+    CostRates,
+    retirement,
+    round_effects,
+    round_outcomes,
+)
+from winback.store.frames import query_frame
+from winback.store.programme.models import CallTask, Round
+
+MEMBER_IN = "SELECT m.customer_id FROM programme_roundmember m WHERE m.round_id = %s"
+
+
+def round_status(rnd: Round, as_of: date, *, n_boot: int = 2000) -> dict[str, Any]:
+    """The round's outcomes and effects as of ``as_of`` (data after it is ignored)."""
+    profile = current_profile()
+    start = rnd.round_start
+    last = min(as_of, start + timedelta(days=max(HORIZONS) - 1))
+    arms = query_frame(
+        "SELECT m.customer_id, m.arm, m.tier, m.stage FROM programme_roundmember m "
+        "WHERE m.round_id = %s",
+        [rnd.pk],
+        {"customer_pk": pl.Int64(), "arm": pl.String(), "tier": pl.Int64(), "stage": pl.String()},
+    ).with_columns(stratum=pl.format("{}|{}", pl.col("tier"), pl.col("stage")))
+    window = [start, last, rnd.pk]
+    orders = query_frame(
+        "SELECT o.customer_id, o.order_date, o.amount_cents, o.coupon_code FROM customers_order o "
+        f"WHERE o.order_date >= %s AND o.order_date <= %s AND o.customer_id IN ({MEMBER_IN})",
+        window,
+        {
+            "customer_pk": pl.Int64(),
+            "order_date": pl.Date(),
+            "amount_cents": pl.Int64(),
+            "coupon_code": pl.String(),
+        },
+    )
+    lines = query_frame(
+        "SELECT o.customer_id, o.order_date, c.code FROM customers_orderline l "
+        "JOIN customers_order o ON o.id = l.order_id JOIN customers_category c "
+        "ON c.id = l.category_id "
+        f"WHERE o.order_date >= %s AND o.order_date <= %s AND o.customer_id IN ({MEMBER_IN})",
+        window,
+        {"customer_pk": pl.Int64(), "order_date": pl.Date(), "category_code": pl.String()},
+    )
+    events = query_frame(
+        "SELECT e.customer_id, e.occurred_date, e.event_type FROM customers_engagementevent e "
+        f"WHERE e.occurred_date >= %s AND e.occurred_date <= %s "
+        f"AND e.customer_id IN ({MEMBER_IN})",
+        window,
+        {"customer_pk": pl.Int64(), "occurred_date": pl.Date(), "event_type": pl.String()},
+    )
+    offers = offers_made(rnd)
+    contacts = query_frame(
+        "SELECT t.customer_id, a.occurred_date, l.duration_seconds / 60.0 "
+        "FROM programme_contactattempt a JOIN programme_calltask t ON t.id = a.task_id "
+        "LEFT JOIN customers_contactlog l ON l.id = a.contact_log_id "
+        "WHERE t.round_id = %s AND a.occurred_date <= %s",
+        [rnd.pk, as_of],
+        {"customer_pk": pl.Int64(), "occurred_date": pl.Date(), "minutes": pl.Float64()},
+    )
+    outcomes = round_outcomes(
+        arms.select("customer_pk", "arm", "stratum"),
+        round_start=start,
+        orders=orders.with_columns(
+            coupon_code=pl.when(pl.col("coupon_code") == "").then(None).otherwise("coupon_code")
+        ),
+        lines=lines,
+        events=events,
+        offers_made=offers,
+        as_of=as_of,
+    )
+    rates = CostRates(
+        call_minutes=profile.programme.call_minutes,
+        minute_cost=profile.programme.agent_minute_cost,
+        gross_margin=profile.gross_margin,
+    )
+    effects = round_effects(
+        outcomes, seed=rnd.seed, rates=rates, contacts=contacts, offers_made=offers, n_boot=n_boot
+    )
+    return {
+        "round_id": rnd.pk,
+        "month": rnd.month.strftime("%Y-%m"),
+        "as_of": as_of.isoformat(),
+        "round_start": start.isoformat(),
+        "treated": int((arms["arm"] == "treated").sum()),
+        "control": int((arms["arm"] == "control").sum()),
+        "contacts": contacts.height,
+        "offers_chosen": offers.height,
+        "horizons": effects.to_dicts(),
+        "retirement": _retirement(rnd, as_of),
+    }
+
+
+def offers_made(rnd: Round) -> pl.DataFrame:
+    """The offer chosen on each task, with its category and cost from the task's menu."""
+    rows = []
+    for customer_id, code, menu in (
+        CallTask.objects.filter(round=rnd)
+        .exclude(offer_code="")
+        .values_list("customer_id", "offer_code", "offer_menu")
+    ):
+        item: dict[str, Any] = next((m for m in menu or [] if m.get("offer_code") == code), {})
+        rows.append((customer_id, code, code, item.get("category_code"), item.get("cost") or 0.0))
+    return pl.DataFrame(
+        rows,
+        schema={
+            "customer_pk": pl.Int64(),
+            "offer_code": pl.String(),
+            "coupon_code": pl.String(),
+            "category_code": pl.String(),
+            "offer_cost": pl.Float64(),
+        },
+        orient="row",
+    )
+
+
+def _retirement(rnd: Round, as_of: date) -> dict[str, int]:
+    memberships = read_memberships(MEMBER_IN, [rnd.pk])
+    retire_after = current_profile().programme.retire_after_rounds
+    result = retirement(memberships, retire_after=retire_after, as_of=as_of)
+    return {
+        "retire_after_rounds": retire_after,
+        "retired": int(result["retired"].sum()),
+        "one_or_more_rounds_without_return": int((result["rounds_without_return"] > 0).sum()),
+    }

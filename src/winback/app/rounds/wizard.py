@@ -1,0 +1,305 @@
+"""The supervisor's round pages: the round wizard's previews, creating a round, the round board.
+
+Every figure the wizard shows comes from :func:`winback.app.rounds.planning.prepare_plan`,
+the planner ``winback round plan`` runs, on the same inputs: the preview is a dry run of the
+plan that the Create button stores with :func:`winback.app.rounds.planning.plan_round`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from winback.app.rounds.monitoring import round_status
+from winback.app.rounds.planning import active_agents, plan_round, prepare_plan
+from winback.app.settings.profile import current_profile
+from winback.programme.rounds import EXCLUSION_CAUSES
+from winback.reporting.charts import lift_chart, rounds_chart, to_svg
+from winback.reporting.metrics import REACHED, round_table, won_back_lift
+from winback.store.accounts.models import User
+from winback.store.customers.models import ContactOutcome
+from winback.store.programme.models import (
+    Arm,
+    CallTask,
+    ContactAttempt,
+    Round,
+    RoundMember,
+    RoundRequest,
+    TaskStatus,
+)
+
+# The board's treated-vs-control intervals: as many bootstrap draws as the monthly report.
+BOARD_BOOTSTRAP = 500
+PREVIEW_SEED = 0  # exclusions do not depend on the seed
+STALE_REQUEST = timedelta(minutes=15)  # far longer than any plan takes
+
+CAUSE_LABELS = {
+    "do_not_contact": _("Asked not to be contacted"),
+    "no_consent": _("No marketing consent"),
+    "over_contact_cap": _("Contact limit reached"),
+    "open_complaint": _("Open complaint (complaints team)"),
+    "in_active_round": _("In another round or a control group still measured"),
+    "retired": _("Retired after rounds without return"),
+    "outside_allowed_hours": _("Outside allowed contact hours"),
+}
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Step 1 of the wizard: which customers the round draws from."""
+
+    month: date
+    statuses: tuple[str, ...]
+    tiers: tuple[int, ...] | None  # None = every tier
+    stages: tuple[str, ...] | None  # None = every stage except prospect
+
+
+class RoundExists(Exception):
+    """A round is already planned for the month."""
+
+    def __init__(self, rnd: Round) -> None:
+        super().__init__(rnd.pk)
+        self.round = rnd
+
+
+class RoundInProgress(Exception):
+    """Another Create for the month is still planning."""
+
+
+def exclusion_preview(pool: Pool) -> dict[str, Any]:
+    """Step 2: candidates and exclusions by cause, as the plan would count them."""
+    prepared = prepare_plan(
+        pool.month,
+        seed=PREVIEW_SEED,
+        tiers=pool.tiers,
+        statuses=pool.statuses,
+        stages=pool.stages,
+    )
+    s = prepared.plan.summary
+    return {
+        "snapshot_as_of": s["snapshot_as_of"],
+        "candidates": s["candidates"],
+        "excluded": s["excluded"],
+        "eligible": s["eligible"],
+        "excluded_by_cause": dict(s["excluded_by_cause"]),
+        "causes": [
+            (code, str(CAUSE_LABELS[code]), int(s["excluded_by_cause"][code]))
+            for code in EXCLUSION_CAUSES
+        ],
+        "existing": Round.objects.filter(month=pool.month).first(),
+    }
+
+
+def assignment_preview(pool: Pool, *, holdout: float, seed: int) -> dict[str, Any]:
+    """Step 4: treated/control sizes and customers per agent with capacity and seniority."""
+    prepared = prepare_plan(
+        pool.month,
+        holdout=holdout,
+        seed=seed,
+        tiers=pool.tiers,
+        statuses=pool.statuses,
+        stages=pool.stages,
+    )
+    s = prepared.plan.summary
+    days = int(s["working_days"])
+    per_agent: dict[str, int] = s["per_agent"]
+    agents = [
+        {
+            "username": u.get_username(),
+            "seniority": u.seniority,
+            "daily_capacity": u.daily_capacity,
+            "capacity": u.daily_capacity * days,
+            "assigned": int(per_agent.get(str(u.pk), 0)),
+        }
+        for u in active_agents()
+    ]
+    return {
+        "summary": s,
+        "working_days": days,
+        "agents": agents,
+        "holdout": holdout,
+        "seed": seed,
+    }
+
+
+def default_holdout() -> float:
+    return float(current_profile().programme.holdout_share)
+
+
+def create_round(pool: Pool, *, holdout: float, seed: int, token: str, user: User) -> Round:
+    """Plan and store the round with the service the CLI uses. The same token twice returns
+    the round the first press made; a month that already has a round is refused."""
+    earlier = RoundRequest.objects.filter(token=token).select_related("round").first()
+    if earlier is not None:
+        return _settled(earlier)
+    existing = Round.objects.filter(month=pool.month).first()
+    if existing is not None:
+        raise RoundExists(existing)
+    # A press whose process died while planning leaves its row without a round: after a while
+    # it no longer holds the month.
+    RoundRequest.objects.filter(
+        month=pool.month, round__isnull=True, created_at__lt=timezone.now() - STALE_REQUEST
+    ).delete()
+    try:
+        with transaction.atomic():
+            request = RoundRequest.objects.create(token=token, month=pool.month, created_by=user)
+    except IntegrityError:
+        other = (
+            RoundRequest.objects.filter(Q(token=token) | Q(month=pool.month))
+            .select_related("round")
+            .first()
+        )
+        if other is None:  # the other press failed and let go meanwhile
+            raise RoundInProgress from None
+        if other.token != token and other.round is not None:
+            raise RoundExists(other.round) from None
+        return _settled(other)
+    try:
+        rnd = plan_round(
+            pool.month,
+            holdout=holdout,
+            seed=seed,
+            tiers=pool.tiers,
+            statuses=pool.statuses,
+            stages=pool.stages,
+            user=user,
+        )
+    except BaseException:
+        RoundRequest.objects.filter(pk=request.pk).delete()
+        raise
+    RoundRequest.objects.filter(pk=request.pk).update(round=rnd)
+    return rnd
+
+
+def _settled(request: RoundRequest) -> Round:
+    if request.round is None:
+        raise RoundInProgress
+    return request.round
+
+
+# --- the board ---------------------------------------------------------------------------------
+
+
+def round_list() -> list[dict[str, Any]]:
+    """Rounds, newest first, with arm sizes and call progress (three queries)."""
+    rounds = list(Round.objects.order_by("-month", "-pk")[:60])
+    ids = [r.pk for r in rounds]
+    members = {
+        (r, a): n
+        for r, a, n in RoundMember.objects.filter(round_id__in=ids)
+        .values_list("round_id", "arm")
+        .order_by()
+        .annotate(n=Count("pk"))
+    }
+    tasks = {
+        (r, s): n
+        for r, s, n in CallTask.objects.filter(round_id__in=ids)
+        .values_list("round_id", "status")
+        .order_by()
+        .annotate(n=Count("pk"))
+    }
+    return [
+        {
+            "round": r,
+            "treated": members.get((r.pk, Arm.TREATED.value), 0),
+            "control": members.get((r.pk, Arm.CONTROL.value), 0),
+            "open": tasks.get((r.pk, TaskStatus.OPEN.value), 0),
+            "done": tasks.get((r.pk, TaskStatus.DONE.value), 0),
+            "closed": tasks.get((r.pk, TaskStatus.CLOSED.value), 0),
+        }
+        for r in rounds
+    ]
+
+
+def report_lang(lang: str) -> str:
+    """The monthly report's language code for a Django language code."""
+    return "en" if lang.startswith("en") else "zh"
+
+
+def round_board(rnd: Round, *, as_of: date, lang: str) -> dict[str, Any]:
+    """Progress by agent, outcome counts and the +30/+60/+90 effects with their intervals."""
+    progress: dict[int | None, dict[str, Any]] = {}
+    for agent_id, username, status, n in (
+        CallTask.objects.filter(round=rnd)
+        .values_list("agent_id", "agent__username", "status")
+        .order_by()
+        .annotate(n=Count("pk"))
+    ):
+        row = progress.setdefault(
+            agent_id,
+            {"agent": username or "-", "open": 0, "done": 0, "closed": 0, "reached": 0},
+        )
+        row[status] = row.get(status, 0) + n
+    for agent_id, n in (
+        ContactAttempt.objects.filter(task__round=rnd, outcome__in=REACHED)
+        .values_list("task__agent_id")
+        .order_by()
+        .annotate(n=Count("task_id", distinct=True))
+    ):
+        if agent_id in progress:
+            progress[agent_id]["reached"] = n
+    for row in progress.values():
+        row["tasks"] = row["open"] + row["done"] + row["closed"]
+    agents = sorted(progress.values(), key=lambda r: str(r["agent"]))
+    outcome_counts = dict(
+        ContactAttempt.objects.filter(task__round=rnd)
+        .values_list("outcome")
+        .order_by()
+        .annotate(n=Count("pk"))
+    )
+    outcomes = [
+        (code, str(label), int(outcome_counts.get(code, 0)))
+        for code, label in ContactOutcome.choices
+    ]
+    status = round_status(rnd, as_of, n_boot=BOARD_BOOTSTRAP)
+    frame = round_table([status])
+    report = {
+        "rounds": frame,
+        "lift": won_back_lift(frame),
+        "currency": current_profile().currency,
+    }
+    rlang = report_lang(lang)
+    charts = {}
+    for name, build in (("uplift", rounds_chart), ("spend", lift_chart)):
+        chart = build(report, rlang)
+        if chart is not None:
+            charts[name] = to_svg(chart)
+    return {
+        "round": rnd,
+        "agents": agents,
+        "totals": {
+            key: sum(int(r[key]) for r in agents)
+            for key in ("tasks", "open", "done", "closed", "reached")
+        },
+        "outcomes": outcomes,
+        "attempts": sum(n for _, _, n in outcomes),
+        "status": status,
+        "horizons": [_shown(h) for h in status["horizons"]],
+        "charts": charts,
+        "as_of": as_of,
+    }
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _shown(horizon: dict[str, Any]) -> dict[str, Any]:
+    """A horizon's figures with the rates and the uplift interval as percentages."""
+    return {
+        **horizon,
+        "treated_rate": _pct(horizon.get("p_treated")),
+        "control_rate": _pct(horizon.get("p_control")),
+        "uplift_shown": _pct(horizon.get("uplift")),
+        "interval_shown": (
+            f"[{_pct(horizon['uplift_low'])}, {_pct(horizon['uplift_high'])}]"
+            if horizon.get("uplift_low") is not None
+            else "-"
+        ),
+    }

@@ -1,0 +1,482 @@
+"""The settings pages' services: read and change what is stored as editable data (R2-R6, R13).
+
+* The business profile (industry preset, lifecycle thresholds, value weights, tiers, programme
+  rules and the other knobs) is changed through
+  :func:`winback.app.settings.profile.set_profile`, the
+  same function ``winback profile set`` uses; the profile's own checks refuse invalid values.
+* The reason taxonomy, playbooks and offer catalogue are the shipped defaults merged with the
+  overrides stored in :class:`~winback.store.programme.models.ProgrammeSettings`; a change is
+  merged and checked (codes against the taxonomy) before it is stored.
+* Indicator weights are learned by every analysis and questionnaires ship as data: both are
+  shown read-only.
+* Users are created (role, seniority, daily capacity) and deactivated, never deleted.
+
+Every change writes an :class:`~winback.store.accounts.models.AuditLog` row with before/after.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from winback.app.settings.profile import current_profile, set_profile
+from winback.app.settings.rules import RuleData, current_rules
+from winback.config import INDUSTRIES, BusinessProfile
+from winback.programme.offers import OfferCatalogue
+from winback.programme.playbooks import Playbooks
+from winback.programme.questionnaires import Questionnaire, default_questionnaires
+from winback.programme.taxonomy import Taxonomy
+from winback.store.accounts.models import AuditLog, Role, User
+from winback.store.analysis.models import AnalysisRun
+from winback.store.programme.models import ProgrammeSettings
+
+RULE_SECTIONS = ("taxonomy", "playbooks", "offers")
+
+# Labels of the profile's settings, by dotted path; groups in display order.
+PROFILE_GROUPS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
+    (
+        "general",
+        _("Business"),
+        (
+            "name",
+            "currency",
+            "time_zone",
+            "gross_margin",
+            "annual_discount_rate",
+            "cost_to_serve_per_year",
+            "unknown_customer_policy",
+        ),
+    ),
+    (
+        "lifecycle",
+        _("Lifecycle thresholds"),
+        (
+            "lifecycle.silent_from",
+            "lifecycle.sleeping_from",
+            "lifecycle.lost_from",
+            "lifecycle_rule",
+            "expected_return_days",
+            "prior_strength",
+            "lateness_at_risk",
+            "lateness_lost",
+            "churn_horizon_days",
+            "rfm_reference",
+        ),
+    ),
+    ("tiers", _("Value tiers"), ("tiers",)),
+    (
+        "value_weights",
+        _("Value weights (currency units per act)"),
+        (
+            "value_weights.referral_converted",
+            "value_weights.forum_post",
+            "value_weights.forum_reply",
+            "value_weights.qa_answer",
+            "value_weights.event_attendance",
+            "value_weights.survey_response",
+            "value_weights.suggestion",
+            "value_weights.suggestion_adopted",
+        ),
+    ),
+    (
+        "programme",
+        _("Programme rules"),
+        (
+            "programme.contacts_per_round",
+            "programme.contact_window_days",
+            "programme.max_contacts_in_window",
+            "programme.retire_after_rounds",
+            "programme.holdout_share",
+            "programme.agent_minute_cost",
+            "programme.call_minutes",
+        ),
+    ),
+)
+
+PROFILE_LABELS: dict[str, Any] = {
+    "name": _("Business name"),
+    "currency": _("Currency"),
+    "time_zone": _("Time zone"),
+    "gross_margin": _("Gross margin (share)"),
+    "annual_discount_rate": _("Annual discount rate"),
+    "cost_to_serve_per_year": _("Cost to serve a customer per year"),
+    "unknown_customer_policy": _("Orders of unknown customers"),
+    "lifecycle.silent_from": _("Silent from (days since last purchase)"),
+    "lifecycle.sleeping_from": _("Sleeping from (days)"),
+    "lifecycle.lost_from": _("Lost from (days)"),
+    "lifecycle_rule": _("Lifecycle rule"),
+    "expected_return_days": _("Expected days between purchases"),
+    "prior_strength": _("Weight of the business-wide rhythm (pseudo-intervals)"),
+    "lateness_at_risk": _("At risk when this many times later than usual"),
+    "lateness_lost": _("Lost when this many times later than usual"),
+    "churn_horizon_days": _("Churn score horizon (days; empty: the lost threshold)"),
+    "rfm_reference": _("RFM reference"),
+    "tiers": _("Number of value tiers (1-5)"),
+    "value_weights.referral_converted": _("Converted referral (x the referred customer's revenue)"),
+    "value_weights.forum_post": _("Forum post"),
+    "value_weights.forum_reply": _("Forum reply"),
+    "value_weights.qa_answer": _("Q&A answer"),
+    "value_weights.event_attendance": _("Event attendance"),
+    "value_weights.survey_response": _("Survey response"),
+    "value_weights.suggestion": _("Suggestion"),
+    "value_weights.suggestion_adopted": _("Adopted suggestion"),
+    "programme.contacts_per_round": _("Contacts per customer and round"),
+    "programme.contact_window_days": _("Contact cap window (days)"),
+    "programme.max_contacts_in_window": _("Contacts allowed in the window"),
+    "programme.retire_after_rounds": _("Retire a customer after this many rounds"),
+    "programme.holdout_share": _("Control group share"),
+    "programme.agent_minute_cost": _("Cost of an agent minute"),
+    "programme.call_minutes": _("Minutes per call"),
+}
+PROFILE_CHOICES: dict[str, tuple[tuple[str, Any], ...]] = {
+    "unknown_customer_policy": (
+        ("stub", _("create stub customers")),
+        ("reject", _("reject the rows")),
+    ),
+    "lifecycle_rule": (
+        ("fixed", _("fixed thresholds")),
+        ("rhythm", _("scaled by each customer's rhythm")),
+    ),
+    "rfm_reference": (("median", _("median")), ("mean", _("mean"))),
+}
+INDUSTRY_LABELS: dict[str, Any] = {
+    "retail": _("Retail"),
+    "restaurant": _("Restaurant"),
+    "dental": _("Dental clinic"),
+    "aesthetics": _("Medical aesthetics"),
+    "b2b": _("B2B"),
+    "accounting": _("Accounting firm"),
+}
+AUDIT_REASON_LABELS: dict[str, Any] = {
+    "weak": _("weak (AUC below the threshold)"),
+    "no_variance": _("no variation in the data"),
+}
+
+
+# --- business profile -----------------------------------------------------------------------
+
+
+def profile_value(profile: BusinessProfile, path: str) -> Any:
+    value: Any = profile
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def profile_leaves(profile: BusinessProfile) -> dict[str, Any]:
+    """Every editable setting of the profile by dotted path (the industry apart)."""
+    return {path: profile_value(profile, path) for _, _, paths in PROFILE_GROUPS for path in paths}
+
+
+def _nested(flat: dict[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for path, value in flat.items():
+        target = nested
+        parts = path.split(".")
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = value
+    return nested
+
+
+def _audit(user: User, action: str, object_type: str, object_id: str, detail: Any) -> None:
+    AuditLog.objects.create(
+        user=user,
+        username=user.get_username(),
+        action=action,
+        object_type=object_type,
+        object_id=object_id[:80],
+        detail=detail,
+    )
+
+
+def update_profile(user: User, values: dict[str, Any]) -> dict[str, list[Any]]:
+    """Change profile settings (dotted paths); returns ``{path: [before, after]}`` of changes.
+
+    Invalid values raise ``ValueError`` from the profile's own checks; nothing is stored then.
+    """
+    before = current_profile()
+    old = profile_leaves(before)
+    changed = {p: v for p, v in values.items() if p in old and v != old[p]}
+    if not changed:
+        return {}
+    if "time_zone" in changed:
+        _check_time_zone(str(changed["time_zone"]))
+    with transaction.atomic():
+        after = set_profile(overrides=_nested(changed))
+        new = profile_leaves(after)
+        changes = {p: [old[p], new[p]] for p in changed if old[p] != new[p]}
+        _audit(user, "settings_change", "business_profile", after.industry, {"changes": changes})
+    return changes
+
+
+def _check_time_zone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (e.g. Asia/Shanghai)") from None
+
+
+def apply_preset(user: User, industry: str) -> BusinessProfile:
+    """Start again from an industry's preset (every setting takes the preset's value)."""
+    if industry not in INDUSTRIES:
+        raise ValueError(f"unknown industry {industry!r}")
+    before = current_profile()
+    with transaction.atomic():
+        after = set_profile(industry=industry)
+        old, new = profile_leaves(before), profile_leaves(after)
+        changes = {p: [old[p], new[p]] for p in old if old[p] != new[p]}
+        detail = {"industry": [before.industry, after.industry], "changes": changes}
+        _audit(user, "settings_change", "business_profile", industry, detail)
+    return after
+
+
+# --- programme rule data (taxonomy, playbooks, offers) --------------------------------------
+
+
+def _settings_row() -> ProgrammeSettings | None:
+    # the row current_rules() reads
+    return ProgrammeSettings.objects.order_by("pk").first()
+
+
+def stored_overrides(section: str) -> dict[str, Any]:
+    row = _settings_row()
+    return dict(getattr(row, section) or {}) if row is not None else {}
+
+
+def merged_rules(overrides: dict[str, dict[str, Any]]) -> RuleData:
+    """Defaults merged with ``overrides`` per section, checked against each other."""
+    taxonomy = Taxonomy.default()
+    if overrides.get("taxonomy"):
+        taxonomy = taxonomy.merge(overrides["taxonomy"])
+    playbooks = Playbooks.default()
+    if overrides.get("playbooks"):
+        playbooks = playbooks.merge(overrides["playbooks"])
+    catalogue = OfferCatalogue.default()
+    if overrides.get("offers"):
+        catalogue = catalogue.merge(overrides["offers"])
+    playbooks.check(taxonomy)
+    catalogue.check(taxonomy)
+    return RuleData(catalogue, playbooks, taxonomy)
+
+
+def save_rule_overrides(user: User, section: str, text: str) -> dict[str, Any]:
+    """Store a section's overrides (JSON text) after merging and checking all three sections.
+
+    Raises ``ValueError`` with the reason when the JSON is malformed or the result invalid.
+    """
+    if section not in RULE_SECTIONS:
+        raise ValueError(f"unknown section {section!r}")
+    try:
+        data = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError("the overrides must be a JSON object {...}")
+    current = {s: stored_overrides(s) for s in RULE_SECTIONS}
+    try:
+        merged_rules({**current, section: data})
+    except (TypeError, KeyError) as exc:
+        raise ValueError(str(exc)) from exc
+    with transaction.atomic():
+        row = _settings_row() or ProgrammeSettings()
+        setattr(row, section, data)
+        row.save()
+        _audit(
+            user,
+            "settings_change",
+            f"programme_{section}",
+            str(row.pk),
+            {"before": current[section], "after": data},
+        )
+    return data
+
+
+@dataclass(frozen=True)
+class RuleTable:
+    headers: tuple[Any, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list | tuple | frozenset | set):
+        return ", ".join(str(v) for v in value) or "-"
+    return str(value)
+
+
+def rule_table(section: str, lang: str) -> RuleTable:
+    """The rule data in force for one section, as a table."""
+    rules = current_rules()
+    zh = lang.startswith("zh")
+    if section == "taxonomy":
+        t = rules.taxonomy
+        return RuleTable(
+            (_("Code"), _("Group"), _("Label"), _("Sensitive"), _("Hidden")),
+            tuple(
+                (
+                    r.code,
+                    t.group_label(r.group, lang),
+                    r.zh if zh else r.en,
+                    _yes(r.sensitive),
+                    _yes(r.code in t.hidden),
+                )
+                for r in t.reasons
+            ),
+        )
+    if section == "playbooks":
+        pb = rules.playbooks
+        return RuleTable(
+            (_("Reason"), _("Department"), _("Channel"), _("Seniority"), _("Fix first")),
+            tuple(
+                (
+                    p.reason,
+                    pb.department_label(p.department, lang),
+                    p.channel,
+                    str(p.seniority),
+                    p.fix(lang),
+                )
+                for p in pb.playbooks
+            ),
+        )
+    return RuleTable(
+        (_("Code"), _("Kind"), _("Label"), _("Depth (share)"), _("Depth (amount)"), _("Tiers")),
+        tuple(
+            (
+                o.code,
+                o.kind,
+                o.label(lang),
+                f"{o.depth_share:g}",
+                f"{o.depth_abs:g}",
+                _text(o.tiers),
+            )
+            for o in rules.catalogue.offers
+        ),
+    )
+
+
+def _yes(flag: bool) -> str:
+    return str(_("yes")) if flag else ""
+
+
+# --- read-only: indicators and questionnaires ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndicatorRow:
+    code: str
+    label: str
+    direction: int
+    auc: float | None
+    weight: float
+    used: bool
+    recommendation: str
+    reasons: tuple[str, ...]
+
+
+def indicator_audit(lang: str) -> dict[str, Any]:
+    """The latest analysis's learned weights with the indicator audit table."""
+    run = AnalysisRun.objects.order_by("-as_of").first()
+    if run is None:
+        return {"run": None, "rows": [], "pairs": [], "thresholds": {}}
+    audit = run.audit or {}
+    zh = lang.startswith("zh")
+    labels = {i["code"]: (i.get("zh") if zh else i.get("en")) for i in audit.get("indicators", [])}
+    rows = [
+        IndicatorRow(
+            code=str(i["code"]),
+            label=str(i.get("zh") if zh else i.get("en")),
+            direction=int(i.get("direction", 1)),
+            auc=i.get("auc"),
+            weight=float((run.weights or {}).get(i["code"], i.get("weight", 0.0))),
+            used=bool(i.get("used", True)),
+            recommendation=str(i.get("recommendation", "")),
+            reasons=tuple(_audit_reason(str(r), labels) for r in i.get("reasons", [])),
+        )
+        for i in audit.get("indicators", [])
+    ]
+    pairs = [
+        (labels.get(p["a"], p["a"]), labels.get(p["b"], p["b"]), p["rho"])
+        for p in audit.get("redundant_pairs", [])
+    ]
+    source = ((run.params or {}).get("model") or {}).get("weights_source", "")
+    return {
+        "run": run,
+        "rows": rows,
+        "pairs": pairs,
+        "thresholds": audit.get("thresholds", {}),
+        "source": source,
+    }
+
+
+def _audit_reason(code: str, labels: dict[str, Any]) -> str:
+    if code.startswith("redundant_with:"):
+        other = code.split(":", 1)[1]
+        return str(_("redundant with %(other)s") % {"other": labels.get(other) or other})
+    return str(AUDIT_REASON_LABELS.get(code, code))
+
+
+def questionnaires() -> list[Questionnaire]:
+    return list(default_questionnaires(current_rules().taxonomy).values())
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+def users() -> list[User]:
+    return list(User.objects.order_by("-is_active", "role", "username"))
+
+
+def create_user(
+    admin: User,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    seniority: int,
+    daily_capacity: int,
+) -> User:
+    """Create a sign-in; raises ``ValidationError`` for a taken name or a weak password."""
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError(_("A user with this name exists already."))
+    if role not in Role.values:
+        raise ValidationError(_("Unknown role."))
+    candidate = User(username=username, role=role)
+    validate_password(password, candidate)
+    with transaction.atomic():
+        user = User(
+            username=username,
+            role=role,
+            seniority=seniority,
+            daily_capacity=daily_capacity,
+            is_staff=role == Role.ADMIN,
+        )
+        user.set_password(password)
+        user.save()
+        detail = {"role": role, "seniority": seniority, "daily_capacity": daily_capacity}
+        _audit(admin, "user_create", "user", str(user.pk), {"username": username, **detail})
+    return user
+
+
+class CannotDeactivateSelf(ValueError):
+    """An admin cannot lock themself out."""
+
+
+def set_active(admin: User, user_id: int, active: bool) -> User:
+    user = User.objects.get(pk=user_id)
+    if user.pk == admin.pk and not active:
+        raise CannotDeactivateSelf(user_id)
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=active)
+        user.is_active = active
+        action = "user_reactivate" if active else "user_deactivate"
+        _audit(admin, action, "user", str(user.pk), {"username": user.username})
+    return user

@@ -1,0 +1,202 @@
+"""Win-back rounds, their members, call tasks and contact attempts (R4-R7, R13).
+
+The rules live in :mod:`winback.programme`; these tables keep what a plan decided and what the
+agents did. Exclusions are stored as counts in the round summary, not as rows.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from winback.store.customers.models import ContactOutcome
+
+
+class RoundStatus(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    ACTIVE = "active", _("Active")
+    CLOSED = "closed", _("Closed")
+
+
+class Arm(models.TextChoices):
+    TREATED = "treated", _("Treated")
+    CONTROL = "control", _("Control")
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    CLOSED = "closed", _("Closed (do not contact)")
+
+
+class Round(models.Model):
+    month = models.DateField(_("month (first day)"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=RoundStatus.choices, default=RoundStatus.ACTIVE
+    )
+    seed = models.BigIntegerField(_("random seed"))
+    holdout_share = models.FloatField(_("control group share"))
+    as_of = models.DateField(_("snapshot as of"))
+    round_start = models.DateField(_("starts"))
+    round_end = models.DateField(_("ends"))
+    config = models.JSONField(_("configuration"), default=dict, blank=True)
+    summary = models.JSONField(_("plan summary"), default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("win-back round")
+        verbose_name_plural = _("win-back rounds")
+        ordering = ["-month", "-id"]
+
+    def __str__(self) -> str:
+        return f"round {self.pk} {self.month:%Y-%m}"
+
+
+class RoundMember(models.Model):
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="members")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="round_memberships"
+    )
+    arm = models.CharField(_("group"), max_length=8, choices=Arm.choices)
+    tier = models.PositiveSmallIntegerField(_("tier"), null=True)
+    stage = models.CharField(_("stage"), max_length=16)
+    priority_rank = models.PositiveIntegerField(_("priority"))
+    expected_value = models.FloatField(_("expected incremental value"), default=0.0)
+    required_seniority = models.PositiveSmallIntegerField(default=1)
+    channel = models.CharField(_("channel"), max_length=16, blank=True)
+    reason_code = models.CharField(_("known leave reason"), max_length=64, blank=True)
+    returned = models.BooleanField(_("came back within 90 days"), null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "customer"], name="roundmember_round_customer")
+        ]
+        indexes = [models.Index(fields=["customer", "arm"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} in round {self.round_id} ({self.arm})"
+
+
+class CallTask(models.Model):
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="tasks")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="call_tasks"
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="call_tasks"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=TaskStatus.choices, default=TaskStatus.OPEN
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    planned_date = models.DateField(_("planned date"), null=True)
+    next_due = models.DateField(_("next due"), null=True)
+    # Optimistic locking: every write bumps it; a writer holding an older value gets 409.
+    version = models.PositiveIntegerField(default=1)
+    offer_menu = models.JSONField(_("offer menu"), default=list, blank=True)
+    offer_code = models.CharField(_("chosen offer"), max_length=64, blank=True)
+    reason_code = models.CharField(_("leave reason"), max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("call task")
+        verbose_name_plural = _("call tasks")
+        constraints = [
+            models.UniqueConstraint(fields=["round", "customer"], name="calltask_round_customer")
+        ]
+        indexes = [
+            models.Index(fields=["agent", "status", "next_due"]),
+            models.Index(fields=["customer", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"task {self.pk}: customer {self.customer_id}, round {self.round_id}"
+
+
+class ContactAttempt(models.Model):
+    task = models.ForeignKey(CallTask, on_delete=models.CASCADE, related_name="contact_attempts")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outcome = models.CharField(_("outcome"), max_length=24, choices=ContactOutcome.choices)
+    reason_code = models.CharField(_("leave reason"), max_length=64, blank=True)
+    offer_code = models.CharField(_("offer chosen"), max_length=64, blank=True)
+    promised_return_date = models.DateField(_("promised return date"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    simulated = models.BooleanField(_("simulated (demo)"), default=False)
+    occurred_at = models.DateTimeField(_("when"))
+    occurred_date = models.DateField(_("date (business time zone)"))
+    contact_log = models.OneToOneField(
+        "customers.ContactLog", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["task", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} on task {self.task_id}"
+
+
+class ProgrammeSettings(models.Model):
+    """Overrides merged into the default offer catalogue, playbooks and taxonomy; one row."""
+
+    offers = models.JSONField(default=dict, blank=True)
+    playbooks = models.JSONField(default=dict, blank=True)
+    taxonomy = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return "programme settings"
+
+
+class RoundRequest(models.Model):
+    """One press of the round wizard's Create button. The token is written, and committed,
+    before the round is planned: a second press with the same token (a double click, a resend)
+    finds it and is sent to the round already made instead of planning another."""
+
+    token = models.CharField(max_length=64, unique=True)
+    # One wizard creation per month: two supervisors pressing Create for the same month at the
+    # same moment cannot both plan (the database refuses the second row).
+    month = models.DateField(_("month (first day)"), unique=True)
+    round = models.OneToOneField(
+        Round, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"round request {self.token} ({self.month:%Y-%m})"
+
+
+class ContactReview(models.Model):
+    """A supervisor's quality rating of one contact attempt (1 = poor, 5 = excellent)."""
+
+    attempt = models.ForeignKey(ContactAttempt, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rating = models.PositiveSmallIntegerField(_("rating"))
+    comments = models.TextField(_("comments"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("contact review")
+        verbose_name_plural = _("contact reviews")
+        constraints = [
+            models.UniqueConstraint(fields=["attempt", "reviewer"], name="review_attempt_reviewer"),
+            models.CheckConstraint(
+                condition=models.Q(rating__gte=1) & models.Q(rating__lte=5),
+                name="review_rating_1_5",
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"review {self.rating} of attempt {self.attempt_id}"

@@ -1,8 +1,0 @@
-from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
-
-
-class CustomersConfig(AppConfig):
-    name = "winback.web.customers"
-    label = "customers"
-    verbose_name = _("Customers and behaviour streams")

@@ -1,8 +1,0 @@
-from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
-
-
-class ImportsConfig(AppConfig):
-    name = "winback.web.imports"
-    label = "imports"
-    verbose_name = _("Imports")

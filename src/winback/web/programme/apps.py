@@ -1,8 +1,0 @@
-from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
-
-
-class ProgrammeConfig(AppConfig):
-    name = "winback.web.programme"
-    label = "programme"
-    verbose_name = _("Win-back programme")
