@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
 
+from winback.app.actors import Actor, Permission
 from winback.store.accounts.models import Role, User
 from winback.store.programme.models import CallTask, TaskStatus
 
@@ -24,11 +25,11 @@ View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 def is_staff_role(user: User) -> bool:
     """Supervisors and admins (and superusers) see every customer, masked."""
-    return user.is_superuser or user.role in (Role.ADMIN, Role.SUPERVISOR)
+    return Actor.of(user).may(Permission.VIEW_ALL_CUSTOMERS)
 
 
 def is_agent(user: User) -> bool:
-    return not user.is_superuser and user.role == Role.AGENT
+    return Actor.of(user).role == Role.AGENT
 
 
 def agent_has_open_task(user: User, customer_id: int) -> bool:
