@@ -14,6 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from winback.app.actors import Actor
 from winback.app.analysis.service import analyze
 from winback.app.rounds.service import (
     demo_team,
@@ -36,7 +37,7 @@ def run_programme_demo(
     for i, month in enumerate(sorted(months)):
         start = month.replace(day=1)
         analyze(start)
-        rnd = plan_round(start, seed=DEMO_SEED + i, agents=agents)
+        rnd = plan_round(Actor.system("demo"), month=start, seed=DEMO_SEED + i, agents=agents).round
         simulated = simulate_round_contacts(rnd, ground_truth, seed=DEMO_SEED + 100 + i)
         statuses = [round_status(r, start, n_boot=500) for r in rounds]
         console.print(plan_table(rnd, simulated))

@@ -39,8 +39,11 @@ def plan(
     """Plan a month's round from the latest analysis on or before its first day."""
     first = parse_month(month)
     django_setup()
+    from winback.app.actors import Actor
     from winback.app.rounds.service import (
         NoSnapshotError,
+        RoundExists,
+        RoundInProgress,
         demo_team,
         ensure_agents,
         plan_round,
@@ -49,12 +52,23 @@ def plan(
 
     try:
         team = ensure_agents(read_agents_csv(agents)) if agents else demo_team()
-        rnd = plan_round(first, holdout=holdout, seed=seed, agents=team)
+        rnd = plan_round(
+            Actor.system("cli"), month=first, holdout=holdout, seed=seed, agents=team
+        ).round
     except NoSnapshotError as exc:
         console.print(
             f"[red]{_('No analysis on or before %(day)s: run winback analyze first.')}[/red]"
             % {"day": exc}
         )
+        raise typer.Exit(2) from exc
+    except RoundExists as exc:
+        console.print(
+            f"[red]{_('Round %(id)s is already planned for this month.')}[/red]"
+            % {"id": exc.round.pk}
+        )
+        raise typer.Exit(2) from exc
+    except RoundInProgress as exc:
+        console.print(f"[red]{_('Another request is planning this month right now.')}[/red]")
         raise typer.Exit(2) from exc
     except (ValueError, OSError) as exc:
         console.print(f"[red]{exc}[/red]")

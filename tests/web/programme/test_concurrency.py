@@ -7,6 +7,8 @@ from collections import defaultdict
 
 import pytest
 
+from winback.app.actors import Actor
+
 from .factories import MONTH, build_world, team
 
 THREADS = 50
@@ -26,7 +28,7 @@ def test_concurrent_contacts_lose_no_update_and_assign_nobody_twice() -> None:
 
     set_profile(None, {"programme": {"contacts_per_round": THREADS * WRITES_PER_THREAD}})
     build_world(n=120)
-    rnd = plan_round(MONTH, seed=1, agents=team())
+    rnd = plan_round(Actor.system(), month=MONTH, seed=1, agents=team()).round
     tasks = list(rnd.tasks.order_by("pk")[:TASKS])
     agents_before = {t.pk: t.agent_id for t in tasks}
     returned: dict[int, list[int]] = defaultdict(list)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from winback.app.actors import Actor
+
 from .factories import MONTH, build_world, team
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +19,7 @@ def _planned() -> tuple[object, object]:
     from winback.app.rounds.service import plan_round
 
     build_world()
-    rnd = plan_round(MONTH, seed=9, agents=team())
+    rnd = plan_round(Actor.system(), month=MONTH, seed=9, agents=team()).round
     return rnd, rnd.tasks.order_by("pk").first()
 
 
@@ -116,7 +118,7 @@ def test_do_not_contact_takes_effect_everywhere_at_once(tmp_path: Path) -> None:
                 ids |= {row["customer_id"] for row in csv.DictReader(handle)}
     assert ids
     assert customer.external_id not in ids
-    later = plan_round(date(2024, 7, 1), seed=2, agents=team())
+    later = plan_round(Actor.system(), month=date(2024, 8, 1), seed=2, agents=team()).round
     assert not later.tasks.filter(customer=customer).exists()
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from winback.app.actors import Actor
+
 from .factories import MONTH, TZ, build_world, team
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +29,7 @@ def test_export_has_customer_ids_masked_phones_guarded_cells_and_audit(tmp_path:
     from winback.store.customers.models import Customer
 
     build_world()
-    rnd = plan_round(MONTH, seed=2, agents=team())
+    rnd = plan_round(Actor.system(), month=MONTH, seed=2, agents=team()).round
     evil = rnd.tasks.order_by("pk").first().customer
     Customer.objects.filter(pk=evil.pk).update(name='=HYPERLINK("http://x")')
     paths = export_round(rnd, tmp_path, role="supervisor")
@@ -57,7 +59,7 @@ def test_an_agent_sees_full_numbers_of_their_own_customers_only(tmp_path: Path) 
     from winback.app.rounds.service import export_round, plan_round
 
     build_world()
-    rnd = plan_round(MONTH, seed=2, agents=team())
+    rnd = plan_round(Actor.system(), month=MONTH, seed=2, agents=team()).round
     agent = rnd.tasks.first().agent
     paths = export_round(rnd, tmp_path, role="agent", user=agent)
     own = dict(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
+
+from winback.app.actors import Actor
 
 from .factories import MONTH, build_world, team
 
@@ -24,7 +28,7 @@ def test_plan_stores_members_tasks_and_excludes_who_may_not_be_called(
     from winback.store.programme.models import CallTask, RoundMember
 
     world = build_world(seed=world_seed)
-    rnd = plan_round(MONTH, seed=plan_seed, agents=team())
+    rnd = plan_round(Actor.system(), month=MONTH, seed=plan_seed, agents=team()).round
     members = dict(RoundMember.objects.filter(round=rnd).values_list("customer_id", "arm"))
     called = _call_list_customers(rnd.pk)
 
@@ -73,27 +77,36 @@ def test_persisted_plan_is_reproducible_from_its_seed() -> None:
     from winback.store.programme.models import Round, RoundMember
 
     build_world()
-    first = plan_round(MONTH, seed=5, agents=team())
+    first = plan_round(Actor.system(), month=MONTH, seed=5, agents=team()).round
     rows = set(RoundMember.objects.filter(round=first).values_list("customer_id", "arm"))
     tasks = set(first.tasks.values_list("customer_id", "agent_id", "planned_date"))
     Round.objects.filter(pk=first.pk).delete()
-    again = plan_round(MONTH, seed=first.seed, agents=team())
+    again = plan_round(Actor.system(), month=MONTH, seed=first.seed, agents=team()).round
     assert set(RoundMember.objects.filter(round=again).values_list("customer_id", "arm")) == rows
     assert set(again.tasks.values_list("customer_id", "agent_id", "planned_date")) == tasks
 
 
-def test_members_of_a_running_round_are_not_planned_again() -> None:
+def test_a_control_group_still_measured_is_not_drawn_again() -> None:
     from winback.app.rounds.service import plan_round
+    from winback.store.programme.models import RoundMember
 
     build_world()
-    first = plan_round(MONTH, seed=5, agents=team())
-    second = plan_round(MONTH, seed=6, agents=team())
-    assert second.summary["excluded_by_cause"]["in_active_round"] == first.summary["selected"]
-    assert not _call_list_customers(first.pk) & _call_list_customers(second.pk)
+    first = plan_round(Actor.system(), month=MONTH, seed=5, agents=team()).round
+    next_month = date(MONTH.year, MONTH.month + 1, 1)
+    second = plan_round(Actor.system(), month=next_month, seed=6, agents=team()).round
+    # Next month, June's control group is still being measured: none of it may be drawn again,
+    # into either arm.
+    control = set(
+        RoundMember.objects.filter(round=first, arm="control").values_list("customer_id", flat=True)
+    )
+    in_second = set(RoundMember.objects.filter(round=second).values_list("customer_id", flat=True))
+    assert control
+    assert not control & in_second
+    assert second.summary["excluded_by_cause"]["in_active_round"] > 0
 
 
 def test_plan_without_snapshot_says_so() -> None:
     from winback.app.rounds.service import NoSnapshotError, plan_round
 
     with pytest.raises(NoSnapshotError):
-        plan_round(MONTH, seed=1, agents=[])
+        plan_round(Actor.system(), month=MONTH, seed=1, agents=[])

@@ -9,6 +9,8 @@ import numpy as np
 import polars as pl
 import pytest
 
+from winback.app.actors import Actor
+
 from .factories import MONTH, build_world, team
 
 REASONS = ["price", "moved_away", "attitude", "habit_lapsed"]
@@ -97,7 +99,7 @@ def test_a_simulated_round_goes_through_the_contact_rules(tmp_path: Path) -> Non
     from winback.store.programme.models import CallTask, ContactAttempt, RoundMember
 
     world = build_world()
-    rnd = plan_round(MONTH, seed=4, agents=team())
+    rnd = plan_round(Actor.system(), month=MONTH, seed=4, agents=team()).round
     ext = list(
         Customer.objects.filter(pk__in=world.customer_ids).values_list("external_id", flat=True)
     )

@@ -372,7 +372,7 @@ def test_a_press_that_died_while_planning_stops_holding_the_month(
 
     from django.utils import timezone
 
-    from winback.app.rounds.wizard import STALE_REQUEST
+    from winback.app.rounds.service import STALE_REQUEST
 
     client = signed_in(supervisor)
     RoundRequest.objects.create(token="dead", month=MONTH, created_by=supervisor)

@@ -117,7 +117,7 @@ def prepare_plan(
     return PreparedPlan(plan, config, snap_day, team)
 
 
-def plan_round(
+def plan_and_store(
     month: date,
     *,
     holdout: float | None = None,

@@ -1,6 +1,8 @@
 """The programme's services, one function each owning its transaction (R4-R7, R13).
 
-* :func:`plan_round` - plan and store a month's round (:mod:`.planning`)
+* :func:`plan_round` - the use case behind ``winback round plan`` and the wizard's Create button:
+  permission, one round per month, a repeated press answered with the round already made,
+  planning (:mod:`.planning`), audit
 * :func:`export_round` - call lists per agent, CSV and XLSX (:mod:`.exports`)
 * :func:`log_contact` - one contact attempt on a task, optimistic locking (:mod:`.contacts`)
 * :func:`round_status` - treated vs control at +30/+60/+90 days (:mod:`.monitoring`)
@@ -10,26 +12,37 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 
+from winback.app.actors import Actor, Permission, audit, require
 from winback.app.contacts.service import (
     ContactNotAllowed,
     StaleWrite,
     log_contact,
     mark_do_not_contact,
 )
+from winback.app.rounds import planning
 from winback.app.rounds.call_lists import export_round
 from winback.app.rounds.monitoring import round_status
-from winback.app.rounds.planning import NoSnapshotError, plan_round
+from winback.app.rounds.planning import NoSnapshotError
 from winback.app.rounds.simulation import simulate_round_contacts
 from winback.store.accounts.models import Role, User
+from winback.store.programme.models import Round, RoundRequest
 
 __all__ = [
     "ContactNotAllowed",
     "NoSnapshotError",
+    "PlannedRound",
+    "RoundExists",
+    "RoundInProgress",
     "StaleWrite",
     "demo_team",
     "ensure_agents",
@@ -89,3 +102,110 @@ def demo_team() -> list[User]:
     return ensure_agents(
         {"username": u, "seniority": s, "daily_capacity": c} for u, s, c in DEMO_TEAM
     )
+
+
+# --- the use case: plan a month's round -------------------------------------------------------
+
+STALE_REQUEST = timedelta(minutes=15)  # far longer than any plan takes
+
+
+class RoundExists(Exception):
+    """A round is already planned for the month."""
+
+    def __init__(self, rnd: Round) -> None:
+        super().__init__(rnd.pk)
+        self.round = rnd
+
+
+class RoundInProgress(Exception):
+    """Another request for the month is still planning."""
+
+
+@dataclass(frozen=True)
+class PlannedRound:
+    round: Round
+    created: bool  # False: the same request token came again and got the round it made
+
+
+def plan_round(
+    actor: Actor,
+    *,
+    month: date,
+    holdout: float | None = None,
+    seed: int | None = None,
+    agents: Sequence[User] | None = None,
+    tiers: Sequence[int] | None = None,
+    statuses: Sequence[str] = ("lost", "at_risk"),
+    stages: Sequence[str] | None = None,
+    request_token: str | None = None,
+) -> PlannedRound:
+    """Plan and store ``month``'s round from the latest analysis on or before its first day.
+
+    One round per month, whoever asks: the command line, the wizard or the API. The request
+    is written (and committed) before planning, so a second press with the same token (a double
+    click, a resend) gets the round the first one made, and two people asking for one month at
+    the same moment cannot both plan: the database refuses the second request row.
+    """
+    require(actor, Permission.PLAN_ROUND)
+    first = month.replace(day=1)
+    token = request_token or secrets.token_urlsafe(24)
+    earlier = RoundRequest.objects.filter(token=token).select_related("round").first()
+    if earlier is not None:
+        return PlannedRound(_settled(earlier), created=False)
+    existing = Round.objects.filter(month=first).first()
+    if existing is not None:
+        raise RoundExists(existing)
+    # A request whose process died while planning leaves its row without a round: after a
+    # while it no longer holds the month.
+    RoundRequest.objects.filter(
+        month=first, round__isnull=True, created_at__lt=timezone.now() - STALE_REQUEST
+    ).delete()
+    try:
+        with transaction.atomic():
+            request = RoundRequest.objects.create(token=token, month=first, created_by=actor.user)
+    except IntegrityError:
+        other = (
+            RoundRequest.objects.filter(Q(token=token) | Q(month=first))
+            .select_related("round")
+            .first()
+        )
+        if other is None:  # the other request failed and let go meanwhile
+            raise RoundInProgress from None
+        if other.token != token and other.round is not None:
+            raise RoundExists(other.round) from None
+        return PlannedRound(_settled(other), created=False)
+    try:
+        with transaction.atomic():
+            rnd = planning.plan_and_store(
+                first,
+                holdout=holdout,
+                seed=seed,
+                agents=agents,
+                tiers=tiers,
+                statuses=statuses,
+                stages=stages,
+                user=actor.user,
+            )
+            RoundRequest.objects.filter(pk=request.pk).update(round=rnd)
+            audit(
+                actor,
+                "plan_round",
+                object_type="round",
+                object_id=rnd.pk,
+                detail={
+                    "month": first.isoformat(),
+                    "seed": rnd.seed,
+                    "holdout_share": rnd.holdout_share,
+                    "selected": rnd.summary.get("selected"),
+                },
+            )
+    except BaseException:
+        RoundRequest.objects.filter(pk=request.pk).delete()
+        raise
+    return PlannedRound(rnd, created=True)
+
+
+def _settled(request: RoundRequest) -> Round:
+    if request.round is None:
+        raise RoundInProgress
+    return request.round

@@ -2,22 +2,22 @@
 
 Every figure the wizard shows comes from :func:`winback.app.rounds.planning.prepare_plan`,
 the planner ``winback round plan`` runs, on the same inputs: the preview is a dry run of the
-plan that the Create button stores with :func:`winback.app.rounds.planning.plan_round`.
+plan that the Create button stores with :func:`winback.app.rounds.service.plan_round`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
-from django.utils import timezone
+from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
+from winback.app.actors import Actor
 from winback.app.rounds.monitoring import round_status
-from winback.app.rounds.planning import active_agents, plan_round, prepare_plan
+from winback.app.rounds.planning import active_agents, prepare_plan
+from winback.app.rounds.service import plan_round
 from winback.app.settings.profile import current_profile
 from winback.programme.rounds import EXCLUSION_CAUSES
 from winback.reporting.charts import lift_chart, rounds_chart, to_svg
@@ -30,14 +30,12 @@ from winback.store.programme.models import (
     ContactAttempt,
     Round,
     RoundMember,
-    RoundRequest,
     TaskStatus,
 )
 
 # The board's treated-vs-control intervals: as many bootstrap draws as the monthly report.
 BOARD_BOOTSTRAP = 500
 PREVIEW_SEED = 0  # exclusions do not depend on the seed
-STALE_REQUEST = timedelta(minutes=15)  # far longer than any plan takes
 
 CAUSE_LABELS = {
     "do_not_contact": _("Asked not to be contacted"),
@@ -58,18 +56,6 @@ class Pool:
     statuses: tuple[str, ...]
     tiers: tuple[int, ...] | None  # None = every tier
     stages: tuple[str, ...] | None  # None = every stage except prospect
-
-
-class RoundExists(Exception):
-    """A round is already planned for the month."""
-
-    def __init__(self, rnd: Round) -> None:
-        super().__init__(rnd.pk)
-        self.round = rnd
-
-
-class RoundInProgress(Exception):
-    """Another Create for the month is still planning."""
 
 
 def exclusion_preview(pool: Pool) -> dict[str, Any]:
@@ -133,54 +119,17 @@ def default_holdout() -> float:
 
 
 def create_round(pool: Pool, *, holdout: float, seed: int, token: str, user: User) -> Round:
-    """Plan and store the round with the service the CLI uses. The same token twice returns
-    the round the first press made; a month that already has a round is refused."""
-    earlier = RoundRequest.objects.filter(token=token).select_related("round").first()
-    if earlier is not None:
-        return _settled(earlier)
-    existing = Round.objects.filter(month=pool.month).first()
-    if existing is not None:
-        raise RoundExists(existing)
-    # A press whose process died while planning leaves its row without a round: after a while
-    # it no longer holds the month.
-    RoundRequest.objects.filter(
-        month=pool.month, round__isnull=True, created_at__lt=timezone.now() - STALE_REQUEST
-    ).delete()
-    try:
-        with transaction.atomic():
-            request = RoundRequest.objects.create(token=token, month=pool.month, created_by=user)
-    except IntegrityError:
-        other = (
-            RoundRequest.objects.filter(Q(token=token) | Q(month=pool.month))
-            .select_related("round")
-            .first()
-        )
-        if other is None:  # the other press failed and let go meanwhile
-            raise RoundInProgress from None
-        if other.token != token and other.round is not None:
-            raise RoundExists(other.round) from None
-        return _settled(other)
-    try:
-        rnd = plan_round(
-            pool.month,
-            holdout=holdout,
-            seed=seed,
-            tiers=pool.tiers,
-            statuses=pool.statuses,
-            stages=pool.stages,
-            user=user,
-        )
-    except BaseException:
-        RoundRequest.objects.filter(pk=request.pk).delete()
-        raise
-    RoundRequest.objects.filter(pk=request.pk).update(round=rnd)
-    return rnd
-
-
-def _settled(request: RoundRequest) -> Round:
-    if request.round is None:
-        raise RoundInProgress
-    return request.round
+    """The wizard's Create button: the same use case as ``winback round plan``."""
+    return plan_round(
+        Actor.of(user),
+        month=pool.month,
+        holdout=holdout,
+        seed=seed,
+        tiers=pool.tiers,
+        statuses=pool.statuses,
+        stages=pool.stages,
+        request_token=token,
+    ).round
 
 
 # --- the board ---------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from winback.app.accounts.permissions import staff_required
 from winback.app.customers.pages import STAGE_LABELS, STATUS_LABELS
 from winback.app.rounds import wizard as svc
 from winback.app.rounds.planning import NoSnapshotError
+from winback.app.rounds.service import RoundExists, RoundInProgress
 from winback.programme.playbooks import STAGES
 from winback.store.accounts.models import User
 from winback.store.programme.models import Round
@@ -178,14 +179,14 @@ def _create(request: HttpRequest) -> HttpResponseBase:
             token=data["token"],
             user=_user(request),
         )
-    except svc.RoundExists as exc:
+    except RoundExists as exc:
         messages.error(
             request,
             _("A round for %(month)s already exists: nothing was created.")
             % {"month": pool.month.strftime("%Y-%m")},
         )
         return redirect("round_board", round_id=exc.round.pk)
-    except svc.RoundInProgress:
+    except RoundInProgress:
         messages.error(
             request,
             _("This round is being created already; it will appear in the list in a moment."),
