@@ -308,13 +308,11 @@ def read_contacts(cand: Cohort, as_of: date) -> pl.DataFrame:
 
 
 def read_complaints(cand: Cohort, as_of: date) -> pl.DataFrame:
-    frame = rounds_store.complaints(cohort=cand, until=as_of)
-    return frame
+    return rounds_store.complaints(cohort=cand, until=as_of)
 
 
 def read_memberships(cand: Cohort) -> pl.DataFrame:
-    frame = rounds_store.memberships(cohort=cand)
-    return frame
+    return rounds_store.memberships(cohort=cand)
 
 
 def read_favourites(cand: Cohort, as_of: date) -> pl.DataFrame:
