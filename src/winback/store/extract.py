@@ -23,16 +23,7 @@ from winback.analytics import frames as contracts
 from winback.analytics.frames import AnalyticsFrames
 from winback.environment import DatabaseURL
 from winback.store.connect import read_groups
-
-# Django's table names (app label + model name).
-CUSTOMER = "customers_customer"
-STORE = "customers_store"
-CATEGORY = "customers_category"
-PRODUCT = "customers_product"
-ORDER = "customers_order"
-ORDER_LINE = "customers_orderline"
-EVENT = "customers_engagementevent"
-CONTACT = "customers_contactlog"
+from winback.store.tables import tables
 
 
 @dataclass(frozen=True)
@@ -70,14 +61,15 @@ class Dialect:
 def customers_sql(d: Dialect) -> str:
     # First order and first event ever (not only up to as-of): a customer first seen after the
     # as-of date did not exist yet. Both are index look-ups (customer, date).
-    first_order = f"(SELECT MIN(o.order_date) FROM {ORDER} o WHERE o.customer_id = c.id)"
-    first_event = f"(SELECT MIN(e.occurred_date) FROM {EVENT} e WHERE e.customer_id = c.id)"
+    t = tables()
+    first_order = f"(SELECT MIN(o.order_date) FROM {t.order} o WHERE o.customer_id = c.id)"
+    first_event = f"(SELECT MIN(e.occurred_date) FROM {t.event} e WHERE e.customer_id = c.id)"
     return (
         "SELECT c.id AS customer_pk, c.external_id, "
         f"{d.day('c.join_date')} AS join_day, {d.day('c.birthday')} AS birthday_day, "
         f"{d.day(first_order)} AS first_order_day, {d.day(first_event)} AS first_event_day, "
         "c.store_id, c.is_stub, c.consent_marketing, c.do_not_contact "
-        f"FROM {CUSTOMER} c ORDER BY c.id"
+        f"FROM {t.customer} c ORDER BY c.id"
     )
 
 
@@ -86,19 +78,20 @@ def orders_sql(d: Dialect, as_of: date) -> str:
         "SELECT o.id AS order_pk, o.customer_id AS customer_pk, "
         f"{d.day('o.order_date')} AS order_day, o.amount_cents, "
         "NULLIF(o.coupon_code, '') AS coupon_code "
-        f"FROM {ORDER} o WHERE o.order_date <= {d.date_literal(as_of)} ORDER BY o.id"
+        f"FROM {tables().order} o WHERE o.order_date <= {d.date_literal(as_of)} ORDER BY o.id"
     )
 
 
 def order_lines_sql(d: Dialect) -> str:
     # A line without its own category falls back to its product's; COALESCE evaluates the
     # subquery only for those lines. Lines are cut to the as-of date by the join to orders.
+    t = tables()
     return (
         "SELECT l.order_id AS order_pk, "
-        f"COALESCE(l.category_id, (SELECT p.category_id FROM {PRODUCT} p "
+        f"COALESCE(l.category_id, (SELECT p.category_id FROM {t.product} p "
         "WHERE p.id = l.product_id)) AS category_id, "
         f"{d.real('l.quantity')} AS quantity, l.amount_cents "
-        f"FROM {ORDER_LINE} l ORDER BY l.id"
+        f"FROM {t.order_line} l ORDER BY l.id"
     )
 
 
@@ -108,7 +101,7 @@ def events_sql(d: Dialect, as_of: date) -> str:
         f"{d.day('e.occurred_date')} AS occurred_day, "
         "e.referred_customer_id AS referred_customer_pk, e.referred_bought, e.score, "
         f"e.adopted, e.resolved, {d.epoch_seconds('e.resolved_at')} AS resolved_epoch "
-        f"FROM {EVENT} e WHERE e.occurred_date <= {d.date_literal(as_of)} ORDER BY e.id"
+        f"FROM {tables().event} e WHERE e.occurred_date <= {d.date_literal(as_of)} ORDER BY e.id"
     )
 
 
@@ -116,15 +109,20 @@ def contacts_sql(d: Dialect, as_of: date) -> str:
     return (
         "SELECT k.customer_id AS customer_pk, "
         f"{d.day('k.occurred_date')} AS occurred_day, k.channel, k.direction, k.outcome "
-        f"FROM {CONTACT} k WHERE k.occurred_date <= {d.date_literal(as_of)} ORDER BY k.id"
+        f"FROM {tables().contact_log} k WHERE k.occurred_date <= {d.date_literal(as_of)} "
+        "ORDER BY k.id"
     )
 
 
-STORES_SQL = f"SELECT s.id AS store_id, s.code AS store_code FROM {STORE} s"
-CATEGORIES_SQL = (
-    "SELECT c.id AS category_id, c.code AS category_code, c.necessity, c.replenishment_days "
-    f"FROM {CATEGORY} c"
-)
+def stores_sql() -> str:
+    return f"SELECT s.id AS store_id, s.code AS store_code FROM {tables().store} s"
+
+
+def categories_sql() -> str:
+    return (
+        "SELECT c.id AS category_id, c.code AS category_code, c.necessity, c.replenishment_days "
+        f"FROM {tables().category} c"
+    )
 
 
 def as_date(column: str) -> pl.Expr:
@@ -229,8 +227,8 @@ def extract_frames(db: DatabaseURL, as_of: date, *, time_zone: str) -> Analytics
             {"order_lines": order_lines_sql(dialect)},
             {
                 "customers": customers_sql(dialect),
-                "stores": STORES_SQL,
-                "categories": CATEGORIES_SQL,
+                "stores": stores_sql(),
+                "categories": categories_sql(),
                 "orders": orders_sql(dialect, as_of),
                 "events": events_sql(dialect, as_of),
                 "contacts": contacts_sql(dialect, as_of),

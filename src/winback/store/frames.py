@@ -1,4 +1,4 @@
-"""Reading query results into typed Polars frames (one query per frame, no per-row ORM)."""
+"""Query results as typed Polars frames, and frames into tables (one statement, no per-row ORM)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
-from django.db import connection
+from django.db import connection, models
+
+from winback.store.tables import table
+
+# Rows per executemany call on SQLite.
+INSERT_BATCH = 5000
 
 
 def query_frame(sql: str, params: Sequence[Any], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
@@ -39,3 +44,24 @@ def _typed(raw: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Expr:
 
 def placeholders(values: Sequence[Any]) -> str:
     return ", ".join(["%s"] * len(values))
+
+
+def insert_frame(*, model: type[models.Model], columns: Sequence[str], rows: pl.DataFrame) -> None:
+    """Insert ``rows`` into ``model``'s table, the frame's columns in the order of ``columns``.
+
+    Plain multi-row inserts: model instances would cost more than the database work.
+    PostgreSQL's COPY is about ten times faster than row inserts for round-sized writes.
+    """
+    target = table(model)
+    listed = ", ".join(columns)
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        copy_sql = f"COPY {target} ({listed}) FROM STDIN"
+        with connection.connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            for row in rows.iter_rows():
+                copy.write_row(row)
+        return
+    sql = f"INSERT INTO {target} ({listed}) VALUES ({placeholders(columns)})"
+    with connection.cursor() as cursor:
+        for chunk in rows.iter_slices(INSERT_BATCH):
+            cursor.executemany(sql, chunk.rows())

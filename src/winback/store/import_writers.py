@@ -39,6 +39,7 @@ from winback.store.customers.models import (
     Product,
     Store,
 )
+from winback.store.tables import table as table_of
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class KindSpec:
 
     @property
     def table(self) -> str:
-        return str(self.model._meta.db_table)
+        return table_of(self.model)
 
     @property
     def key_db(self) -> tuple[str, ...]:
@@ -339,7 +340,7 @@ def lookup_keys(kind: str, keys: pl.Series) -> tuple[list[str], list[int]]:
     if keys.len() == 0:
         return [], []
     model, column = KEY_COLUMNS[kind]
-    sql = f"SELECT {column}, id FROM {model._meta.db_table} WHERE {_in_clause(column)}"
+    sql = f"SELECT {column}, id FROM {table_of(model)} WHERE {_in_clause(column)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, [_param(keys.to_list())])
         rows = cursor.fetchall()
@@ -445,13 +446,20 @@ def set_category_parents(codes: pl.DataFrame) -> None:
     """Point each category at its parent by code (null when none or unknown)."""
     if codes.height == 0:
         return
-    table = Category._meta.db_table
+    categories = table_of(Category)
     sql = (
-        f"UPDATE {table} SET parent_id = "
-        f"(SELECT p.id FROM {table} AS p WHERE p.code = %s) WHERE code = %s"
+        f"UPDATE {categories} SET parent_id = "
+        f"(SELECT p.id FROM {categories} AS p WHERE p.code = %s) WHERE code = %s"
     )
     with connection.cursor() as cursor:
         cursor.executemany(sql, codes.select("parent_code", KEY).rows())
+
+
+def analyze(written: Sequence[type[models.Model]]) -> None:
+    """Refresh PostgreSQL's planner statistics of the tables of ``written``."""
+    with connection.cursor() as cursor:
+        for model in written:
+            cursor.execute(f"ANALYZE {table_of(model)}")
 
 
 def _sqlite_many(sql: str, rows: pl.DataFrame) -> int:
@@ -466,13 +474,13 @@ def _sqlite_many(sql: str, rows: pl.DataFrame) -> int:
         cursor.close()
 
 
-def _pg_stage(table: str, rows: pl.DataFrame) -> None:
+def _pg_stage(target: str, rows: pl.DataFrame) -> None:
     """COPY the rows into ``_wb_stage`` (the table's column types), dropped at commit."""
     columns = ", ".join(rows.columns)
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS _wb_stage")
         cursor.execute(
-            f"CREATE TEMP TABLE _wb_stage ON COMMIT DROP AS SELECT {columns} FROM {table} "
+            f"CREATE TEMP TABLE _wb_stage ON COMMIT DROP AS SELECT {columns} FROM {target} "
             "WITH NO DATA"
         )
         payload = rows.write_csv(include_header=False, null_value="")

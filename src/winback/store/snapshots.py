@@ -23,9 +23,9 @@ import polars as pl
 from winback.analytics import frames as contracts
 from winback.environment import DatabaseURL
 from winback.store.connect import read_groups
-from winback.store.extract import CUSTOMER, Dialect
+from winback.store.extract import Dialect
+from winback.store.tables import tables
 
-SNAPSHOT_TABLE = "analysis_customersnapshot"
 # Snapshot contract column -> table column.
 COLUMNS: dict[str, str] = {"customer_pk": "customer_id"} | {
     name: name for name in contracts.SNAPSHOT if name != "customer_pk"
@@ -57,13 +57,14 @@ def replace_snapshots(
     :func:`staged_snapshots` (SQLite).
     """
     frame = storable(scores, as_of)
+    snapshot = tables().snapshot
     cursor = conn.cursor()
     try:
         if engine == "postgresql":
-            cursor.execute(f"DELETE FROM {SNAPSHOT_TABLE} WHERE as_of = %s", (as_of,))
+            cursor.execute(f"DELETE FROM {snapshot} WHERE as_of = %s", (as_of,))
             copy_rows(cursor, frame)
         else:
-            cursor.execute(f"DELETE FROM {SNAPSHOT_TABLE} WHERE as_of = ?", (as_of.isoformat(),))
+            cursor.execute(f"DELETE FROM {snapshot} WHERE as_of = ?", (as_of.isoformat(),))
             if staged:
                 insert_staged(cursor, frame, as_of)
             else:
@@ -109,7 +110,7 @@ def insert_staged(cursor: Any, frame: pl.DataFrame, as_of: date) -> None:
     rest = [c for c in frame.columns if c != "as_of"]
     columns = ", ".join(["as_of", *(COLUMNS[c] for c in rest)])
     cursor.execute(
-        f"INSERT INTO {SNAPSHOT_TABLE} ({columns}) SELECT '{as_of.isoformat()}', "
+        f"INSERT INTO {tables().snapshot} ({columns}) SELECT '{as_of.isoformat()}', "
         f"{', '.join(rest)} FROM {STAGE_SCHEMA}.{STAGE_TABLE}"
     )
 
@@ -126,7 +127,7 @@ def csv_chunks(frame: pl.DataFrame) -> Iterator[bytes]:
 
 def copy_rows(cursor: Any, frame: pl.DataFrame) -> None:
     columns = ", ".join(COLUMNS[c] for c in frame.columns)
-    sql = f"COPY {SNAPSHOT_TABLE} ({columns}) FROM STDIN (FORMAT csv)"
+    sql = f"COPY {tables().snapshot} ({columns}) FROM STDIN (FORMAT csv)"
     with cursor.copy(sql) as copy:
         for chunk in csv_chunks(frame):
             copy.write(chunk)
@@ -137,7 +138,7 @@ def insert_rows(cursor: Any, frame: pl.DataFrame, as_of: date) -> None:
     rest = [c for c in frame.columns if c != "as_of"]
     columns = ", ".join(["as_of", *(COLUMNS[c] for c in rest)])
     marks = ", ".join(["?"] * len(rest))
-    sql = f"INSERT INTO {SNAPSHOT_TABLE} ({columns}) VALUES ('{as_of.isoformat()}', {marks})"
+    sql = f"INSERT INTO {tables().snapshot} ({columns}) VALUES ('{as_of.isoformat()}', {marks})"
     cursor.executemany(sql, frame.select(rest).iter_rows())
 
 
@@ -150,10 +151,11 @@ def read_snapshots(db: DatabaseURL, as_of: date) -> pl.DataFrame:
         for c in table_columns
         if c != "customer_id"
     )
+    t = tables()
     sql = (
         "SELECT s.customer_id AS customer_pk, c.external_id, "
         f"{dialect.day('s.as_of')} AS as_of_day, "
-        f"{select} FROM {SNAPSHOT_TABLE} s JOIN {CUSTOMER} c ON c.id = s.customer_id "
+        f"{select} FROM {t.snapshot} s JOIN {t.customer} c ON c.id = s.customer_id "
         f"WHERE s.as_of = {dialect.date_literal(as_of)} ORDER BY s.customer_id"
     )
     raw = read_groups(db, [{"snapshots": sql}])["snapshots"]

@@ -14,37 +14,9 @@ from datetime import date, timedelta
 import polars as pl
 
 from winback.programme import care
-from winback.store.frames import query_frame
+from winback.store.queries import care as care_store
+from winback.store.queries.care import CUSTOMER_SCHEMA
 
-CUSTOMERS_SQL = """
-SELECT c.id, c.external_id, s.abc_class, s.tier, c.birthday, c.do_not_contact,
-       c.consent_marketing, s.early_warning, s.clv_365
-FROM customers_customer c
-JOIN analysis_customersnapshot s ON s.customer_id = c.id AND s.as_of = %s
-WHERE s.status <> 'lost' AND s.stage <> 'prospect'
-"""
-CUSTOMER_SCHEMA: dict[str, pl.DataType] = {
-    "customer_pk": pl.Int64(),
-    "external_id": pl.String(),
-    "abc_class": pl.String(),
-    "tier": pl.Int64(),
-    "birthday": pl.Date(),
-    "do_not_contact": pl.Boolean(),
-    "consent_marketing": pl.Boolean(),
-    "early_warning": pl.Boolean(),
-    "clv_365": pl.Float64(),
-}
-CONTACTS_SQL = """
-SELECT customer_id, occurred_date, channel, outcome, direction
-FROM customers_contactlog WHERE occurred_date <= %s AND occurred_date > %s
-"""
-CONTACT_SCHEMA: dict[str, pl.DataType] = {
-    "customer_pk": pl.Int64(),
-    "occurred_date": pl.Date(),
-    "channel": pl.String(),
-    "outcome": pl.String(),
-    "direction": pl.String(),
-}
 # Contacts older than this cannot make any cadence current (the longest default is a year).
 HISTORY_DAYS = 400
 
@@ -71,10 +43,8 @@ def care_plan(as_of: date, *, days: int = 7, capacity: int = 40) -> CarePlan:
     if snapshot is None:
         customers = pl.DataFrame(schema=CUSTOMER_SCHEMA)
     else:
-        customers = query_frame(CUSTOMERS_SQL, [snapshot], CUSTOMER_SCHEMA)
-    contacts = query_frame(
-        CONTACTS_SQL, [as_of, as_of - timedelta(days=HISTORY_DAYS)], CONTACT_SCHEMA
-    )
+        customers = care_store.customers_for_care(snapshot_as_of=snapshot)
+    contacts = care_store.contacts_between(after=as_of - timedelta(days=HISTORY_DAYS), until=as_of)
     due = care.due_care_contacts(customers, contacts, as_of=as_of, horizon_days=days)
     greetings = care.greetings_due(
         customers, care.HolidayCalendar.default(), as_of=as_of, days=days

@@ -476,14 +476,12 @@ def refresh_planner_statistics(kind: str, summary: ImportSummary) -> bool:
         return False
     if summary.inserted + summary.updated + summary.stub_customers_created < ANALYZE_AFTER_ROWS:
         return False
-    tables = [writers.SPECS[kind].table]
+    written = [writers.SPECS[kind].model]
     if summary.stub_customers_created:
         from winback.store.customers.models import Customer
 
-        tables.append(str(Customer._meta.db_table))
-    with connection.cursor() as cursor:
-        for table in tables:
-            cursor.execute(f"ANALYZE {table}")
+        written.append(Customer)
+    writers.analyze(written)
     return True
 
 

@@ -22,7 +22,6 @@ from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
 from winback.reporting import flows
 from winback.reporting.metrics import (
-    RATINGS,
     MonthWindow,
     ReportInputs,
     add_months,
@@ -30,9 +29,9 @@ from winback.reporting.metrics import (
     month_window,
 )
 from winback.store.analysis.models import AnalysisRun
-from winback.store.frames import query_frame
 from winback.store.imports.models import ImportBatch
 from winback.store.programme.models import Round
+from winback.store.queries import reports as reports_store
 
 
 class NoAnalysisForMonth(LookupError):
@@ -108,59 +107,18 @@ def _read_states(days: list[date], end: date) -> tuple[pl.DataFrame, pl.DataFram
     One read each, not a self-join of the snapshot table per pair of months (a million index
     look-ups every time); the flows are then counted in Polars (:mod:`winback.reporting.flows`).
     """
-    from winback.store.extract import Dialect
-
-    d = Dialect("sqlite" if connection.vendor == "sqlite" else "postgresql")
-    listed = ", ".join(d.date_literal(day) for day in days)
-    group = {
-        "states": (
-            f"SELECT customer_id AS customer_pk, {d.day('as_of')} AS as_of_day, stage, tier, "
-            f"status, early_warning FROM analysis_customersnapshot WHERE as_of IN ({listed})"
-        ),
-        "revenue": (
-            "SELECT customer_id AS customer_pk, CAST(SUM(amount_cents) AS BIGINT) AS amount_cents "
-            f"FROM customers_order WHERE order_date > {d.date_literal(_months_back(end, 12))} "
-            f"AND order_date <= {d.date_literal(end)} GROUP BY customer_id"
-        ),
-    }
-    raw = _read_frames(group)
-    states = raw["states"].select(
-        pl.col("customer_pk").cast(pl.Int64),
-        pl.col("as_of_day").cast(pl.Int32).cast(pl.Date).alias("as_of"),
-        pl.col("stage").cast(pl.String),
-        pl.col("tier").cast(pl.Int64),
-        pl.col("status").cast(pl.String),
-        pl.col("early_warning").cast(pl.Boolean),
-    )
-    revenue = raw["revenue"].select(
-        pl.col("customer_pk").cast(pl.Int64), pl.col("amount_cents").cast(pl.Int64)
-    )
-    return states, revenue
-
-
-def _read_frames(group: dict[str, str]) -> dict[str, pl.DataFrame]:
-    """Run each named statement and return its rows as a frame.
-
-    Committed data is read through Arrow (ADBC, its own connection): a million customers times
-    thirteen analyses are too many rows to pass through Python tuples. Inside a transaction
-    (uncommitted rows are visible to this connection only) the same statements run on
-    Django's connection instead.
-    """
+    after = _months_back(end, 12)
     if connection.in_atomic_block:
-        frames = {}
-        with connection.cursor() as cursor:
-            for name, sql in group.items():
-                cursor.execute(sql)
-                columns = [column[0] for column in cursor.description]
-                frames[name] = pl.DataFrame(
-                    cursor.fetchall(), schema=columns, orient="row", infer_schema_length=None
-                )
-        return frames
+        # Uncommitted rows are visible to this connection only: read through it.
+        return reports_store.customer_states(
+            days=days, revenue_after=after, revenue_until=end, db=None
+        )
     from winback.app.analysis.service import adbc_database
-    from winback.store.connect import read_groups
 
     with adbc_database() as db:
-        return read_groups(db, [{name: sql} for name, sql in group.items()])
+        return reports_store.customer_states(
+            days=days, revenue_after=after, revenue_until=end, db=db
+        )
 
 
 def _pair_flows(
@@ -179,7 +137,7 @@ def _rounds(window: MonthWindow, n_boot: int) -> list[dict[str, Any]]:
     rounds = Round.objects.filter(
         round_start__lte=window.end, round_start__gt=_months_back(window.end, 12)
     ).order_by("round_start")
-    simulated = _simulated_rounds()
+    simulated = reports_store.simulated_round_ids()
     statuses = []
     for rnd in rounds:  # a handful of rounds a year, each one set of aggregates
         status = round_status(rnd, window.end, n_boot=n_boot)
@@ -188,66 +146,19 @@ def _rounds(window: MonthWindow, n_boot: int) -> list[dict[str, Any]]:
     return statuses
 
 
-def _simulated_rounds() -> set[int]:
-    frame = query_frame(
-        "SELECT DISTINCT t.round_id FROM programme_contactattempt a "
-        "JOIN programme_calltask t ON t.id = a.task_id WHERE a.simulated = %s",
-        [True],
-        {"round_id": pl.Int64()},
-    )
-    return set(frame["round_id"].to_list())
-
-
 def _reason_records(window: MonthWindow) -> pl.DataFrame:
     """Leave reasons recorded this month and last (contact log, imported and programme)."""
-    return query_frame(
-        "SELECT l.customer_id, l.occurred_date, l.reason_code, l.simulated "
-        "FROM customers_contactlog l "
-        "WHERE l.reason_code <> '' AND l.occurred_date >= %s AND l.occurred_date <= %s",
-        [window.previous_start, window.end],
-        {
-            "customer_pk": pl.Int64(),
-            "recorded_date": pl.Date(),
-            "reason_code": pl.String(),
-            "simulated": pl.Boolean(),
-        },
-    )
+    return reports_store.leave_reasons(start=window.previous_start, end=window.end)
 
 
 def _agents(window: MonthWindow) -> pl.DataFrame:
     """Contact attempts of the month per agent and outcome, with the tasks' return results."""
-    return query_frame(
-        "SELECT COALESCE(u.username, ''), a.outcome, a.simulated, COUNT(*), "
-        "COUNT(DISTINCT a.task_id), "
-        "COUNT(DISTINCT CASE WHEN m.returned THEN a.task_id END) "
-        "FROM programme_contactattempt a JOIN programme_calltask t ON t.id = a.task_id "
-        "LEFT JOIN accounts_user u ON u.id = a.agent_id "
-        "LEFT JOIN programme_roundmember m ON m.round_id = t.round_id "
-        "AND m.customer_id = t.customer_id "
-        "WHERE a.occurred_date >= %s AND a.occurred_date <= %s "
-        "GROUP BY u.username, a.outcome, a.simulated",
-        [window.start, window.end],
-        {
-            "agent": pl.String(),
-            "outcome": pl.String(),
-            "simulated": pl.Boolean(),
-            "attempts": pl.Int64(),
-            "tasks": pl.Int64(),
-            "tasks_returned": pl.Int64(),
-        },
-    )
+    return reports_store.agent_attempts(start=window.start, end=window.end)
 
 
 def _ratings(window: MonthWindow) -> pl.DataFrame:
     """Supervisors' quality ratings of the month's contact attempts, one row per review."""
-    return query_frame(
-        "SELECT COALESCE(u.username, ''), r.rating FROM programme_contactreview r "
-        "JOIN programme_contactattempt a ON a.id = r.attempt_id "
-        "LEFT JOIN accounts_user u ON u.id = a.agent_id "
-        "WHERE a.occurred_date >= %s AND a.occurred_date <= %s",
-        [window.start, window.end],
-        RATINGS,
-    )
+    return reports_store.ratings(start=window.start, end=window.end)
 
 
 def _imports(window: MonthWindow) -> pl.DataFrame:

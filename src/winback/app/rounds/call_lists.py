@@ -15,8 +15,8 @@ from winback.ingest.sheets import guard_frame
 from winback.programme.contacts import honour_do_not_contact
 from winback.programme.privacy import phones_for_role
 from winback.store.accounts.models import AuditLog, User
-from winback.store.frames import query_frame
-from winback.store.programme.models import Round, TaskStatus
+from winback.store.programme.models import Round
+from winback.store.queries import rounds as rounds_store
 
 UTF8_BOM = b"\xef\xbb\xbf"
 COLUMNS = (
@@ -40,36 +40,7 @@ COLUMNS = (
 
 def call_list(rnd: Round) -> pl.DataFrame:
     """The round's open tasks of contactable customers, in call order, phones unmasked."""
-    frame = query_frame(
-        "SELECT t.id, t.customer_id, c.external_id, c.name, c.phone, t.agent_id, u.username, "
-        "t.planned_date, t.next_due, m.priority_rank, m.tier, m.stage, m.channel, "
-        "t.reason_code, t.attempts, t.version, c.do_not_contact, c.consent_marketing "
-        "FROM programme_calltask t JOIN customers_customer c ON c.id = t.customer_id "
-        "JOIN programme_roundmember m ON m.round_id = t.round_id AND m.customer_id = t.customer_id "
-        "LEFT JOIN accounts_user u ON u.id = t.agent_id "
-        "WHERE t.round_id = %s AND t.status = %s",
-        [rnd.pk, TaskStatus.OPEN.value],
-        {
-            "task_id": pl.Int64(),
-            "customer_pk": pl.Int64(),
-            "customer_id": pl.String(),
-            "name": pl.String(),
-            "phone": pl.String(),
-            "agent_id": pl.Int64(),
-            "agent": pl.String(),
-            "planned_date": pl.Date(),
-            "next_due": pl.Date(),
-            "priority": pl.Int64(),
-            "tier": pl.Int64(),
-            "stage": pl.String(),
-            "channel": pl.String(),
-            "reason_code": pl.String(),
-            "attempts": pl.Int64(),
-            "version": pl.Int64(),
-            "do_not_contact": pl.Boolean(),
-            "consent_marketing": pl.Boolean(),
-        },
-    )
+    frame = rounds_store.open_tasks(round_id=rnd.pk)
     menus = _menus(rnd)
     allowed = honour_do_not_contact(
         frame, frame.select("customer_pk", "do_not_contact", "consent_marketing")

@@ -21,10 +21,8 @@ from winback.programme.attribution import (
     round_effects,
     round_outcomes,
 )
-from winback.store.frames import query_frame
 from winback.store.programme.models import CallTask, Round
-
-MEMBER_IN = "SELECT m.customer_id FROM programme_roundmember m WHERE m.round_id = %s"
+from winback.store.queries import rounds as rounds_store
 
 
 def round_status(rnd: Round, as_of: date, *, n_boot: int = 2000) -> dict[str, Any]:
@@ -32,48 +30,15 @@ def round_status(rnd: Round, as_of: date, *, n_boot: int = 2000) -> dict[str, An
     profile = current_profile()
     start = rnd.round_start
     last = min(as_of, start + timedelta(days=max(HORIZONS) - 1))
-    arms = query_frame(
-        "SELECT m.customer_id, m.arm, m.tier, m.stage FROM programme_roundmember m "
-        "WHERE m.round_id = %s",
-        [rnd.pk],
-        {"customer_pk": pl.Int64(), "arm": pl.String(), "tier": pl.Int64(), "stage": pl.String()},
-    ).with_columns(stratum=pl.format("{}|{}", pl.col("tier"), pl.col("stage")))
-    window = [start, last, rnd.pk]
-    orders = query_frame(
-        "SELECT o.customer_id, o.order_date, o.amount_cents, o.coupon_code FROM customers_order o "
-        f"WHERE o.order_date >= %s AND o.order_date <= %s AND o.customer_id IN ({MEMBER_IN})",
-        window,
-        {
-            "customer_pk": pl.Int64(),
-            "order_date": pl.Date(),
-            "amount_cents": pl.Int64(),
-            "coupon_code": pl.String(),
-        },
+    arms = rounds_store.round_arms(round_id=rnd.pk).with_columns(
+        stratum=pl.format("{}|{}", pl.col("tier"), pl.col("stage"))
     )
-    lines = query_frame(
-        "SELECT o.customer_id, o.order_date, c.code FROM customers_orderline l "
-        "JOIN customers_order o ON o.id = l.order_id JOIN customers_category c "
-        "ON c.id = l.category_id "
-        f"WHERE o.order_date >= %s AND o.order_date <= %s AND o.customer_id IN ({MEMBER_IN})",
-        window,
-        {"customer_pk": pl.Int64(), "order_date": pl.Date(), "category_code": pl.String()},
-    )
-    events = query_frame(
-        "SELECT e.customer_id, e.occurred_date, e.event_type FROM customers_engagementevent e "
-        f"WHERE e.occurred_date >= %s AND e.occurred_date <= %s "
-        f"AND e.customer_id IN ({MEMBER_IN})",
-        window,
-        {"customer_pk": pl.Int64(), "occurred_date": pl.Date(), "event_type": pl.String()},
-    )
+    members = rounds_store.round_cohort(round_id=rnd.pk)
+    orders = rounds_store.orders_between(cohort=members, start=start, end=last)
+    lines = rounds_store.order_categories_between(cohort=members, start=start, end=last)
+    events = rounds_store.events_between(cohort=members, start=start, end=last)
     offers = offers_made(rnd)
-    contacts = query_frame(
-        "SELECT t.customer_id, a.occurred_date, l.duration_seconds / 60.0 "
-        "FROM programme_contactattempt a JOIN programme_calltask t ON t.id = a.task_id "
-        "LEFT JOIN customers_contactlog l ON l.id = a.contact_log_id "
-        "WHERE t.round_id = %s AND a.occurred_date <= %s",
-        [rnd.pk, as_of],
-        {"customer_pk": pl.Int64(), "occurred_date": pl.Date(), "minutes": pl.Float64()},
-    )
+    contacts = rounds_store.round_contacts(round_id=rnd.pk, until=as_of)
     outcomes = round_outcomes(
         arms.select("customer_pk", "arm", "stratum"),
         round_start=start,
@@ -131,7 +96,7 @@ def offers_made(rnd: Round) -> pl.DataFrame:
 
 
 def _retirement(rnd: Round, as_of: date) -> dict[str, int]:
-    memberships = read_memberships(MEMBER_IN, [rnd.pk])
+    memberships = read_memberships(rounds_store.round_cohort(round_id=rnd.pk))
     retire_after = current_profile().programme.retire_after_rounds
     result = retirement(memberships, retire_after=retire_after, as_of=as_of)
     return {

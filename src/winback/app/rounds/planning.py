@@ -18,22 +18,29 @@ import polars as pl
 from django.db import connection, transaction
 from django.utils import timezone
 
-from winback.analytics.frames import SNAPSHOT
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
 from winback.programme.rounds import RoundConfig, RoundInputs, RoundPlan
 from winback.programme.rounds import plan_round as plan_pure
 from winback.store.accounts.models import Role, User
 from winback.store.analysis.models import AnalysisRun
-from winback.store.customers.models import ContactOutcome, Order
-from winback.store.frames import placeholders, query_frame
-from winback.store.programme.models import Arm, Round, RoundMember, RoundStatus, TaskStatus
+from winback.store.customers.models import Order
+from winback.store.frames import insert_frame
+from winback.store.programme.models import (
+    Arm,
+    CallTask,
+    Round,
+    RoundMember,
+    RoundStatus,
+    TaskStatus,
+)
+from winback.store.queries import rounds as rounds_store
+from winback.store.queries.rounds import Cohort
 
 # Contacts older than this cannot count toward any cap window (the longest stage window is 90
 # days); older rows are read only when they carry a leave reason.
 HISTORY_DAYS = 120
 RETURN_WINDOW_DAYS = 90
-BATCH = 5000
 
 
 class NoSnapshotError(LookupError):
@@ -182,9 +189,9 @@ def _insert_members(rnd: Round, members: pl.DataFrame) -> None:
         pl.col("channel").fill_null(""),
         pl.col("reason_code").fill_null(""),
     )
-    _insert(
-        "programme_roundmember",
-        (
+    insert_frame(
+        model=RoundMember,
+        columns=(
             "round_id",
             "customer_id",
             "arm",
@@ -196,7 +203,7 @@ def _insert_members(rnd: Round, members: pl.DataFrame) -> None:
             "channel",
             "reason_code",
         ),
-        rows,
+        rows=rows,
     )
 
 
@@ -241,9 +248,9 @@ def _insert_tasks(rnd: Round, plan: RoundPlan) -> None:
             pl.lit(now).alias("updated_at"),
         )
     )
-    _insert(
-        "programme_calltask",
-        (
+    insert_frame(
+        model=CallTask,
+        columns=(
             "round_id",
             "customer_id",
             "agent_id",
@@ -257,162 +264,60 @@ def _insert_tasks(rnd: Round, plan: RoundPlan) -> None:
             "reason_code",
             "updated_at",
         ),
-        rows,
+        rows=rows,
     )
-
-
-def _insert(table: str, columns: tuple[str, ...], rows: pl.DataFrame) -> None:
-    """Plain multi-row inserts: model instances would cost more than the database work."""
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
-    if connection.vendor == "postgresql":
-        _copy(table, columns, rows)
-        return
-    with connection.cursor() as cursor:
-        for chunk in rows.iter_slices(BATCH):
-            cursor.executemany(sql, chunk.rows())
 
 
 # --- inputs ------------------------------------------------------------------------------------
-
-SNAPSHOT_SCHEMA: dict[str, pl.DataType] = {
-    column: SNAPSHOT[column]
-    for column in (
-        "customer_pk",
-        "stage",
-        "status",
-        "tier",
-        "clv_365",
-        "expected_interval_days",
-        "days_since_last",
-        "customer_type",
-        "p_alive",
-        "churn_score",
-        "value_index",
-        "expected_purchases_365",
-        "abc_class",
-    )
-}
 
 
 def read_inputs(
     snap_day: date, as_of: date, statuses: Sequence[str], agents: pl.DataFrame
 ) -> RoundInputs:
     """Every frame the planner reads, restricted to the snapshot's candidates."""
-    status_in = placeholders(statuses)
-    cand = (
-        "SELECT s.customer_id FROM analysis_customersnapshot s "
-        f"WHERE s.as_of = %s AND s.status IN ({status_in})"
-    )
-    cand_params: list[Any] = [snap_day, *statuses]
+    cand = rounds_store.snapshot_cohort(snapshot_as_of=snap_day, statuses=statuses)
     return RoundInputs(
         snapshot=read_snapshot(snap_day, statuses),
-        customers=read_flags(cand, cand_params),
+        customers=read_flags(cand),
         agents=agents,
-        contacts=read_contacts(cand, cand_params, as_of),
-        complaints=read_complaints(cand, cand_params, as_of),
-        memberships=read_memberships(cand, cand_params),
-        favourites=read_favourites(cand, cand_params, as_of),
+        contacts=read_contacts(cand, as_of),
+        complaints=read_complaints(cand, as_of),
+        memberships=read_memberships(cand),
+        favourites=read_favourites(cand, as_of),
     )
 
 
 def read_snapshot(snap_day: date, statuses: Sequence[str]) -> pl.DataFrame:
-    cols = ", ".join(f"s.{c}" for c in list(SNAPSHOT_SCHEMA)[1:])
-    return query_frame(
-        f"SELECT s.customer_id, {cols} FROM analysis_customersnapshot s "
-        f"WHERE s.as_of = %s AND s.status IN ({placeholders(statuses)})",
-        [snap_day, *statuses],
-        SNAPSHOT_SCHEMA,
-    )
+    return rounds_store.snapshot_rows(snapshot_as_of=snap_day, statuses=statuses)
 
 
-def read_flags(cand: str, params: list[Any]) -> pl.DataFrame:
+def read_flags(cand: Cohort) -> pl.DataFrame:
     """Contact permissions. A do-not-contact answer in the contact log counts even when a
     later customer-file import has cleared the flag on the record: only the customer can lift
     it, and the importer cannot tell a lift from a stale file."""
-    return query_frame(
-        "SELECT c.id, c.do_not_contact OR EXISTS (SELECT 1 FROM customers_contactlog l "
-        "WHERE l.customer_id = c.id AND l.outcome = %s), c.consent_marketing "
-        f"FROM customers_customer c WHERE c.id IN ({cand})",
-        [ContactOutcome.DO_NOT_CONTACT.value, *params],
-        {
-            "customer_pk": pl.Int64(),
-            "do_not_contact": pl.Boolean(),
-            "consent_marketing": pl.Boolean(),
-        },
-    )
+    return rounds_store.contact_flags(cohort=cand)
 
 
-def read_contacts(cand: str, params: list[Any], as_of: date) -> pl.DataFrame:
-    frame = query_frame(
-        "SELECT l.customer_id, l.occurred_date, l.channel, l.outcome, l.direction, "
-        "l.reason_code FROM customers_contactlog l "
-        f"WHERE l.customer_id IN ({cand}) AND l.occurred_date <= %s "
-        "AND (l.occurred_date >= %s OR l.reason_code <> '')",
-        [*params, as_of, as_of - timedelta(days=HISTORY_DAYS)],
-        {
-            "customer_pk": pl.Int64(),
-            "occurred_date": pl.Date(),
-            "channel": pl.String(),
-            "outcome": pl.String(),
-            "direction": pl.String(),
-            "reason_code": pl.String(),
-        },
+def read_contacts(cand: Cohort, as_of: date) -> pl.DataFrame:
+    frame = rounds_store.contact_history(
+        cohort=cand, until=as_of, recent_from=as_of - timedelta(days=HISTORY_DAYS)
     )
     return frame.with_columns(
         reason_code=pl.when(pl.col("reason_code") == "").then(None).otherwise("reason_code")
     )
 
 
-def read_complaints(cand: str, params: list[Any], as_of: date) -> pl.DataFrame:
-    frame = query_frame(
-        "SELECT e.customer_id, e.occurred_date, e.resolved, e.resolved_at "
-        "FROM customers_engagementevent e "
-        f"WHERE e.event_type = 'complaint' AND e.occurred_date <= %s AND e.customer_id IN ({cand})",
-        [as_of, *params],
-        {
-            "customer_pk": pl.Int64(),
-            "occurred_date": pl.Date(),
-            "resolved": pl.Boolean(),
-            "resolved_date": pl.Date(),
-        },
-    )
-    return frame
+def read_complaints(cand: Cohort, as_of: date) -> pl.DataFrame:
+    return rounds_store.complaints(cohort=cand, until=as_of)
 
 
-def read_memberships(cand: str, params: list[Any]) -> pl.DataFrame:
-    frame = query_frame(
-        "SELECT m.customer_id, m.round_id, r.round_start, r.round_end, m.arm, m.returned "
-        "FROM programme_roundmember m JOIN programme_round r ON r.id = m.round_id "
-        f"WHERE m.customer_id IN ({cand})",
-        params,
-        {
-            "customer_pk": pl.Int64(),
-            "round_id": pl.String(),
-            "starts": pl.Date(),
-            "ends": pl.Date(),
-            "arm": pl.String(),
-            "returned": pl.Boolean(),
-        },
-    )
-    return frame
+def read_memberships(cand: Cohort) -> pl.DataFrame:
+    return rounds_store.memberships(cohort=cand)
 
 
-def read_favourites(cand: str, params: list[Any], as_of: date) -> pl.DataFrame:
+def read_favourites(cand: Cohort, as_of: date) -> pl.DataFrame:
     """Each candidate's two biggest categories by spend over the year before ``as_of``."""
-    spend = query_frame(
-        "SELECT o.customer_id, c.code, SUM(l.amount_cents), MAX(c.replenishment_days) "
-        "FROM customers_orderline l JOIN customers_order o ON o.id = l.order_id "
-        "JOIN customers_category c ON c.id = l.category_id "
-        f"WHERE o.order_date > %s AND o.order_date <= %s AND o.customer_id IN ({cand}) "
-        "GROUP BY o.customer_id, c.code",
-        [as_of - timedelta(days=365), as_of, *params],
-        {
-            "customer_pk": pl.Int64(),
-            "category_code": pl.String(),
-            "spend": pl.Float64(),
-            "replenishment_days": pl.Int64(),
-        },
-    )
+    spend = rounds_store.category_spend(cohort=cand, after=as_of - timedelta(days=365), until=as_of)
     positive = spend.filter(pl.col("spend") > 0)
     return (
         positive.with_columns(
@@ -450,12 +355,3 @@ def arm_counts(rnd: Round) -> dict[str, int]:
         arm: RoundMember.objects.filter(round=rnd, arm=arm).count()
         for arm in (Arm.TREATED, Arm.CONTROL)
     }
-
-
-def _copy(table: str, columns: tuple[str, ...], rows: pl.DataFrame) -> None:
-    """PostgreSQL's COPY: about ten times faster than row inserts for round-sized writes."""
-    connection.ensure_connection()
-    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    with connection.connection.cursor() as cursor, cursor.copy(sql) as copy:
-        for row in rows.iter_rows():
-            copy.write_row(row)

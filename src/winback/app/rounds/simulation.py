@@ -20,8 +20,8 @@ from winback.app.settings.profile import current_profile
 from winback.simulate.agents import return_orders, simulate_contacts
 from winback.store.accounts.models import User
 from winback.store.customers.models import Category, Customer, Order, OrderLine
-from winback.store.frames import query_frame
-from winback.store.programme.models import CallTask, Round, TaskStatus
+from winback.store.programme.models import CallTask, Round
+from winback.store.queries import rounds as rounds_store
 
 SIMULATED_CHANNEL = "simulated"
 CALL_HOUR = time(10, 0)
@@ -29,24 +29,7 @@ CALL_HOUR = time(10, 0)
 
 def round_tasks(rnd: Round) -> pl.DataFrame:
     """The round's open tasks with what the simulation needs (first offer, usual basket)."""
-    frame = query_frame(
-        "SELECT t.id, t.customer_id, c.external_id, m.arm, t.planned_date, "
-        "(SELECT AVG(o.amount_cents) / 100.0 FROM customers_order o "
-        " WHERE o.customer_id = t.customer_id AND o.amount_cents > 0 "
-        " AND o.order_date < %s) "
-        "FROM programme_calltask t JOIN customers_customer c ON c.id = t.customer_id "
-        "JOIN programme_roundmember m ON m.round_id = t.round_id AND m.customer_id = t.customer_id "
-        "WHERE t.round_id = %s AND t.status = %s",
-        [rnd.round_start, rnd.pk, TaskStatus.OPEN.value],
-        {
-            "task_id": pl.Int64(),
-            "customer_pk": pl.Int64(),
-            "external_id": pl.String(),
-            "arm": pl.String(),
-            "planned_date": pl.Date(),
-            "avg_ticket": pl.Float64(),
-        },
-    )
+    frame = rounds_store.open_tasks_with_ticket(round_id=rnd.pk, ticket_before=rnd.round_start)
     first_offer = [
         (pk, (menu or [{}])[0].get("offer_code"), (menu or [{}])[0].get("category_code"))
         for pk, menu in CallTask.objects.filter(round=rnd).values_list("pk", "offer_menu")

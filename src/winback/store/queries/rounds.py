@@ -1,0 +1,298 @@
+"""Rounds (R5-R7): the planner's inputs, the round's members' outcomes, call lists.
+
+The planner and the monitoring read the same facts for a set of customers: a
+:class:`Cohort` (a snapshot's candidates, a round's members) is that set as a subquery, so
+each read stays one statement however many customers it covers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from winback.analytics.frames import SNAPSHOT
+from winback.store.customers.models import ContactOutcome
+from winback.store.frames import placeholders, query_frame
+from winback.store.programme.models import TaskStatus
+from winback.store.tables import tables
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """A set of customers: a subquery giving their ids, with its parameters."""
+
+    sql: str
+    params: tuple[Any, ...]
+
+
+def snapshot_cohort(*, snapshot_as_of: date, statuses: Sequence[str]) -> Cohort:
+    """The customers of the snapshot of ``snapshot_as_of`` with one of ``statuses``."""
+    return Cohort(
+        f"SELECT s.customer_id FROM {tables().snapshot} s "
+        f"WHERE s.as_of = %s AND s.status IN ({placeholders(statuses)})",
+        (snapshot_as_of, *statuses),
+    )
+
+
+def round_cohort(*, round_id: int) -> Cohort:
+    """The members of a round (treated and control)."""
+    return Cohort(
+        f"SELECT m.customer_id FROM {tables().round_member} m WHERE m.round_id = %s", (round_id,)
+    )
+
+
+# --- the planner's inputs -----------------------------------------------------------------------
+
+SNAPSHOT_SCHEMA: dict[str, pl.DataType] = {
+    column: SNAPSHOT[column]
+    for column in (
+        "customer_pk",
+        "stage",
+        "status",
+        "tier",
+        "clv_365",
+        "expected_interval_days",
+        "days_since_last",
+        "customer_type",
+        "p_alive",
+        "churn_score",
+        "value_index",
+        "expected_purchases_365",
+        "abc_class",
+    )
+}
+
+
+def snapshot_rows(*, snapshot_as_of: date, statuses: Sequence[str]) -> pl.DataFrame:
+    """The scores the planner reads of the snapshot's customers with one of ``statuses``."""
+    cols = ", ".join(f"s.{c}" for c in list(SNAPSHOT_SCHEMA)[1:])
+    return query_frame(
+        f"SELECT s.customer_id, {cols} FROM {tables().snapshot} s "
+        f"WHERE s.as_of = %s AND s.status IN ({placeholders(statuses)})",
+        [snapshot_as_of, *statuses],
+        SNAPSHOT_SCHEMA,
+    )
+
+
+def contact_flags(*, cohort: Cohort) -> pl.DataFrame:
+    """Do-not-contact (the customer's flag, or a do-not-contact answer anywhere in the contact
+    log) and marketing consent of the cohort's customers."""
+    t = tables()
+    return query_frame(
+        f"SELECT c.id, c.do_not_contact OR EXISTS (SELECT 1 FROM {t.contact_log} l "
+        "WHERE l.customer_id = c.id AND l.outcome = %s), c.consent_marketing "
+        f"FROM {t.customer} c WHERE c.id IN ({cohort.sql})",
+        [ContactOutcome.DO_NOT_CONTACT.value, *cohort.params],
+        {
+            "customer_pk": pl.Int64(),
+            "do_not_contact": pl.Boolean(),
+            "consent_marketing": pl.Boolean(),
+        },
+    )
+
+
+def contact_history(*, cohort: Cohort, until: date, recent_from: date) -> pl.DataFrame:
+    """The cohort's contacts up to ``until``: all from ``recent_from`` on, older ones only when
+    they carry a leave reason (``reason_code`` is "" when none)."""
+    return query_frame(
+        "SELECT l.customer_id, l.occurred_date, l.channel, l.outcome, l.direction, "
+        f"l.reason_code FROM {tables().contact_log} l "
+        f"WHERE l.customer_id IN ({cohort.sql}) AND l.occurred_date <= %s "
+        "AND (l.occurred_date >= %s OR l.reason_code <> '')",
+        [*cohort.params, until, recent_from],
+        {
+            "customer_pk": pl.Int64(),
+            "occurred_date": pl.Date(),
+            "channel": pl.String(),
+            "outcome": pl.String(),
+            "direction": pl.String(),
+            "reason_code": pl.String(),
+        },
+    )
+
+
+def complaints(*, cohort: Cohort, until: date) -> pl.DataFrame:
+    """The cohort's complaints made on or before ``until``, with their resolution."""
+    return query_frame(
+        "SELECT e.customer_id, e.occurred_date, e.resolved, e.resolved_at "
+        f"FROM {tables().event} e "
+        "WHERE e.event_type = 'complaint' AND e.occurred_date <= %s "
+        f"AND e.customer_id IN ({cohort.sql})",
+        [until, *cohort.params],
+        {
+            "customer_pk": pl.Int64(),
+            "occurred_date": pl.Date(),
+            "resolved": pl.Boolean(),
+            "resolved_date": pl.Date(),
+        },
+    )
+
+
+def memberships(*, cohort: Cohort) -> pl.DataFrame:
+    """Every round membership of the cohort's customers, with the round's window."""
+    t = tables()
+    return query_frame(
+        "SELECT m.customer_id, m.round_id, r.round_start, r.round_end, m.arm, m.returned "
+        f"FROM {t.round_member} m JOIN {t.round} r ON r.id = m.round_id "
+        f"WHERE m.customer_id IN ({cohort.sql})",
+        list(cohort.params),
+        {
+            "customer_pk": pl.Int64(),
+            "round_id": pl.String(),
+            "starts": pl.Date(),
+            "ends": pl.Date(),
+            "arm": pl.String(),
+            "returned": pl.Boolean(),
+        },
+    )
+
+
+def category_spend(*, cohort: Cohort, after: date, until: date) -> pl.DataFrame:
+    """Spend per customer and category on orders dated after ``after`` up to ``until``."""
+    t = tables()
+    return query_frame(
+        "SELECT o.customer_id, c.code, SUM(l.amount_cents), MAX(c.replenishment_days) "
+        f"FROM {t.order_line} l JOIN {t.order} o ON o.id = l.order_id "
+        f"JOIN {t.category} c ON c.id = l.category_id "
+        f"WHERE o.order_date > %s AND o.order_date <= %s AND o.customer_id IN ({cohort.sql}) "
+        "GROUP BY o.customer_id, c.code",
+        [after, until, *cohort.params],
+        {
+            "customer_pk": pl.Int64(),
+            "category_code": pl.String(),
+            "spend": pl.Float64(),
+            "replenishment_days": pl.Int64(),
+        },
+    )
+
+
+# --- a round's outcomes -------------------------------------------------------------------------
+
+
+def round_arms(*, round_id: int) -> pl.DataFrame:
+    """The round's members with their arm and stratum fields."""
+    return query_frame(
+        f"SELECT m.customer_id, m.arm, m.tier, m.stage FROM {tables().round_member} m "
+        "WHERE m.round_id = %s",
+        [round_id],
+        {"customer_pk": pl.Int64(), "arm": pl.String(), "tier": pl.Int64(), "stage": pl.String()},
+    )
+
+
+def orders_between(*, cohort: Cohort, start: date, end: date) -> pl.DataFrame:
+    """The cohort's orders dated from ``start`` to ``end`` (``coupon_code`` "" when none)."""
+    return query_frame(
+        "SELECT o.customer_id, o.order_date, o.amount_cents, o.coupon_code "
+        f"FROM {tables().order} o "
+        f"WHERE o.order_date >= %s AND o.order_date <= %s AND o.customer_id IN ({cohort.sql})",
+        [start, end, *cohort.params],
+        {
+            "customer_pk": pl.Int64(),
+            "order_date": pl.Date(),
+            "amount_cents": pl.Int64(),
+            "coupon_code": pl.String(),
+        },
+    )
+
+
+def order_categories_between(*, cohort: Cohort, start: date, end: date) -> pl.DataFrame:
+    """The category of each line of the cohort's orders dated from ``start`` to ``end``."""
+    t = tables()
+    return query_frame(
+        f"SELECT o.customer_id, o.order_date, c.code FROM {t.order_line} l "
+        f"JOIN {t.order} o ON o.id = l.order_id JOIN {t.category} c "
+        "ON c.id = l.category_id "
+        f"WHERE o.order_date >= %s AND o.order_date <= %s AND o.customer_id IN ({cohort.sql})",
+        [start, end, *cohort.params],
+        {"customer_pk": pl.Int64(), "order_date": pl.Date(), "category_code": pl.String()},
+    )
+
+
+def events_between(*, cohort: Cohort, start: date, end: date) -> pl.DataFrame:
+    """The cohort's engagement events dated from ``start`` to ``end``."""
+    return query_frame(
+        f"SELECT e.customer_id, e.occurred_date, e.event_type FROM {tables().event} e "
+        "WHERE e.occurred_date >= %s AND e.occurred_date <= %s "
+        f"AND e.customer_id IN ({cohort.sql})",
+        [start, end, *cohort.params],
+        {"customer_pk": pl.Int64(), "occurred_date": pl.Date(), "event_type": pl.String()},
+    )
+
+
+def round_contacts(*, round_id: int, until: date) -> pl.DataFrame:
+    """The round's contact attempts up to ``until``, with the call's minutes when logged."""
+    t = tables()
+    return query_frame(
+        "SELECT t.customer_id, a.occurred_date, l.duration_seconds / 60.0 "
+        f"FROM {t.contact_attempt} a JOIN {t.call_task} t ON t.id = a.task_id "
+        f"LEFT JOIN {t.contact_log} l ON l.id = a.contact_log_id "
+        "WHERE t.round_id = %s AND a.occurred_date <= %s",
+        [round_id, until],
+        {"customer_pk": pl.Int64(), "occurred_date": pl.Date(), "minutes": pl.Float64()},
+    )
+
+
+# --- call lists ---------------------------------------------------------------------------------
+
+
+def open_tasks(*, round_id: int) -> pl.DataFrame:
+    """The round's open call tasks with the customer, the agent and the member's plan."""
+    t = tables()
+    return query_frame(
+        "SELECT t.id, t.customer_id, c.external_id, c.name, c.phone, t.agent_id, u.username, "
+        "t.planned_date, t.next_due, m.priority_rank, m.tier, m.stage, m.channel, "
+        "t.reason_code, t.attempts, t.version, c.do_not_contact, c.consent_marketing "
+        f"FROM {t.call_task} t JOIN {t.customer} c ON c.id = t.customer_id "
+        f"JOIN {t.round_member} m ON m.round_id = t.round_id AND m.customer_id = t.customer_id "
+        f"LEFT JOIN {t.user} u ON u.id = t.agent_id "
+        "WHERE t.round_id = %s AND t.status = %s",
+        [round_id, TaskStatus.OPEN.value],
+        {
+            "task_id": pl.Int64(),
+            "customer_pk": pl.Int64(),
+            "customer_id": pl.String(),
+            "name": pl.String(),
+            "phone": pl.String(),
+            "agent_id": pl.Int64(),
+            "agent": pl.String(),
+            "planned_date": pl.Date(),
+            "next_due": pl.Date(),
+            "priority": pl.Int64(),
+            "tier": pl.Int64(),
+            "stage": pl.String(),
+            "channel": pl.String(),
+            "reason_code": pl.String(),
+            "attempts": pl.Int64(),
+            "version": pl.Int64(),
+            "do_not_contact": pl.Boolean(),
+            "consent_marketing": pl.Boolean(),
+        },
+    )
+
+
+def open_tasks_with_ticket(*, round_id: int, ticket_before: date) -> pl.DataFrame:
+    """The round's open call tasks with the member's arm and the customer's average ticket
+    (paid orders dated before ``ticket_before``, in currency units; null without one)."""
+    t = tables()
+    return query_frame(
+        "SELECT t.id, t.customer_id, c.external_id, m.arm, t.planned_date, "
+        f"(SELECT AVG(o.amount_cents) / 100.0 FROM {t.order} o "
+        " WHERE o.customer_id = t.customer_id AND o.amount_cents > 0 "
+        " AND o.order_date < %s) "
+        f"FROM {t.call_task} t JOIN {t.customer} c ON c.id = t.customer_id "
+        f"JOIN {t.round_member} m ON m.round_id = t.round_id AND m.customer_id = t.customer_id "
+        "WHERE t.round_id = %s AND t.status = %s",
+        [ticket_before, round_id, TaskStatus.OPEN.value],
+        {
+            "task_id": pl.Int64(),
+            "customer_pk": pl.Int64(),
+            "external_id": pl.String(),
+            "arm": pl.String(),
+            "planned_date": pl.Date(),
+            "avg_ticket": pl.Float64(),
+        },
+    )
