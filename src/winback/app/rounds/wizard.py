@@ -14,15 +14,12 @@ from typing import Any
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from winback.app.actors import Actor
 from winback.app.rounds.monitoring import round_status
 from winback.app.rounds.planning import active_agents, prepare_plan
-from winback.app.rounds.service import plan_round
 from winback.app.settings.profile import current_profile
 from winback.programme.rounds import EXCLUSION_CAUSES
 from winback.reporting.charts import lift_chart, rounds_chart, to_svg
 from winback.reporting.metrics import REACHED, round_table, won_back_lift
-from winback.store.accounts.models import User
 from winback.store.customers.models import ContactOutcome
 from winback.store.programme.models import (
     Arm,
@@ -116,20 +113,6 @@ def assignment_preview(pool: Pool, *, holdout: float, seed: int) -> dict[str, An
 
 def default_holdout() -> float:
     return float(current_profile().programme.holdout_share)
-
-
-def create_round(pool: Pool, *, holdout: float, seed: int, token: str, user: User) -> Round:
-    """The wizard's Create button: the same use case as ``winback round plan``."""
-    return plan_round(
-        Actor.of(user),
-        month=pool.month,
-        holdout=holdout,
-        seed=seed,
-        tiers=pool.tiers,
-        statuses=pool.statuses,
-        stages=pool.stages,
-        request_token=token,
-    ).round
 
 
 # --- the board ---------------------------------------------------------------------------------

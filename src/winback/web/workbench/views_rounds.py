@@ -22,10 +22,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from winback.app.accounts.permissions import staff_required
+from winback.app.actors import Actor
 from winback.app.customers.pages import STAGE_LABELS, STATUS_LABELS
 from winback.app.rounds import wizard as svc
 from winback.app.rounds.planning import NoSnapshotError
-from winback.app.rounds.service import RoundExists, RoundInProgress
+from winback.app.rounds.service import RoundExists, RoundInProgress, plan_round
 from winback.programme.playbooks import STAGES
 from winback.store.accounts.models import User
 from winback.store.programme.models import Round
@@ -172,13 +173,16 @@ def _create(request: HttpRequest) -> HttpResponseBase:
     pool = pool_form.pool()
     data = create_form.cleaned_data
     try:
-        rnd = svc.create_round(
-            pool,
+        rnd = plan_round(
+            Actor.of(_user(request)),
+            month=pool.month,
             holdout=data["holdout"],
             seed=data["seed"],
-            token=data["token"],
-            user=_user(request),
-        )
+            tiers=pool.tiers,
+            statuses=pool.statuses,
+            stages=pool.stages,
+            request_token=data["token"],
+        ).round
     except RoundExists as exc:
         messages.error(
             request,
