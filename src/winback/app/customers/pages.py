@@ -42,26 +42,32 @@ from winback.store.customers.models import (
     OrderLine,
 )
 from winback.store.programme.models import CallTask, Round, RoundMember, TaskStatus
+from winback.vocabulary import CustomerType, Stage, Status
 
 PAGE_SIZE = 50
 CALL_LIST_LIMIT = 200
 HISTORY_MONTHS = 24
 
+# Keyed by the plain code strings (the enums' values), in the vocabulary's order.
 STAGE_LABELS = {
-    "prospect": _("Prospect"),
-    "active": _("Active"),
-    "silent": _("Silent"),
-    "sleeping": _("Sleeping"),
-    "lost": _("Lost"),
+    Stage.PROSPECT.value: _("Prospect"),
+    Stage.ACTIVE.value: _("Active"),
+    Stage.SILENT.value: _("Silent"),
+    Stage.SLEEPING.value: _("Sleeping"),
+    Stage.LOST.value: _("Lost"),
 }
-STATUS_LABELS = {"active": _("Active"), "at_risk": _("At risk"), "lost": _("Lost")}
+STATUS_LABELS = {
+    Status.ACTIVE.value: _("Active"),
+    Status.AT_RISK.value: _("At risk"),
+    Status.LOST.value: _("Lost"),
+}
 TYPE_LABELS = {
-    "prospect": _("Prospect"),
-    "new": _("New customer"),
-    "vulnerable": _("Vulnerable"),
-    "alert": _("Alert"),
-    "evergreen": _("Evergreen"),
-    "lost": _("Lost"),
+    CustomerType.PROSPECT.value: _("Prospect"),
+    CustomerType.NEW.value: _("New customer"),
+    CustomerType.VULNERABLE.value: _("Vulnerable"),
+    CustomerType.ALERT.value: _("Alert"),
+    CustomerType.EVERGREEN.value: _("Evergreen"),
+    CustomerType.LOST.value: _("Lost"),
 }
 NOT_ALLOWED_MESSAGES = {
     "do_not_contact": _("The customer asked not to be contacted."),

@@ -7,7 +7,6 @@ query each, and writes the plan back in bulk.
 
 from __future__ import annotations
 
-import calendar
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,15 +18,17 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from winback.analytics.frames import SNAPSHOT
+from winback.app.analysis.selectors import latest_analysis
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
+from winback.periods import month_bounds
 from winback.programme.rounds import RoundConfig, RoundInputs, RoundPlan
 from winback.programme.rounds import plan_round as plan_pure
 from winback.store.accounts.models import Role, User
-from winback.store.analysis.models import AnalysisRun
 from winback.store.customers.models import ContactOutcome, Order
 from winback.store.frames import placeholders, query_frame
 from winback.store.programme.models import Arm, Round, RoundMember, RoundStatus, TaskStatus
+from winback.vocabulary import ROUND_STATUSES
 
 # Contacts older than this cannot count toward any cap window (the longest stage window is 90
 # days); older rows are read only when they carry a leave reason.
@@ -48,13 +49,8 @@ class PreparedPlan:
     agents: pl.DataFrame
 
 
-def month_bounds(month: date) -> tuple[date, date]:
-    start = month.replace(day=1)
-    return start, start.replace(day=calendar.monthrange(start.year, start.month)[1])
-
-
 def snapshot_date(on_or_before: date) -> date:
-    run = AnalysisRun.objects.filter(as_of__lte=on_or_before).order_by("-as_of").first()
+    run = latest_analysis(on_or_before=on_or_before)
     if run is None:
         raise NoSnapshotError(on_or_before.isoformat())
     return run.as_of
@@ -83,7 +79,7 @@ def prepare_plan(
     seed: int,
     agents: Sequence[User] | None = None,
     tiers: Sequence[int] | None = None,
-    statuses: Sequence[str] = ("lost", "at_risk"),
+    statuses: Sequence[str] = ROUND_STATUSES,
     stages: Sequence[str] | None = None,
 ) -> PreparedPlan:
     """Read the inputs of ``month``'s round and run the pure planner. Only the outcome of
@@ -124,7 +120,7 @@ def plan_round(
     seed: int | None = None,
     agents: Sequence[User] | None = None,
     tiers: Sequence[int] | None = None,
-    statuses: Sequence[str] = ("lost", "at_risk"),
+    statuses: Sequence[str] = ROUND_STATUSES,
     stages: Sequence[str] | None = None,
     user: User | None = None,
 ) -> Round:

@@ -10,24 +10,25 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from winback import vocabulary
 from winback.store.customers.models import ContactOutcome
 
 
 class RoundStatus(models.TextChoices):
-    PLANNED = "planned", _("Planned")
-    ACTIVE = "active", _("Active")
-    CLOSED = "closed", _("Closed")
+    PLANNED = vocabulary.RoundStatus.PLANNED.value, _("Planned")
+    ACTIVE = vocabulary.RoundStatus.ACTIVE.value, _("Active")
+    CLOSED = vocabulary.RoundStatus.CLOSED.value, _("Closed")
 
 
 class Arm(models.TextChoices):
-    TREATED = "treated", _("Treated")
-    CONTROL = "control", _("Control")
+    TREATED = vocabulary.Arm.TREATED.value, _("Treated")
+    CONTROL = vocabulary.Arm.CONTROL.value, _("Control")
 
 
 class TaskStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    DONE = "done", _("Done")
-    CLOSED = "closed", _("Closed (do not contact)")
+    OPEN = vocabulary.TaskStatus.OPEN.value, _("Open")
+    DONE = vocabulary.TaskStatus.DONE.value, _("Done")
+    CLOSED = vocabulary.TaskStatus.CLOSED.value, _("Closed (do not contact)")
 
 
 class Round(models.Model):
