@@ -25,6 +25,7 @@ from winback.app.api import schemas
 from winback.app.customers.pages import audit_customer_view
 from winback.app.rounds.service import log_contact
 from winback.app.settings.rules import current_rules
+from winback.programme.menus import OfferMenu
 from winback.programme.privacy import mask_phone
 from winback.store.accounts.models import User
 from winback.store.analysis.models import CustomerSnapshot
@@ -284,22 +285,9 @@ def _tasks() -> QuerySet[CallTask]:
     return CallTask.objects.select_related("customer", "round", "agent").annotate(priority=priority)
 
 
-def _offers(menu: Any) -> list[dict[str, Any]]:
-    items = menu if isinstance(menu, list) else []
-    offers = []
-    for item in items:
-        if not isinstance(item, dict) or not item.get("offer_code"):
-            continue
-        cost, rank = item.get("cost"), item.get("menu_rank")
-        offers.append(
-            {
-                "code": str(item["offer_code"]),
-                "kind": str(item.get("kind") or ""),
-                "cost": _finite(float(cost)) if isinstance(cost, int | float) else None,
-                "rank": int(rank) if isinstance(rank, int | float) else None,
-            }
-        )
-    return sorted(offers, key=lambda o: (o["rank"] is None, o["rank"] or 0, o["code"]))
+def _offers(menu: OfferMenu) -> list[dict[str, Any]]:
+    """The menu in its order, best first (``rank`` 1)."""
+    return [{"code": o.code, "kind": o.kind, "cost": o.cost, "rank": o.rank} for o in menu.offers]
 
 
 def task_row(user: User, task: CallTask) -> dict[str, Any]:
@@ -321,7 +309,7 @@ def task_row(user: User, task: CallTask) -> dict[str, Any]:
         "version": task.version,
         "offer_code": task.offer_code,
         "reason_code": task.reason_code,
-        "offers": _offers(task.offer_menu),
+        "offers": _offers(task.menu),
     }
 
 
@@ -395,7 +383,7 @@ def _check_codes(task: CallTask, reason_code: str, offer_code: str) -> None:
         visible = {r.code for r in current_rules().taxonomy.visible()}
         if reason_code not in visible:
             raise InvalidChoice("invalid_reason", f"unknown leave reason {reason_code!r}")
-    if offer_code and offer_code not in {o["code"] for o in _offers(task.offer_menu)}:
+    if offer_code and offer_code not in task.menu.codes:
         raise InvalidChoice("invalid_offer", f"offer {offer_code!r} is not on this call's menu")
 
 

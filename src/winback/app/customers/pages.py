@@ -356,24 +356,17 @@ def _stage_policy(rules: RuleData, stage: str) -> StagePolicy | None:
 
 
 def offer_options(task: CallTask, rules: RuleData, lang: str) -> list[OfferOption]:
-    menu = task.offer_menu if isinstance(task.offer_menu, list) else []
-    options = []
-    for item in sorted(menu, key=lambda m: m.get("menu_rank") or 0):
-        code = str(item.get("offer_code") or "")
-        if not code:
-            continue
-        cost = item.get("cost")
-        options.append(
-            OfferOption(
-                code=code,
-                label=_offer_label(rules, code, lang),
-                kind=str(item.get("kind") or ""),
-                cost=float(cost) if cost is not None else None,
-                contact_date=str(item.get("contact_date") or ""),
-                category=str(item.get("category_code") or ""),
-            )
+    return [
+        OfferOption(
+            code=o.code,
+            label=_offer_label(rules, o.code, lang),
+            kind=o.kind,
+            cost=o.cost,
+            contact_date=o.contact_date,
+            category=o.category,
         )
-    return options
+        for o in task.menu.offers
+    ]
 
 
 def task_for_logging(user: User, task_id: int) -> CallTask:

@@ -22,6 +22,7 @@ from winback.app.analysis.selectors import latest_analysis
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
 from winback.periods import month_bounds
+from winback.programme.menus import menu_json
 from winback.programme.rounds import RoundConfig, RoundInputs, RoundPlan
 from winback.programme.rounds import plan_round as plan_pure
 from winback.store.accounts.models import Role, User
@@ -197,19 +198,7 @@ def _insert_members(rnd: Round, members: pl.DataFrame) -> None:
 
 
 def _insert_tasks(rnd: Round, plan: RoundPlan) -> None:
-    menus = (
-        plan.offers.sort(["customer_pk", "menu_rank"])
-        .group_by("customer_pk", maintain_order=True)
-        .agg(
-            menu=pl.struct(
-                "offer_code",
-                "kind",
-                pl.col("cost").round(2),
-                "category_code",
-                pl.col("contact_date").cast(pl.String),
-            )
-        )
-    )
+    menus = menu_json(plan.offers)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     rows = (
         plan.call_list()
@@ -223,15 +212,7 @@ def _insert_tasks(rnd: Round, plan: RoundPlan) -> None:
             "planned_date",
             pl.col("planned_date").alias("next_due"),
             pl.lit(1).alias("version"),
-            # JSON text of the menu, built column-wise.
-            pl.concat_str(
-                pl.lit("["),
-                pl.col("menu")
-                .fill_null([])
-                .list.eval(pl.element().struct.json_encode())
-                .list.join(","),
-                pl.lit("]"),
-            ).alias("offer_menu"),
+            pl.col("offer_menu").fill_null("[]"),
             pl.lit("").alias("offer_code"),
             pl.col("reason_code").fill_null(""),
             pl.lit(now).alias("updated_at"),

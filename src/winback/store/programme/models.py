@@ -11,6 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from winback import vocabulary
+from winback.programme.menus import OfferMenu
 from winback.store.customers.models import ContactOutcome
 
 
@@ -116,6 +117,15 @@ class CallTask(models.Model):
 
     def __str__(self) -> str:
         return f"task {self.pk}: customer {self.customer_id}, round {self.round_id}"
+
+    @property
+    def menu(self) -> OfferMenu:
+        """The offer menu, typed (the stored JSON is written by ``menus.menu_json``)."""
+        return OfferMenu.from_json(self.offer_menu)
+
+    @menu.setter
+    def menu(self, value: OfferMenu) -> None:
+        self.offer_menu = value.to_json()
 
 
 class ContactAttempt(models.Model):
