@@ -449,6 +449,7 @@ def _round_row(r: Round, counts: dict[tuple[int, str], int]) -> dict[str, Any]:
         "seed": r.seed,
         "holdout_share": _finite(r.holdout_share) or 0.0,
         "as_of": r.as_of,
+        "snapshot_as_of": r.snapshot_as_of,
         "round_start": r.round_start,
         "round_end": r.round_end,
         "treated": counts.get((r.pk, "treated"), 0),

@@ -214,7 +214,13 @@ class RoundOut(Schema):
     status: str
     seed: int
     holdout_share: float
-    as_of: date
+    as_of: date = Field(
+        description="The day the plan was made as of (the round's start); the analysis it "
+        "used is `snapshot_as_of`."
+    )
+    snapshot_as_of: date | None = Field(
+        description="The analysis the round was planned from (the latest on or before its start)."
+    )
     round_start: date
     round_end: date
     treated: int

@@ -6,6 +6,8 @@ agents did. Exclusions are stored as counts in the round summary, not as rows.
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -39,7 +41,9 @@ class Round(models.Model):
     )
     seed = models.BigIntegerField(_("random seed"))
     holdout_share = models.FloatField(_("control group share"))
-    as_of = models.DateField(_("snapshot as of"))
+    # The day the plan was made as of: the round's first day (exclusions, contact caps and
+    # returns are counted from it). The analysis the plan used is summary["snapshot_as_of"].
+    as_of = models.DateField(_("planned as of"))
     round_start = models.DateField(_("starts"))
     round_end = models.DateField(_("ends"))
     config = models.JSONField(_("configuration"), default=dict, blank=True)
@@ -56,6 +60,15 @@ class Round(models.Model):
 
     def __str__(self) -> str:
         return f"round {self.pk} {self.month:%Y-%m}"
+
+    @property
+    def snapshot_as_of(self) -> date | None:
+        """The analysis the plan was made from (recorded in the summary when planned)."""
+        summary = self.summary if isinstance(self.summary, dict) else {}
+        try:
+            return date.fromisoformat(str(summary["snapshot_as_of"]))
+        except (KeyError, ValueError):
+            return None
 
 
 class RoundMember(models.Model):
