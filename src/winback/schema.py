@@ -163,6 +163,40 @@ CONTACT_OUTCOMES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (Outcome.WRONG_NUMBER.value, ("空号", "错号", "号码错误", "wrong number")),
 )
 
+
+@dataclass(frozen=True)
+class ScoreColumn:
+    name: str
+    decimals: int | None = None  # a float: shown rounded to this many decimals
+
+
+# One customer's row of an analysis as people get it: the score export's columns (in order),
+# the API's score fields and the workbench's customer sheet. Every float is shown rounded to
+# its decimals by one rule (``winback.store.export.rounded_scores``) wherever it appears.
+SCORE_COLUMNS: tuple[ScoreColumn, ...] = (
+    ScoreColumn("customer_id"),
+    ScoreColumn("as_of"),
+    ScoreColumn("stage"),
+    ScoreColumn("customer_type"),
+    ScoreColumn("status"),
+    ScoreColumn("churn_score", 2),
+    ScoreColumn("p_alive", 4),
+    ScoreColumn("expected_purchases_365", 4),
+    ScoreColumn("clv_365", 2),
+    ScoreColumn("value_index", 4),
+    ScoreColumn("tier"),
+    ScoreColumn("rfm_octant"),
+    ScoreColumn("abc_class"),
+    ScoreColumn("early_warning"),
+    ScoreColumn("retention_action"),
+    ScoreColumn("days_since_last"),
+    ScoreColumn("expected_interval_days", 1),
+    ScoreColumn("top_signals"),
+)
+SCORE_DECIMALS: dict[str, int] = {
+    c.name: c.decimals for c in SCORE_COLUMNS if c.decimals is not None
+}
+
 CONTRACTS: dict[str, ImportContract] = {
     "stores": ImportContract(
         "stores",

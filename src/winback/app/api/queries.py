@@ -10,6 +10,7 @@ everyone, masked. Every list runs a fixed number of queries per page.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -20,6 +21,7 @@ from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 
 from winback.app.accounts import permissions
+from winback.app.analysis.rows import shown_scores
 from winback.app.analysis.selectors import filter_snapshots, latest_run
 from winback.app.api import schemas
 from winback.app.customers.pages import audit_customer_view
@@ -117,28 +119,14 @@ def _phone(customer: Customer, full: bool) -> str:
 
 
 # --- scores ----------------------------------------------------------------------------------
-def score_row(s: CustomerSnapshot, external_id: str) -> dict[str, Any]:
-    return {
-        "customer_id": s.customer_id,
-        "customer_external_id": external_id,
-        "as_of": s.as_of,
-        "stage": s.stage,
-        "customer_type": s.customer_type,
-        "status": s.status,
-        "churn_score": _finite(s.churn_score),
-        "p_alive": _finite(s.p_alive),
-        "expected_purchases_365": _finite(s.expected_purchases_365),
-        "clv_365": _finite(s.clv_365),
-        "value_index": _finite(s.value_index),
-        "tier": s.tier,
-        "rfm_octant": s.rfm_octant,
-        "abc_class": s.abc_class,
-        "early_warning": s.early_warning,
-        "retention_action": s.retention_action,
-        "days_since_last": s.days_since_last,
-        "expected_interval_days": _finite(s.expected_interval_days),
-        "top_signals": s.top_signals if isinstance(s.top_signals, list) else [],
-    }
+def score_rows(
+    snapshots: Sequence[CustomerSnapshot], external_ids: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The snapshots as ``ScoreOut`` rows: the score export's fields and rounding."""
+    return [
+        {"customer_id": s.customer_id, "customer_external_id": ext, **shown}
+        for s, ext, shown in zip(snapshots, external_ids, shown_scores(snapshots), strict=True)
+    ]
 
 
 def scores_page(user: User, query: schemas.ScoreQuery, paging: Paging) -> dict[str, Any]:
@@ -161,7 +149,8 @@ def scores_page(user: User, query: schemas.ScoreQuery, paging: Paging) -> dict[s
         early_warning=query.early_warning,
     )
     items, meta = _page(rows.order_by("-churn_score", "customer__external_id", "pk"), paging)
-    return {"as_of": as_of, "items": [score_row(s, s.customer.external_id) for s in items], **meta}
+    shown = score_rows(items, [s.customer.external_id for s in items])
+    return {"as_of": as_of, "items": shown, **meta}
 
 
 def customer_scores(user: User, customer_id: int, paging: Paging) -> dict[str, Any]:
@@ -171,7 +160,7 @@ def customer_scores(user: User, customer_id: int, paging: Paging) -> dict[str, A
     items, meta = _page(rows, paging)
     return {
         "as_of": items[0].as_of if items else None,
-        "items": [score_row(s, customer.external_id) for s in items],
+        "items": score_rows(items, [customer.external_id] * len(items)),
         **meta,
     }
 
@@ -210,17 +199,19 @@ def customers_page(user: User, query: schemas.CustomerQuery, paging: Paging) -> 
             rows = rows.filter(pk__in=snaps.values("customer_id"))
     items, meta = _page(rows.order_by("external_id", "pk"), paging)
     ids = [c.pk for c in items]
-    snapshots: dict[int, CustomerSnapshot] = {}
+    scores: dict[int, dict[str, Any]] = {}
     if run is not None and ids:
-        latest = CustomerSnapshot.objects.filter(as_of=run.as_of, customer_id__in=ids)
-        snapshots = {s.customer_id: s for s in latest}
+        latest = list(CustomerSnapshot.objects.filter(as_of=run.as_of, customer_id__in=ids))
+        external = {c.pk: c.external_id for c in items}
+        shown = score_rows(latest, [external[s.customer_id] for s in latest])
+        scores = {row["customer_id"]: row for row in shown}
     dialable = _open_task_customer_ids(user, ids)
     return {
         "items": [
             _customer_row(
                 c,
                 _phone(c, c.pk in dialable),
-                score_row(snapshots[c.pk], c.external_id) if c.pk in snapshots else None,
+                scores.get(c.pk),
             )
             for c in items
         ],
@@ -260,7 +251,7 @@ def customer_detail(user: User, customer_id: int) -> dict[str, Any]:
     row = _customer_row(
         customer,
         _phone(customer, dialable),
-        score_row(latest, customer.external_id) if latest else None,
+        score_rows([latest], [customer.external_id])[0] if latest else None,
     )
     return {
         **row,

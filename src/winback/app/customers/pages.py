@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from winback.app.accounts import permissions
+from winback.app.analysis.rows import shown_scores
 from winback.app.analysis.selectors import filter_snapshots, latest_run
 from winback.app.analysis.wording import action_text, signals_text
 from winback.app.settings.rules import RuleData, current_rules
@@ -191,6 +192,7 @@ class Customer360:
     open_tasks: list[CallTask] = field(default_factory=list)
     signals: list[str] = field(default_factory=list)
     action: str = ""
+    scores: dict[str, Any] = field(default_factory=dict)  # the snapshot as shown (rounded)
 
 
 def customer_360(customer: Customer, *, phone: str, rules: RuleData, lang: str) -> Customer360:
@@ -240,6 +242,7 @@ def customer_360(customer: Customer, *, phone: str, rules: RuleData, lang: str) 
         snapshot=snapshot,
         signals=signals_text(snapshot.top_signals, lang) if snapshot else [],
         action=action_text(snapshot.retention_action, lang) if snapshot else "",
+        scores=shown_scores([snapshot])[0] if snapshot else {},
         totals=totals,
         largest=orders.order_by("-amount_cents", "-order_date").first(),
         months=months,
@@ -417,6 +420,7 @@ def customers_page(filters: CustomerFilters, page_number: str | int | None) -> d
             rows = rows.filter(customer__external_id__icontains=filters.q)
         rows = rows.order_by("tier", "-churn_score", "customer__external_id")
     page: Page[Any] = Paginator(rows, PAGE_SIZE).get_page(page_number)
+    shown = _page_scores(page)
     items = []
     for row in page.object_list:
         customer = row if isinstance(row, Customer) else row.customer
@@ -425,12 +429,19 @@ def customers_page(filters: CustomerFilters, page_number: str | int | None) -> d
             {
                 "customer": customer,
                 "snapshot": snapshot,
+                "scores": shown.get(snapshot.pk, {}) if snapshot else {},
                 "phone": mask_phone(customer.phone) or "",
                 "stage": stage_label(snapshot.stage) if snapshot else "",
                 "status": status_label(snapshot.status) if snapshot else "",
             }
         )
     return {"run": run, "page": page, "items": items}
+
+
+def _page_scores(page: Page[Any]) -> dict[int, dict[str, Any]]:
+    """The page's snapshots as shown (one rounding rule), by snapshot id."""
+    snaps = [row for row in page.object_list if isinstance(row, CustomerSnapshot)]
+    return {s.pk: shown for s, shown in zip(snaps, shown_scores(snaps), strict=True)}
 
 
 def stage_trend_svg(history: list[dict[str, Any]], lang: str) -> str:
@@ -470,10 +481,12 @@ def early_warnings(
         F("tier").asc(nulls_last=True), "-churn_score", "customer__external_id"
     )
     page: Page[Any] = Paginator(rows, PAGE_SIZE).get_page(page_number)
+    shown = _page_scores(page)
     items = [
         {
             "customer": snap.customer,
             "snapshot": snap,
+            "scores": shown.get(snap.pk, {}),
             "stage": stage_label(snap.stage),
             "signals": signals_text(snap.top_signals, lang),
             "action": action_text(snap.retention_action, lang),
