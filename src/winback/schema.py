@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from winback.vocabulary import Channel, Direction, Outcome
+
 
 class FieldType(StrEnum):
     TEXT = "text"
@@ -140,20 +142,60 @@ EVENT_TYPES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("complaint", ("投诉", "抱怨", "complaint")),
 )
 CONTACT_CHANNELS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("phone", ("电话", "手机", "呼叫", "call", "phone", "tel")),
-    ("sms", ("短信", "sms", "text")),
-    ("wechat", ("微信", "wechat", "weixin", "企业微信")),
-    ("visit", ("拜访", "上门", "面访", "到店", "visit")),
-    ("email", ("邮件", "电子邮件", "email", "e-mail", "mail")),
+    (Channel.PHONE.value, ("电话", "手机", "呼叫", "call", "phone", "tel")),
+    (Channel.SMS.value, ("短信", "sms", "text")),
+    (Channel.WECHAT.value, ("微信", "wechat", "weixin", "企业微信")),
+    (Channel.VISIT.value, ("拜访", "上门", "面访", "到店", "visit")),
+    (Channel.EMAIL.value, ("邮件", "电子邮件", "email", "e-mail", "mail")),
 )
 CONTACT_OUTCOMES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("not_reached", ("未接通", "未接", "无人接听", "关机", "占线", "not reached", "no answer")),
-    ("reached", ("接通", "已接通", "成功", "联系上", "reached", "answered", "connected")),
-    ("refused", ("拒绝", "拒接", "refused", "declined")),
-    ("call_back", ("稍后回电", "再联系", "改天", "call back", "callback", "later")),
-    ("do_not_contact", ("勿扰", "不要联系", "拒绝再联系", "do not contact", "dnc")),
-    ("wrong_number", ("空号", "错号", "号码错误", "wrong number")),
+    (
+        Outcome.NOT_REACHED.value,
+        ("未接通", "未接", "无人接听", "关机", "占线", "not reached", "no answer"),
+    ),
+    (
+        Outcome.REACHED.value,
+        ("接通", "已接通", "成功", "联系上", "reached", "answered", "connected"),
+    ),
+    (Outcome.REFUSED.value, ("拒绝", "拒接", "refused", "declined")),
+    (Outcome.CALL_BACK.value, ("稍后回电", "再联系", "改天", "call back", "callback", "later")),
+    (Outcome.DO_NOT_CONTACT.value, ("勿扰", "不要联系", "拒绝再联系", "do not contact", "dnc")),
+    (Outcome.WRONG_NUMBER.value, ("空号", "错号", "号码错误", "wrong number")),
 )
+
+
+@dataclass(frozen=True)
+class ScoreColumn:
+    name: str
+    decimals: int | None = None  # a float: shown rounded to this many decimals
+
+
+# One customer's row of an analysis as people get it: the score export's columns (in order),
+# the API's score fields and the workbench's customer sheet. Every float is shown rounded to
+# its decimals by one rule (``winback.store.export.rounded_scores``) wherever it appears.
+SCORE_COLUMNS: tuple[ScoreColumn, ...] = (
+    ScoreColumn("customer_id"),
+    ScoreColumn("as_of"),
+    ScoreColumn("stage"),
+    ScoreColumn("customer_type"),
+    ScoreColumn("status"),
+    ScoreColumn("churn_score", 2),
+    ScoreColumn("p_alive", 4),
+    ScoreColumn("expected_purchases_365", 4),
+    ScoreColumn("clv_365", 2),
+    ScoreColumn("value_index", 4),
+    ScoreColumn("tier"),
+    ScoreColumn("rfm_octant"),
+    ScoreColumn("abc_class"),
+    ScoreColumn("early_warning"),
+    ScoreColumn("retention_action"),
+    ScoreColumn("days_since_last"),
+    ScoreColumn("expected_interval_days", 1),
+    ScoreColumn("top_signals"),
+)
+SCORE_DECIMALS: dict[str, int] = {
+    c.name: c.decimals for c in SCORE_COLUMNS if c.decimals is not None
+}
 
 CONTRACTS: dict[str, ImportContract] = {
     "stores": ImportContract(
@@ -588,8 +630,8 @@ CONTRACTS: dict[str, ImportContract] = {
                 FieldType.CHOICE,
                 synonyms=("方向", "呼入呼出", "direction"),
                 choices=(
-                    ("outbound", ("呼出", "外呼", "主动", "outbound", "out")),
-                    ("inbound", ("呼入", "来电", "被动", "inbound", "in")),
+                    (Direction.OUTBOUND.value, ("呼出", "外呼", "主动", "outbound", "out")),
+                    (Direction.INBOUND.value, ("呼入", "来电", "被动", "inbound", "in")),
                 ),
             ),
             Field(

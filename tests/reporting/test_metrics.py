@@ -20,8 +20,9 @@ def test_month_window_and_month_arithmetic() -> None:
     w = metrics.month_window(date(2024, 2, 17))
     assert (w.start, w.end) == (date(2024, 2, 1), date(2024, 2, 29))
     assert w.previous_start == date(2024, 1, 1)
-    assert metrics.add_months(date(2024, 3, 31), -1) == date(2024, 2, 29)
-    assert metrics.add_months(date(2023, 12, 15), 1) == date(2024, 1, 15)
+    assert w.next_end == date(2024, 3, 31)
+    assert w.label == "2024-02"
+    assert metrics.month_window(date(2023, 12, 31)).next_end == date(2024, 1, 31)
 
 
 def test_an_analysis_on_the_first_closes_the_previous_month() -> None:

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import polars as pl
 
+from winback import vocabulary
 from winback.config import BusinessProfile
 
 RHYTHM_SCALE_BOUNDS = (0.5, 3.0)
-STAGES = ("active", "silent", "sleeping", "lost", "prospect")
-CUSTOMER_TYPES = ("prospect", "new", "vulnerable", "alert", "evergreen", "lost")
+STAGES = vocabulary.STAGES
+CUSTOMER_TYPES = vocabulary.CUSTOMER_TYPES
 EVERGREEN_MIN_PURCHASES = 3
 
 

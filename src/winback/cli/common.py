@@ -10,6 +10,8 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from winback import periods
+
 console = Console(stderr=True)
 out = Console()
 
@@ -22,8 +24,7 @@ def django_setup() -> None:
 
 def parse_month(value: str) -> date:
     try:
-        year, month = value.split("-")
-        return date(int(year), int(month), 1)
+        return periods.parse_month(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r}: use YYYY-MM") from None
 

@@ -19,6 +19,8 @@ from django.utils.translation import gettext as _
 from rich.console import Console
 from rich.table import Table
 
+from winback.periods import month_start, months_ending, previous_month_end
+
 SERVE_URL = "http://127.0.0.1:8000/"
 
 
@@ -98,7 +100,7 @@ def write_month_reports(end_date: date) -> list[Path]:
     from winback.app.rounds.planning import refresh_returned
 
     refresh_returned(end_date)
-    month = end_date.replace(day=1)
+    month = month_start(end_date)
     data = monthly_report(month)
     return [
         write_report(month, lang, fmt, report=data)
@@ -108,12 +110,7 @@ def write_month_reports(end_date: date) -> list[Path]:
 
 def round_months(end_date: date, count: int) -> list[date]:
     """First days of the last ``count`` months of the history, oldest first."""
-    months: list[date] = []
-    month = end_date.replace(day=1)
-    for _i in range(count):
-        months.insert(0, month)
-        month = (month - timedelta(days=1)).replace(day=1)
-    return months
+    return months_ending(end_date, count)
 
 
 def run_rounds(months: list[date], ground_truth: Path, console: Console) -> list[dict[str, Any]]:
@@ -145,8 +142,7 @@ def last_month_end(time_zone: str) -> date:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    today = datetime.now(ZoneInfo(time_zone)).date()
-    return today.replace(day=1) - timedelta(days=1)
+    return previous_month_end(datetime.now(ZoneInfo(time_zone)).date())
 
 
 def generate(

@@ -22,6 +22,7 @@ from winback.app.rounds.service import (
     round_status,
     simulate_round_contacts,
 )
+from winback.periods import month_start
 from winback.store.programme.models import Round
 
 DEMO_SEED = 20240101
@@ -35,7 +36,7 @@ def run_programme_demo(
     records: list[dict[str, Any]] = []
     rounds: list[Round] = []
     for i, month in enumerate(sorted(months)):
-        start = month.replace(day=1)
+        start = month_start(month)
         analyze(start)
         rnd = plan_round(Actor.system("demo"), month=start, seed=DEMO_SEED + i, agents=agents).round
         simulated = simulate_round_contacts(rnd, ground_truth, seed=DEMO_SEED + 100 + i)

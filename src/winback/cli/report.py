@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from pathlib import Path
 
 import typer
 
 from winback.cli.common import console, django_setup, parse_month, print_json
+from winback.periods import month_end, month_label
 
 
 def register(app: typer.Typer, export_app: typer.Typer) -> None:
@@ -62,14 +62,14 @@ def monthly(
     from winback.app.reports.service import monthly_report, write_report
     from winback.app.rounds.planning import refresh_returned
 
-    last = _month_end(first)
+    last = month_end(first)
     with console.status(_("Analysing...")):
         run = analyze(last)
     refreshed = refresh_returned(last)
     data = monthly_report(first)
     paths = [str(write_report(first, lang, "html", report=data)) for lang in ("zh", "en")]
     result = {
-        "month": first.strftime("%Y-%m"),
+        "month": month_label(first),
         "as_of": last.isoformat(),
         "customers": run.customers,
         "rounds_monitored": int(data["verdict"]["rounds_total"]),
@@ -82,8 +82,3 @@ def monthly(
         return
     for key, value in result.items():
         console.print(f"{key}: {value}", soft_wrap=True)
-
-
-def _month_end(first: date) -> date:
-    nxt = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return nxt - timedelta(days=1)

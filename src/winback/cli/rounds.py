@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from winback.cli.common import console, django_setup, out, parse_day, parse_month, print_json
+from winback.periods import month_label
 
 round_app = typer.Typer(help="Monthly win-back rounds: plan, export call lists, monitor.")
 
@@ -80,7 +81,7 @@ def plan(
         print_json(
             {
                 "round_id": rnd.pk,
-                "month": first.strftime("%Y-%m"),
+                "month": month_label(first),
                 "seed": rnd.seed,
                 "holdout_share": rnd.holdout_share,
                 "snapshot_as_of": s["snapshot_as_of"],
@@ -98,7 +99,7 @@ def plan(
             }
         )
         return
-    out.print(_summary_table(rnd.pk, first.strftime("%Y-%m"), s))
+    out.print(_summary_table(rnd.pk, month_label(first), s))
     out.print(_dict_table(_("Excluded by cause / 排除原因"), s["excluded_by_cause"]))
     out.print(_dict_table(_("Customers per agent / 每位坐席客户数"), per_agent))
 

@@ -27,9 +27,11 @@ import polars as pl
 
 from winback.programme.defaults.holidays import CADENCES, HOLIDAYS
 from winback.programme.frames import CARE_CUSTOMERS, CARE_TASKS, CONTACT_HISTORY
+from winback.vocabulary import Channel
 
 CLASSES = ("A", "B", "C", "D", "E")
-CALL_CHANNELS = ("phone", "wechat", "sms", "email")
+# Contacts on these channels count as a care call (a visit counts as a visit).
+CALL_CHANNELS = tuple(c.value for c in (Channel.PHONE, Channel.WECHAT, Channel.SMS, Channel.EMAIL))
 
 
 @dataclass(frozen=True)

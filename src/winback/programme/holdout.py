@@ -24,7 +24,9 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-ARMS = ("treated", "control")
+from winback import vocabulary
+
+ARMS = vocabulary.ARMS
 DEFAULT_STRATA = ("tier", "stage")
 
 

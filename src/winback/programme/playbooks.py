@@ -21,12 +21,13 @@ from typing import Any
 
 import polars as pl
 
+from winback import vocabulary
 from winback.programme.defaults.playbooks import DEPARTMENTS, PLAYBOOKS, STAGE_POLICIES
 from winback.programme.reasons import FALLBACK_CODE
 from winback.programme.taxonomy import Taxonomy
 
-CHANNELS = ("phone", "sms", "wechat", "visit", "email")
-STAGES = ("active", "silent", "sleeping", "lost")
+CHANNELS = vocabulary.CHANNELS
+STAGES = vocabulary.BUYER_STAGES
 OFFER_PREFERENCES = ("price", "perk")
 INCENTIVES = ("none", "small", "targeted", "campaign")
 

@@ -13,6 +13,7 @@ from datetime import date
 
 import polars as pl
 
+from winback.periods import month_start, shift_month
 from winback.programme.frames import REASON_RECORDS, typed
 from winback.programme.playbooks import Playbooks
 from winback.programme.taxonomy import Taxonomy
@@ -29,15 +30,6 @@ STATS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def monthly_reason_stats(records: pl.DataFrame, month: date, taxonomy: Taxonomy) -> pl.DataFrame:
     """Reason and group counts and shares for the month holding ``month``, vs the month before.
 
@@ -51,8 +43,8 @@ def monthly_reason_stats(records: pl.DataFrame, month: date, taxonomy: Taxonomy)
     if unknown:
         raise ValueError(f"reason records hold codes not in the taxonomy: {sorted(unknown)}")
     start = month_start(month)
-    prev = _add_months(start, -1)
-    nxt = _add_months(start, 1)
+    prev = shift_month(start, -1)
+    nxt = shift_month(start, 1)
     observed = (
         frame.filter(pl.col("recorded_date").is_between(prev, nxt, closed="left"))
         .with_columns(current=pl.col("recorded_date") >= start)

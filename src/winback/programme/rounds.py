@@ -67,6 +67,7 @@ from winback.programme.holdout import assign_holdout, strata_sizes
 from winback.programme.offers import FitWeights, OfferCatalogue, OfferMenus, offer_menus
 from winback.programme.playbooks import STAGES, Playbooks
 from winback.programme.taxonomy import Taxonomy
+from winback.vocabulary import ROUND_STATUSES
 
 EXCLUSION_CAUSES = (
     "do_not_contact",
@@ -92,7 +93,7 @@ class RoundConfig:
 
     round_start: date
     round_end: date
-    statuses: tuple[str, ...] = ("lost", "at_risk")
+    statuses: tuple[str, ...] = ROUND_STATUSES
     tiers: tuple[int, ...] | None = None  # None = every tier
     stages: tuple[str, ...] | None = None  # None = every stage except prospect
     holdout_share: float = 0.1

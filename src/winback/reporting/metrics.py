@@ -17,13 +17,15 @@ from typing import Any
 
 import polars as pl
 
+from winback import vocabulary
+from winback.periods import month_end, month_label, month_start, shift_month
 from winback.programme.attribution import newcombe_interval
 from winback.programme.playbooks import Playbooks
 from winback.programme.reason_stats import department_actions, monthly_reason_stats
 from winback.programme.taxonomy import Taxonomy
 
-STAGES = ("prospect", "active", "silent", "sleeping", "lost")
-LAPSED_STAGES = ("sleeping", "lost")
+STAGES = vocabulary.STAGES
+LAPSED_STAGES = vocabulary.LAPSED_STAGES
 KPI_CODES = ("customers", "active", "at_risk", "lost", "early_warning")
 PARETO_SHARES = (0.01, 0.05, 0.10, 0.20, 0.50)
 Z_95, Z_POWER_80 = 1.959964, 0.841621
@@ -38,36 +40,22 @@ class MonthWindow:
 
     @property
     def label(self) -> str:
-        return self.start.strftime("%Y-%m")
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day ``months`` months later (or earlier), clamped to the month's length."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    first = date(year, month + 1, 1)
-    last = add_first(first, 1) - timedelta(days=1)
-    return min(first + timedelta(days=day.day - 1), last)
-
-
-def add_first(first: date, months: int) -> date:
-    index = first.year * 12 + first.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
+        return month_label(self.start)
 
 
 def month_window(day: date) -> MonthWindow:
-    start = day.replace(day=1)
+    start = month_start(day)
     return MonthWindow(
         start=start,
-        end=add_first(start, 1) - timedelta(days=1),
-        previous_start=add_first(start, -1),
-        next_end=add_first(start, 2) - timedelta(days=1),
+        end=month_end(start),
+        previous_start=shift_month(start, -1),
+        next_end=month_end(shift_month(start, 1)),
     )
 
 
 def month_key(as_of: date) -> str:
     """The month an analysis closes: one dated on the 1st scores the month before."""
-    return (as_of - timedelta(days=1)).strftime("%Y-%m")
+    return month_label(as_of - timedelta(days=1))
 
 
 def month_end_runs(days: list[date]) -> list[date]:

@@ -7,11 +7,12 @@ Absolute days (``epoch`` + day) count from 1970-01-01, which is what numpy and P
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import numpy.typing as npt
 
+from winback.periods import previous_month_end, shift_month
 from winback.simulate.industries import IndustrySpec
 
 EPOCH = date(1970, 1, 1)
@@ -49,7 +50,7 @@ def spring_festival(year: int) -> date:
 
 def last_day_of_previous_month(today: date) -> date:
     """The natural ``end_date`` for data exported on ``today``: the last complete month."""
-    return today.replace(day=1) - timedelta(days=1)
+    return previous_month_end(today)
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,7 @@ def window_for(end_date: date, months: int) -> Window:
     """``months`` calendar months ending with ``end_date``'s month (end_date included)."""
     if months < 1:
         raise ValueError("months must be at least 1")
-    index = end_date.year * 12 + end_date.month - 1 - (months - 1)
-    return Window(date(index // 12, index % 12 + 1, 1), end_date)
+    return Window(shift_month(end_date, -(months - 1)), end_date)
 
 
 def daily_intensity(window: Window, spec: IndustrySpec) -> npt.NDArray[np.float64]:

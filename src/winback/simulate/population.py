@@ -21,13 +21,15 @@ import numpy.typing as npt
 from scipy import special
 
 from winback.simulate.industries import IndustrySpec
+from winback.vocabulary import Channel
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 PHONE, SMS, WECHAT = 0, 1, 2
-PREFERRED_CHANNELS: tuple[str, ...] = ("phone", "sms", "wechat")
+# Indexed by PHONE, SMS, WECHAT above.
+PREFERRED_CHANNELS: tuple[str, ...] = (Channel.PHONE.value, Channel.SMS.value, Channel.WECHAT.value)
 
 
 @dataclass(frozen=True)

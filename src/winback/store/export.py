@@ -12,35 +12,11 @@ from pathlib import Path
 
 import polars as pl
 
+from winback.schema import SCORE_COLUMNS, SCORE_DECIMALS
+
 FORMATS = ("csv", "parquet", "xlsx")
-COLUMNS = (
-    "customer_id",
-    "as_of",
-    "stage",
-    "customer_type",
-    "status",
-    "churn_score",
-    "p_alive",
-    "expected_purchases_365",
-    "clv_365",
-    "value_index",
-    "tier",
-    "rfm_octant",
-    "abc_class",
-    "early_warning",
-    "retention_action",
-    "days_since_last",
-    "expected_interval_days",
-    "top_signals",
-)
-DECIMALS: dict[str, int] = {
-    "churn_score": 2,
-    "p_alive": 4,
-    "expected_purchases_365": 4,
-    "clv_365": 2,
-    "value_index": 4,
-    "expected_interval_days": 1,
-}
+COLUMNS = tuple(c.name for c in SCORE_COLUMNS)
+DECIMALS = SCORE_DECIMALS
 TEXT_COLUMNS = (
     "customer_id",
     "stage",
@@ -56,15 +32,20 @@ XLSX_MAX_ROWS = 1_048_575  # a worksheet's rows less the header
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
-def scores_table(snapshots: pl.DataFrame) -> pl.DataFrame:
-    """Snapshot rows (``external_id`` + SNAPSHOT columns) -> export columns, sorted, rounded."""
-    finite = [
+def rounded_scores(frame: pl.DataFrame) -> pl.DataFrame:
+    """The one rounding rule for analysis floats shown to people (export, API, workbench):
+    rounded to the column's decimals; NaN and infinities become null."""
+    return frame.with_columns(
         pl.when(pl.col(c).is_finite()).then(pl.col(c).round(d)).otherwise(None).alias(c)
         for c, d in DECIMALS.items()
-    ]
+        if c in frame.columns
+    )
+
+
+def scores_table(snapshots: pl.DataFrame) -> pl.DataFrame:
+    """Snapshot rows (``external_id`` + SNAPSHOT columns) -> export columns, sorted, rounded."""
     return (
-        snapshots.rename({"external_id": "customer_id"})
-        .with_columns(finite)
+        rounded_scores(snapshots.rename({"external_id": "customer_id"}))
         .select(COLUMNS)
         .sort("customer_id")
     )

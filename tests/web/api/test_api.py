@@ -12,6 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from pydantic import TypeAdapter
 
 from winback.app.accounts import tokens
 from winback.app.api import schemas
@@ -379,7 +380,26 @@ def test_only_the_assigned_agent_logs_contacts(aw: ApiWorld) -> None:
 
 
 def test_outcomes_in_the_schema_are_the_models(aw: ApiWorld) -> None:
-    assert set(schemas.Outcome.__args__) == set(ContactOutcome.values)
+    published = TypeAdapter(schemas.Outcome).json_schema()["enum"]
+    assert set(published) == set(ContactOutcome.values)
+
+
+def test_task_offers_keep_the_menu_order_as_the_planner_stores_it(aw: ApiWorld) -> None:
+    """The planner stores the menu best first; rows written without ``menu_rank`` (every
+    round planned so far) must not come back sorted by offer code."""
+    task = aw.world.task_mine
+    task.offer_menu = [
+        {"offer_code": "z_voucher", "kind": "voucher", "cost": 20.0, "category_code": "A01"},
+        {"offer_code": "a_gift", "kind": "gift", "cost": 5.0, "category_code": None},
+    ]
+    task.save(update_fields=["offer_menu"])
+    data = body(aw.client("agent1").get(f"/api/tasks/{task.pk}"))
+    assert [(o["code"], o["rank"]) for o in data["offers"]] == [("z_voucher", 1), ("a_gift", 2)]
+    assert data["offers"][0]["cost"] == 20.0
+    # The same order in the task list.
+    listed = body(aw.client("agent1").get("/api/tasks"))
+    mine = next(t for t in listed["items"] if t["id"] == task.pk)
+    assert [o["code"] for o in mine["offers"]] == ["z_voucher", "a_gift"]
 
 
 def test_api_urls_are_namespaced(aw: ApiWorld) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from winback.app.actors import Actor
 
-from .factories import MONTH, build_world, team
+from .factories import MONTH, SNAPSHOT_DAY, build_world, team
 
 pytestmark = pytest.mark.django_db
 
@@ -103,6 +103,33 @@ def test_a_control_group_still_measured_is_not_drawn_again() -> None:
     assert control
     assert not control & in_second
     assert second.summary["excluded_by_cause"]["in_active_round"] > 0
+
+
+def test_round_as_of_is_the_planning_day_and_the_snapshot_is_recorded_apart() -> None:
+    """``Round.as_of`` is the day the plan is made as of (the round's start), not the date of
+    the analysis it used: that one is the latest on or before the start, reported apart."""
+    from django.test import Client
+
+    from winback.app.accounts.tokens import issue_token
+    from winback.app.analysis.selectors import latest_analysis
+    from winback.app.rounds.service import plan_round
+    from winback.store.accounts.models import Role, User
+    from winback.store.analysis.models import AnalysisRun
+    from winback.store.programme.models import Round
+
+    build_world()
+    AnalysisRun.objects.create(as_of=MONTH.replace(day=2), customers=0)  # after the start
+    rnd = plan_round(MONTH, seed=5, agents=team())
+    assert latest_analysis(on_or_before=MONTH).as_of == SNAPSHOT_DAY  # type: ignore[union-attr]
+    assert (rnd.as_of, rnd.round_start) == (MONTH, MONTH)
+    assert rnd.snapshot_as_of == SNAPSHOT_DAY
+    label = str(Round._meta.get_field("as_of").verbose_name)
+    assert "snapshot" not in label
+
+    boss = User.objects.create(username="boss", role=Role.SUPERVISOR)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {issue_token(boss, name='t').secret}")
+    shown = client.get(f"/api/rounds/{rnd.pk}").json()
+    assert (shown["as_of"], shown["snapshot_as_of"]) == (MONTH.isoformat(), "2024-05-31")
 
 
 def test_plan_without_snapshot_says_so() -> None:

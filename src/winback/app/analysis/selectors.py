@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.db.models import QuerySet
@@ -9,8 +10,16 @@ from django.db.models import QuerySet
 from winback.store.analysis.models import AnalysisRun
 
 
+def latest_analysis(*, on_or_before: date | None = None) -> AnalysisRun | None:
+    """The newest analysis dated on or before ``on_or_before`` (None: the newest of all)."""
+    runs = AnalysisRun.objects.all()
+    if on_or_before is not None:
+        runs = runs.filter(as_of__lte=on_or_before)
+    return runs.order_by("-as_of").first()
+
+
 def latest_run() -> AnalysisRun | None:
-    return AnalysisRun.objects.order_by("-as_of").first()
+    return latest_analysis()
 
 
 def filter_snapshots(

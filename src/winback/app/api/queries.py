@@ -10,6 +10,7 @@ everyone, masked. Every list runs a fixed number of queries per page.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -20,11 +21,13 @@ from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 
 from winback.app.accounts import permissions
+from winback.app.analysis.rows import shown_scores
 from winback.app.analysis.selectors import filter_snapshots, latest_run
 from winback.app.api import schemas
 from winback.app.customers.pages import audit_customer_view
 from winback.app.rounds.service import log_contact
 from winback.app.settings.rules import current_rules
+from winback.programme.menus import OfferMenu
 from winback.programme.privacy import mask_phone
 from winback.store.accounts.models import User
 from winback.store.analysis.models import CustomerSnapshot
@@ -116,28 +119,14 @@ def _phone(customer: Customer, full: bool) -> str:
 
 
 # --- scores ----------------------------------------------------------------------------------
-def score_row(s: CustomerSnapshot, external_id: str) -> dict[str, Any]:
-    return {
-        "customer_id": s.customer_id,
-        "customer_external_id": external_id,
-        "as_of": s.as_of,
-        "stage": s.stage,
-        "customer_type": s.customer_type,
-        "status": s.status,
-        "churn_score": _finite(s.churn_score),
-        "p_alive": _finite(s.p_alive),
-        "expected_purchases_365": _finite(s.expected_purchases_365),
-        "clv_365": _finite(s.clv_365),
-        "value_index": _finite(s.value_index),
-        "tier": s.tier,
-        "rfm_octant": s.rfm_octant,
-        "abc_class": s.abc_class,
-        "early_warning": s.early_warning,
-        "retention_action": s.retention_action,
-        "days_since_last": s.days_since_last,
-        "expected_interval_days": _finite(s.expected_interval_days),
-        "top_signals": s.top_signals if isinstance(s.top_signals, list) else [],
-    }
+def score_rows(
+    snapshots: Sequence[CustomerSnapshot], external_ids: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The snapshots as ``ScoreOut`` rows: the score export's fields and rounding."""
+    return [
+        {"customer_id": s.customer_id, "customer_external_id": ext, **shown}
+        for s, ext, shown in zip(snapshots, external_ids, shown_scores(snapshots), strict=True)
+    ]
 
 
 def scores_page(user: User, query: schemas.ScoreQuery, paging: Paging) -> dict[str, Any]:
@@ -160,7 +149,8 @@ def scores_page(user: User, query: schemas.ScoreQuery, paging: Paging) -> dict[s
         early_warning=query.early_warning,
     )
     items, meta = _page(rows.order_by("-churn_score", "customer__external_id", "pk"), paging)
-    return {"as_of": as_of, "items": [score_row(s, s.customer.external_id) for s in items], **meta}
+    shown = score_rows(items, [s.customer.external_id for s in items])
+    return {"as_of": as_of, "items": shown, **meta}
 
 
 def customer_scores(user: User, customer_id: int, paging: Paging) -> dict[str, Any]:
@@ -170,7 +160,7 @@ def customer_scores(user: User, customer_id: int, paging: Paging) -> dict[str, A
     items, meta = _page(rows, paging)
     return {
         "as_of": items[0].as_of if items else None,
-        "items": [score_row(s, customer.external_id) for s in items],
+        "items": score_rows(items, [customer.external_id] * len(items)),
         **meta,
     }
 
@@ -209,17 +199,19 @@ def customers_page(user: User, query: schemas.CustomerQuery, paging: Paging) -> 
             rows = rows.filter(pk__in=snaps.values("customer_id"))
     items, meta = _page(rows.order_by("external_id", "pk"), paging)
     ids = [c.pk for c in items]
-    snapshots: dict[int, CustomerSnapshot] = {}
+    scores: dict[int, dict[str, Any]] = {}
     if run is not None and ids:
-        latest = CustomerSnapshot.objects.filter(as_of=run.as_of, customer_id__in=ids)
-        snapshots = {s.customer_id: s for s in latest}
+        latest = list(CustomerSnapshot.objects.filter(as_of=run.as_of, customer_id__in=ids))
+        external = {c.pk: c.external_id for c in items}
+        shown = score_rows(latest, [external[s.customer_id] for s in latest])
+        scores = {row["customer_id"]: row for row in shown}
     dialable = _open_task_customer_ids(user, ids)
     return {
         "items": [
             _customer_row(
                 c,
                 _phone(c, c.pk in dialable),
-                score_row(snapshots[c.pk], c.external_id) if c.pk in snapshots else None,
+                scores.get(c.pk),
             )
             for c in items
         ],
@@ -259,7 +251,7 @@ def customer_detail(user: User, customer_id: int) -> dict[str, Any]:
     row = _customer_row(
         customer,
         _phone(customer, dialable),
-        score_row(latest, customer.external_id) if latest else None,
+        score_rows([latest], [customer.external_id])[0] if latest else None,
     )
     return {
         **row,
@@ -284,22 +276,9 @@ def _tasks() -> QuerySet[CallTask]:
     return CallTask.objects.select_related("customer", "round", "agent").annotate(priority=priority)
 
 
-def _offers(menu: Any) -> list[dict[str, Any]]:
-    items = menu if isinstance(menu, list) else []
-    offers = []
-    for item in items:
-        if not isinstance(item, dict) or not item.get("offer_code"):
-            continue
-        cost, rank = item.get("cost"), item.get("menu_rank")
-        offers.append(
-            {
-                "code": str(item["offer_code"]),
-                "kind": str(item.get("kind") or ""),
-                "cost": _finite(float(cost)) if isinstance(cost, int | float) else None,
-                "rank": int(rank) if isinstance(rank, int | float) else None,
-            }
-        )
-    return sorted(offers, key=lambda o: (o["rank"] is None, o["rank"] or 0, o["code"]))
+def _offers(menu: OfferMenu) -> list[dict[str, Any]]:
+    """The menu in its order, best first (``rank`` 1)."""
+    return [{"code": o.code, "kind": o.kind, "cost": o.cost, "rank": o.rank} for o in menu.offers]
 
 
 def task_row(user: User, task: CallTask) -> dict[str, Any]:
@@ -321,7 +300,7 @@ def task_row(user: User, task: CallTask) -> dict[str, Any]:
         "version": task.version,
         "offer_code": task.offer_code,
         "reason_code": task.reason_code,
-        "offers": _offers(task.offer_menu),
+        "offers": _offers(task.menu),
     }
 
 
@@ -395,7 +374,7 @@ def _check_codes(task: CallTask, reason_code: str, offer_code: str) -> None:
         visible = {r.code for r in current_rules().taxonomy.visible()}
         if reason_code not in visible:
             raise InvalidChoice("invalid_reason", f"unknown leave reason {reason_code!r}")
-    if offer_code and offer_code not in {o["code"] for o in _offers(task.offer_menu)}:
+    if offer_code and offer_code not in task.menu.codes:
         raise InvalidChoice("invalid_offer", f"offer {offer_code!r} is not on this call's menu")
 
 
@@ -461,6 +440,7 @@ def _round_row(r: Round, counts: dict[tuple[int, str], int]) -> dict[str, Any]:
         "seed": r.seed,
         "holdout_share": _finite(r.holdout_share) or 0.0,
         "as_of": r.as_of,
+        "snapshot_as_of": r.snapshot_as_of,
         "round_start": r.round_start,
         "round_end": r.round_end,
         "treated": counts.get((r.pk, "treated"), 0),

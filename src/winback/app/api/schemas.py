@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from enum import StrEnum
+from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
+
+from winback import vocabulary
 
 # Database ids are 64-bit; anything larger cannot name a row and must not reach the database.
 MAX_ID = 2**63 - 1
@@ -32,12 +35,16 @@ def _iso_day(value: object) -> object:
 
 IsoDate = Annotated[date, BeforeValidator(_iso_day)]
 
-Stage = Literal["prospect", "active", "silent", "sleeping", "lost"]
-Status = Literal["active", "at_risk", "lost"]
-TaskStatusCode = Literal["open", "done", "closed"]
-Outcome = Literal[
-    "not_reached", "reached", "refused", "call_back", "do_not_contact", "wrong_number"
-]
+
+def _codes(enum: type[StrEnum]) -> WithJsonSchema:
+    """A code's published schema: a plain string enum, inline (no shared component)."""
+    return WithJsonSchema({"type": "string", "enum": list(vocabulary.codes(enum))})
+
+
+Stage = Annotated[vocabulary.Stage, _codes(vocabulary.Stage)]
+Status = Annotated[vocabulary.Status, _codes(vocabulary.Status)]
+TaskStatusCode = Annotated[vocabulary.TaskStatus, _codes(vocabulary.TaskStatus)]
+Outcome = Annotated[vocabulary.Outcome, _codes(vocabulary.Outcome)]
 
 
 class ErrorOut(Schema):
@@ -207,7 +214,13 @@ class RoundOut(Schema):
     status: str
     seed: int
     holdout_share: float
-    as_of: date
+    as_of: date = Field(
+        description="The day the plan was made as of (the round's start); the analysis it "
+        "used is `snapshot_as_of`."
+    )
+    snapshot_as_of: date | None = Field(
+        description="The analysis the round was planned from (the latest on or before its start)."
+    )
     round_start: date
     round_end: date
     treated: int

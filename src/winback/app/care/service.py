@@ -31,9 +31,9 @@ class CarePlan:
 
 
 def latest_snapshot_date(as_of: date) -> date | None:
-    from winback.store.analysis.models import AnalysisRun
+    from winback.app.analysis.selectors import latest_analysis
 
-    run = AnalysisRun.objects.filter(as_of__lte=as_of).order_by("-as_of").first()
+    run = latest_analysis(on_or_before=as_of)
     return run.as_of if run else None
 
 

@@ -33,6 +33,7 @@ from winback.redaction import redact
 from winback.store.accounts.models import AuditLog, User
 from winback.store.analysis.models import CustomerSnapshot
 from winback.store.customers.models import Customer
+from winback.store.export import rounded_scores
 
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
@@ -90,7 +91,12 @@ def _records(filters: CustomerFilters, limit: int) -> tuple[list[dict[str, Any]]
         ]
     else:
         fields = ("customer__external_id", "customer__name", "customer__phone", "stage", "status")
-        values = rows.values_list(*fields, "tier", "churn_score", "days_since_last")[:limit]
+        snaps = list(rows.values_list(*fields, "tier", "churn_score", "days_since_last")[:limit])
+        # The score as the score export, the API and the customer sheet show it.
+        churn = pl.DataFrame(
+            {"churn_score": [v[6] for v in snaps]}, schema={"churn_score": pl.Float64}
+        )
+        scores = rounded_scores(churn)["churn_score"].to_list()
         records = [
             {
                 "id": i,
@@ -99,10 +105,10 @@ def _records(filters: CustomerFilters, limit: int) -> tuple[list[dict[str, Any]]
                 "stage": stage_label(st),
                 "status": status_label(su),
                 "tier": tier,
-                "score": round(score, 2) if score is not None else None,
+                "score": score,
                 "days": days,
             }
-            for i, n, p, st, su, tier, score, days in values
+            for (i, n, p, st, su, tier, _raw, days), score in zip(snaps, scores, strict=True)
         ]
     matched = len(records) if len(records) < limit else rows.count()
     for record in records:

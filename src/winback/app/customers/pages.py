@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from winback.app.accounts import permissions
+from winback.app.analysis.rows import shown_scores
 from winback.app.analysis.selectors import filter_snapshots, latest_run
 from winback.app.analysis.wording import action_text, signals_text
 from winback.app.settings.rules import RuleData, current_rules
@@ -42,26 +43,32 @@ from winback.store.customers.models import (
     OrderLine,
 )
 from winback.store.programme.models import CallTask, Round, RoundMember, TaskStatus
+from winback.vocabulary import CustomerType, Stage, Status
 
 PAGE_SIZE = 50
 CALL_LIST_LIMIT = 200
 HISTORY_MONTHS = 24
 
+# Keyed by the plain code strings (the enums' values), in the vocabulary's order.
 STAGE_LABELS = {
-    "prospect": _("Prospect"),
-    "active": _("Active"),
-    "silent": _("Silent"),
-    "sleeping": _("Sleeping"),
-    "lost": _("Lost"),
+    Stage.PROSPECT.value: _("Prospect"),
+    Stage.ACTIVE.value: _("Active"),
+    Stage.SILENT.value: _("Silent"),
+    Stage.SLEEPING.value: _("Sleeping"),
+    Stage.LOST.value: _("Lost"),
 }
-STATUS_LABELS = {"active": _("Active"), "at_risk": _("At risk"), "lost": _("Lost")}
+STATUS_LABELS = {
+    Status.ACTIVE.value: _("Active"),
+    Status.AT_RISK.value: _("At risk"),
+    Status.LOST.value: _("Lost"),
+}
 TYPE_LABELS = {
-    "prospect": _("Prospect"),
-    "new": _("New customer"),
-    "vulnerable": _("Vulnerable"),
-    "alert": _("Alert"),
-    "evergreen": _("Evergreen"),
-    "lost": _("Lost"),
+    CustomerType.PROSPECT.value: _("Prospect"),
+    CustomerType.NEW.value: _("New customer"),
+    CustomerType.VULNERABLE.value: _("Vulnerable"),
+    CustomerType.ALERT.value: _("Alert"),
+    CustomerType.EVERGREEN.value: _("Evergreen"),
+    CustomerType.LOST.value: _("Lost"),
 }
 NOT_ALLOWED_MESSAGES = {
     "do_not_contact": _("The customer asked not to be contacted."),
@@ -185,6 +192,7 @@ class Customer360:
     open_tasks: list[CallTask] = field(default_factory=list)
     signals: list[str] = field(default_factory=list)
     action: str = ""
+    scores: dict[str, Any] = field(default_factory=dict)  # the snapshot as shown (rounded)
 
 
 def customer_360(customer: Customer, *, phone: str, rules: RuleData, lang: str) -> Customer360:
@@ -234,6 +242,7 @@ def customer_360(customer: Customer, *, phone: str, rules: RuleData, lang: str) 
         snapshot=snapshot,
         signals=signals_text(snapshot.top_signals, lang) if snapshot else [],
         action=action_text(snapshot.retention_action, lang) if snapshot else "",
+        scores=shown_scores([snapshot])[0] if snapshot else {},
         totals=totals,
         largest=orders.order_by("-amount_cents", "-order_date").first(),
         months=months,
@@ -350,24 +359,17 @@ def _stage_policy(rules: RuleData, stage: str) -> StagePolicy | None:
 
 
 def offer_options(task: CallTask, rules: RuleData, lang: str) -> list[OfferOption]:
-    menu = task.offer_menu if isinstance(task.offer_menu, list) else []
-    options = []
-    for item in sorted(menu, key=lambda m: m.get("menu_rank") or 0):
-        code = str(item.get("offer_code") or "")
-        if not code:
-            continue
-        cost = item.get("cost")
-        options.append(
-            OfferOption(
-                code=code,
-                label=_offer_label(rules, code, lang),
-                kind=str(item.get("kind") or ""),
-                cost=float(cost) if cost is not None else None,
-                contact_date=str(item.get("contact_date") or ""),
-                category=str(item.get("category_code") or ""),
-            )
+    return [
+        OfferOption(
+            code=o.code,
+            label=_offer_label(rules, o.code, lang),
+            kind=o.kind,
+            cost=o.cost,
+            contact_date=o.contact_date,
+            category=o.category,
         )
-    return options
+        for o in task.menu.offers
+    ]
 
 
 def task_for_logging(user: User, task_id: int) -> CallTask:
@@ -418,6 +420,7 @@ def customers_page(filters: CustomerFilters, page_number: str | int | None) -> d
             rows = rows.filter(customer__external_id__icontains=filters.q)
         rows = rows.order_by("tier", "-churn_score", "customer__external_id")
     page: Page[Any] = Paginator(rows, PAGE_SIZE).get_page(page_number)
+    shown = _page_scores(page)
     items = []
     for row in page.object_list:
         customer = row if isinstance(row, Customer) else row.customer
@@ -426,12 +429,19 @@ def customers_page(filters: CustomerFilters, page_number: str | int | None) -> d
             {
                 "customer": customer,
                 "snapshot": snapshot,
+                "scores": shown.get(snapshot.pk, {}) if snapshot else {},
                 "phone": mask_phone(customer.phone) or "",
                 "stage": stage_label(snapshot.stage) if snapshot else "",
                 "status": status_label(snapshot.status) if snapshot else "",
             }
         )
     return {"run": run, "page": page, "items": items}
+
+
+def _page_scores(page: Page[Any]) -> dict[int, dict[str, Any]]:
+    """The page's snapshots as shown (one rounding rule), by snapshot id."""
+    snaps = [row for row in page.object_list if isinstance(row, CustomerSnapshot)]
+    return {s.pk: shown for s, shown in zip(snaps, shown_scores(snaps), strict=True)}
 
 
 def stage_trend_svg(history: list[dict[str, Any]], lang: str) -> str:
@@ -471,10 +481,12 @@ def early_warnings(
         F("tier").asc(nulls_last=True), "-churn_score", "customer__external_id"
     )
     page: Page[Any] = Paginator(rows, PAGE_SIZE).get_page(page_number)
+    shown = _page_scores(page)
     items = [
         {
             "customer": snap.customer,
             "snapshot": snap,
+            "scores": shown.get(snap.pk, {}),
             "stage": stage_label(snap.stage),
             "signals": signals_text(snap.top_signals, lang),
             "action": action_text(snap.retention_action, lang),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from django.utils import timezone
 
+from winback import periods
 from winback.app.reports.service import FORMATS, LANGS, default_path, write_report
 from winback.reporting.metrics import month_key
 from winback.store.accounts.models import AuditLog, User
@@ -54,7 +55,7 @@ def report_months() -> list[MonthRow]:
 
 def parse_month(key: str) -> date:
     try:
-        return datetime.strptime(key, "%Y-%m").date()
+        return periods.parse_month(key)
     except ValueError:
         raise NoReportMonth(key) from None
 

@@ -20,11 +20,11 @@ from django.db import connection
 from winback.app.rounds.monitoring import round_status
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
+from winback.periods import add_months, month_label
 from winback.reporting import flows
 from winback.reporting.metrics import (
     MonthWindow,
     ReportInputs,
-    add_months,
     month_end_runs,
     month_window,
 )
@@ -44,7 +44,7 @@ def gather(month: date, *, n_boot: int = 500) -> ReportInputs:
     runs = _runs(window)
     current = _latest(runs, window.start + timedelta(days=1), window.end + timedelta(days=1))
     if current is None:
-        raise NoAnalysisForMonth(window.start.strftime("%Y-%m"))
+        raise NoAnalysisForMonth(month_label(window.start))
     previous = _latest(runs, date.min, min(window.start, current - timedelta(days=1)))
     year_ago = _latest(runs, date.min, _months_back(window.end, 12))
     profile = current_profile()

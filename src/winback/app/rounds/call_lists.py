@@ -13,6 +13,7 @@ import polars as pl
 
 from winback.ingest.sheets import guard_frame
 from winback.programme.contacts import honour_do_not_contact
+from winback.programme.menus import OfferMenu
 from winback.programme.privacy import phones_for_role
 from winback.store.accounts.models import AuditLog, User
 from winback.store.programme.models import Round
@@ -54,7 +55,7 @@ def call_list(rnd: Round) -> pl.DataFrame:
 
 def _menus(rnd: Round) -> pl.DataFrame:
     rows = [
-        (pk, " / ".join(str(m.get("offer_code", "")) for m in menu or []))
+        (pk, " / ".join(OfferMenu.from_json(menu).codes))
         for pk, menu in rnd.tasks.values_list("pk", "offer_menu")
     ]
     return pl.DataFrame(rows, schema={"task_id": pl.Int64(), "offers": pl.String()}, orient="row")

@@ -21,6 +21,7 @@ from winback.programme.attribution import (
     round_effects,
     round_outcomes,
 )
+from winback.programme.menus import OfferMenu
 from winback.store.programme.models import CallTask, Round
 from winback.store.queries import rounds as rounds_store
 
@@ -80,8 +81,9 @@ def offers_made(rnd: Round) -> pl.DataFrame:
         .exclude(offer_code="")
         .values_list("customer_id", "offer_code", "offer_menu")
     ):
-        item: dict[str, Any] = next((m for m in menu or [] if m.get("offer_code") == code), {})
-        rows.append((customer_id, code, code, item.get("category_code"), item.get("cost") or 0.0))
+        item = OfferMenu.from_json(menu).find(code)
+        category, cost = (item.category or None, item.cost or 0.0) if item else (None, 0.0)
+        rows.append((customer_id, code, code, category, cost))
     return pl.DataFrame(
         rows,
         schema={

@@ -7,7 +7,6 @@ query each, and writes the plan back in bulk.
 
 from __future__ import annotations
 
-import calendar
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,12 +17,14 @@ import polars as pl
 from django.db import connection, transaction
 from django.utils import timezone
 
+from winback.app.analysis.selectors import latest_analysis
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
+from winback.periods import month_bounds
+from winback.programme.menus import menu_json
 from winback.programme.rounds import RoundConfig, RoundInputs, RoundPlan
 from winback.programme.rounds import plan_round as plan_pure
 from winback.store.accounts.models import Role, User
-from winback.store.analysis.models import AnalysisRun
 from winback.store.customers.models import Order
 from winback.store.frames import insert_frame
 from winback.store.programme.models import (
@@ -36,6 +37,7 @@ from winback.store.programme.models import (
 )
 from winback.store.queries import rounds as rounds_store
 from winback.store.queries.rounds import Cohort
+from winback.vocabulary import ROUND_STATUSES
 
 # Contacts older than this cannot count toward any cap window (the longest stage window is 90
 # days); older rows are read only when they carry a leave reason.
@@ -55,13 +57,8 @@ class PreparedPlan:
     agents: pl.DataFrame
 
 
-def month_bounds(month: date) -> tuple[date, date]:
-    start = month.replace(day=1)
-    return start, start.replace(day=calendar.monthrange(start.year, start.month)[1])
-
-
 def snapshot_date(on_or_before: date) -> date:
-    run = AnalysisRun.objects.filter(as_of__lte=on_or_before).order_by("-as_of").first()
+    run = latest_analysis(on_or_before=on_or_before)
     if run is None:
         raise NoSnapshotError(on_or_before.isoformat())
     return run.as_of
@@ -90,7 +87,7 @@ def prepare_plan(
     seed: int,
     agents: Sequence[User] | None = None,
     tiers: Sequence[int] | None = None,
-    statuses: Sequence[str] = ("lost", "at_risk"),
+    statuses: Sequence[str] = ROUND_STATUSES,
     stages: Sequence[str] | None = None,
 ) -> PreparedPlan:
     """Read the inputs of ``month``'s round and run the pure planner. Only the outcome of
@@ -131,7 +128,7 @@ def plan_and_store(
     seed: int | None = None,
     agents: Sequence[User] | None = None,
     tiers: Sequence[int] | None = None,
-    statuses: Sequence[str] = ("lost", "at_risk"),
+    statuses: Sequence[str] = ROUND_STATUSES,
     stages: Sequence[str] | None = None,
     user: User | None = None,
 ) -> Round:
@@ -208,19 +205,7 @@ def _insert_members(rnd: Round, members: pl.DataFrame) -> None:
 
 
 def _insert_tasks(rnd: Round, plan: RoundPlan) -> None:
-    menus = (
-        plan.offers.sort(["customer_pk", "menu_rank"])
-        .group_by("customer_pk", maintain_order=True)
-        .agg(
-            menu=pl.struct(
-                "offer_code",
-                "kind",
-                pl.col("cost").round(2),
-                "category_code",
-                pl.col("contact_date").cast(pl.String),
-            )
-        )
-    )
+    menus = menu_json(plan.offers)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     rows = (
         plan.call_list()
@@ -234,15 +219,7 @@ def _insert_tasks(rnd: Round, plan: RoundPlan) -> None:
             "planned_date",
             pl.col("planned_date").alias("next_due"),
             pl.lit(1).alias("version"),
-            # JSON text of the menu, built column-wise.
-            pl.concat_str(
-                pl.lit("["),
-                pl.col("menu")
-                .fill_null([])
-                .list.eval(pl.element().struct.json_encode())
-                .list.join(","),
-                pl.lit("]"),
-            ).alias("offer_menu"),
+            pl.col("offer_menu").fill_null("[]"),
             pl.lit("").alias("offer_code"),
             pl.col("reason_code").fill_null(""),
             pl.lit(now).alias("updated_at"),

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from winback.app.contacts.service import ContactNotAllowed, StaleWrite, log_contact
 from winback.app.settings.profile import current_profile
+from winback.programme.menus import OfferMenu
 from winback.simulate.agents import return_orders, simulate_contacts
 from winback.store.accounts.models import User
 from winback.store.customers.models import Category, Customer, Order, OrderLine
@@ -30,9 +31,12 @@ CALL_HOUR = time(10, 0)
 def round_tasks(rnd: Round) -> pl.DataFrame:
     """The round's open tasks with what the simulation needs (first offer, usual basket)."""
     frame = rounds_store.open_tasks_with_ticket(round_id=rnd.pk, ticket_before=rnd.round_start)
-    first_offer = [
-        (pk, (menu or [{}])[0].get("offer_code"), (menu or [{}])[0].get("category_code"))
+    firsts = [
+        (pk, OfferMenu.from_json(menu).first)
         for pk, menu in CallTask.objects.filter(round=rnd).values_list("pk", "offer_menu")
+    ]
+    first_offer = [
+        (pk, o.code if o else None, (o.category or None) if o else None) for pk, o in firsts
     ]
     offers = pl.DataFrame(
         first_offer,

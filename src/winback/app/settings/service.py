@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from winback.app.analysis.selectors import latest_analysis
 from winback.app.settings.profile import current_profile, set_profile
 from winback.app.settings.rules import RuleData, current_rules
 from winback.config import INDUSTRIES, BusinessProfile
@@ -34,7 +35,6 @@ from winback.programme.playbooks import Playbooks
 from winback.programme.questionnaires import Questionnaire, default_questionnaires
 from winback.programme.taxonomy import Taxonomy
 from winback.store.accounts.models import AuditLog, Role, User
-from winback.store.analysis.models import AnalysisRun
 from winback.store.programme.models import ProgrammeSettings
 
 RULE_SECTIONS = ("taxonomy", "playbooks", "offers")
@@ -384,7 +384,7 @@ class IndicatorRow:
 
 def indicator_audit(lang: str) -> dict[str, Any]:
     """The latest analysis's learned weights with the indicator audit table."""
-    run = AnalysisRun.objects.order_by("-as_of").first()
+    run = latest_analysis()
     if run is None:
         return {"run": None, "rows": [], "pairs": [], "thresholds": {}}
     audit = run.audit or {}

@@ -6,11 +6,13 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from winback import vocabulary
+
 
 class Role(models.TextChoices):
-    ADMIN = "admin", _("Admin / analyst")
-    SUPERVISOR = "supervisor", _("Supervisor")
-    AGENT = "agent", _("Agent")
+    ADMIN = vocabulary.Role.ADMIN.value, _("Admin / analyst")
+    SUPERVISOR = vocabulary.Role.SUPERVISOR.value, _("Supervisor")
+    AGENT = vocabulary.Role.AGENT.value, _("Agent")
 
 
 class User(AbstractUser):

@@ -13,6 +13,8 @@ from decimal import Decimal
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from winback import vocabulary
+
 
 def cents_to_decimal(cents: int | None) -> Decimal | None:
     return None if cents is None else (Decimal(cents) / 100).quantize(Decimal("0.01"))
@@ -221,25 +223,25 @@ class EngagementEvent(models.Model):
 
 
 class ContactChannel(models.TextChoices):
-    PHONE = "phone", _("Phone")
-    SMS = "sms", _("SMS")
-    WECHAT = "wechat", _("WeChat")
-    VISIT = "visit", _("Visit")
-    EMAIL = "email", _("E-mail")
+    PHONE = vocabulary.Channel.PHONE.value, _("Phone")
+    SMS = vocabulary.Channel.SMS.value, _("SMS")
+    WECHAT = vocabulary.Channel.WECHAT.value, _("WeChat")
+    VISIT = vocabulary.Channel.VISIT.value, _("Visit")
+    EMAIL = vocabulary.Channel.EMAIL.value, _("E-mail")
 
 
 class Direction(models.TextChoices):
-    OUTBOUND = "outbound", _("Outbound")
-    INBOUND = "inbound", _("Inbound")
+    OUTBOUND = vocabulary.Direction.OUTBOUND.value, _("Outbound")
+    INBOUND = vocabulary.Direction.INBOUND.value, _("Inbound")
 
 
 class ContactOutcome(models.TextChoices):
-    NOT_REACHED = "not_reached", _("Not reached")
-    REACHED = "reached", _("Reached")
-    REFUSED = "refused", _("Refused")
-    CALL_BACK = "call_back", _("Call back later")
-    DO_NOT_CONTACT = "do_not_contact", _("Asked not to be contacted")
-    WRONG_NUMBER = "wrong_number", _("Wrong number")
+    NOT_REACHED = vocabulary.Outcome.NOT_REACHED.value, _("Not reached")
+    REACHED = vocabulary.Outcome.REACHED.value, _("Reached")
+    REFUSED = vocabulary.Outcome.REFUSED.value, _("Refused")
+    CALL_BACK = vocabulary.Outcome.CALL_BACK.value, _("Call back later")
+    DO_NOT_CONTACT = vocabulary.Outcome.DO_NOT_CONTACT.value, _("Asked not to be contacted")
+    WRONG_NUMBER = vocabulary.Outcome.WRONG_NUMBER.value, _("Wrong number")
 
 
 class ContactLog(models.Model):

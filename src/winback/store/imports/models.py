@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from winback import vocabulary
+
 
 class ImportKind(models.TextChoices):
     CUSTOMERS = "customers", _("Customers")
@@ -18,9 +20,9 @@ class ImportKind(models.TextChoices):
 
 
 class ImportStatus(models.TextChoices):
-    RUNNING = "running", _("Running")
-    DONE = "done", _("Done")
-    FAILED = "failed", _("Failed")
+    RUNNING = vocabulary.ImportStatus.RUNNING.value, _("Running")
+    DONE = vocabulary.ImportStatus.DONE.value, _("Done")
+    FAILED = vocabulary.ImportStatus.FAILED.value, _("Failed")
 
 
 class ImportBatch(models.Model):

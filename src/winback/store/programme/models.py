@@ -6,28 +6,32 @@ agents did. Exclusions are stored as counts in the round summary, not as rows.
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from winback import vocabulary
+from winback.programme.menus import OfferMenu
 from winback.store.customers.models import ContactOutcome
 
 
 class RoundStatus(models.TextChoices):
-    PLANNED = "planned", _("Planned")
-    ACTIVE = "active", _("Active")
-    CLOSED = "closed", _("Closed")
+    PLANNED = vocabulary.RoundStatus.PLANNED.value, _("Planned")
+    ACTIVE = vocabulary.RoundStatus.ACTIVE.value, _("Active")
+    CLOSED = vocabulary.RoundStatus.CLOSED.value, _("Closed")
 
 
 class Arm(models.TextChoices):
-    TREATED = "treated", _("Treated")
-    CONTROL = "control", _("Control")
+    TREATED = vocabulary.Arm.TREATED.value, _("Treated")
+    CONTROL = vocabulary.Arm.CONTROL.value, _("Control")
 
 
 class TaskStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    DONE = "done", _("Done")
-    CLOSED = "closed", _("Closed (do not contact)")
+    OPEN = vocabulary.TaskStatus.OPEN.value, _("Open")
+    DONE = vocabulary.TaskStatus.DONE.value, _("Done")
+    CLOSED = vocabulary.TaskStatus.CLOSED.value, _("Closed (do not contact)")
 
 
 class Round(models.Model):
@@ -37,7 +41,9 @@ class Round(models.Model):
     )
     seed = models.BigIntegerField(_("random seed"))
     holdout_share = models.FloatField(_("control group share"))
-    as_of = models.DateField(_("snapshot as of"))
+    # The day the plan was made as of: the round's first day (exclusions, contact caps and
+    # returns are counted from it). The analysis the plan used is summary["snapshot_as_of"].
+    as_of = models.DateField(_("planned as of"))
     round_start = models.DateField(_("starts"))
     round_end = models.DateField(_("ends"))
     config = models.JSONField(_("configuration"), default=dict, blank=True)
@@ -54,6 +60,15 @@ class Round(models.Model):
 
     def __str__(self) -> str:
         return f"round {self.pk} {self.month:%Y-%m}"
+
+    @property
+    def snapshot_as_of(self) -> date | None:
+        """The analysis the plan was made from (recorded in the summary when planned)."""
+        summary = self.summary if isinstance(self.summary, dict) else {}
+        try:
+            return date.fromisoformat(str(summary["snapshot_as_of"]))
+        except (KeyError, ValueError):
+            return None
 
 
 class RoundMember(models.Model):
@@ -115,6 +130,15 @@ class CallTask(models.Model):
 
     def __str__(self) -> str:
         return f"task {self.pk}: customer {self.customer_id}, round {self.round_id}"
+
+    @property
+    def menu(self) -> OfferMenu:
+        """The offer menu, typed (the stored JSON is written by ``menus.menu_json``)."""
+        return OfferMenu.from_json(self.offer_menu)
+
+    @menu.setter
+    def menu(self, value: OfferMenu) -> None:
+        self.offer_menu = value.to_json()
 
 
 class ContactAttempt(models.Model):

@@ -27,9 +27,11 @@ from winback.app.customers.pages import STAGE_LABELS, STATUS_LABELS
 from winback.app.rounds import wizard as svc
 from winback.app.rounds.planning import NoSnapshotError
 from winback.app.rounds.service import RoundExists, RoundInProgress, plan_round
+from winback.periods import month_label, month_start
 from winback.programme.playbooks import STAGES
 from winback.store.accounts.models import User
 from winback.store.programme.models import Round
+from winback.vocabulary import ROUND_STATUSES
 
 TIERS = (1, 2, 3, 4, 5)
 STEPS = (
@@ -48,7 +50,7 @@ class PoolForm(forms.Form):
     )
     statuses = forms.MultipleChoiceField(
         label=gettext_lazy("Status"),
-        choices=[(c, STATUS_LABELS[c]) for c in ("lost", "at_risk")],
+        choices=[(c, STATUS_LABELS[c]) for c in ROUND_STATUSES],
         widget=forms.CheckboxSelectMultiple,
     )
     tiers = forms.TypedMultipleChoiceField(
@@ -68,7 +70,7 @@ class PoolForm(forms.Form):
     def pool(self) -> svc.Pool:
         data = self.cleaned_data
         return svc.Pool(
-            month=cast(date, data["month"]).replace(day=1),
+            month=month_start(cast(date, data["month"])),
             statuses=tuple(data["statuses"]),
             tiers=tuple(sorted(data["tiers"])) or None,
             stages=tuple(s for s in STAGES if s in data["stages"]) or None,
@@ -100,7 +102,7 @@ def _render_wizard(
 
 def _pool_query(pool: svc.Pool) -> list[tuple[str, str]]:
     """The step-1 answers as (name, value) pairs, for hidden fields and back links."""
-    pairs = [("month", pool.month.strftime("%Y-%m"))]
+    pairs = [("month", month_label(pool.month))]
     pairs += [("statuses", s) for s in pool.statuses]
     pairs += [("tiers", str(t)) for t in pool.tiers or ()]
     pairs += [("stages", s) for s in pool.stages or ()]
@@ -187,7 +189,7 @@ def _create(request: HttpRequest) -> HttpResponseBase:
         messages.error(
             request,
             _("A round for %(month)s already exists: nothing was created.")
-            % {"month": pool.month.strftime("%Y-%m")},
+            % {"month": month_label(pool.month)},
         )
         return redirect("round_board", round_id=exc.round.pk)
     except RoundInProgress:
@@ -203,7 +205,7 @@ def _create(request: HttpRequest) -> HttpResponseBase:
         request,
         _("Round %(month)s created: %(treated)s treated, %(control)s control.")
         % {
-            "month": rnd.month.strftime("%Y-%m"),
+            "month": month_label(rnd.month),
             "treated": rnd.summary.get("treated", 0),
             "control": rnd.summary.get("control", 0),
         },
