@@ -119,7 +119,7 @@ def test_round_as_of_is_the_planning_day_and_the_snapshot_is_recorded_apart() ->
 
     build_world()
     AnalysisRun.objects.create(as_of=MONTH.replace(day=2), customers=0)  # after the start
-    rnd = plan_round(MONTH, seed=5, agents=team())
+    rnd = plan_round(Actor.system(), month=MONTH, seed=5, agents=team()).round
     assert latest_analysis(on_or_before=MONTH).as_of == SNAPSHOT_DAY  # type: ignore[union-attr]
     assert (rnd.as_of, rnd.round_start) == (MONTH, MONTH)
     assert rnd.snapshot_as_of == SNAPSHOT_DAY
