@@ -51,10 +51,9 @@ def plan(
         team = ensure_agents(read_agents_csv(agents)) if agents else demo_team()
         rnd = plan_round(first, holdout=holdout, seed=seed, agents=team)
     except NoSnapshotError as exc:
-        console.print(
-            f"[red]{_('No analysis on or before %(day)s: run winback analyze first.')}[/red]"
-            % {"day": exc}
-        )
+        # gettext outside the f-string: xgettext does not look inside f-strings
+        message = _("No analysis on or before %(day)s: run winback analyze first.")
+        console.print(f"[red]{message % {'day': exc}}[/red]")
         raise typer.Exit(2) from exc
     except (ValueError, OSError) as exc:
         console.print(f"[red]{exc}[/red]")
@@ -112,7 +111,8 @@ def _round(round_id: int) -> Any:
 
     rnd = Round.objects.filter(pk=round_id).first()
     if rnd is None:
-        console.print(f"[red]{_('No round %(id)s.') % {'id': round_id}}[/red]")
+        message = _("No round %(id)s.") % {"id": round_id}
+        console.print(f"[red]{message}[/red]")
         raise typer.Exit(2)
     return rnd
 
