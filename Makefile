@@ -1,6 +1,7 @@
 # Winback: two commands on a fresh machine.
 #   make demo   create .venv, install, run the whole monthly cycle on generated sample data
 #   make test   install test needs (incl. Debian packages), lint, type-check, run every test
+#   make messages  regenerate and compile the zh-Hans catalogue after changing wording
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -9,7 +10,7 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/winback_test
 
-.PHONY: demo serve test lint typecheck test-sqlite test-postgres system-deps bench clean
+.PHONY: demo serve test lint typecheck test-sqlite test-postgres system-deps messages bench clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -32,6 +33,9 @@ serve: $(STAMP_RUN)
 
 system-deps:
 	@bash scripts/install-system-deps.sh
+
+messages: $(STAMP_RUN)
+	PYTHON=$(BIN)/python bash scripts/update-catalogue.sh
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check src tests benchmarks

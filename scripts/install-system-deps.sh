@@ -4,8 +4,10 @@
 #   fonts-noto-cjk Chinese glyphs in PDF/PNG output
 #   poppler-utils  pdftoppm / pdffonts to check PDFs
 #   libpango*      WeasyPrint's text layout
+#   gettext        xgettext/msgmerge/msgfmt for the translation catalogue (make messages)
 set -euo pipefail
-want=(chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
+want=(chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+  gettext)
 missing=()
 for p in "${want[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -73,7 +73,7 @@ def test_analyze_twice_exports_the_same_bytes(tmp_path: Path) -> None:
         invoke("export", "scores", "--as-of", day, "--format", fmt, "--out", f"{tmp_path}/1.{fmt}")
 
     shown = invoke("analyze", "--as-of", day)  # the second run replaces the first
-    assert "stage" in shown.stdout
+    assert "阶段" in shown.stdout  # the CLI speaks WINBACK_LANGUAGE, Chinese by default
     assert CustomerSnapshot.objects.filter(as_of=END).count() == customers
     for fmt in ("csv", "parquet"):
         invoke("export", "scores", "--as-of", day, "--format", fmt, "--out", f"{tmp_path}/2.{fmt}")
@@ -130,7 +130,7 @@ def test_backtest_reports_the_score_and_the_baselines() -> None:
     assert len(result["calibration"]) == 10
 
     shown = invoke("backtest", "--as-of", as_of, "--horizon", "90").stdout
-    for text in ("ROC-AUC", "PR-AUC", "lift top 10%", "Brier", "churn score"):
+    for text in ("ROC-AUC", "PR-AUC", "lift top 10%", "Brier", "流失评分"):
         assert text in shown
 
 

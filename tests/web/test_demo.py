@@ -55,9 +55,10 @@ def test_demo_runs_the_cycle_and_can_run_again(tmp_path: Path) -> None:
     )
     assert sum(r["plan"]["treated"] for r in first.rounds) > 0
     assert all(r["plan"]["control"] > 0 for r in first.rounds)
-    assert "SIMULATED" in text
+    # the CLI speaks WINBACK_LANGUAGE, Chinese by default
+    assert "坐席和通话结果均为模拟" in text
     analyses = AnalysisRun.objects.count()
-    for heading in ("Imported files", "Customers as of 2024-06-30", "ROC-AUC", "Where things are"):
+    for heading in ("已导入的文件", "截至 2024-06-30 的客户", "ROC-AUC", "文件位置"):
         assert heading in text
     assert str(tmp_path / "demo" / "sample") in text
     assert [path.suffix for path in first.reports] == [".html", ".html", ".pdf"]

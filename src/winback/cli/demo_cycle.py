@@ -262,9 +262,11 @@ def demo_users() -> list[str]:
     """Sign-in lines for the demo users, when the workbench ships a way to create them."""
     try:
         from winback.app.accounts.demo_users import ensure_demo_users
+        from winback.store.accounts.models import Role
     except ImportError:
         return []
     return [
-        _("  user %(username)s / password %(password)s (%(role)s)") % user
+        _("  user %(username)s / password %(password)s (%(role)s)")
+        % {**user, "role": Role(user["role"]).label}  # the role in words, as the workbench says
         for user in ensure_demo_users()
     ]

@@ -57,10 +57,9 @@ def plan(
             Actor.system("cli"), month=first, holdout=holdout, seed=seed, agents=team
         ).round
     except NoSnapshotError as exc:
-        console.print(
-            f"[red]{_('No analysis on or before %(day)s: run winback analyze first.')}[/red]"
-            % {"day": exc}
-        )
+        # gettext outside the f-string: xgettext does not look inside f-strings
+        message = _("No analysis on or before %(day)s: run winback analyze first.")
+        console.print(f"[red]{message % {'day': exc}}[/red]")
         raise typer.Exit(2) from exc
     except RoundExists as exc:
         console.print(
@@ -127,7 +126,8 @@ def _round(round_id: int) -> Any:
 
     rnd = Round.objects.filter(pk=round_id).first()
     if rnd is None:
-        console.print(f"[red]{_('No round %(id)s.') % {'id': round_id}}[/red]")
+        message = _("No round %(id)s.") % {"id": round_id}
+        console.print(f"[red]{message}[/red]")
         raise typer.Exit(2)
     return rnd
 

@@ -136,7 +136,10 @@ def test_an_override_is_shown_and_used_as_the_importers_mapping_file(
     refused = client.post(url, {"action": "run", "map-1": "__ignore__"})
     assert refused.status_code == 302
     assert imports_services.load_job(token) is None
-    assert "order_date" in client.get(url).content.decode()
+    page = client.get(url).content.decode()
+    missing = page.split('id="missing">', 1)[1].split("</p>", 1)[0]
+    assert "下单日期" in missing  # the field's name, not its code
+    assert "order_date" not in missing
 
 
 @pytest.mark.django_db

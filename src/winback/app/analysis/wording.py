@@ -2,7 +2,10 @@
 
 The analytics core stores each customer's warning signs as codes with named values (see
 :mod:`winback.analytics.signals`); the pages, the API's consumers and the exports decide how to
-say them. ``lang`` is ``"zh"`` or ``"en"`` (a Django language code such as ``zh-hans`` works).
+say them. The English sentences are the project catalogue's msgids, so the Chinese lives in
+``web/locale`` with every other word of the interface. ``lang`` is ``"zh"`` or ``"en"`` (a Django
+language code such as ``zh-hans`` works); it is explicit because exports and the API speak the
+language asked for, not the request's.
 """
 
 from __future__ import annotations
@@ -10,74 +13,60 @@ from __future__ import annotations
 import json
 from typing import Any
 
-SIGNALS: dict[str, tuple[str, str]] = {
-    "long_silence": ("No purchase for {days} days", "已 {days} 天未消费"),
-    "late_vs_rhythm": (
-        "{days_late} days late against a usual {usual_interval_days}-day rhythm",
-        "比平常 {usual_interval_days} 天的购买周期晚了 {days_late} 天",
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
+
+# %(name)s are the signal's values, as stored by the analytics core.
+SIGNALS: dict[str, str] = {
+    "long_silence": gettext_noop("No purchase for %(days)s days"),
+    "late_vs_rhythm": gettext_noop(
+        "%(days_late)s days late against a usual %(usual_interval_days)s-day rhythm"
     ),
-    "low_p_alive": (
-        "Only {p_alive_pct}% likely to still be buying",
-        "仍在购买的概率仅 {p_alive_pct}%",
+    "low_p_alive": gettext_noop("Only %(p_alive_pct)s%% likely to still be buying"),
+    "frequency_down": gettext_noop("Purchases down from %(prior_365)s to %(last_365)s a year"),
+    "spend_down": gettext_noop("Spend down %(pct)s%% year on year"),
+    "category_narrowing": gettext_noop(
+        "Buys from %(last_365)s categories, down from %(prior_365)s"
     ),
-    "frequency_down": (
-        "Purchases down from {prior_365} to {last_365} a year",
-        "年购买次数从 {prior_365} 次降到 {last_365} 次",
-    ),
-    "spend_down": ("Spend down {pct}% year on year", "消费金额同比下降 {pct}%"),
-    "category_narrowing": (
-        "Buys from {last_365} categories, down from {prior_365}",
-        "购买品类从 {prior_365} 类减少到 {last_365} 类",
-    ),
-    "engagement_down": (
-        "Engagement down from {prior_365} to {last_365} a year",
-        "年互动次数从 {prior_365} 次降到 {last_365} 次",
-    ),
-    "engagement_silence": (
-        "No engagement for {days} days (last on {last})",
-        "已 {days} 天没有互动（最近一次 {last}）",
-    ),
-    "unanswered_contacts": (
-        "{count_90d} of our contacts unanswered in 90 days",
-        "近 90 天有 {count_90d} 次联系未获回应",
-    ),
-    "open_complaint": (
-        "{count} complaint(s) open since {since}",
-        "自 {since} 起有 {count} 个投诉未解决",
-    ),
-    "low_satisfaction": (
-        "Latest survey score {latest_score}, below the average {mean_score}",
-        "最近一次满意度 {latest_score}，低于平均 {mean_score}",
+    "engagement_down": gettext_noop("Engagement down from %(prior_365)s to %(last_365)s a year"),
+    "engagement_silence": gettext_noop("No engagement for %(days)s days (last on %(last)s)"),
+    "unanswered_contacts": gettext_noop("%(count_90d)s of our contacts unanswered in 90 days"),
+    "open_complaint": gettext_noop("%(count)s complaint(s) open since %(since)s"),
+    "low_satisfaction": gettext_noop(
+        "Latest survey score %(latest_score)s, below the average %(mean_score)s"
     ),
 }
 
-ACTIONS: dict[str, tuple[str, str]] = {
-    "care_call": ("Care call: answer and look after, little selling", "关怀回访：答疑关怀，少推销"),
-    "light_touch_incentive": (
-        "Light regular touches with a small incentive",
-        "定期轻度接触，配小额激励",
-    ),
-    "targeted_offer": ("Few contacts, a targeted offer", "少量联系，精准优惠"),
-    "winback_team": ("Hand to the win-back team", "转挽回专员跟进"),
-    "resolve_complaint": ("Resolve the open complaint first", "先解决未结投诉"),
+ACTIONS: dict[str, str] = {
+    "care_call": gettext_noop("Care call: answer and look after, little selling"),
+    "light_touch_incentive": gettext_noop("Light regular touches with a small incentive"),
+    "targeted_offer": gettext_noop("Few contacts, a targeted offer"),
+    "winback_team": gettext_noop("Hand to the win-back team"),
+    "resolve_complaint": gettext_noop("Resolve the open complaint first"),
 }
 
 
-def _index(lang: str) -> int:
-    return 1 if lang.lower().startswith("zh") else 0
+def _language(lang: str) -> str:
+    return "zh-hans" if lang.lower().startswith("zh") else "en"
 
 
-def signal_text(signal: dict[str, Any], lang: str) -> str:
-    """One signal in words; an unknown code or a missing value falls back to the code."""
+def _signal(signal: dict[str, Any]) -> str:
+    """One signal in the active language; an unknown code or a missing value gives the code."""
     code = str(signal.get("code", ""))
     template = SIGNALS.get(code)
     if template is None:
         return code
     values = {k: ("?" if v is None else v) for k, v in signal.items() if k != "code"}
     try:
-        return template[_index(lang)].format(**values)
-    except (KeyError, IndexError, ValueError):
+        return gettext(template) % values
+    except (KeyError, TypeError, ValueError):
         return code
+
+
+def signal_text(signal: dict[str, Any], lang: str) -> str:
+    """One signal in words; an unknown code or a missing value falls back to the code."""
+    with translation.override(_language(lang)):
+        return _signal(signal)
 
 
 def signals_text(top_signals: Any, lang: str) -> list[str]:
@@ -87,9 +76,13 @@ def signals_text(top_signals: Any, lang: str) -> list[str]:
             top_signals = json.loads(top_signals or "[]")
         except ValueError:
             return []
-    return [signal_text(s, lang) for s in top_signals or [] if isinstance(s, dict)]
+    with translation.override(_language(lang)):
+        return [_signal(s) for s in top_signals or [] if isinstance(s, dict)]
 
 
 def action_text(code: str, lang: str) -> str:
-    pair = ACTIONS.get(code)
-    return pair[_index(lang)] if pair else code
+    message = ACTIONS.get(code)
+    if message is None:
+        return code
+    with translation.override(_language(lang)):
+        return gettext(message)

@@ -71,6 +71,67 @@ REASON_LABELS = {
     "wrong_column_count": _("wrong number of columns"),
 }
 
+# The importer's fields (winback.schema) as the preview names them; a field missing here shows
+# its code. Most reuse the models' verbose names, so they are translated once.
+FIELD_LABELS = {
+    "store_code": _("store code"),
+    "name": _("name"),
+    "city": _("city"),
+    "customer_id": _("customer id"),
+    "phone": _("phone"),
+    "email": _("e-mail"),
+    "gender": _("gender"),
+    "birthday": _("birthday"),
+    "join_date": _("join date"),
+    "channel": _("channel"),
+    "decision_style": _("decision style"),
+    "tags": _("tags"),
+    "consent_marketing": _("consents to marketing"),
+    "do_not_contact": _("do not contact"),
+    "do_not_contact_date": _("do-not-contact since"),
+    "do_not_contact_source": _("do-not-contact source"),
+    "notes": _("notes"),
+    "category_code": _("category code"),
+    "name_en": _("English name"),
+    "parent_code": _("parent category code"),
+    "necessity": _("necessity"),
+    "replenishment_days": _("typical replenishment interval (days)"),
+    "sku": _("SKU"),
+    "unit_price": _("unit price"),
+    "order_id": _("order id"),
+    "order_date": _("order date"),
+    "amount": _("amount"),
+    "coupon_code": _("coupon / offer code"),
+    "line_no": _("line number"),
+    "quantity": _("quantity"),
+    "event_id": _("event id"),
+    "event_type": _("event type"),
+    "occurred_at": _("occurred at"),
+    "referred_customer_id": _("referred customer id"),
+    "referred_bought": _("referred customer bought"),
+    "campaign_code": _("campaign / event id"),
+    "survey_code": _("survey id"),
+    "score": _("score"),
+    "adopted": _("suggestion adopted"),
+    "complaint_category": _("complaint category"),
+    "resolved": _("resolved"),
+    "resolved_at": _("resolved at"),
+    "text": _("text"),
+    "contact_id": _("contact id"),
+    "direction": _("direction"),
+    "agent": _("agent"),
+    "outcome": _("outcome"),
+    "duration_seconds": _("duration (s)"),
+    "reason_code": _("leave reason"),
+    "offer_code": _("offer chosen"),
+    "promised_return_date": _("promised return date"),
+}
+
+
+def field_label(name: str | None) -> str:
+    return str(FIELD_LABELS.get(name, name)) if name else ""
+
+
 _threads: dict[str, threading.Thread] = {}
 _threads_lock = threading.Lock()
 
@@ -182,6 +243,10 @@ class ColumnPreview:
     def status_label(self) -> str:
         return str(STATUS_LABELS[self.status])
 
+    @property
+    def automatic_label(self) -> str:
+        return field_label(self.automatic)
+
 
 @dataclass(frozen=True)
 class Preview:
@@ -203,6 +268,15 @@ class Preview:
     @property
     def can_run(self) -> bool:
         return not self.error and not self.missing
+
+    @property
+    def field_options(self) -> list[tuple[str, str, bool]]:
+        """``(field, label, required)`` for the mapping's choices."""
+        return [(f, field_label(f), f in self.required) for f in self.fields]
+
+    @property
+    def missing_labels(self) -> list[str]:
+        return [field_label(f) for f in self.missing]
 
 
 def _relaxed(contract: ImportContract) -> ImportContract:

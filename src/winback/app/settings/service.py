@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from winback.app.analysis.selectors import latest_analysis
@@ -35,6 +35,7 @@ from winback.programme.playbooks import Playbooks
 from winback.programme.questionnaires import Questionnaire, default_questionnaires
 from winback.programme.taxonomy import Taxonomy
 from winback.store.accounts.models import AuditLog, Role, User
+from winback.store.customers.models import ContactChannel
 from winback.store.programme.models import ProgrammeSettings
 
 RULE_SECTIONS = ("taxonomy", "playbooks", "offers")
@@ -154,6 +155,24 @@ INDUSTRY_LABELS: dict[str, Any] = {
     "b2b": _("B2B"),
     "accounting": _("Accounting firm"),
 }
+# Where the churn score's weights came from (``ChurnModel.source``); "+caller" when the run was
+# given weights of its own.
+WEIGHT_SOURCE_LABELS: dict[str, Any] = {
+    "learned": _("learned from your history"),
+    "default": _("built-in defaults (too little history to learn from)"),
+    "learned+caller": _("learned, then partly set by hand"),
+    "default+caller": _("built-in defaults, partly set by hand"),
+}
+OFFER_KIND_LABELS: dict[str, Any] = {
+    "percent_off": _("Percentage off"),
+    "voucher": _("Voucher"),
+    "bundle": _("Bundle"),
+    "free_service": _("Free service"),
+    "points_multiplier": _("Bonus points"),
+    "priority_service": _("Priority service"),
+    "free_delivery": _("Free delivery"),
+    "expert_advice": _("Expert advice"),
+}
 AUDIT_REASON_LABELS: dict[str, Any] = {
     "weak": _("weak (AUC below the threshold)"),
     "no_variance": _("no variation in the data"),
@@ -221,7 +240,8 @@ def _check_time_zone(name: str) -> None:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (e.g. Asia/Shanghai)") from None
+        message = _("Unknown time zone %(name)s (for example Asia/Shanghai).")
+        raise ValueError(message % {"name": name}) from None
 
 
 def apply_preset(user: User, industry: str) -> BusinessProfile:
@@ -277,9 +297,10 @@ def save_rule_overrides(user: User, section: str, text: str) -> dict[str, Any]:
     try:
         data = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid JSON: {exc}") from None
+        where = {"line": exc.lineno, "column": exc.colno}
+        raise ValueError(_("Not valid JSON (line %(line)s, column %(column)s).") % where) from None
     if not isinstance(data, dict):
-        raise ValueError("the overrides must be a JSON object {...}")
+        raise ValueError(str(_("The overrides must be a JSON object: {...}")))
     current = {s: stored_overrides(s) for s in RULE_SECTIONS}
     try:
         merged_rules({**current, section: data})
@@ -335,12 +356,20 @@ def rule_table(section: str, lang: str) -> RuleTable:
     if section == "playbooks":
         pb = rules.playbooks
         return RuleTable(
-            (_("Reason"), _("Department"), _("Channel"), _("Seniority"), _("Fix first")),
+            (
+                _("Code"),
+                _("Reason"),
+                _("Department"),
+                _("Channel"),
+                _("Seniority"),
+                _("Fix first"),
+            ),
             tuple(
                 (
                     p.reason,
+                    rules.taxonomy.label(p.reason, lang),
                     pb.department_label(p.department, lang),
-                    p.channel,
+                    _choice_label(ContactChannel, p.channel),
                     str(p.seniority),
                     p.fix(lang),
                 )
@@ -352,7 +381,7 @@ def rule_table(section: str, lang: str) -> RuleTable:
         tuple(
             (
                 o.code,
-                o.kind,
+                str(OFFER_KIND_LABELS.get(o.kind, o.kind)),
                 o.label(lang),
                 f"{o.depth_share:g}",
                 f"{o.depth_abs:g}",
@@ -361,6 +390,10 @@ def rule_table(section: str, lang: str) -> RuleTable:
             for o in rules.catalogue.offers
         ),
     )
+
+
+def _choice_label(choices: type[models.TextChoices], code: str) -> str:
+    return str(choices(code).label) if code in choices.values else code
 
 
 def _yes(flag: bool) -> str:
@@ -407,13 +440,13 @@ def indicator_audit(lang: str) -> dict[str, Any]:
         (labels.get(p["a"], p["a"]), labels.get(p["b"], p["b"]), p["rho"])
         for p in audit.get("redundant_pairs", [])
     ]
-    source = ((run.params or {}).get("model") or {}).get("weights_source", "")
+    source = str(((run.params or {}).get("model") or {}).get("weights_source") or "")
     return {
         "run": run,
         "rows": rows,
         "pairs": pairs,
         "thresholds": audit.get("thresholds", {}),
-        "source": source,
+        "source": str(WEIGHT_SOURCE_LABELS.get(source, source)),
     }
 
 
