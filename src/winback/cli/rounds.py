@@ -62,13 +62,12 @@ def plan(
         console.print(f"[red]{message % {'day': exc}}[/red]")
         raise typer.Exit(2) from exc
     except RoundExists as exc:
-        console.print(
-            f"[red]{_('Round %(id)s is already planned for this month.')}[/red]"
-            % {"id": exc.round.pk}
-        )
+        message = _("Round %(id)s is already planned for this month.")
+        console.print(f"[red]{message % {'id': exc.round.pk}}[/red]")
         raise typer.Exit(2) from exc
     except RoundInProgress as exc:
-        console.print(f"[red]{_('Another request is planning this month right now.')}[/red]")
+        message = _("Another request is planning this month right now.")
+        console.print(f"[red]{message}[/red]")
         raise typer.Exit(2) from exc
     except (ValueError, OSError) as exc:
         console.print(f"[red]{exc}[/red]")
