@@ -7,10 +7,12 @@ formula injection; every export leaves an audit entry (without any phone number)
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 
+from winback.app.contacts import gate
 from winback.ingest.sheets import guard_frame
 from winback.programme.contacts import honour_do_not_contact
 from winback.programme.privacy import phones_for_role
@@ -38,8 +40,9 @@ COLUMNS = (
 )
 
 
-def call_list(rnd: Round) -> pl.DataFrame:
-    """The round's open tasks of contactable customers, in call order, phones unmasked."""
+def call_list(rnd: Round, *, on: date | None = None) -> pl.DataFrame:
+    """The round's open tasks of customers the contact gate lets through on ``on`` (default
+    today), in call order, phones unmasked."""
     frame = query_frame(
         "SELECT t.id, t.customer_id, c.external_id, c.name, c.phone, t.agent_id, u.username, "
         "t.planned_date, t.next_due, m.priority_rank, m.tier, m.stage, m.channel, "
@@ -74,6 +77,9 @@ def call_list(rnd: Round) -> pl.DataFrame:
     allowed = honour_do_not_contact(
         frame, frame.select("customer_pk", "do_not_contact", "consent_marketing")
     )
+    allowed = gate.allowed_only(
+        allowed.with_columns(round_id=pl.lit(rnd.pk, dtype=pl.Int64)), on=on or gate.today()
+    ).drop("round_id")
     return (
         allowed.join(menus, on="task_id", how="left")
         .with_columns(offers=pl.col("offers").fill_null(""))

@@ -28,6 +28,8 @@ class TaskStatus(models.TextChoices):
     OPEN = "open", _("Open")
     DONE = "done", _("Done")
     CLOSED = "closed", _("Closed (do not contact)")
+    # Left open when its round closed: nobody calls on it any more, and it is not "done".
+    EXPIRED = "expired", _("Expired (round closed)")
 
 
 class Round(models.Model):
