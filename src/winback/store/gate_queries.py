@@ -133,15 +133,13 @@ def recent_contacts(on: date, days: int, ids: Sequence[int] | None = None) -> pl
 def recent_stages(on: date, days: int, ids: Sequence[int] | None = None) -> pl.DataFrame:
     """The lifecycle stage, in the latest analysis on or before ``on``, of the customers with
     an outbound contact in the ``days`` up to ``on`` (the ones a stage cap can stop)."""
-    run = AnalysisRun.objects.filter(as_of__lte=on).order_by("-as_of").first()
-    if run is None:
-        return pl.DataFrame(schema=STAGE_SCHEMA)
     where, params = _only("s.customer_id", ids)
     return query_frame(
-        f"SELECT s.customer_id, s.stage FROM {_t(CustomerSnapshot)} s WHERE s.as_of = %s "
+        f"SELECT s.customer_id, s.stage FROM {_t(CustomerSnapshot)} s "
+        f"WHERE s.as_of = (SELECT MAX(r.as_of) FROM {_t(AnalysisRun)} r WHERE r.as_of <= %s) "
         f"AND s.customer_id IN (SELECT l.customer_id FROM {_t(ContactLog)} l "
         "WHERE l.direction = %s AND l.occurred_date > %s AND l.occurred_date <= %s)"
         f"{where}",
-        [run.as_of, Direction.OUTBOUND.value, on - timedelta(days=days), on, *params],
+        [on, Direction.OUTBOUND.value, on - timedelta(days=days), on, *params],
         STAGE_SCHEMA,
     )
