@@ -29,7 +29,7 @@ STORED = {
         "do_not_contact",
         "wrong_number",
     ),
-    vocabulary.TaskStatus: ("open", "done", "closed"),
+    vocabulary.TaskStatus: ("open", "done", "closed", "expired"),
     vocabulary.Arm: ("treated", "control"),
     vocabulary.RoundStatus: ("planned", "active", "closed"),
     vocabulary.ImportStatus: ("running", "done", "failed"),

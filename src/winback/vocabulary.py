@@ -73,6 +73,7 @@ class TaskStatus(StrEnum):
     OPEN = "open"
     DONE = "done"
     CLOSED = "closed"  # do not contact
+    EXPIRED = "expired"  # its round closed before anyone called
 
 
 class Arm(StrEnum):

@@ -44,6 +44,9 @@ from winback.programme.frames import (
 )
 
 HORIZONS = (30, 60, 90)
+# The last outcome window closes this many days after a round starts: until then its control
+# group is being measured and must stay untouched (the contact gate and the planner read it).
+MEASUREMENT_DAYS = max(HORIZONS)
 FloatArray = NDArray[np.float64]
 
 

@@ -48,7 +48,7 @@ from winback.programme.assignment import (
     with_required_seniority,
     working_days,
 )
-from winback.programme.attribution import retirement
+from winback.programme.attribution import MEASUREMENT_DAYS, retirement
 from winback.programme.contacts import latest_reasons
 from winback.programme.fatigue import ContactHours, outside_allowed_hours, over_cap_flags
 from winback.programme.frames import (
@@ -78,6 +78,14 @@ EXCLUSION_CAUSES = (
     "retired",
     "outside_allowed_hours",
 )
+# The contact gate's reasons, read as the planner's exclusion cause of the same rule.
+GATE_CAUSES: dict[str, str] = {
+    "do_not_contact": "do_not_contact",
+    "no_consent": "no_consent",
+    "over_contact_cap": "over_contact_cap",
+    "open_complaint": "open_complaint",
+    "control_group": "in_active_round",
+}
 DEFAULT_UPLIFT_BY_STAGE: dict[str, float] = {
     "active": 0.02,
     "silent": 0.06,
@@ -101,7 +109,7 @@ class RoundConfig:
     contact_window_days: int = 30
     retire_after_rounds: int = 3
     # Control customers stay untouched while their outcome is measured (+90 days).
-    control_quarantine_days: int = 90
+    control_quarantine_days: int = MEASUREMENT_DAYS
     uplift_by_stage: Mapping[str, float] = field(
         default_factory=lambda: dict(DEFAULT_UPLIFT_BY_STAGE)
     )
@@ -155,6 +163,8 @@ class RoundInputs:
     memberships: pl.DataFrame | None = None  # MEMBERSHIPS
     favourites: pl.DataFrame | None = None  # FAVOURITES
     reasons: pl.DataFrame | None = None  # KNOWN_REASONS; from contacts' reason_code if None
+    # The contact gate's verdicts: customer_pk, reason (the gate's codes, see GATE_CAUSES).
+    blocked: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -236,14 +246,16 @@ def exclusion_causes(
             _in_round=pl.col("customer_pk").is_in(_in_active_round(inputs, config).implode()),
             _retired=pl.col("customer_pk").is_in(_retired(inputs, config, as_of).implode()),
         )
+        .join(_gate_causes(inputs), on="customer_pk", how="left")
     )
     # Unknown flags are read the safe way: no flag row means no consent.
+    gate = pl.col("_gate_cause")
     tests = {
-        "do_not_contact": pl.col("do_not_contact").fill_null(False),
-        "no_consent": ~pl.col("consent_marketing").fill_null(False),
-        "over_contact_cap": pl.col("over_cap").fill_null(False),
-        "open_complaint": pl.col("_complaint"),
-        "in_active_round": pl.col("_in_round"),
+        "do_not_contact": pl.col("do_not_contact").fill_null(False) | (gate == "do_not_contact"),
+        "no_consent": ~pl.col("consent_marketing").fill_null(False) | (gate == "no_consent"),
+        "over_contact_cap": pl.col("over_cap").fill_null(False) | (gate == "over_contact_cap"),
+        "open_complaint": pl.col("_complaint") | (gate == "open_complaint"),
+        "in_active_round": pl.col("_in_round") | (gate == "in_active_round"),
         "retired": pl.col("_retired"),
         "outside_allowed_hours": outside_allowed_hours(
             pl.col("channel"), pl.col("utc_offset_minutes"), config.hours
@@ -251,14 +263,39 @@ def exclusion_causes(
     }
     cause: pl.Expr = pl.lit(None, dtype=pl.String)
     for name in reversed(EXCLUSION_CAUSES):
-        cause = pl.when(tests[name]).then(pl.lit(name)).otherwise(cause)
-    return frame.with_columns(cause=cause).drop("_complaint", "_in_round", "_retired", "over_cap")
+        cause = pl.when(tests[name].fill_null(False)).then(pl.lit(name)).otherwise(cause)
+    return frame.with_columns(cause=cause).drop(
+        "_complaint", "_in_round", "_retired", "over_cap", "_gate_cause"
+    )
+
+
+def _gate_causes(inputs: RoundInputs) -> pl.DataFrame:
+    """The gate's verdicts as exclusion causes: one per customer (the gate gives one)."""
+    schema = {"customer_pk": pl.Int64(), "_gate_cause": pl.String()}
+    if inputs.blocked is None:
+        return pl.DataFrame(schema=schema)
+    return (
+        inputs.blocked.select(
+            pl.col("customer_pk").cast(pl.Int64),
+            _gate_cause=pl.col("reason").replace_strict(
+                GATE_CAUSES, default=None, return_dtype=pl.String
+            ),
+        )
+        .drop_nulls()
+        .unique("customer_pk", keep="first", maintain_order=True)
+    )
 
 
 def _open_complaints(inputs: RoundInputs, as_of: date) -> pl.Series:
     if inputs.complaints is None:
         return pl.Series("customer_pk", [], dtype=pl.Int64)
-    c = COMPLAINTS.conform(inputs.complaints)
+    return open_complaint_customers(inputs.complaints, as_of)
+
+
+def open_complaint_customers(complaints: pl.DataFrame, as_of: date) -> pl.Series:
+    """Customers with a complaint made by ``as_of`` and not resolved by then: they belong to
+    the complaints team, not to a sales or care call (``complaints`` follows COMPLAINTS)."""
+    c = COMPLAINTS.conform(complaints)
     still_open = ~pl.col("resolved").fill_null(False) | (
         pl.col("resolved_date").is_not_null() & (pl.col("resolved_date") > as_of)
     )

@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 
 from winback.app.accounts import tokens
 from winback.app.api import schemas
+from winback.app.contacts import gate
 from winback.store.accounts.models import ApiToken, AuditLog
 from winback.store.customers.models import ContactLog, ContactOutcome, Customer
 from winback.store.imports.models import ImportBatch
@@ -275,10 +276,19 @@ def test_list_queries_do_not_grow_with_the_page(aw: ApiWorld) -> None:
         "/api/rounds",
         "/api/imports",
     ]
+    # An agent's task list also asks the contact gate: a fixed number of queries of its own.
+    with CaptureQueriesContext(connection) as asked:
+        gate.blocked_tasks(
+            CallTask.objects.filter(agent=w.agent1, status="open").values_list(
+                "pk", "customer_id", "round_id"
+            ),
+            on=gate.today(),
+        )
     for username in ("supervisor", "agent1"):
         client = aw.client(username)
         client.get("/api/me")  # the token's first use is written once
         for path in paths:
+            limit = 7 + (len(asked) if (username, path) == ("agent1", "/api/tasks") else 0)
             counts = []
             for size in (1, 200):
                 with CaptureQueriesContext(connection) as queries:
@@ -287,7 +297,7 @@ def test_list_queries_do_not_grow_with_the_page(aw: ApiWorld) -> None:
                 if response.status_code == 200:
                     assert len(body(response)["items"]) >= min(size, 2), (username, path)
                 counts.append(len(queries))
-            assert counts[0] == counts[1] <= 7, (username, path, counts)
+            assert counts[0] == counts[1] <= limit, (username, path, counts)
 
 
 # --- logging contacts ------------------------------------------------------------------------

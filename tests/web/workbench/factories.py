@@ -131,6 +131,9 @@ def build_world(extra_customers: int = 0, orders_per_customer: int = 3) -> World
         event_type="complaint",
         occurred_at=datetime(2025, 6, 1, 9, tzinfo=TZ),
         occurred_date=date(2025, 6, 1),
+        # Resolved: a complaint still open would route C-MINE to the complaints team.
+        resolved=True,
+        resolved_at=datetime(2025, 6, 3, 9, tzinfo=TZ),
     )
     ContactLog.objects.create(
         source_key="c1",
@@ -149,3 +152,17 @@ def build_world(extra_customers: int = 0, orders_per_customer: int = 3) -> World
         snapshot(c, "silent", "active", 3, 40.0 + i)
         task(rnd, c, agent1, 10 + i, date(2026, 11, 5))
     return World(agent1, agent2, supervisor, admin, rnd, mine, theirs, task_mine, task_theirs)
+
+
+def gate_query_count() -> int:
+    """The queries one question to the contact gate costs (the same for any number of
+    customers: it reads sparse facts, one query each)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from winback.app.contacts import gate
+
+    on = gate.today()
+    with CaptureQueriesContext(connection) as asked:
+        gate.verdicts([1, 2, 3], on=on)
+    return len(asked)

@@ -24,6 +24,7 @@ from winback.app.accounts import permissions
 from winback.app.analysis.rows import shown_scores
 from winback.app.analysis.selectors import filter_snapshots, latest_run
 from winback.app.api import schemas
+from winback.app.contacts import gate
 from winback.app.customers.pages import audit_customer_view
 from winback.app.rounds.service import log_contact
 from winback.app.settings.rules import current_rules
@@ -309,6 +310,13 @@ def tasks_page(user: User, query: schemas.TaskQuery, paging: Paging) -> dict[str
     rows = _tasks()
     if not permissions.is_staff_role(user):
         rows = rows.filter(agent_id=user.pk)
+        # An agent's list is what they will call: open tasks the contact gate stops are left
+        # out (supervisors see every task: their list is for oversight, not for calling).
+        mine = CallTask.objects.filter(agent_id=user.pk, status=TaskStatus.OPEN)
+        stopped = gate.blocked_tasks(
+            mine.values_list("pk", "customer_id", "round_id"), on=gate.today()
+        )
+        rows = rows.exclude(pk__in=stopped)
     if query.status:
         rows = rows.filter(status=query.status)
     if query.round_id is not None:
@@ -381,12 +389,15 @@ def _check_codes(task: CallTask, reason_code: str, offer_code: str) -> None:
 def record_contact(user: User, data: schemas.ContactIn) -> dict[str, Any]:
     """Log a contact attempt through :func:`log_contact` (optimistic version check).
 
-    404 no such task, 403 not the caller's own task, 422 a code not offered; ``log_contact``
-    raises ``StaleWrite`` (409) and ``ContactNotAllowed`` (422).
+    404 no such task, 403 not the caller's own task, 422 with the reason when the contact gate
+    stops the customer (``ContactNotAllowed``, also raised by ``log_contact``), 422 a code not
+    offered; ``log_contact`` raises ``StaleWrite`` (409).
     """
     task = get_object_or_404(CallTask, pk=data.task_id)
     if not permissions.may_log_contact(user, task):
         raise PermissionDenied
+    # The gate's reason comes before any complaint about the codes: nothing may be logged.
+    gate.check(task.customer_id, on=gate.today(), round_id=task.round_id)
     _check_codes(task, data.reason_code, data.offer_code)
     log_contact(
         task.pk,

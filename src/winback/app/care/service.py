@@ -2,7 +2,8 @@
 
 The rules are in :mod:`winback.programme.care`; this module only gathers the frames (the
 latest analysis snapshot on or before the date, the customers' flags and birthdays, the
-contact log) and hands them over. The living base is every customer who has bought and is not
+contact log), lets the contact gate (:mod:`winback.app.contacts.gate`) drop whom it stops,
+and hands them over. The living base is every customer who has bought and is not
 lost; the lost belong to the win-back rounds.
 """
 
@@ -13,6 +14,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from winback.app.contacts import gate
 from winback.programme import care
 from winback.store.queries import care as care_store
 from winback.store.queries.care import CUSTOMER_SCHEMA
@@ -44,6 +46,9 @@ def care_plan(as_of: date, *, days: int = 7, capacity: int = 40) -> CarePlan:
         customers = pl.DataFrame(schema=CUSTOMER_SCHEMA)
     else:
         customers = care_store.customers_for_care(snapshot_as_of=snapshot)
+        # Care calls, visits and greetings are marketing: only whom the contact gate lets
+        # through is due (control groups, complaints and caps included, not only the flags).
+        customers = gate.allowed_only(customers, on=as_of)
     contacts = care_store.contacts_between(after=as_of - timedelta(days=HISTORY_DAYS), until=as_of)
     due = care.due_care_contacts(customers, contacts, as_of=as_of, horizon_days=days)
     greetings = care.greetings_due(

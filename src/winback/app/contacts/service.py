@@ -4,7 +4,8 @@ One transaction per contact: the task row is locked (``SELECT ... FOR UPDATE`` o
 and written only if its ``version`` is still the one the agent saw, so two agents (or two tabs)
 never overwrite each other; the loser gets :class:`StaleWrite` (HTTP 409). The contact also goes
 to ``customers.ContactLog`` so caps and history see it. The next step and its date come from the
-pure rules (:func:`winback.programme.contacts.next_steps`).
+pure rules (:func:`winback.programme.contacts.next_steps`). Nothing is logged for a customer the
+contact gate (:mod:`.gate`) stops: :class:`ContactNotAllowed` carries the reason.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from winback.app.contacts import gate
+from winback.app.contacts.gate import ContactNotAllowed as ContactNotAllowed
 from winback.app.settings.profile import current_profile
 from winback.programme.contacts import (
     ContactPermission,
@@ -31,14 +34,6 @@ from winback.store.programme.models import CallTask, ContactAttempt, RoundMember
 
 class StaleWrite(Exception):
     """The task changed since the caller read it (optimistic lock); reload and retry."""
-
-
-class ContactNotAllowed(Exception):
-    """The customer may not be contacted (do-not-contact, no consent, cap reached, closed)."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 def log_contact(
@@ -65,7 +60,7 @@ def log_contact(
         task = _locked_task(task_id)
         if task.version != expected_version:
             raise StaleWrite(f"task {task_id}: version {task.version}, not {expected_version}")
-        _check_allowed(task, profile.programme.contacts_per_round)
+        _check_allowed(task, profile.programme.contacts_per_round, on=local_day)
         log = ContactLog.objects.create(
             source_key=f"programme:{uuid.uuid4().hex}",
             customer_id=task.customer_id,
@@ -132,16 +127,9 @@ def _locked_task(task_id: int) -> CallTask:
     return tasks.get(pk=task_id)
 
 
-def _check_allowed(task: CallTask, cap: int) -> None:
-    customer = Customer.objects.only("do_not_contact", "consent_marketing").get(pk=task.customer_id)
-    # A do-not-contact answer in the log counts even if an import cleared the flag since.
-    answered_dnc = ContactLog.objects.filter(
-        customer_id=task.customer_id, outcome=ContactOutcome.DO_NOT_CONTACT
-    ).exists()
-    if customer.do_not_contact or answered_dnc:
-        raise ContactNotAllowed("do_not_contact")
-    if not customer.consent_marketing:
-        raise ContactNotAllowed("no_consent")
+def _check_allowed(task: CallTask, cap: int, *, on: date) -> None:
+    """The contact gate first (the customer), then the task's own state (its round's cap)."""
+    gate.check(task.customer_id, on=on, round_id=task.round_id)
     if task.attempts >= cap:
         raise ContactNotAllowed("over_contact_cap")
     if task.status != TaskStatus.OPEN:
@@ -213,3 +201,14 @@ def mark_do_not_contact(
             detail={"effects": list(transition.effects), "tasks_closed": closed},
         )
     return closed
+
+
+def expire_open_tasks(round_ids: list[int]) -> int:
+    """Expire the open tasks of these rounds (they are closing): a leftover task must not
+    keep a customer on anyone's list once its round is over. Returns the number expired."""
+    return CallTask.objects.filter(round_id__in=round_ids, status=TaskStatus.OPEN).update(
+        status=TaskStatus.EXPIRED,
+        next_due=None,
+        version=F("version") + 1,
+        updated_at=timezone.now(),
+    )

@@ -25,6 +25,7 @@ from winback.app.accounts import permissions
 from winback.app.analysis.rows import shown_scores
 from winback.app.analysis.selectors import filter_snapshots, latest_run
 from winback.app.analysis.wording import action_text, signals_text
+from winback.app.contacts import gate
 from winback.app.settings.rules import RuleData, current_rules
 from winback.programme.playbooks import Playbook, StagePolicy
 from winback.programme.privacy import mask_phone
@@ -73,7 +74,14 @@ TYPE_LABELS = {
 NOT_ALLOWED_MESSAGES = {
     "do_not_contact": _("The customer asked not to be contacted."),
     "no_consent": _("The customer has not consented to marketing contacts."),
-    "over_contact_cap": _("The contact limit for this round is reached."),
+    "over_contact_cap": _("The contact limit for this customer is reached."),
+    "control_group": _(
+        "The customer is in a round's control group until its measurement ends: "
+        "no contact until then."
+    ),
+    "open_complaint": _(
+        "The customer has an open complaint: the complaints team handles them until it is resolved."
+    ),
     "task_closed": _("This call task is already closed."),
 }
 
@@ -144,9 +152,12 @@ CALL_ROW_FIELDS = (
 
 
 def my_calls(user: User, *, today: date, lang: str) -> list[CallRow]:
-    """The agent's open call tasks, by priority then due date (two queries)."""
+    """The agent's open call tasks the contact gate lets through, by priority then due date
+    (two queries and the gate's)."""
+    mine = CallTask.objects.filter(agent_id=user.pk, status=TaskStatus.OPEN)
+    stopped = gate.blocked_tasks(mine.values_list("pk", "customer_id", "round_id"), on=today)
     tasks = (
-        CallTask.objects.filter(agent_id=user.pk, status=TaskStatus.OPEN)
+        mine.exclude(pk__in=stopped)
         .select_related("customer")
         # only what the list shows: the offer menus, the round's plan summary and the
         # customers' JSON fields would be decoded for up to 200 rows and never used
@@ -310,6 +321,7 @@ class CallPage:
     offers: list[OfferOption]
     reasons: list[tuple[str, str]]
     can_log: bool
+    blocked: str = ""  # why the contact gate stops this customer now (translated), or ""
 
 
 def call_page(user: User, task_id: int, *, lang: str) -> CallPage:
@@ -330,6 +342,11 @@ def call_page(user: User, task_id: int, *, lang: str) -> CallPage:
     audit_customer_view(
         user, task.customer, via="call", phone_revealed=permissions.phone_visible(user, task)
     )
+    stopped = (
+        gate.reason_for(task.customer_id, on=gate.today(), round_id=task.round_id)
+        if task.status == TaskStatus.OPEN
+        else None
+    )
     return CallPage(
         task=task,
         member=member,
@@ -347,7 +364,10 @@ def call_page(user: User, task_id: int, *, lang: str) -> CallPage:
         reasons=[
             (r.code, r.zh if lang.startswith("zh") else r.en) for r in rules.taxonomy.visible()
         ],
-        can_log=permissions.may_log_contact(user, task) and task.status == TaskStatus.OPEN,
+        can_log=permissions.may_log_contact(user, task)
+        and task.status == TaskStatus.OPEN
+        and stopped is None,
+        blocked=not_allowed_message(stopped) if stopped else "",
     )
 
 
@@ -474,6 +494,13 @@ def early_warnings(
         if run
         else CustomerSnapshot.objects.none()
     )
+    # An early warning asks for an action: customers the contact gate stops are left out.
+    if run:
+        flagged = flagged.exclude(
+            customer_id__in=gate.blocked_ids(
+                list(flagged.values_list("customer_id", flat=True)), on=gate.today()
+            )
+        )
     rows = filter_snapshots(flagged, **filters.snapshot_filters())
     if filters.q:
         rows = rows.filter(customer__external_id__icontains=filters.q)

@@ -7,10 +7,12 @@ formula injection; every export leaves an audit entry (without any phone number)
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 
+from winback.app.contacts import gate
 from winback.ingest.sheets import guard_frame
 from winback.programme.contacts import honour_do_not_contact
 from winback.programme.menus import OfferMenu
@@ -39,13 +41,17 @@ COLUMNS = (
 )
 
 
-def call_list(rnd: Round) -> pl.DataFrame:
-    """The round's open tasks of contactable customers, in call order, phones unmasked."""
+def call_list(rnd: Round, *, on: date | None = None) -> pl.DataFrame:
+    """The round's open tasks of customers the contact gate lets through on ``on`` (default
+    today), in call order, phones unmasked."""
     frame = rounds_store.open_tasks(round_id=rnd.pk)
     menus = _menus(rnd)
     allowed = honour_do_not_contact(
         frame, frame.select("customer_pk", "do_not_contact", "consent_marketing")
     )
+    allowed = gate.allowed_only(
+        allowed.with_columns(round_id=pl.lit(rnd.pk, dtype=pl.Int64)), on=on or gate.today()
+    ).drop("round_id")
     return (
         allowed.join(menus, on="task_id", how="left")
         .with_columns(offers=pl.col("offers").fill_null(""))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -18,9 +18,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from winback.app.analysis.selectors import latest_analysis
+from winback.app.contacts import gate
+from winback.app.contacts.service import expire_open_tasks
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
 from winback.periods import month_bounds
+from winback.programme.attribution import MEASUREMENT_DAYS
 from winback.programme.menus import menu_json
 from winback.programme.rounds import RoundConfig, RoundInputs, RoundPlan
 from winback.programme.rounds import plan_round as plan_pure
@@ -42,7 +45,7 @@ from winback.vocabulary import ROUND_STATUSES
 # Contacts older than this cannot count toward any cap window (the longest stage window is 90
 # days); older rows are read only when they carry a leave reason.
 HISTORY_DAYS = 120
-RETURN_WINDOW_DAYS = 90
+RETURN_WINDOW_DAYS = MEASUREMENT_DAYS
 
 
 class NoSnapshotError(LookupError):
@@ -107,6 +110,11 @@ def prepare_plan(
     refresh_returned(start)
     team = agent_frame(agents)
     inputs = read_inputs(snap_day, start, config.statuses, team)
+    # The contact gate judges every candidate before selection and holdout: a customer it
+    # stops (an earlier round's control group still measured, ...) is neither treated nor
+    # drawn into this round's control group, so both arms stay comparable.
+    judged = gate.verdicts(inputs.snapshot.select("customer_pk"), on=start)
+    inputs = replace(inputs, blocked=judged.filter(~pl.col("allowed")))
     rules = current_rules()
     plan = plan_pure(
         inputs,
@@ -321,9 +329,13 @@ def refresh_returned(as_of: date) -> int:
         ).values("customer_id")
         updated += members.filter(customer_id__in=buyers).update(returned=True)
         updated += members.filter(returned__isnull=True).update(returned=False)
-    Round.objects.filter(round_start__lte=done_before, status=RoundStatus.ACTIVE).update(
-        status=RoundStatus.CLOSED
+    closing = list(
+        Round.objects.filter(round_start__lte=done_before, status=RoundStatus.ACTIVE).values_list(
+            "pk", flat=True
+        )
     )
+    expire_open_tasks(closing)
+    Round.objects.filter(pk__in=closing).update(status=RoundStatus.CLOSED)
     return updated
 
 

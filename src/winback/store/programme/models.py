@@ -32,6 +32,8 @@ class TaskStatus(models.TextChoices):
     OPEN = vocabulary.TaskStatus.OPEN.value, _("Open")
     DONE = vocabulary.TaskStatus.DONE.value, _("Done")
     CLOSED = vocabulary.TaskStatus.CLOSED.value, _("Closed (do not contact)")
+    # Left open when its round closed: nobody calls on it any more, and it is not "done".
+    EXPIRED = vocabulary.TaskStatus.EXPIRED.value, _("Expired (round closed)")
 
 
 class Round(models.Model):
