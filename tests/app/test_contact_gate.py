@@ -20,6 +20,8 @@ import pytest
 import time_machine
 from django.test import Client
 
+from winback.app.actors import Actor
+
 pytestmark = pytest.mark.django_db
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -148,7 +150,7 @@ def test_each_reason_is_given_for_the_rule_that_applies(tmp_path: Path) -> None:
         ],
     )
     _snapshot()
-    rnd = plan_round(JUNE, holdout=0.5, seed=3, agents=_agents())
+    rnd = plan_round(Actor.system(), month=JUNE, holdout=0.5, seed=3, agents=_agents()).round
     control = (
         RoundMember.objects.filter(round=rnd, arm="control", customer__external_id__gte="C0010")
         .order_by("customer_id")
@@ -235,7 +237,7 @@ def business(tmp_path: Path) -> Business:
     _customers(tmp_path, "customers.csv", [_customer_row(i) for i in range(1, N + 1)])
     _snapshot()
     agents = _agents()
-    june = plan_round(JUNE, holdout=0.5, seed=11, agents=agents)
+    june = plan_round(Actor.system(), month=JUNE, holdout=0.5, seed=11, agents=agents).round
     june_open = list(
         CallTask.objects.filter(round=june, status="open")
         .order_by("customer_id")
@@ -258,7 +260,7 @@ def business(tmp_path: Path) -> Business:
             _customer_row(int(ext[no_consent][1:]), consent=False),
         ],
     )
-    july = plan_round(JULY, holdout=0.5, seed=12, agents=agents)
+    july = plan_round(Actor.system(), month=JULY, holdout=0.5, seed=12, agents=agents).round
     july_control = set(
         RoundMember.objects.filter(round=july, arm="control").values_list("customer_id", flat=True)
     )
@@ -412,7 +414,7 @@ def test_closing_a_round_expires_its_open_tasks(tmp_path: Path) -> None:
 
     _customers(tmp_path, "customers.csv", [_customer_row(i) for i in range(1, 31)])
     _snapshot()
-    june = plan_round(JUNE, holdout=0.2, seed=5, agents=_agents())
+    june = plan_round(Actor.system(), month=JUNE, holdout=0.2, seed=5, agents=_agents()).round
     tasks = CallTask.objects.filter(round=june)
     worked = tasks.order_by("pk").first()
     assert worked is not None
