@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import calendar
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from winback.analytics.frames import SNAPSHOT
@@ -86,9 +87,11 @@ def prepare_plan(
     statuses: Sequence[str] = ("lost", "at_risk"),
     stages: Sequence[str] | None = None,
 ) -> PreparedPlan:
-    """Read the inputs of ``month``'s round and run the pure planner. Only the outcome of
-    past rounds whose window has passed is recorded (:func:`refresh_returned`); the plan itself
-    is not stored."""
+    """Read the inputs of ``month``'s round and run the pure planner; nothing is written.
+
+    Members of past rounds whose 90-day window has passed but whose return is not recorded yet
+    are read as :func:`refresh_returned` will record them, so a preview (a GET) shows the plan
+    that :func:`plan_round` stores."""
     start, end = month_bounds(month)
     snap_day = snapshot_date(start)
     profile = current_profile()
@@ -100,9 +103,9 @@ def prepare_plan(
     if holdout is not None:
         overrides["holdout_share"] = holdout
     config = RoundConfig.from_profile(profile, round_start=start, round_end=end, **overrides)
-    refresh_returned(start)
     team = agent_frame(agents)
     inputs = read_inputs(snap_day, start, config.statuses, team)
+    inputs = replace(inputs, memberships=with_pending_returns(inputs.memberships, start))
     rules = current_rules()
     plan = plan_pure(
         inputs,
@@ -141,6 +144,7 @@ def plan_round(
         stages=stages,
     )
     with transaction.atomic():
+        refresh_returned(prepared.config.round_start)  # what the plan read as pending
         return persist_plan(prepared, user=user)
 
 
@@ -425,20 +429,61 @@ def read_favourites(cand: str, params: list[Any], as_of: date) -> pl.DataFrame:
     )
 
 
-def refresh_returned(as_of: date) -> int:
-    """Record, for members of rounds whose 90-day window has passed by ``as_of``, whether they
-    bought in it (what retirement counts): per round, two set-based updates."""
+def _pending_returns(as_of: date) -> Iterator[tuple[Round, QuerySet[RoundMember], QuerySet[Any]]]:
+    """Per round whose 90-day window has passed by ``as_of`` with members whose return is not
+    recorded: those members, and the customers who bought in the window."""
     done_before = as_of - timedelta(days=RETURN_WINDOW_DAYS)
     pending = RoundMember.objects.filter(returned__isnull=True, round__round_start__lte=done_before)
-    updated = 0
     for rnd in Round.objects.filter(pk__in=pending.values("round_id")):
         window_end = rnd.round_start + timedelta(days=RETURN_WINDOW_DAYS)
         members = RoundMember.objects.filter(round=rnd, returned__isnull=True)
         buyers = Order.objects.filter(
             amount_cents__gt=0, order_date__gte=rnd.round_start, order_date__lt=window_end
         ).values("customer_id")
+        yield rnd, members, buyers
+
+
+def pending_returns(as_of: date) -> pl.DataFrame:
+    """What :func:`refresh_returned` would record, read without writing: ``customer_pk``,
+    ``round_id`` (text, as in the memberships frame) and ``returned``; one query per round."""
+    parts = [
+        pl.DataFrame(
+            list(
+                members.annotate(bought=Exists(buyers.filter(customer_id=OuterRef("customer_id"))))
+                .order_by()
+                .values_list("customer_id", "bought")
+            ),
+            schema={"customer_pk": pl.Int64(), "returned": pl.Boolean()},
+            orient="row",
+        ).with_columns(round_id=pl.lit(str(rnd.pk)))
+        for rnd, members, buyers in _pending_returns(as_of)
+    ]
+    schema = {"customer_pk": pl.Int64(), "returned": pl.Boolean(), "round_id": pl.String()}
+    return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
+
+
+def with_pending_returns(memberships: pl.DataFrame | None, as_of: date) -> pl.DataFrame | None:
+    """The memberships frame with the returns :func:`refresh_returned` has yet to record."""
+    if memberships is None:
+        return None
+    pending = pending_returns(as_of).rename({"returned": "pending_returned"})
+    if pending.is_empty():
+        return memberships
+    return (
+        memberships.join(pending, on=["customer_pk", "round_id"], how="left")
+        .with_columns(returned=pl.coalesce("returned", "pending_returned"))
+        .drop("pending_returned")
+    )
+
+
+def refresh_returned(as_of: date) -> int:
+    """Record, for members of rounds whose 90-day window has passed by ``as_of``, whether they
+    bought in it (what retirement counts): per round, two set-based updates."""
+    updated = 0
+    for _rnd, members, buyers in _pending_returns(as_of):
         updated += members.filter(customer_id__in=buyers).update(returned=True)
         updated += members.filter(returned__isnull=True).update(returned=False)
+    done_before = as_of - timedelta(days=RETURN_WINDOW_DAYS)
     Round.objects.filter(round_start__lte=done_before, status=RoundStatus.ACTIVE).update(
         status=RoundStatus.CLOSED
     )
