@@ -469,6 +469,7 @@ def with_pending_returns(memberships: pl.DataFrame | None, as_of: date) -> pl.Da
     pending = pending_returns(as_of).rename({"returned": "pending_returned"})
     if pending.is_empty():
         return memberships
+    pending = pending.with_columns(pl.col("round_id").cast(memberships.schema["round_id"]))
     return (
         memberships.join(pending, on=["customer_pk", "round_id"], how="left")
         .with_columns(returned=pl.coalesce("returned", "pending_returned"))
