@@ -43,7 +43,10 @@ def test_agent_logs_a_call_switches_language_and_is_refused_elsewhere(
     assert "理解客户对价格的顾虑，不争辩。" in script  # the price playbook, in Chinese
     offers = page.locator("#offers li")
     assert offers.count() == 2
-    assert page.locator(".phone").first.inner_text() == "13812345678"  # own open task
+    assert page.locator(".phone").first.inner_text() == "138****5678"  # masked until asked
+    page.click("#reveal-phone")  # own open task: the full number, audited (a POST)
+    page.locator("#reveal-phone").wait_for(state="detached")
+    assert page.locator(".phone").first.inner_text() == "13812345678"
     page.screenshot(path=str(shots / "call-zh.png"), full_page=True)
 
     page.select_option("#id_outcome", "reached")

@@ -143,6 +143,10 @@ def test_admin_imports_a_gbk_file_downloads_rejects_and_opens_reports(
     frame.locator("body").wait_for()
     assert len(frame.locator("body").inner_text()) > 100
     page.screenshot(path=str(shots / "report-zh.png"), full_page=True)
+    with page.expect_download() as report_info:  # a POST button: the download is audited
+        page.click('#report-tools button[data-format="xlsx"]')
+    assert report_info.value.suggested_filename == "winback-report-2026-10-zh.xlsx"
+    assert AuditLog.objects.filter(action="export_report").count() == 1
 
     page.click("nav >> text=设置")
     page.click("#settings-nav >> text=企业档案")

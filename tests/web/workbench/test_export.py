@@ -42,7 +42,7 @@ def test_the_url_is_the_workbench_export() -> None:
 
 
 def test_agents_may_not_export(world: World) -> None:
-    response = signed_in(world.agent1).get(URL, {"format": "csv"})
+    response = signed_in(world.agent1).post(URL, {"format": "csv"})
     assert response.status_code == 403
     assert not AuditLog.objects.filter(action=AUDIT_ACTION).exists()
 
@@ -55,7 +55,7 @@ def test_anonymous_is_sent_to_sign_in(world: World) -> None:
 
 @pytest.mark.parametrize("role", ["supervisor", "admin"])
 def test_staff_export_the_filtered_list_with_masked_phones(world: World, role: str) -> None:
-    response = signed_in(getattr(world, role)).get(URL, {"format": "csv", "stage": "silent"})
+    response = signed_in(getattr(world, role)).post(URL, {"format": "csv", "stage": "silent"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert response["Content-Disposition"].startswith('attachment; filename="customers-')
@@ -70,14 +70,14 @@ def test_staff_export_the_filtered_list_with_masked_phones(world: World, role: s
 
 
 def test_the_export_follows_the_lists_order(world: World) -> None:
-    body = rows_of(signed_in(world.supervisor).get(URL).content)[1:]
+    body = rows_of(signed_in(world.supervisor).post(URL).content)[1:]
     # tier first, then the highest churn score
     assert [r[0] for r in body[:2]] == ["C-THEIRS", "C-MINE"]
 
 
 def test_xlsx_export_is_masked_and_quoted(world: World) -> None:
     Customer.objects.filter(pk=world.mine.pk).update(name='=HYPERLINK("http://x")')
-    response = signed_in(world.supervisor).get(URL, {"format": "xlsx", "q": "MINE"})
+    response = signed_in(world.supervisor).post(URL, {"format": "xlsx", "q": "MINE"})
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert sheet is not None
@@ -89,18 +89,18 @@ def test_xlsx_export_is_masked_and_quoted(world: World) -> None:
 @pytest.mark.parametrize("start", ["=", "+", "-", "@"])
 def test_cells_that_look_like_formulas_are_quoted(world: World, start: str) -> None:
     Customer.objects.filter(pk=world.mine.pk).update(name=f"{start}cmd|' /C calc'!A0")
-    body = rows_of(signed_in(world.supervisor).get(URL, {"q": "MINE"}).content)[1:]
+    body = rows_of(signed_in(world.supervisor).post(URL, {"q": "MINE"}).content)[1:]
     assert body[0][1] == f"'{start}cmd|' /C calc'!A0"
 
 
 def test_unknown_format_is_refused(world: World) -> None:
-    assert signed_in(world.supervisor).get(URL, {"format": "parquet"}).status_code == 400
+    assert signed_in(world.supervisor).post(URL, {"format": "parquet"}).status_code == 400
     assert not AuditLog.objects.filter(action=AUDIT_ACTION).exists()
 
 
 def test_every_export_is_audited_without_phones(world: World) -> None:
     client = signed_in(world.supervisor)
-    client.get(URL, {"format": "csv", "tier": "3", "q": "13812345678"})
+    client.post(URL, {"format": "csv", "tier": "3", "q": "13812345678"})
     entry = AuditLog.objects.get(action=AUDIT_ACTION)
     assert entry.user == world.supervisor
     assert entry.username == "supervisor"
@@ -113,7 +113,7 @@ def test_every_export_is_audited_without_phones(world: World) -> None:
 
 @override_settings(WINBACK_EXPORT_MAX_ROWS=4)
 def test_exports_are_capped_and_a_capped_export_is_flagged(world: World) -> None:
-    response = signed_in(world.supervisor).get(URL)
+    response = signed_in(world.supervisor).post(URL)
     body = rows_of(response.content)[1:]
     assert len(body) == 4
     assert response["X-Winback-Matched"] == "7"
@@ -127,8 +127,8 @@ def test_exports_are_capped_and_a_capped_export_is_flagged(world: World) -> None
 @override_settings(WINBACK_EXPORT_FLAG_ROWS=3)
 def test_a_large_export_is_flagged(world: World) -> None:
     client = signed_in(world.supervisor)
-    client.get(URL, {"q": "MINE"})  # one row: ordinary
-    client.get(URL, {"stage": "silent"})  # five rows: over the threshold
+    client.post(URL, {"q": "MINE"})  # one row: ordinary
+    client.post(URL, {"stage": "silent"})  # five rows: over the threshold
     small, large = AuditLog.objects.filter(action=AUDIT_ACTION).order_by("pk")
     assert not small.flagged
     assert large.flagged
@@ -139,8 +139,8 @@ def test_a_large_export_is_flagged(world: World) -> None:
 def test_many_exports_in_a_day_are_flagged(world: World) -> None:
     client = signed_in(world.supervisor)
     for _i in range(4):
-        assert client.get(URL, {"q": "MINE"}).status_code == 200
-    signed_in(world.admin).get(URL, {"q": "MINE"})  # another user's count is their own
+        assert client.post(URL, {"q": "MINE"}).status_code == 200
+    signed_in(world.admin).post(URL, {"q": "MINE"})  # another user's count is their own
     entries = list(AuditLog.objects.filter(action=AUDIT_ACTION).order_by("pk"))
     assert [e.flagged for e in entries] == [False, False, False, True, False]
     assert entries[3].detail["flags"] == ["many_exports_today"]
@@ -156,9 +156,10 @@ def test_default_cap_is_five_thousand() -> None:
 def test_headers_follow_the_users_language(world: World) -> None:
     client = Client()  # the default language: Simplified Chinese
     client.force_login(world.supervisor)
-    header = rows_of(client.get(URL).content)[0]
+    header = rows_of(client.post(URL).content)[0]
     assert header[:4] == ["客户编号", "姓名", "电话", "阶段"]
     assert "分析日期" in header
     page = client.get(reverse("customers")).content.decode()
     assert "导出 CSV" in page
-    assert f"{URL}?format=xlsx" in page
+    assert f'<form method="post" action="{URL}" id="export-form"' in page
+    assert 'name="format" value="xlsx"' in page

@@ -102,8 +102,16 @@ def test_agent_cannot_log_an_outcome_on_another_agents_task(world: World) -> Non
 
 
 def test_phone_is_full_only_on_the_agents_own_open_task(world: World) -> None:
-    own = signed_in(world.agent1).get(reverse("call", args=[world.task_mine.pk])).content.decode()
-    assert "13812345678" in own
+    agent = signed_in(world.agent1)
+    call = reverse("call", args=[world.task_mine.pk])
+    own = agent.get(call).content.decode()
+    assert "13812345678" not in own  # masked until the agent asks for it (a POST)
+    assert MASKED_MINE in own
+    assert 'id="reveal-phone"' in own
+    shown = agent.post(call, {"action": "reveal_phone"}, headers={"HX-Request": "true"})
+    assert shown.status_code == 200
+    assert "13812345678" in shown.content.decode()
+    assert 'id="reveal-phone"' not in shown.content.decode()
     sheet = signed_in(world.supervisor).get(reverse("customer", args=[world.mine.pk]))
     text = sheet.content.decode()
     assert "13812345678" not in text
@@ -125,18 +133,30 @@ def test_supervisor_sees_the_task_but_may_not_log_on_it(world: World) -> None:
     assert response.status_code == 403
 
 
-def test_each_sheet_view_writes_an_audit_row_without_the_phone(world: World) -> None:
-    signed_in(world.supervisor).get(reverse("customer", args=[world.mine.pk]))
-    signed_in(world.agent1).get(reverse("call", args=[world.task_mine.pk]))
-    rows = list(AuditLog.objects.filter(action="view_customer").order_by("at", "pk"))
-    assert [(r.user_id, r.object_id) for r in rows] == [
-        (world.supervisor.pk, "C-MINE"),
-        (world.agent1.pk, "C-MINE"),
+def test_viewing_writes_nothing_and_each_reveal_writes_an_audit_row_without_the_phone(
+    world: World,
+) -> None:
+    supervisor, agent = signed_in(world.supervisor), signed_in(world.agent1)
+    sheet = reverse("customer", args=[world.mine.pk])
+    assert 'id="reveal-phone"' not in supervisor.get(sheet).content.decode()
+    agent.get(sheet)
+    agent.get(reverse("call", args=[world.task_mine.pk]))
+    assert not AuditLog.objects.exists()  # a GET never writes
+
+    page = agent.post(sheet, {"action": "reveal_phone"})  # without JavaScript: the whole sheet
+    assert page.status_code == 200
+    assert "13812345678" in page.content.decode()
+    agent.post(reverse("call", args=[world.task_mine.pk]), {"action": "reveal_phone"})
+    assert supervisor.post(sheet, {"action": "reveal_phone"}).status_code == 403
+    assert agent.post(sheet, {"action": "something"}).status_code == 400
+    rows = list(AuditLog.objects.filter(action="reveal_phone").order_by("at", "pk"))
+    assert [(r.user_id, r.object_id, r.detail) for r in rows] == [
+        (world.agent1.pk, "C-MINE", {"via": "sheet"}),
+        (world.agent1.pk, "C-MINE", {"via": "call"}),
     ]
     assert all(r.at is not None for r in rows)
     assert not any("13812345678" in str(r.detail) + r.reason for r in rows)
-    # the agent on their own open task saw the full number; the supervisor a masked one
-    assert [r.detail["phone_revealed"] for r in rows] == [False, True]
+    assert AuditLog.objects.count() == 2
 
 
 def test_a_refused_view_writes_no_audit_row(world: World) -> None:
@@ -326,8 +346,8 @@ def test_customer_sheet_query_count_does_not_grow(
     world = build_world(extra_customers=2, orders_per_customer=orders_per_customer)
     client = signed_in(world.agent1)
     # session, user, customer, access check, open tasks, rule overrides, 7 for the 360 (totals,
-    # months, categories, engagement, contacts, snapshot, largest order) and the audit row
-    with django_assert_num_queries(14):
+    # months, categories, engagement, contacts, snapshot, largest order); nothing written
+    with django_assert_num_queries(13):
         assert client.get(reverse("customer", args=[world.mine.pk])).status_code == 200
 
 

@@ -72,7 +72,7 @@ def test_the_report_is_shown_inline_and_downloaded_in_every_format(world: World)
         "pdf": "application/pdf",
     }
     for fmt, content_type in expected.items():
-        response = client.get(reverse("report_file", args=["2026-10", "en", fmt]))
+        response = client.post(reverse("report_file", args=["2026-10", "en", fmt]))
         assert response.status_code == 200, fmt
         assert response["Content-Type"] == content_type
         assert f'filename="winback-report-2026-10-en.{fmt}"' in response["Content-Disposition"]
@@ -92,7 +92,7 @@ def test_the_report_is_shown_inline_and_downloaded_in_every_format(world: World)
 
 def test_a_cached_report_is_reused_until_made_again(world: World) -> None:
     client = signed_in(world.admin)
-    url = reverse("report_file", args=["2026-10", "zh", "html"])
+    url = reverse("report_file", args=["2026-10", "zh", "html"]) + "?inline=1"
     client.get(url)
     path = default_path(date(2026, 10, 1), "zh", "html")
     path.write_text("<html>cached</html>", encoding="utf-8")

@@ -25,7 +25,6 @@ from winback.app.analysis.rows import shown_scores
 from winback.app.analysis.selectors import filter_snapshots, latest_run
 from winback.app.api import schemas
 from winback.app.contacts import gate
-from winback.app.customers.pages import audit_customer_view
 from winback.app.rounds.service import log_contact
 from winback.app.settings.rules import current_rules
 from winback.programme.menus import OfferMenu
@@ -228,8 +227,8 @@ def _customer_for(user: User, customer_id: int) -> Customer:
 
 
 def customer_detail(user: User, customer_id: int) -> dict[str, Any]:
-    """One customer: contact data (masked by role), purchase totals, the latest scores. Audited
-    like the customer sheet."""
+    """One customer: contact data (masked by role), purchase totals, the latest scores. A read:
+    nothing is written (docs/decisions/0013-get-never-writes.md)."""
     customer = _customer_for(user, customer_id)
     open_tasks = list(
         CallTask.objects.filter(customer_id=customer.pk, status=TaskStatus.OPEN)
@@ -248,7 +247,6 @@ def customer_detail(user: User, customer_id: int) -> dict[str, Any]:
         .annotate(orders=Count("pk"), amount_cents=Sum("amount_cents"))
         .order_by("-month")[:MONTHS_SHOWN]
     ]
-    audit_customer_view(user, customer, via="api", phone_revealed=dialable)
     row = _customer_row(
         customer,
         _phone(customer, dialable),

@@ -102,18 +102,17 @@ def not_allowed_message(code: str) -> str:
     return str(NOT_ALLOWED_MESSAGES.get(code, code))
 
 
-def audit_customer_view(
-    user: User, customer: Customer, *, via: str, phone_revealed: bool = False
-) -> None:
-    """One audit row per sheet view: who, when (auto), which customer, and whether the full
-    phone number was shown. Never the number itself."""
+def audit_phone_reveal(user: User, customer: Customer, *, via: str) -> None:
+    """One audit row per full phone number shown: who, when (auto), which customer, from
+    which page. Never the number itself. Viewing a sheet (masked) writes nothing: a GET never
+    writes (docs/decisions/0013-get-never-writes.md)."""
     AuditLog.objects.create(
         user=user,
         username=user.get_username(),
-        action="view_customer",
+        action="reveal_phone",
         object_type="customer",
         object_id=customer.external_id,
-        detail={"via": via, "phone_revealed": phone_revealed and bool(customer.phone)},
+        detail={"via": via},
     )
 
 
@@ -204,6 +203,7 @@ class Customer360:
     signals: list[str] = field(default_factory=list)
     action: str = ""
     scores: dict[str, Any] = field(default_factory=dict)  # the snapshot as shown (rounded)
+    can_reveal: bool = False  # masked, and the viewer may ask for the full number
 
 
 def customer_360(customer: Customer, *, phone: str, rules: RuleData, lang: str) -> Customer360:
@@ -270,8 +270,11 @@ def _offer_label(rules: RuleData, code: str, lang: str) -> str:
         return code
 
 
-def customer_sheet(user: User, customer_pk: int, *, lang: str) -> Customer360:
-    """The 360 sheet for one customer; 403 for agents not assigned to them; audited."""
+def customer_sheet(user: User, customer_pk: int, *, lang: str, reveal: bool = False) -> Customer360:
+    """The 360 sheet for one customer, phone masked; 403 for agents not assigned to them.
+
+    ``reveal`` (a POST) shows the full number to the agent working the customer's open task,
+    and writes the audit row; anyone else gets 403."""
     customer = get_object_or_404(Customer.objects.select_related("store"), pk=customer_pk)
     permissions.check_customer_access(user, customer.pk)
     open_tasks = list(
@@ -280,19 +283,27 @@ def customer_sheet(user: User, customer_pk: int, *, lang: str) -> Customer360:
         .order_by("next_due", "pk")
     )
     own = next((t for t in open_tasks if t.agent_id == user.pk), None)
-    phone = _phone_for(user, customer, own)
+    phone = _phone_shown(user, customer, own, reveal=reveal, via="sheet")
     sheet = customer_360(customer, phone=phone, rules=current_rules(), lang=lang)
     sheet.open_tasks = open_tasks
-    audit_customer_view(
-        user, customer, via="sheet", phone_revealed=permissions.phone_visible(user, own)
-    )
+    sheet.can_reveal = not reveal and _may_reveal(user, customer, own)
     return sheet
 
 
-def _phone_for(user: User, customer: Customer, task: CallTask | None) -> str:
-    if permissions.phone_visible(user, task):
-        return customer.phone
-    return mask_phone(customer.phone) or ""
+def _may_reveal(user: User, customer: Customer, task: CallTask | None) -> bool:
+    return bool(customer.phone) and permissions.phone_visible(user, task)
+
+
+def _phone_shown(
+    user: User, customer: Customer, task: CallTask | None, *, reveal: bool, via: str
+) -> str:
+    """The masked number, or with ``reveal`` the full one, audited (403 if not allowed)."""
+    if not reveal:
+        return mask_phone(customer.phone) or ""
+    if not _may_reveal(user, customer, task):
+        raise PermissionDenied
+    audit_phone_reveal(user, customer, via=via)
+    return customer.phone
 
 
 # --- the call page ----------------------------------------------------------------------
@@ -324,8 +335,9 @@ class CallPage:
     blocked: str = ""  # why the contact gate stops this customer now (translated), or ""
 
 
-def call_page(user: User, task_id: int, *, lang: str) -> CallPage:
-    """A call: the customer's 360, the script for their reason and stage, the offer menu."""
+def call_page(user: User, task_id: int, *, lang: str, reveal: bool = False) -> CallPage:
+    """A call: the customer's 360 (phone masked unless ``reveal``, as on the sheet), the
+    script for their reason and stage, the offer menu."""
     task = get_object_or_404(
         CallTask.objects.select_related("customer", "customer__store", "round"), pk=task_id
     )
@@ -337,11 +349,9 @@ def call_page(user: User, task_id: int, *, lang: str) -> CallPage:
     reason_code = task.reason_code or (member.reason_code if member else "")
     playbook = rules.playbooks.for_reason(reason_code or None)
     policy = _stage_policy(rules, member.stage if member else "")
-    phone = _phone_for(user, task.customer, task)
+    phone = _phone_shown(user, task.customer, task, reveal=reveal, via="call")
     sheet = customer_360(task.customer, phone=phone, rules=rules, lang=lang)
-    audit_customer_view(
-        user, task.customer, via="call", phone_revealed=permissions.phone_visible(user, task)
-    )
+    sheet.can_reveal = not reveal and _may_reveal(user, task.customer, task)
     stopped = (
         gate.reason_for(task.customer_id, on=gate.today(), round_id=task.round_id)
         if task.status == TaskStatus.OPEN

@@ -8,13 +8,14 @@ query each, and writes the plan back in bulk.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from winback.app.analysis.selectors import latest_analysis
@@ -93,9 +94,11 @@ def prepare_plan(
     statuses: Sequence[str] = ROUND_STATUSES,
     stages: Sequence[str] | None = None,
 ) -> PreparedPlan:
-    """Read the inputs of ``month``'s round and run the pure planner. Only the outcome of
-    past rounds whose window has passed is recorded (:func:`refresh_returned`); the plan itself
-    is not stored."""
+    """Read the inputs of ``month``'s round and run the pure planner; nothing is written.
+
+    Members of past rounds whose 90-day window has passed but whose return is not recorded yet
+    are read as :func:`refresh_returned` will record them, so a preview (a GET) shows the plan
+    that :func:`plan_round` stores."""
     start, end = month_bounds(month)
     snap_day = snapshot_date(start)
     profile = current_profile()
@@ -107,7 +110,6 @@ def prepare_plan(
     if holdout is not None:
         overrides["holdout_share"] = holdout
     config = RoundConfig.from_profile(profile, round_start=start, round_end=end, **overrides)
-    refresh_returned(start)
     team = agent_frame(agents)
     inputs = read_inputs(snap_day, start, config.statuses, team)
     # The contact gate judges every candidate before selection and holdout: a customer it
@@ -115,6 +117,7 @@ def prepare_plan(
     # drawn into this round's control group, so both arms stay comparable.
     judged = gate.verdicts(inputs.snapshot.select("customer_pk"), on=start)
     inputs = replace(inputs, blocked=judged.filter(~pl.col("allowed")))
+    inputs = replace(inputs, memberships=with_pending_returns(inputs.memberships, start))
     rules = current_rules()
     plan = plan_pure(
         inputs,
@@ -153,6 +156,7 @@ def plan_and_store(
         stages=stages,
     )
     with transaction.atomic():
+        refresh_returned(prepared.config.round_start)  # what the plan read as pending
         return persist_plan(prepared, user=user)
 
 
@@ -315,20 +319,62 @@ def read_favourites(cand: Cohort, as_of: date) -> pl.DataFrame:
     )
 
 
-def refresh_returned(as_of: date) -> int:
-    """Record, for members of rounds whose 90-day window has passed by ``as_of``, whether they
-    bought in it (what retirement counts): per round, two set-based updates."""
+def _pending_returns(as_of: date) -> Iterator[tuple[Round, QuerySet[RoundMember], QuerySet[Any]]]:
+    """Per round whose 90-day window has passed by ``as_of`` with members whose return is not
+    recorded: those members, and the customers who bought in the window."""
     done_before = as_of - timedelta(days=RETURN_WINDOW_DAYS)
     pending = RoundMember.objects.filter(returned__isnull=True, round__round_start__lte=done_before)
-    updated = 0
     for rnd in Round.objects.filter(pk__in=pending.values("round_id")):
         window_end = rnd.round_start + timedelta(days=RETURN_WINDOW_DAYS)
         members = RoundMember.objects.filter(round=rnd, returned__isnull=True)
         buyers = Order.objects.filter(
             amount_cents__gt=0, order_date__gte=rnd.round_start, order_date__lt=window_end
         ).values("customer_id")
+        yield rnd, members, buyers
+
+
+def pending_returns(as_of: date) -> pl.DataFrame:
+    """What :func:`refresh_returned` would record, read without writing: ``customer_pk``,
+    ``round_id`` (text, as in the memberships frame) and ``returned``; one query per round."""
+    parts = [
+        pl.DataFrame(
+            list(
+                members.annotate(bought=Exists(buyers.filter(customer_id=OuterRef("customer_id"))))
+                .order_by()
+                .values_list("customer_id", "bought")
+            ),
+            schema={"customer_pk": pl.Int64(), "returned": pl.Boolean()},
+            orient="row",
+        ).with_columns(round_id=pl.lit(str(rnd.pk)))
+        for rnd, members, buyers in _pending_returns(as_of)
+    ]
+    schema = {"customer_pk": pl.Int64(), "returned": pl.Boolean(), "round_id": pl.String()}
+    return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
+
+
+def with_pending_returns(memberships: pl.DataFrame | None, as_of: date) -> pl.DataFrame | None:
+    """The memberships frame with the returns :func:`refresh_returned` has yet to record."""
+    if memberships is None:
+        return None
+    pending = pending_returns(as_of).rename({"returned": "pending_returned"})
+    if pending.is_empty():
+        return memberships
+    pending = pending.with_columns(pl.col("round_id").cast(memberships.schema["round_id"]))
+    return (
+        memberships.join(pending, on=["customer_pk", "round_id"], how="left")
+        .with_columns(returned=pl.coalesce("returned", "pending_returned"))
+        .drop("pending_returned")
+    )
+
+
+def refresh_returned(as_of: date) -> int:
+    """Record, for members of rounds whose 90-day window has passed by ``as_of``, whether they
+    bought in it (what retirement counts): per round, two set-based updates."""
+    updated = 0
+    for _rnd, members, buyers in _pending_returns(as_of):
         updated += members.filter(customer_id__in=buyers).update(returned=True)
         updated += members.filter(returned__isnull=True).update(returned=False)
+    done_before = as_of - timedelta(days=RETURN_WINDOW_DAYS)
     closing = list(
         Round.objects.filter(round_start__lte=done_before, status=RoundStatus.ACTIVE).values_list(
             "pk", flat=True

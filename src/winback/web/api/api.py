@@ -141,7 +141,7 @@ def list_customers(request: HttpRequest, query: Query[schemas.CustomerQuery]) ->
     summary="One customer",
 )
 def get_customer(request: HttpRequest, customer_id: int = Id) -> dict[str, Any]:
-    """403 for an agent without an open task on this customer. Every call is audited."""
+    """403 for an agent without an open task on this customer. A read: nothing is written."""
     return services.customer_detail(_user(request), customer_id)
 
 

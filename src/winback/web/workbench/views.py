@@ -7,7 +7,7 @@ from typing import Any, cast
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -24,6 +24,7 @@ from winback.store.programme.models import CallTask
 from winback.web.workbench.forms import CustomerFilterForm, OutcomeForm, WarningFilterForm
 
 LANGUAGE_CODES = ("zh-hans", "en")
+REVEAL_PHONE = "reveal_phone"  # the POST action that shows a full phone number
 
 
 def _user(request: HttpRequest) -> User:
@@ -92,10 +93,24 @@ def _outcome_form(page: services.CallPage, data: Any = None) -> OutcomeForm:
 @login_required
 @require_http_methods(["GET", "POST"])
 def call(request: HttpRequest, task_id: int) -> HttpResponseBase:
+    if request.method == "POST" and request.POST.get("action") == REVEAL_PHONE:
+        page = services.call_page(_user(request), task_id, lang=_lang(), reveal=True)
+        context = {"page": page, "form": _outcome_form(page)}
+        return _phone_shown(request, page.sheet, "workbench/call.html", context)
     if request.method == "POST":
         return _log_outcome(request, task_id)
     page = services.call_page(_user(request), task_id, lang=_lang())
     return render(request, "workbench/call.html", {"page": page, "form": _outcome_form(page)})
+
+
+def _phone_shown(
+    request: HttpRequest, sheet: services.Customer360, template: str, context: dict[str, Any]
+) -> HttpResponse:
+    """After a reveal (a POST, audited): htmx swaps the number in; without JavaScript the page
+    comes back with it."""
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "workbench/_phone.html", {"sheet": sheet})
+    return render(request, template, context)
 
 
 def _log_outcome(request: HttpRequest, task_id: int) -> HttpResponseBase:
@@ -143,8 +158,15 @@ def _saved(request: HttpRequest, task: CallTask) -> HttpResponseBase:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def customer(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """The sheet with a masked phone; a POST (``action=reveal_phone``) shows the full number
+    to the agent working the customer's open task, and audits it."""
+    if request.method == "POST":
+        if request.POST.get("action") != REVEAL_PHONE:
+            return HttpResponseBadRequest()
+        sheet = services.customer_sheet(_user(request), customer_id, lang=_lang(), reveal=True)
+        return _phone_shown(request, sheet, "workbench/customer.html", {"sheet": sheet})
     sheet = services.customer_sheet(_user(request), customer_id, lang=_lang())
     return render(request, "workbench/customer.html", {"sheet": sheet})
 
@@ -156,7 +178,12 @@ def customers(request: HttpRequest) -> HttpResponse:
     data = services.customers_page(form.filters(), request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "query": query.urlencode(), **data}
+    context = {
+        "form": form,
+        "query": query.urlencode(),
+        "export_fields": [(name, value) for name, values in query.lists() for value in values],
+        **data,
+    }
     template = "workbench/_customer_rows.html" if request.htmx else "workbench/customers.html"  # type: ignore[attr-defined]
     return render(request, template, context)
 

@@ -149,7 +149,10 @@ def _job_context(job: svc.Job | None) -> dict[str, Any]:
 def import_progress(request: HttpRequest, token: str) -> HttpResponse:
     """The job's progress bar, or its summary once finished (polled with htmx)."""
     upload = _upload(token)
-    context = {"preview": None, "upload": upload, **_job_context(svc.load_job(upload.token))}
+    job = svc.load_job(upload.token)
+    if job is None:  # nothing was started for this upload: no progress to show
+        raise Http404
+    context = {"preview": None, "upload": upload, **_job_context(job)}
     return render(request, "workbench/imports/_job.html", context)
 
 

@@ -1,21 +1,28 @@
 """Reports page (supervisors and admins): months with a monthly report, the HTML report inline
-(zh/en) and downloads as HTML, PDF or XLSX, made on demand and cached; downloads are audited."""
+(zh/en) and downloads as HTML, PDF or XLSX, made on demand and cached; downloads are audited,
+so they are POSTs (buttons): a GET never writes (docs/decisions/0013-get-never-writes.md)."""
 
 from __future__ import annotations
 
 from typing import cast
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponseBase,
+    HttpResponseNotAllowed,
+)
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from winback.app.accounts.permissions import staff_required
 from winback.app.reports import files as svc
-from winback.app.reports.service import FORMATS, NoAnalysisForMonth
+from winback.app.reports.service import FORMATS, LANGS, NoAnalysisForMonth
 from winback.store.accounts.models import User
 
 
@@ -26,7 +33,12 @@ def _default_lang() -> str:
 @staff_required
 @require_GET
 def reports(request: HttpRequest) -> HttpResponseBase:
-    return render(request, "workbench/reports/reports.html", {"months": svc.report_months()})
+    context = {
+        "months": svc.report_months(),
+        "formats": FORMATS,
+        "languages": (("zh", "中文"), ("en", "English")),
+    }
+    return render(request, "workbench/reports/reports.html", context)
 
 
 @staff_required
@@ -44,16 +56,24 @@ def report(request: HttpRequest, month: str) -> HttpResponseBase:
 
 
 @staff_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 @xframe_options_sameorigin
 def report_file(request: HttpRequest, month: str, lang: str, fmt: str) -> HttpResponseBase:
-    """The report file; ``?inline=1`` shows the HTML in the page's frame (not a download)."""
+    """GET ``?inline=1``: the HTML report in the page's frame (viewing, not exporting).
+    POST: the file as a download, with its audit row."""
     try:
         day = svc.check_month(month)
-        path = svc.report_file(day, lang, fmt)
-    except (svc.NoReportMonth, NoAnalysisForMonth):
+    except svc.NoReportMonth:
         raise Http404 from None
-    inline = fmt == "html" and request.GET.get("inline") == "1"
+    if lang not in LANGS or fmt not in FORMATS:
+        raise Http404
+    inline = request.method == "GET"
+    if inline and (fmt != "html" or request.GET.get("inline") != "1"):
+        return HttpResponseNotAllowed(["POST"])  # a download is audited: the buttons POST
+    try:
+        path = svc.report_file(day, lang, fmt)
+    except NoAnalysisForMonth:
+        raise Http404 from None
     if not inline:
         svc.audit_download(cast(User, request.user), day, lang, fmt, path.stat().st_size)
     return FileResponse(
