@@ -13,10 +13,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.factories.workbench import AS_OF, PASSWORD, World, build_world
 from winback.store.accounts.models import AuditLog, User
 from winback.store.programme.models import CallTask, ContactAttempt
-
-from .factories import AS_OF, PASSWORD, World, build_world
 
 pytestmark = pytest.mark.django_db
 

@@ -10,11 +10,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.factories.workbench import World, build_world
 from winback.app.reports.service import default_path
 from winback.store.accounts.models import AuditLog, User
 from winback.store.analysis.models import AnalysisRun
-
-from .factories import World, build_world
 
 pytestmark = pytest.mark.django_db
 

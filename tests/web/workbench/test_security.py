@@ -20,11 +20,10 @@ from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from tests.factories.workbench import PASSWORD, World, build_world
 from winback.redaction import RedactPhones
 from winback.store.programme.models import ContactAttempt
 from winback.web.middleware import REFRESH_SECONDS, SIGNED_IN_AT
-
-from .factories import PASSWORD, World, build_world
 
 pytestmark = pytest.mark.django_db
 

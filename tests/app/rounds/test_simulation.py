@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from .factories import MONTH, build_world, team
+from tests.factories.business import MONTH, build_world, team
 
 REASONS = ["price", "moved_away", "attitude", "habit_lapsed"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .factories import MONTH, build_world, team
+from tests.factories.business import MONTH, build_world, team
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .factories import MONTH, build_world, team
+from tests.factories.business import MONTH, build_world, team
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-from .factories import MONTH, build_world, team
+from tests.factories.business import MONTH, build_world, team
 
 THREADS = 50
 WRITES_PER_THREAD = 3

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from .browser import CHROMIUM, CHROMIUM_ARGS
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
 
 END = date(2024, 6, 30)
 MONTH = date(2024, 6, 1)

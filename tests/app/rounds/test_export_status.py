@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .factories import MONTH, TZ, build_world, team
+from tests.factories.business import MONTH, TZ, build_world, team
 
 pytestmark = pytest.mark.django_db
 
