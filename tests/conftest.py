@@ -47,14 +47,16 @@ def _database_is_postgres() -> bool:
 # slip into the fast tier unmarked.
 FAST_TIER_EXCLUDES = ("slow", "browser")
 BROWSER_FIXTURES = frozenset({"browser_page", "live_server"})
-# An unmarked test taking longer than this (setup + call + teardown) is listed at the end of the
-# run: mark it `slow` or make it faster, or the quick loop slowly stops being quick.
+# An unmarked test whose body takes longer than this is listed at the end of the run: mark it
+# `slow` or make it faster, or the quick loop slowly stops being quick. Only the call is timed:
+# setups include the session's test database, paid once per process by whichever test is first
+# (`--durations` lists expensive setups).
 FAST_TEST_BUDGET_SECONDS = 3.0
 
 POSTGRES_ONLY_DESELECTED = pytest.StashKey[int]()
 FAST_TIER_DESELECTED = pytest.StashKey[int]()
-# Setup, call and teardown seconds of each test not marked slow or browser (under pytest-xdist the
-# controller receives every worker's reports).
+# Call seconds of each test not marked slow or browser (under pytest-xdist the controller
+# receives every worker's reports).
 _unmarked_seconds: dict[str, float] = {}
 
 
@@ -117,10 +119,8 @@ def pytest_testnodedown(node: Any, error: object) -> None:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if not any(m in report.keywords for m in FAST_TIER_EXCLUDES):
-        _unmarked_seconds[report.nodeid] = (
-            _unmarked_seconds.get(report.nodeid, 0.0) + report.duration
-        )
+    if report.when == "call" and not any(m in report.keywords for m in FAST_TIER_EXCLUDES):
+        _unmarked_seconds[report.nodeid] = report.duration
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
