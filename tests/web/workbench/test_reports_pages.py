@@ -50,6 +50,7 @@ def test_months_with_an_analysis_are_listed(world: World) -> None:
     assert signed_in(world.admin).get(reverse("report", args=["nonsense"])).status_code == 404
 
 
+@pytest.mark.slow  # renders the PDF
 def test_the_report_is_shown_inline_and_downloaded_in_every_format(world: World) -> None:
     client = signed_in(world.supervisor)
     page = client.get(reverse("report", args=["2026-10"]) + "?lang=en").content.decode()
