@@ -266,6 +266,7 @@ def test_log_likelihood_is_finite_at_the_corners() -> None:
 # A rare sample can legitimately leave a parameter unidentified (ModelFitError "runs off");
 # the ranges keep >= ~1 expected purchase per customer, and derandomize keeps CI stable
 # (1,000 random examples passed). Each example is a fit, so fewer of them.
+@pytest.mark.slow  # fits BG/NBD on a simulated population
 @settings(derandomize=True, max_examples=25, deadline=None)
 @given(
     st.fixed_dictionaries(

@@ -189,6 +189,7 @@ def _future_rows(synth: Synthetic, as_of: date) -> AnalyticsFrames:
     return concat_frames(frames, newcomers)
 
 
+@pytest.mark.slow  # features of the full synthetic history, twice
 def test_adding_data_after_as_of_changes_nothing(synth: Synthetic, retail: BusinessProfile) -> None:
     later = concat_frames(synth.frames, _future_rows(synth, AS_OF))
     assert later.orders.height > synth.frames.orders.height
@@ -221,6 +222,7 @@ def test_duckdb_and_polars_agree(engagement: bool, retail: BusinessProfile) -> N
 _SMALL = synth_history(300, seed=5)
 
 
+@pytest.mark.slow  # the features of eight shuffled histories
 @settings(max_examples=8, deadline=None)
 @given(seed=st.integers(min_value=0, max_value=2**31 - 1))
 def test_row_order_does_not_matter(seed: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from web.programme.factories import MONTH, build_world, team
+from tests.factories.business import MONTH, build_world, team
 from winback.app.actors import Actor
 from winback.app.rounds.service import RoundExists, plan_round
 from winback.store.accounts.models import AuditLog, Role, User

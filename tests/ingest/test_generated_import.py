@@ -13,6 +13,7 @@ from winback.schema import IMPORT_ORDER
 from winback.simulate.generator import generate_dataset
 
 
+@pytest.mark.slow  # generates and imports a whole business
 @pytest.mark.django_db
 def test_generated_files_import_as_the_manifest_promises(tmp_path: Path) -> None:
     manifest = generate_dataset(

@@ -11,6 +11,7 @@ from winback.environment import DatabaseURL
 from winback.store.connect import StoreReadError, postgres_uri, read_groups
 
 
+@pytest.mark.slow  # three reader child processes
 def test_reads_see_every_commit_and_leave_sqlite3_connections_working(tmp_path: Path) -> None:
     # The ADBC driver's copy of SQLite, opened in this process next to sqlite3 on the same
     # file, gave stale counts and "disk I/O error" on the next sqlite3 connection.

@@ -30,6 +30,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
 
+from tests.factories.workbench import TZ, World, build_world
 from winback.app.accounts import tokens
 from winback.app.imports import uploads
 from winback.app.rounds.service import log_contact
@@ -37,8 +38,6 @@ from winback.store.accounts.models import AuditLog, User
 from winback.store.imports.models import ImportBatch
 from winback.store.programme.models import ContactAttempt, Round, RoundMember, RoundStatus
 from winback.web import middleware
-
-from .workbench.factories import TZ, World, build_world
 
 pytestmark = pytest.mark.django_db
 

@@ -10,11 +10,10 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client
 
+from tests.factories.workbench import World, build_world
 from winback.app.accounts.tokens import issue_token
 from winback.store.accounts.models import User
 from winback.store.imports.models import ImportBatch
-
-from ..workbench.factories import World, build_world
 
 
 @dataclass

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from django.db import connections
-from playwright.sync_api import Page, sync_playwright
 
 from ..browser import CHROMIUM, CHROMIUM_ARGS
+
+if TYPE_CHECKING:  # Playwright is imported by the browser tests only, not by the fast tier
+    from playwright.sync_api import Page
 
 
 @pytest.fixture
 def browser_page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
     # Playwright's sync API runs an event loop in this thread; the ORM calls in these tests are
     # plain synchronous code, so Django's async guard is switched off, for these tests only.
+    from playwright.sync_api import sync_playwright
+
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.db.models import F
-from playwright.sync_api import Page
 
+from tests.factories.workbench import PASSWORD, build_world
 from winback.store.programme.models import CallTask, ContactAttempt
 
-from .factories import PASSWORD, build_world
+if TYPE_CHECKING:  # Playwright is imported when a browser test runs, not when tests are collected
+    from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

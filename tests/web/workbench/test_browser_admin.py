@@ -6,16 +6,17 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from playwright.sync_api import Page
 
+from tests.factories.workbench import PASSWORD, build_world
 from winback.store.accounts.models import AuditLog
 from winback.store.customers.models import Order
 from winback.store.imports.models import ImportBatch
 
-from .factories import PASSWORD, build_world
+if TYPE_CHECKING:  # Playwright is imported when a browser test runs, not when tests are collected
+    from playwright.sync_api import Page
 
 GOOD_ROWS = 3000
 BAD_ROWS = {  # physical row number -> (cells, reason code); the header is row 1

@@ -4,18 +4,19 @@ round board and the quality review."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from playwright.sync_api import Page
 
+from tests.factories.business import MONTH, build_world
+from tests.factories.workbench import PASSWORD
 from winback.app.rounds.planning import prepare_plan
 from winback.app.rounds.service import log_contact
 from winback.store.accounts.models import Role, User
 from winback.store.programme.models import CallTask, ContactReview, Round, RoundMember
 
-from ..programme.factories import MONTH, build_world
-from .factories import PASSWORD
+if TYPE_CHECKING:  # Playwright is imported when a browser test runs, not when tests are collected
+    from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

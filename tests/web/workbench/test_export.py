@@ -10,11 +10,10 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from tests.factories.workbench import World, build_world
 from winback.app.customers.export import AUDIT_ACTION
 from winback.store.accounts.models import AuditLog, User
 from winback.store.customers.models import Customer
-
-from .factories import World, build_world
 
 pytestmark = pytest.mark.django_db
 

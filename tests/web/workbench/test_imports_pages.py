@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from tests.factories.workbench import user
 from winback.app.imports import uploads as imports_services
 from winback.app.imports.service import import_file
 from winback.ingest.pipeline import prepare
@@ -19,8 +20,6 @@ from winback.ingest.validate import CODE
 from winback.store.accounts.models import AuditLog, Role, User
 from winback.store.customers.models import Order
 from winback.store.imports.models import ImportBatch, ImportStatus
-
-from .factories import user
 
 # Chinese headers, GBK; rows 3 and 5 are bad (amount, date);
 # "会员等级" is not a known header.

@@ -13,10 +13,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.factories.workbench import AS_OF, PASSWORD, World, build_world, gate_query_count
 from winback.store.accounts.models import AuditLog, User
 from winback.store.programme.models import CallTask, ContactAttempt
-
-from .factories import AS_OF, PASSWORD, World, build_world, gate_query_count
 
 pytestmark = pytest.mark.django_db
 

@@ -10,14 +10,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.factories.workbench import TZ, World, build_world
 from winback.app.contacts import quality as svc
 from winback.app.rounds.service import log_contact
 from winback.programme.taxonomy import Taxonomy
 from winback.reporting import metrics
 from winback.store.accounts.models import User
 from winback.store.programme.models import CallTask, ContactAttempt, ContactReview
-
-from .factories import TZ, World, build_world
 
 pytestmark = pytest.mark.django_db
 

@@ -15,11 +15,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.factories.workbench import AS_OF, build_world, task
 from winback.store.accounts.models import User
 from winback.store.customers.models import Customer
 from winback.store.programme.models import Round
-
-from .factories import AS_OF, build_world, task
 
 pytestmark = pytest.mark.django_db
 

@@ -10,11 +10,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.factories.workbench import World, build_world
 from winback.app.reports.service import default_path
 from winback.store.accounts.models import AuditLog, User
 from winback.store.analysis.models import AnalysisRun
-
-from .factories import World, build_world
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +50,7 @@ def test_months_with_an_analysis_are_listed(world: World) -> None:
     assert signed_in(world.admin).get(reverse("report", args=["nonsense"])).status_code == 404
 
 
+@pytest.mark.slow  # renders the PDF
 def test_the_report_is_shown_inline_and_downloaded_in_every_format(world: World) -> None:
     client = signed_in(world.supervisor)
     page = client.get(reverse("report", args=["2026-10"]) + "?lang=en").content.decode()

@@ -14,11 +14,10 @@ from django.test import Client
 from django.urls import reverse
 from typer.testing import CliRunner
 
+from tests.factories.business import MONTH, World, build_world
 from winback.app.rounds.service import log_contact
 from winback.store.accounts.models import Role, User
 from winback.store.programme.models import CallTask, Round, RoundMember, RoundRequest
-
-from ..programme.factories import MONTH, World, build_world
 
 pytestmark = pytest.mark.django_db
 

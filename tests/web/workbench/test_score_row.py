@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.factories.workbench import AS_OF, build_world
 from winback.app.accounts.tokens import issue_token
 from winback.app.analysis.service import export_scores
 from winback.app.customers.export import export_customers
@@ -19,8 +20,6 @@ from winback.app.customers.pages import CustomerFilters
 from winback.schema import SCORE_COLUMNS, SCORE_DECIMALS
 from winback.store.analysis.models import CustomerSnapshot
 from winback.store.export import COLUMNS
-
-from .factories import AS_OF, build_world
 
 # Values on a rounding tie (x.xx5) or with more decimals than shown: Python's round() and the
 # frame rounding disagree on several of them (71.325 -> 71.33 vs 71.32), and raw values differ

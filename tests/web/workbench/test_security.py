@@ -20,11 +20,10 @@ from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from tests.factories.workbench import PASSWORD, World, build_world
 from winback.redaction import RedactPhones
 from winback.store.programme.models import ContactAttempt
 from winback.web.middleware import REFRESH_SECONDS, SIGNED_IN_AT
-
-from .factories import PASSWORD, World, build_world
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +59,7 @@ def _django_admin(args: list[str], env: dict[str, str]) -> subprocess.CompletedP
     )
 
 
+@pytest.mark.slow  # a child process
 def test_check_deploy_gives_no_warnings_in_production(tmp_path: Path) -> None:
     done = _django_admin(
         ["check", "--deploy", "--fail-level", "WARNING"], _production_env(tmp_path)
@@ -70,6 +70,7 @@ def test_check_deploy_gives_no_warnings_in_production(tmp_path: Path) -> None:
     assert "WARNINGS" not in output
 
 
+@pytest.mark.slow  # a child process
 def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
     env = _production_env(tmp_path)
     del env["WINBACK_SECRET_KEY"]
@@ -78,6 +79,7 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> Non
     assert "WINBACK_SECRET_KEY" in done.stderr
 
 
+@pytest.mark.slow  # a child process
 def test_production_refuses_debug(tmp_path: Path) -> None:
     env = _production_env(tmp_path) | {"WINBACK_DEBUG": "true"}
     done = _django_admin(["check", "--deploy"], env)
@@ -285,6 +287,7 @@ def test_no_raw_phone_reaches_a_log_line(world: World, log_output: io.StringIO) 
         assert phone not in text
 
 
+@pytest.mark.slow  # a child process
 def test_the_served_access_log_holds_no_query_string(tmp_path: Path) -> None:
     """`winback serve` (real gunicorn): a search for a phone leaves the path, not the phone."""
     import socket

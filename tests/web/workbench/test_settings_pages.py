@@ -9,13 +9,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.factories.workbench import PASSWORD, user
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
 from winback.store.accounts.models import AuditLog, Role, User
 from winback.store.analysis.models import AnalysisRun
 from winback.store.programme.models import ProgrammeSettings
-
-from .factories import PASSWORD, user
 
 pytestmark = pytest.mark.django_db
 

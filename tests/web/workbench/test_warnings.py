@@ -10,10 +10,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.factories.workbench import AS_OF, build_world, gate_query_count
 from winback.store.analysis.models import CustomerSnapshot
 from winback.store.customers.models import Customer
-
-from .factories import AS_OF, build_world, gate_query_count
 
 pytestmark = pytest.mark.django_db
 

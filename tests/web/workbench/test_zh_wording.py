@@ -8,10 +8,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.factories.workbench import World, build_world
 from winback.store.accounts.models import User
 from winback.store.analysis.models import AnalysisRun
-
-from .factories import World, build_world
 
 pytestmark = pytest.mark.django_db
 

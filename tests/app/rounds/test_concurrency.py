@@ -7,9 +7,8 @@ from collections import defaultdict
 
 import pytest
 
+from tests.factories.business import MONTH, build_world, team
 from winback.app.actors import Actor
-
-from .factories import MONTH, build_world, team
 
 THREADS = 50
 WRITES_PER_THREAD = 3

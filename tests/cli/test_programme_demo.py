@@ -12,6 +12,8 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+pytestmark = pytest.mark.slow  # a generated business through six rounds
+
 END = date(2024, 6, 30)
 
 

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from .browser import CHROMIUM, CHROMIUM_ARGS
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.slow  # a demo business, reports in three formats
 
 END = date(2024, 6, 30)
 MONTH = date(2024, 6, 1)
@@ -72,6 +74,7 @@ def _open_in_chromium(path: Path, screenshot: Path) -> tuple[list[str], list[str
     return errors, failed, text
 
 
+@pytest.mark.browser
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("lang", "titles"),

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories.business import MONTH, TZ, build_world, team
 from winback.app.actors import Actor
-
-from .factories import MONTH, TZ, build_world, team
 
 pytestmark = pytest.mark.django_db
 

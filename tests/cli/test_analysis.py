@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 
 from winback.store.export import COLUMNS
 
+pytestmark = pytest.mark.slow  # a generated business, analysed twice and back-tested
+
 END = date(2024, 6, 30)
 
 

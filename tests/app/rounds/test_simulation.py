@@ -9,9 +9,8 @@ import numpy as np
 import polars as pl
 import pytest
 
+from tests.factories.business import MONTH, build_world, team
 from winback.app.actors import Actor
-
-from .factories import MONTH, build_world, team
 
 REASONS = ["price", "moved_away", "attitude", "habit_lapsed"]
 

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories.business import MONTH, build_world, team
 from winback.app.actors import Actor
-
-from .factories import MONTH, build_world, team
 
 pytestmark = pytest.mark.django_db
 

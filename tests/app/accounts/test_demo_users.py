@@ -1,20 +1,15 @@
-"""Demo sign-ins and the `winback serve` command."""
+"""Demo sign-ins: the demo users and their shared calls."""
 
 from __future__ import annotations
-
-from pathlib import Path
-from typing import Any
 
 import pytest
 from django.contrib.auth import authenticate
 from django.test import override_settings
-from typer.testing import CliRunner
 
+from tests.factories.workbench import build_world
 from winback.app.accounts.demo_users import DemoUsersRefused, ensure_demo_users
 from winback.store.accounts.models import User
 from winback.store.programme.models import CallTask
-
-from .factories import build_world
 
 pytestmark = pytest.mark.django_db
 
@@ -50,26 +45,3 @@ def test_demo_users_are_refused_in_production() -> None:
     with override_settings(WINBACK_ENV="production"), pytest.raises(DemoUsersRefused):
         ensure_demo_users()
     assert not User.objects.exists()
-
-
-def test_serve_collects_static_files_then_runs_gunicorn(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import winback.cli.web as web
-    from winback.cli import app
-
-    calls: list[list[str]] = []
-
-    def fake_execv(path: str, args: list[str]) -> Any:
-        calls.append(args)
-        raise SystemExit(0)
-
-    monkeypatch.setattr("winback.store.bootstrap.setup", lambda migrate=True: None)
-    monkeypatch.setattr(web.os, "execv", fake_execv)
-    with override_settings(STATIC_ROOT=tmp_path / "static"):
-        result = CliRunner().invoke(app, ["serve", "--port", "8123", "--host", "127.0.0.2"])
-    assert result.exit_code == 0, result.output
-    assert (tmp_path / "static" / "workbench" / "htmx.min.js").exists()
-    (args,) = calls
-    assert args[1:4] == ["-m", "gunicorn", "winback.web.wsgi:application"]
-    assert args[args.index("--bind") + 1] == "127.0.0.2:8123"

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+pytestmark = pytest.mark.slow  # the demo cycle, then the monthly run
+
 
 @pytest.mark.django_db(transaction=True)
 def test_monthly_command_analyses_and_writes_both_languages(tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # four generated businesses analysed
+
 END = date(2024, 12, 31)
 CUSTOMERS = 800
 MONTHS = 24

@@ -11,6 +11,8 @@ from rich.console import Console
 
 from winback.cli.demo_cycle import DemoOutcome
 
+pytestmark = pytest.mark.slow  # the demo cycle on 400 customers, twice
+
 END = date(2024, 6, 30)
 
 

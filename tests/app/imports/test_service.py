@@ -24,7 +24,7 @@ from winback.store.customers.models import (
 )
 from winback.store.imports.models import ImportBatch, ImportStatus
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 UTC = dt.UTC
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,8 @@ from datetime import date
 
 import pytest
 
+from tests.factories.business import MONTH, SNAPSHOT_DAY, build_world, team
 from winback.app.actors import Actor
-
-from .factories import MONTH, SNAPSHOT_DAY, build_world, team
 
 pytestmark = pytest.mark.django_db
 
