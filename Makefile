@@ -64,17 +64,17 @@ check: $(STAMP_DEV)
 
 # Every test, one pytest-xdist worker per CPU; each worker has its own test database
 # (pytest-django appends _gw0, _gw1, ... to the name) and its own temporary directories.
-# A test file goes to one worker, so a module's expensive fixture (the demo business of the
-# report tests) is built once, not once per worker.
+# Default (load) scheduling: with --dist loadfile/loadscope schemathesis' per-operation cases
+# (tests/web/api/test_schemathesis.py) report 2 tests instead of 24.
 test-sqlite: $(STAMP_DEV)
 	@mkdir -p $(REPORTS); rm -f $(REPORTS)/sqlite.xml
-	WINBACK_DATABASE_URL= $(PYTEST) -n $(PYTEST_WORKERS) --dist loadfile --durations=10 \
+	WINBACK_DATABASE_URL= $(PYTEST) -n $(PYTEST_WORKERS) --durations=10 \
 	  --junitxml=$(REPORTS)/sqlite.xml
 
 test-postgres: $(STAMP_DEV)
 	@mkdir -p $(REPORTS); rm -f $(REPORTS)/postgres.xml
 	@if bash scripts/check-postgres.sh; then \
-	  WINBACK_DATABASE_URL=$(PG_URL) $(PYTEST) -n $(PYTEST_WORKERS) --dist loadfile --durations=10 \
+	  WINBACK_DATABASE_URL=$(PG_URL) $(PYTEST) -n $(PYTEST_WORKERS) --durations=10 \
 	    --junitxml=$(REPORTS)/postgres.xml; \
 	elif [ "$${CI:-}" = "true" ]; then exit 1; fi
 
