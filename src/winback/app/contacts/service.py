@@ -106,7 +106,9 @@ def log_contact(
             raise StaleWrite(f"task {task_id} changed while being written")
         if outcome == ContactOutcome.DO_NOT_CONTACT:
             mark_do_not_contact(task.customer_id, on=local_day, source="contact", user=agent)
-    task.refresh_from_db()
+        # Read back inside the transaction, while the row is still ours: after the commit
+        # another agent's write may already have moved the version on.
+        task.refresh_from_db()
     return task
 
 
