@@ -62,12 +62,13 @@ def test_contact_history_and_follow_up_dates_follow_the_rules() -> None:
 
     _, task = _planned()
     promised = MONTH + timedelta(days=20)
+    offer = task.menu.codes[0]  # an offer on this call's menu: nothing else is taken
     done = log_contact(
         task.pk,
         agent=task.agent,
         outcome="reached",
         reason_code="price",
-        offer_code="pct10",
+        offer_code=offer,
         promised_return_date=promised,
         expected_version=task.version,
     )
@@ -79,7 +80,7 @@ def test_contact_history_and_follow_up_dates_follow_the_rules() -> None:
     assert member.channel
     assert log.channel == member.channel  # the channel the plan chose
     assert (log.offer_code, log.promised_return_date, log.direction) == (
-        "pct10",
+        offer,
         promised,
         "outbound",
     )
@@ -161,3 +162,37 @@ def test_dnc_from_a_contact_survives_a_customer_reimport(tmp_path: Path) -> None
     )
     with pytest.raises(ContactNotAllowed):
         log_contact(stray.pk, agent=task.agent, outcome="reached", expected_version=1)
+
+
+def test_only_the_assigned_agent_logs_and_only_offered_codes_are_taken() -> None:
+    """One rule for the workbench, the API and any other caller: log_contact checks it."""
+    from django.core.exceptions import PermissionDenied
+
+    from winback.app.contacts.service import InvalidChoice
+    from winback.app.rounds.service import log_contact
+    from winback.store.accounts.models import Role, User
+    from winback.store.customers.models import ContactLog
+
+    _, task = _planned()
+    other = User.objects.exclude(pk=task.agent_id).filter(role=Role.AGENT).first()
+    supervisor = User.objects.create(username="sup", role=Role.SUPERVISOR)
+    before = ContactLog.objects.filter(customer_id=task.customer_id).count()
+    for someone in (other, supervisor):
+        with pytest.raises(PermissionDenied):
+            log_contact(task.pk, agent=someone, outcome="reached", expected_version=1)
+    with pytest.raises(InvalidChoice) as bad_offer:
+        log_contact(
+            task.pk, agent=task.agent, outcome="reached", offer_code="free_car", expected_version=1
+        )
+    assert bad_offer.value.code == "invalid_offer"
+    with pytest.raises(InvalidChoice) as bad_reason:
+        log_contact(
+            task.pk, agent=task.agent, outcome="reached", reason_code="价格太贵", expected_version=1
+        )
+    assert bad_reason.value.code == "invalid_reason"
+    assert ContactLog.objects.filter(customer_id=task.customer_id).count() == before
+    offered = task.menu.codes[0]
+    done = log_contact(
+        task.pk, agent=task.agent, outcome="reached", offer_code=offered, expected_version=1
+    )
+    assert done.offer_code == offered

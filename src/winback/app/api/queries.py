@@ -26,7 +26,6 @@ from winback.app.analysis.selectors import filter_snapshots, latest_run
 from winback.app.api import schemas
 from winback.app.contacts import gate
 from winback.app.rounds.service import log_contact
-from winback.app.settings.rules import current_rules
 from winback.programme.menus import OfferMenu
 from winback.programme.privacy import mask_phone
 from winback.store.accounts.models import User
@@ -36,15 +35,6 @@ from winback.store.imports.models import ImportBatch
 from winback.store.programme.models import CallTask, ContactAttempt, Round, RoundMember, TaskStatus
 
 MONTHS_SHOWN = 24
-
-
-class InvalidChoice(Exception):
-    """A code the task or the rules do not offer (HTTP 422)."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -374,29 +364,14 @@ def contacts_page(user: User, query: schemas.ContactQuery, paging: Paging) -> di
     return {"items": [_contact_row(c, c.task_id) for c in items], **meta}
 
 
-def _check_codes(task: CallTask, reason_code: str, offer_code: str) -> None:
-    """The same choices the call page offers: a visible leave reason, an offer of the menu."""
-    if reason_code:
-        visible = {r.code for r in current_rules().taxonomy.visible()}
-        if reason_code not in visible:
-            raise InvalidChoice("invalid_reason", f"unknown leave reason {reason_code!r}")
-    if offer_code and offer_code not in task.menu.codes:
-        raise InvalidChoice("invalid_offer", f"offer {offer_code!r} is not on this call's menu")
-
-
 def record_contact(user: User, data: schemas.ContactIn) -> dict[str, Any]:
     """Log a contact attempt through :func:`log_contact` (optimistic version check).
 
-    404 no such task, 403 not the caller's own task, 422 with the reason when the contact gate
-    stops the customer (``ContactNotAllowed``, also raised by ``log_contact``), 422 a code not
-    offered; ``log_contact`` raises ``StaleWrite`` (409).
+    404 no such task; the rules are ``log_contact``'s: 403 not the caller's own task, 422 with
+    the reason when the contact gate stops the customer (``ContactNotAllowed``), 422 a code not
+    offered (``InvalidChoice``), 409 a stale version (``StaleWrite``).
     """
     task = get_object_or_404(CallTask, pk=data.task_id)
-    if not permissions.may_log_contact(user, task):
-        raise PermissionDenied
-    # The gate's reason comes before any complaint about the codes: nothing may be logged.
-    gate.check(task.customer_id, on=gate.today(), round_id=task.round_id)
-    _check_codes(task, data.reason_code, data.offer_code)
     log_contact(
         task.pk,
         agent=user,

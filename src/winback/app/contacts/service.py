@@ -15,13 +15,16 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import polars as pl
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from winback.app.accounts import permissions
 from winback.app.contacts import gate
 from winback.app.contacts.gate import ContactNotAllowed as ContactNotAllowed
 from winback.app.settings.profile import current_profile
+from winback.app.settings.rules import current_rules
 from winback.programme.contacts import (
     ContactPermission,
     next_steps,
@@ -30,6 +33,25 @@ from winback.programme.contacts import (
 from winback.store.accounts.models import AuditLog, User
 from winback.store.customers.models import ContactChannel, ContactLog, ContactOutcome, Customer
 from winback.store.programme.models import CallTask, ContactAttempt, RoundMember, TaskStatus
+
+
+class InvalidChoice(Exception):
+    """A code the task or the rules do not offer (the API answers 422)."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+def check_codes(task: CallTask, reason_code: str, offer_code: str) -> None:
+    """The same choices the call page offers: a visible leave reason, an offer of the menu."""
+    if reason_code:
+        visible = {r.code for r in current_rules().taxonomy.visible()}
+        if reason_code not in visible:
+            raise InvalidChoice("invalid_reason", f"unknown leave reason {reason_code!r}")
+    if offer_code and offer_code not in task.menu.codes:
+        raise InvalidChoice("invalid_offer", f"offer {offer_code!r} is not on this call's menu")
 
 
 class StaleWrite(Exception):
@@ -58,9 +80,14 @@ def log_contact(
     local_day = timezone.localtime(when, ZoneInfo(profile.time_zone)).date()
     with transaction.atomic():
         task = _locked_task(task_id)
+        # Only the agent the task is assigned to records its outcome; the system (agent None:
+        # an import of call results, the simulated agents of the demo) records for anyone.
+        if agent is not None and not permissions.may_log_contact(agent, task):
+            raise PermissionDenied(f"{agent.username} may not log task {task_id}")
         if task.version != expected_version:
             raise StaleWrite(f"task {task_id}: version {task.version}, not {expected_version}")
         _check_allowed(task, profile.programme.contacts_per_round, on=local_day)
+        check_codes(task, reason_code, offer_code)
         log = ContactLog.objects.create(
             source_key=f"programme:{uuid.uuid4().hex}",
             customer_id=task.customer_id,

@@ -18,6 +18,7 @@ from ninja.params.functions import Path
 
 from winback.app.api import queries as services
 from winback.app.api import schemas
+from winback.app.contacts.service import InvalidChoice
 from winback.app.customers.pages import not_allowed_message
 from winback.app.rounds.service import ContactNotAllowed, StaleWrite
 from winback.store.accounts.models import User
@@ -108,8 +109,8 @@ def _not_allowed(request: HttpRequest, exc: ContactNotAllowed) -> HttpResponse:
     return _error(request, 422, exc.code, not_allowed_message(exc.code))
 
 
-@api.exception_handler(services.InvalidChoice)
-def _invalid_choice(request: HttpRequest, exc: services.InvalidChoice) -> HttpResponse:
+@api.exception_handler(InvalidChoice)
+def _invalid_choice(request: HttpRequest, exc: InvalidChoice) -> HttpResponse:
     return _error(request, 422, exc.code, exc.detail)
 
 

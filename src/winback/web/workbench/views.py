@@ -17,6 +17,7 @@ from django.views.i18n import set_language as django_set_language
 
 from winback.app.accounts import permissions
 from winback.app.accounts.permissions import staff_required
+from winback.app.contacts.service import InvalidChoice
 from winback.app.customers import pages as services
 from winback.app.rounds.service import ContactNotAllowed, StaleWrite, log_contact
 from winback.store.accounts.models import User
@@ -140,6 +141,8 @@ def _log_outcome(request: HttpRequest, task_id: int) -> HttpResponseBase:
             )
         except ContactNotAllowed as exc:
             error = services.not_allowed_message(exc.code)
+        except InvalidChoice:
+            error = _("This reason or offer is no longer offered for this call: reload the page.")
         else:
             return _saved(request, task)
     context = {"page": page, "form": form, "error": error}
