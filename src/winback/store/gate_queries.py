@@ -134,12 +134,15 @@ def recent_stages(on: date, days: int, ids: Sequence[int] | None = None) -> pl.D
     """The lifecycle stage, in the latest analysis on or before ``on``, of the customers with
     an outbound contact in the ``days`` up to ``on`` (the ones a stage cap can stop)."""
     where, params = _only("s.customer_id", ids)
+    # The id list narrows the contact-log subquery too, so a single customer's check reads
+    # that customer's rows through the index instead of every recent contact.
+    where_log, params_log = _only("l.customer_id", ids)
     return query_frame(
         f"SELECT s.customer_id, s.stage FROM {_t(CustomerSnapshot)} s "
         f"WHERE s.as_of = (SELECT MAX(r.as_of) FROM {_t(AnalysisRun)} r WHERE r.as_of <= %s) "
         f"AND s.customer_id IN (SELECT l.customer_id FROM {_t(ContactLog)} l "
-        "WHERE l.direction = %s AND l.occurred_date > %s AND l.occurred_date <= %s)"
+        f"WHERE l.direction = %s AND l.occurred_date > %s AND l.occurred_date <= %s{where_log})"
         f"{where}",
-        [on, Direction.OUTBOUND.value, on - timedelta(days=days), on, *params],
+        [on, Direction.OUTBOUND.value, on - timedelta(days=days), on, *params_log, *params],
         STAGE_SCHEMA,
     )
