@@ -25,6 +25,7 @@ from winback.store.customers.models import (
 )
 from winback.store.frames import placeholders, query_frame
 from winback.store.programme.models import Arm, CallTask, ContactAttempt, Round, RoundMember
+from winback.store.queries import care as care_queries
 
 # Above this many customers a list of ids costs more than reading the sparse facts of everyone.
 ID_FILTER_LIMIT = 500
@@ -45,12 +46,9 @@ COMPLAINT_SCHEMA: dict[str, pl.DataType] = {
     "resolved": pl.Boolean(),
     "resolved_date": pl.Date(),
 }
+# The care plan's contact columns, plus the round of the call task a contact was made on.
 CONTACT_SCHEMA: dict[str, pl.DataType] = {
-    "customer_pk": pl.Int64(),
-    "occurred_date": pl.Date(),
-    "channel": pl.String(),
-    "outcome": pl.String(),
-    "direction": pl.String(),
+    **care_queries.CONTACT_SCHEMA,
     "task_round_id": pl.Int64(),
 }
 STAGE_SCHEMA: dict[str, pl.DataType] = {"customer_pk": pl.Int64(), "stage": pl.String()}
