@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from winback.analytics import frames as contracts
-from winback.store.export import COLUMNS, defuse_formulas, fixed, write_scores
+from winback.store.export import COLUMNS, fixed, write_scores
 
 AS_OF = date(2024, 3, 31)
 
@@ -54,12 +54,6 @@ def test_fixed_prints_exactly_the_decimals() -> None:
         "0.00",
     ]
     assert frame.select(fixed("x", 0))["x"].to_list() == ["12", "-2", "1234568", "0", None, "0"]
-
-
-@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
-def test_cells_that_would_run_as_formulas_are_quoted(start: str) -> None:
-    frame = pl.DataFrame({"customer_id": [f"{start}1+1", "safe=1"]})
-    assert defuse_formulas(frame)["customer_id"].to_list() == [f"'{start}1+1", "safe=1"]
 
 
 def test_csv_columns_order_format_and_bom(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from winback.cli.common import console, django_setup, out, parse_day, print_json
+from winback.spreadsheet_safety import guard_frame
 
 care_app = typer.Typer(help="Care plans for active customers: cadences, greetings, day lists.")
 
@@ -44,7 +45,7 @@ def due(
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         for name in ("contacts_due", "greetings", "day_list"):
-            getattr(plan, name).write_csv(out_dir / f"{name}-{plan.as_of}.csv")
+            guard_frame(getattr(plan, name)).write_csv(out_dir / f"{name}-{plan.as_of}.csv")
         counts["out"] = str(out_dir)
     if as_json:
         print_json(counts)

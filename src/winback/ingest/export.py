@@ -5,16 +5,16 @@ Input is a *canonical* frame: one column per contract field with the pipeline's 
 dates, UTC timestamps, cents, thousandths, booleans, lists). CSV gets text: business-local
 ``YYYY-MM-DD HH:MM:SS`` times, amounts like ``-12.50``, ``true``/``false``. XLSX gets typed
 cells (numbers, dates) and text; Parquet typed columns (amounts as decimals). Text in CSV and
-XLSX is guarded against formula injection (:mod:`winback.ingest.sheets`).
+XLSX is guarded against formula injection (:mod:`winback.spreadsheet_safety`).
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from winback.ingest.sheets import guard_formula
 from winback.ingest.validate import DTYPES
 from winback.schema import CONTRACTS, FieldType, ImportContract
+from winback.spreadsheet_safety import guard_formula
 
 EXPORT_KINDS: tuple[str, ...] = ("customers", "orders", "order-lines", "events", "contacts")
 EXPORT_FORMATS: tuple[str, ...] = ("csv", "xlsx", "parquet")
@@ -50,14 +50,19 @@ def _text_value(name: str, kind: FieldType, time_zone: str) -> pl.Expr:
         return col.list.join(", ")
     if kind is FieldType.INT:
         return col.cast(pl.String)
-    return guard_formula(col)
+    return col
+
+
+def _guarded_text(name: str, kind: FieldType, time_zone: str) -> pl.Expr:
+    """The field as text, guarded: any text cell (lists of tags included) that a spreadsheet
+    would run as a formula is quoted; plain numbers such as ``-12.50`` stay as they are."""
+    return guard_formula(_text_value(name, kind, time_zone).cast(pl.String))
 
 
 def to_text(frame: pl.DataFrame, contract: ImportContract, time_zone: str) -> pl.DataFrame:
     """Every field as text an import reads back to the same value (CSV)."""
     return frame.select(
-        _text_value(f.name, f.type, time_zone).cast(pl.String).alias(f.name)
-        for f in contract.fields
+        _guarded_text(f.name, f.type, time_zone).alias(f.name) for f in contract.fields
     )
 
 
@@ -93,6 +98,6 @@ def xlsx_rows(frame: pl.DataFrame, contract: ImportContract, time_zone: str) -> 
         elif f.type in (FieldType.DATE, FieldType.INT):
             pass
         else:
-            col = _text_value(f.name, f.type, time_zone)
+            col = _guarded_text(f.name, f.type, time_zone)
         exprs.append(col.alias(f.name))
     return frame.select(exprs)

@@ -422,7 +422,7 @@ def parse_text(values: pl.Series) -> Parsed:
     against formula injection) and ``="00123"`` (Excel's way to keep leading zeros)."""
 
     def build(v: pl.Expr) -> pl.Expr:
-        return v.str.replace(r"^'([=+\-@\t\r].*)$", "$1").str.replace(r'^="(.*)"$', "$1")
+        return v.str.replace(r"^'([=+\-@\t\r＝＋－＠].*)$", "$1").str.replace(r'^="(.*)"$', "$1")
 
     disguised = values.str.starts_with("'") | values.str.starts_with("=")
     parsed = _apply(values, build) if disguised.any() else values

@@ -14,8 +14,8 @@ from pathlib import Path
 import polars as pl
 
 from winback.ingest.decode import ROW, RawTable
-from winback.ingest.sheets import guard_frame
 from winback.ingest.validate import CODE, COLUMN, REASON
+from winback.spreadsheet_safety import guard_frame
 
 FIXED_COLUMNS = ("row_number", "column", "reason_code", "reason")
 EMPTY_REJECTS = pl.DataFrame(

@@ -11,6 +11,7 @@ from openpyxl.styles import Font
 
 from winback.reporting.tables import localised, section_tables, sheet_title
 from winback.reporting.text import SECTIONS, sentences, title
+from winback.spreadsheet_safety import guard_value
 
 FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
@@ -21,11 +22,11 @@ def render_xlsx(report: dict[str, Any], lang: str) -> bytes:
     summary = book.active
     assert summary is not None
     summary.title = title("report", lang)[:31]
-    summary.append([f"{title('report', lang)} {report['month']}"])
+    summary.append([_plain(f"{title('report', lang)} {report['month']}")])
     summary["A1"].font = Font(bold=True, size=14)
     words = sentences(report, lang)
     for code in SECTIONS:
-        summary.append([title(code, lang), " ".join(words[code])])
+        summary.append([_plain(title(code, lang)), _plain(" ".join(words[code]))])
     summary.column_dimensions["A"].width = 28
     summary.column_dimensions["B"].width = 120
     used: set[str] = {summary.title}
@@ -35,7 +36,7 @@ def render_xlsx(report: dict[str, Any], lang: str) -> bytes:
                 _unique(FORBIDDEN.sub(" ", sheet_title(name, lang))[:31], used)
             )
             shown = localised(frame, lang, report)
-            sheet.append(shown.columns)
+            sheet.append([_plain(c) for c in shown.columns])
             for cell in sheet[1]:
                 cell.font = Font(bold=True)
             for row in shown.iter_rows():
@@ -59,7 +60,5 @@ def _unique(name: str, used: set[str]) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """Cells a spreadsheet shows as data (dates and strings as they are; text never a formula)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+    """Cells a spreadsheet shows as data (dates and numbers as they are; text never a formula)."""
+    return guard_value(value)

@@ -2,8 +2,8 @@
 
 The same snapshot always gives the same bytes (CSV, Parquet): rows sorted by the customer's own
 id, floats rounded to a fixed number of decimals (and printed with exactly that many in CSV).
-Text cells a spreadsheet would run as a formula (starting with = + - @, tab or carriage return)
-get a leading apostrophe in CSV and XLSX, the formats people open in a spreadsheet.
+Text cells a spreadsheet would run as a formula get a leading apostrophe in CSV and XLSX, the
+formats people open in a spreadsheet (:mod:`winback.spreadsheet_safety`, the one guard).
 """
 
 from __future__ import annotations
@@ -13,21 +13,11 @@ from pathlib import Path
 import polars as pl
 
 from winback.schema import SCORE_COLUMNS, SCORE_DECIMALS
+from winback.spreadsheet_safety import guard_frame
 
 FORMATS = ("csv", "parquet", "xlsx")
 COLUMNS = tuple(c.name for c in SCORE_COLUMNS)
 DECIMALS = SCORE_DECIMALS
-TEXT_COLUMNS = (
-    "customer_id",
-    "stage",
-    "customer_type",
-    "status",
-    "rfm_octant",
-    "abc_class",
-    "retention_action",
-    "top_signals",
-)
-FORMULA_START = r"^[=+\-@\t\r]"
 XLSX_MAX_ROWS = 1_048_575  # a worksheet's rows less the header
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -65,19 +55,8 @@ def fixed(column: str, decimals: int) -> pl.Expr:
     return text.alias(column)
 
 
-def defuse_formulas(frame: pl.DataFrame) -> pl.DataFrame:
-    text = [c for c in TEXT_COLUMNS if c in frame.columns]
-    return frame.with_columns(
-        pl.when(pl.col(c).str.contains(FORMULA_START))
-        .then(pl.lit("'") + pl.col(c))
-        .otherwise(pl.col(c))
-        .alias(c)
-        for c in text
-    )
-
-
 def write_csv(table: pl.DataFrame, path: Path) -> None:
-    printed = defuse_formulas(table).with_columns(fixed(c, d) for c, d in DECIMALS.items())
+    printed = guard_frame(table).with_columns(fixed(c, d) for c, d in DECIMALS.items())
     with path.open("wb") as handle:
         handle.write(UTF8_BOM)  # so spreadsheet programs read Chinese text as UTF-8
         printed.write_csv(handle, date_format="%Y-%m-%d", line_terminator="\r\n")
@@ -99,7 +78,7 @@ def write_xlsx(table: pl.DataFrame, path: Path) -> None:
     sheet = book.create_sheet("scores")
     sheet.append(list(table.columns))
     # openpyxl takes rows one at a time; there is no columnar path into a worksheet.
-    for row in defuse_formulas(table).iter_rows():
+    for row in guard_frame(table).iter_rows():
         sheet.append(row)
     book.save(path)
 

@@ -27,9 +27,9 @@ from django.utils.translation import gettext as _
 from winback.app.accounts import permissions
 from winback.app.analysis.selectors import filter_snapshots, latest_run
 from winback.app.customers.pages import CustomerFilters, stage_label, status_label
-from winback.ingest.sheets import guard_frame
 from winback.programme.privacy import mask_phone
 from winback.redaction import redact
+from winback.spreadsheet_safety import guard_frame
 from winback.store.accounts.models import AuditLog, User
 from winback.store.analysis.models import CustomerSnapshot
 from winback.store.customers.models import Customer

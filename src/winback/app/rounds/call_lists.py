@@ -13,10 +13,10 @@ from pathlib import Path
 import polars as pl
 
 from winback.app.contacts import gate
-from winback.ingest.sheets import guard_frame
 from winback.programme.contacts import honour_do_not_contact
 from winback.programme.menus import OfferMenu
 from winback.programme.privacy import phones_for_role
+from winback.spreadsheet_safety import guard_frame
 from winback.store.accounts.models import AuditLog, User
 from winback.store.programme.models import Round
 from winback.store.queries import rounds as rounds_store
