@@ -42,6 +42,8 @@ class Permission(StrEnum):
     CHANGE_SETTINGS = "change_settings"
     MANAGE_TOKENS = "manage_tokens"
     MARK_DO_NOT_CONTACT = "mark_do_not_contact"
+    ERASE_PERSONAL_DATA = "erase_personal_data"
+    EXPORT_PERSONAL_DATA = "export_personal_data"
 
 
 SYSTEM = "system"
@@ -68,6 +70,8 @@ _ADMIN = _SUPERVISOR | {
     Permission.RUN_ANALYSIS,
     Permission.CHANGE_SETTINGS,
     Permission.MANAGE_TOKENS,
+    Permission.ERASE_PERSONAL_DATA,
+    Permission.EXPORT_PERSONAL_DATA,
 }
 
 GRANTS: dict[str, frozenset[Permission]] = {
@@ -97,6 +101,21 @@ class Actor:
     def system(cls, name: str = "cli") -> Actor:
         """The operator of the machine (``cli``) or a scheduled job (``cron``)."""
         return cls(user=None, name=f"{SYSTEM}:{name}", role=SYSTEM)
+
+    @classmethod
+    def operator(cls, username: str, os_user: str, permission: Permission) -> Actor:
+        """The person at the command line: a real, active workbench user (``--as``) whose role
+        grants ``permission``, recorded with the machine's user name (``admin1 via cli:root``).
+        Raises :class:`PermissionDenied` for an unknown, inactive or unentitled user."""
+        user = User.objects.filter(username=username).first()
+        if user is None or not user.is_active:
+            raise PermissionDenied(f"{username!r} is not an active workbench user")
+        actor = cls.of(user)
+        if not actor.may(permission):
+            raise PermissionDenied(f"{username} ({actor.role}) may not {permission.value}")
+        return cls(
+            user=user, name=f"{user.get_username()} via cli:{os_user}"[:150], role=actor.role
+        )
 
     @property
     def is_system(self) -> bool:

@@ -29,6 +29,7 @@ def _register() -> None:
         "web",
         "tokens",
         "demo",
+        "customers",
     ):
         try:
             module = import_module(f"winback.cli.{name}")

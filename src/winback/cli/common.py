@@ -38,3 +38,29 @@ def parse_day(value: str) -> date:
 
 def print_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str, sort_keys=True) + "\n")
+
+
+def os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def operator(as_user: str | None, permission: str) -> Any:
+    """The acting person for a command that hands out personal data: ``--as USER`` must name
+    an active workbench user whose role may do it; refused (exit 2) otherwise."""
+    from django.core.exceptions import PermissionDenied
+
+    from winback.app.actors import Actor, Permission
+
+    if not as_user:
+        console.print("[red]Name the workbench user you act as: --as USER[/red]")
+        raise typer.Exit(2)
+    try:
+        return Actor.operator(as_user, os_user(), Permission(permission))
+    except PermissionDenied as exc:
+        console.print(f"[red]Refused: {exc}[/red]")
+        raise typer.Exit(2) from None

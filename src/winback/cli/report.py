@@ -55,14 +55,19 @@ def monthly(
     month: str = typer.Option(..., "--month", help="The month that has just closed (YYYY-MM)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of lines."),
 ) -> None:
-    """For cron: analyse as of the month's last day, monitor the rounds, write the report."""
+    """For cron: apply the retention policy, analyse as of the month's last day, monitor the
+    rounds, write the report."""
     first = parse_month(month)
     django_setup()
+    from winback.app.actors import Actor
     from winback.app.analysis.service import analyze
+    from winback.app.customers.privacy import apply_retention
     from winback.app.reports.service import monthly_report, write_report
     from winback.app.rounds.planning import refresh_returned
 
     last = month_end(first)
+    # First, so the reports written below are made from the data as it is kept.
+    retention = apply_retention(Actor.system("cron"), today=last)
     with console.status(_("Analysing...")):
         run = analyze(last)
     refreshed = refresh_returned(last)
@@ -76,6 +81,7 @@ def monthly(
         "round_members_refreshed": refreshed,
         "reports": paths,
         "verdict": data["verdict"]["decision"],
+        "retention": retention.to_dict(),
     }
     if as_json:
         print_json(result)

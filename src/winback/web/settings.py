@@ -171,6 +171,9 @@ MEDIA_ROOT = DATA_DIR / "media"
 WINBACK_EXPORT_MAX_ROWS = env_int("WINBACK_EXPORT_MAX_ROWS", 5000)
 WINBACK_EXPORT_FLAG_ROWS = env_int("WINBACK_EXPORT_FLAG_ROWS", 2000)
 WINBACK_EXPORT_FLAG_DAILY = env_int("WINBACK_EXPORT_FLAG_DAILY", 10)
+# Retention (R13, PIPL): `winback monthly` anonymises customers with no order, event or contact
+# for this many years (0 turns it off).
+WINBACK_RETENTION_INACTIVE_YEARS = env_int("WINBACK_RETENTION_INACTIVE_YEARS", 3)
 
 if PRODUCTION:
     # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (see docs/workbench.md).
