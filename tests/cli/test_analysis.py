@@ -43,6 +43,14 @@ def loaded(sample: tuple[Path, dict[str, Any]]) -> None:
 
     set_profile("retail")
     import_all(*sample)
+    analyst()
+
+
+def analyst() -> None:
+    """The workbench user the exports are made as (``--as``)."""
+    from winback.store.accounts.models import Role, User
+
+    User.objects.create(username="analyst", role=Role.ADMIN)
 
 
 def invoke(*args: str) -> Any:
@@ -72,13 +80,35 @@ def test_analyze_twice_exports_the_same_bytes(tmp_path: Path) -> None:
     assert run.params["profile"]["industry"] == "retail"
     assert run.weights
     for fmt in ("csv", "parquet"):
-        invoke("export", "scores", "--as-of", day, "--format", fmt, "--out", f"{tmp_path}/1.{fmt}")
+        invoke(
+            "export",
+            "scores",
+            "--as",
+            "analyst",
+            "--as-of",
+            day,
+            "--format",
+            fmt,
+            "--out",
+            f"{tmp_path}/1.{fmt}",
+        )
 
     shown = invoke("analyze", "--as-of", day)  # the second run replaces the first
     assert "阶段" in shown.stdout  # the CLI speaks WINBACK_LANGUAGE, Chinese by default
     assert CustomerSnapshot.objects.filter(as_of=END).count() == customers
     for fmt in ("csv", "parquet"):
-        invoke("export", "scores", "--as-of", day, "--format", fmt, "--out", f"{tmp_path}/2.{fmt}")
+        invoke(
+            "export",
+            "scores",
+            "--as",
+            "analyst",
+            "--as-of",
+            day,
+            "--format",
+            fmt,
+            "--out",
+            f"{tmp_path}/2.{fmt}",
+        )
         assert (tmp_path / f"1.{fmt}").read_bytes() == (tmp_path / f"2.{fmt}").read_bytes()
 
     exported = pl.read_parquet(tmp_path / "1.parquet")
@@ -98,8 +128,30 @@ def test_csv_and_xlsx_exports_match_the_stored_snapshot(tmp_path: Path) -> None:
 
     day = END.isoformat()
     invoke("analyze", "--as-of", day, "--json")
-    invoke("export", "scores", "--as-of", day, "--format", "csv", "--out", f"{tmp_path}/s.csv")
-    invoke("export", "scores", "--as-of", day, "--format", "xlsx", "--out", f"{tmp_path}/s.xlsx")
+    invoke(
+        "export",
+        "scores",
+        "--as",
+        "analyst",
+        "--as-of",
+        day,
+        "--format",
+        "csv",
+        "--out",
+        f"{tmp_path}/s.csv",
+    )
+    invoke(
+        "export",
+        "scores",
+        "--as",
+        "analyst",
+        "--as-of",
+        day,
+        "--format",
+        "xlsx",
+        "--out",
+        f"{tmp_path}/s.xlsx",
+    )
     csv = pl.read_csv(tmp_path / "s.csv", infer_schema=False)
     stored = {
         s.customer.external_id: s
@@ -140,9 +192,19 @@ def test_backtest_reports_the_score_and_the_baselines() -> None:
 def test_export_without_an_analysis_says_so(tmp_path: Path) -> None:
     from winback.cli import app
 
+    analyst()
     result = CliRunner().invoke(
         app,
-        ["export", "scores", "--as-of", END.isoformat(), "--out", str(tmp_path / "x.csv")],
+        [
+            "export",
+            "scores",
+            "--as",
+            "analyst",
+            "--as-of",
+            END.isoformat(),
+            "--out",
+            str(tmp_path / "x.csv"),
+        ],
     )
     assert result.exit_code == 1
     assert "winback analyze" in result.output

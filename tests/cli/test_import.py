@@ -65,12 +65,21 @@ def test_a_refused_file_exits_2_with_the_reason(tmp_path: Path) -> None:
 
 
 def test_export_writes_the_file_and_an_audit_row(tmp_path: Path) -> None:
+    from winback.store.accounts.models import Role, User
+
     CliRunner().invoke(app, ["import", "orders", str(DATA / "orders_gbk.csv")])
     out = tmp_path / "orders.csv"
-    result = CliRunner().invoke(
-        app, ["export", "orders", "--format", "csv", "--out", str(out), "--json"]
-    )
+    args = ["export", "orders", "--format", "csv", "--out", str(out), "--json"]
+    assert CliRunner().invoke(app, args).exit_code == 2, "who exports must be named"
+    User.objects.create(username="lead", role=Role.SUPERVISOR)
+    refused = CliRunner().invoke(app, [*args, "--as", "lead"])
+    assert refused.exit_code == 2, "a supervisor may not export the business's data"
+    assert not out.exists()
+    User.objects.create(username="analyst", role=Role.ADMIN)
+    result = CliRunner().invoke(app, [*args, "--as", "analyst"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["rows"] == 4
     assert out.read_text(encoding="utf-8-sig").startswith("order_id,customer_id,order_date,amount")
-    assert AuditLog.objects.filter(action="export", object_type="orders").count() == 1
+    entry = AuditLog.objects.get(action="export", object_type="orders")
+    assert entry.username.startswith("analyst via cli:")
+    assert entry.user is not None

@@ -73,7 +73,12 @@ def test_demo_rounds_and_round_commands(tmp_path: Path) -> None:
     )
     assert [h["horizon"] for h in status["horizons"]] == [30, 60, 90]
     assert status["horizons"][2]["matured"]
-    invoke("round", "export", str(plan["round_id"]), "--out", str(tmp_path / "lists"))
+    from winback.store.accounts.models import Role, User
+
+    User.objects.create(username="lead", role=Role.SUPERVISOR)
+    invoke(
+        "round", "export", str(plan["round_id"]), "--as", "lead", "--out", str(tmp_path / "lists")
+    )
     files = sorted((tmp_path / "lists").glob("*.csv"))
     assert files
     assert {f.name.split("-")[-1][:-4] for f in files} <= {"senior1", "junior1"}

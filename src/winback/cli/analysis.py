@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from winback.cli.common import console, django_setup, out, parse_day, print_json
+from winback.cli.common import console, django_setup, operator, out, parse_day, print_json
 
 profile_app = typer.Typer(help="The business profile: industry preset and settings.")
 
@@ -120,6 +120,7 @@ def export_scores(
     fmt: str = typer.Option("csv", "--format", help="csv, parquet or xlsx."),
     out_file: Path = typer.Option(..., "--out", help="File to write."),
     reason: str = typer.Option("", help="Why the data leaves the system (kept in the audit log)."),
+    as_user: str = typer.Option("", "--as", help="The workbench user you act as."),
 ) -> None:
     """Export the scores of one analysis date, one row per customer (logged)."""
     from winback.store.export import FORMATS
@@ -131,8 +132,9 @@ def export_scores(
     from winback.app.analysis.service import NoAnalysisError
     from winback.app.analysis.service import export_scores as run_export
 
+    actor = operator(as_user, "export_customers")
     try:
-        result = run_export(day, fmt, out_file, reason=reason)
+        result = run_export(day, fmt, out_file, reason=reason, user=actor.user, username=actor.name)
     except NoAnalysisError:
         console.print(
             "[red]"

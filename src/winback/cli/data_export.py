@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from winback.cli.common import console, django_setup, print_json
+from winback.cli.common import console, django_setup, operator, print_json
 from winback.ingest.export import EXPORT_KINDS
 
 
@@ -27,13 +27,15 @@ def _register_kind(export_app: typer.Typer, kind: str) -> None:
         fmt: ExportFormat = typer.Option(ExportFormat.csv, "--format", help="File format."),
         out: Path = typer.Option(..., "--out", help="File to write."),
         reason: str = typer.Option("", "--reason", help="Why (kept in the audit log)."),
+        as_user: str = typer.Option("", "--as", help="The workbench admin you act as."),
         as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
     ) -> None:
         django_setup()
         from winback.app.imports.data_export import ExportError, export_data
 
+        actor = operator(as_user, "export_data")
         try:
-            summary = export_data(kind, fmt.value, out, reason=reason)
+            summary = export_data(kind, fmt.value, out, reason=reason, actor=actor)
         except ExportError as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
@@ -43,6 +45,7 @@ def _register_kind(export_app: typer.Typer, kind: str) -> None:
             console.print(f"{summary.rows:,} {kind} -> {summary.path}")
 
     command.__doc__ = (
-        f"Export {kind} with the import's column names (audited; text guarded for Excel)."
+        f"Export {kind} with the import's column names (audited as the --as user; text "
+        "guarded for Excel)."
     )
     export_app.command(kind)(command)

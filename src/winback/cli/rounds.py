@@ -8,7 +8,15 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from winback.cli.common import console, django_setup, out, parse_day, parse_month, print_json
+from winback.cli.common import (
+    console,
+    django_setup,
+    operator,
+    out,
+    parse_day,
+    parse_month,
+    print_json,
+)
 from winback.periods import month_label
 
 round_app = typer.Typer(help="Monthly win-back rounds: plan, export call lists, monitor.")
@@ -135,13 +143,25 @@ def _round(round_id: int) -> Any:
 def export(
     round_id: int = typer.Argument(..., metavar="ROUND"),
     out_dir: Path = typer.Option(..., "--out", help="Folder for the call lists."),
-    role: str = typer.Option("supervisor", "--role", help="admin, supervisor or agent."),
+    as_user: str = typer.Option(
+        "", "--as", help="The workbench user you act as (their role decides the phones shown)."
+    ),
 ) -> None:
-    """Write the round's call lists, one CSV and one XLSX per agent (phones masked)."""
+    """Write the round's call lists, one CSV and one XLSX per agent (phones masked but for an
+    agent's own customers)."""
     django_setup()
     from winback.app.rounds.service import export_round
 
-    paths = export_round(_round(round_id), out_dir, role=role, reason="cli")
+    actor = operator(as_user, "export_call_lists")
+    role = "admin" if actor.role == "system" else str(actor.role)
+    paths = export_round(
+        _round(round_id),
+        out_dir,
+        role=role,
+        user=actor.user,
+        reason="cli",
+        username=actor.name,
+    )
     for path in paths:
         out.print(str(path))
     console.print(_("%(n)s files written.") % {"n": len(paths)})

@@ -187,9 +187,10 @@ class ExportResult:
 
 
 def export_scores(
-    as_of: date, fmt: str, out: Path, *, user: Any = None, reason: str = ""
+    as_of: date, fmt: str, out: Path, *, user: Any = None, reason: str = "", username: str = ""
 ) -> ExportResult:
-    """Write the snapshot of ``as_of`` to ``out`` and log the export (R13)."""
+    """Write the snapshot of ``as_of`` to ``out`` and log the export (R13); ``username`` is the
+    audit's name for the person (the command line's ``user via cli:os-user``)."""
     from winback.store.accounts.models import AuditLog
 
     if not AnalysisRun.objects.filter(as_of=as_of).exists():
@@ -200,7 +201,7 @@ def export_scores(
     is_user = user is not None and getattr(user, "pk", None) is not None
     AuditLog.objects.create(
         user=user if is_user else None,
-        username=user.get_username() if is_user else system_user(),
+        username=username or (user.get_username() if is_user else system_user()),
         action="export_scores",
         object_type="analysis_run",
         object_id=as_of.isoformat(),

@@ -166,6 +166,20 @@ def exports_today(user: User) -> int:
     return AuditLog.objects.filter(user=user, action=AUDIT_ACTION, at__gte=start).count()
 
 
+def export_flags(user: User | None, *, rows: int, capped: bool) -> tuple[int, list[str]]:
+    """The user's exports today (this one included) and why this export is unusual: the one
+    rule for the workbench's and the command line's exports of the customer list."""
+    reasons = []
+    if rows >= int(settings.WINBACK_EXPORT_FLAG_ROWS):
+        reasons.append("many_rows")
+    if capped:
+        reasons.append("capped")
+    today = (exports_today(user) if user is not None else 0) + 1
+    if today > int(settings.WINBACK_EXPORT_FLAG_DAILY):
+        reasons.append("many_exports_today")
+    return today, reasons
+
+
 def export_customers(user: User, filters: CustomerFilters, fmt: str) -> ExportFile:
     """The filtered customer list as a file; 403 for agents; capped, masked, audited."""
     if not permissions.is_staff_role(user):
@@ -177,14 +191,7 @@ def export_customers(user: User, filters: CustomerFilters, fmt: str) -> ExportFi
     frame = _frame(records, as_of)
     content = _csv(frame) if fmt == "csv" else _xlsx(frame)
     capped = matched > len(records)
-    reasons = []
-    if len(records) >= int(settings.WINBACK_EXPORT_FLAG_ROWS):
-        reasons.append("many_rows")
-    if capped:
-        reasons.append("capped")
-    today = exports_today(user) + 1  # this one included
-    if today > int(settings.WINBACK_EXPORT_FLAG_DAILY):
-        reasons.append("many_exports_today")
+    today, reasons = export_flags(user, rows=len(records), capped=capped)
     AuditLog.objects.create(
         user=user,
         username=user.get_username(),

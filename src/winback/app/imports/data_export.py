@@ -16,6 +16,8 @@ from typing import Any
 import polars as pl
 from django.conf import settings
 
+from winback.app.actors import Actor, Permission, audit, require
+from winback.app.customers import export as customer_export
 from winback.ingest.export import (
     EXPORT_FORMATS,
     EXPORT_KINDS,
@@ -28,6 +30,8 @@ from winback.ingest.validate import DTYPES
 from winback.schema import CONTRACTS, FieldType
 from winback.store.accounts.models import AuditLog
 from winback.store.queries import data_export as export_store
+
+CUSTOMER_LIST_ACTION = customer_export.AUDIT_ACTION
 
 
 class ExportError(ValueError):
@@ -81,8 +85,16 @@ def export_data(
     *,
     user: Any = None,
     reason: str = "",
+    actor: Actor | None = None,
 ) -> ExportSummary:
-    """Write ``kind`` to ``out`` as csv, xlsx or parquet and record it in the audit log."""
+    """Write ``kind`` to ``out`` as csv, xlsx or parquet and record it in the audit log.
+
+    ``actor`` is who asks (the CLI's ``--as`` user with the machine's user name); customers
+    leave with full phones, so their export is audited as the workbench's customer-list export
+    (``export_customers``), flagged by the same rules; the cap is recorded and flagged, not
+    applied (this file is the business's own data, read back by the importer)."""
+    if actor is not None:
+        require(actor, Permission.EXPORT_DATA)
     if kind not in EXPORT_KINDS:
         raise ExportError(f"cannot export {kind!r}; choose one of {', '.join(EXPORT_KINDS)}")
     if fmt not in EXPORT_FORMATS:
@@ -100,7 +112,10 @@ def export_data(
         to_typed(frame, contract, tz).write_parquet(out)
     else:
         _write_xlsx(xlsx_rows(frame, contract, tz), out, kind)
-    _audit(kind, fmt, out, frame.height, user, reason)
+    if actor is not None:
+        _audit_actor(actor, kind, fmt, out, frame.height, reason)
+    else:
+        _audit(kind, fmt, out, frame.height, user, reason)
     return ExportSummary(kind=kind, format=fmt, path=str(out), rows=frame.height)
 
 
@@ -130,6 +145,27 @@ def _audit(kind: str, fmt: str, out: Path, rows: int, user: Any, reason: str) ->
         object_type=kind,
         reason=reason[:200],
         detail={"format": fmt, "rows": rows, "file": str(out)},
+    )
+
+
+def _audit_actor(actor: Actor, kind: str, fmt: str, out: Path, rows: int, reason: str) -> None:
+    detail: dict[str, Any] = {"format": fmt, "rows": rows, "file": str(out)}
+    flags: list[str] = []
+    action = "export"
+    if kind == "customers":
+        action = CUSTOMER_LIST_ACTION
+        cap = customer_export.max_rows()
+        today, flags = customer_export.export_flags(actor.user, rows=rows, capped=False)
+        if rows > cap:
+            flags.append("over_cap")
+        detail.update(cap=cap, exports_today=today, flags=flags, phones="full")
+    audit(
+        actor,
+        action,
+        object_type=kind,
+        reason=reason[:200],
+        detail=detail,
+        flagged=bool(flags),
     )
 
 

@@ -68,9 +68,17 @@ def _menus(rnd: Round) -> pl.DataFrame:
 
 
 def export_round(
-    rnd: Round, out_dir: Path, *, role: str, user: User | None = None, reason: str = ""
+    rnd: Round,
+    out_dir: Path,
+    *,
+    role: str,
+    user: User | None = None,
+    reason: str = "",
+    username: str = "",
 ) -> list[Path]:
-    """Write one CSV and one XLSX call list per agent into ``out_dir``; returns the paths."""
+    """Write one CSV and one XLSX call list per agent into ``out_dir``; returns the paths.
+    ``username`` is the audit's name for the person (default the user's; the command line
+    records ``user via cli:os-user``)."""
     viewer = user.pk if user is not None and role == "agent" else None
     calls = phones_for_role(call_list(rnd), role=role, viewer_agent_id=viewer)
     if role == "agent" and viewer is not None:
@@ -84,7 +92,7 @@ def export_round(
         paths.append(_write_xlsx(table, out_dir / f"{stem}.xlsx"))
     AuditLog.objects.create(
         user=user,
-        username=user.username if user else "",
+        username=username or (user.username if user else ""),
         action="export_call_list",
         object_type="round",
         object_id=str(rnd.pk),
