@@ -21,6 +21,7 @@ from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 
 from winback.app.accounts import permissions
+from winback.app.actors import Actor, audit
 from winback.app.analysis.rows import shown_scores
 from winback.app.analysis.selectors import filter_snapshots, latest_run
 from winback.app.api import schemas
@@ -109,6 +110,28 @@ def _phone(customer: Customer, full: bool) -> str:
 
 
 # --- scores ----------------------------------------------------------------------------------
+LIST_ACTION = "api_list"
+
+
+def _audit_list(user: User, kind: str, meta: dict[str, int], *, full_phones: int | None) -> None:
+    """One audit row per list request (R13: bulk reads are logged): how many rows left, how
+    many matched, and whether phones were shown (``full`` for any unmasked one)."""
+    phones = "none" if full_phones is None else "full" if full_phones else "masked"
+    audit(
+        Actor.of(user),
+        LIST_ACTION,
+        object_type=kind,
+        detail={
+            "rows": int(meta.get("shown", 0)),
+            "matched": int(meta["count"]),
+            "page": int(meta["page"]),
+            "page_size": int(meta["page_size"]),
+            "phones": phones,
+            "full_phones": full_phones or 0,
+        },
+    )
+
+
 def score_rows(
     snapshots: Sequence[CustomerSnapshot], external_ids: Sequence[str]
 ) -> list[dict[str, Any]]:
@@ -140,6 +163,7 @@ def scores_page(user: User, query: schemas.ScoreQuery, paging: Paging) -> dict[s
     )
     items, meta = _page(rows.order_by("-churn_score", "customer__external_id", "pk"), paging)
     shown = score_rows(items, [s.customer.external_id for s in items])
+    _audit_list(user, "scores", {**meta, "shown": len(shown)}, full_phones=None)
     return {"as_of": as_of, "items": shown, **meta}
 
 
@@ -196,6 +220,8 @@ def customers_page(user: User, query: schemas.CustomerQuery, paging: Paging) -> 
         shown = score_rows(latest, [external[s.customer_id] for s in latest])
         scores = {row["customer_id"]: row for row in shown}
     dialable = _open_task_customer_ids(user, ids)
+    full = sum(1 for c in items if c.pk in dialable and c.phone)
+    _audit_list(user, "customers", {**meta, "shown": len(items)}, full_phones=full)
     return {
         "items": [
             _customer_row(
@@ -312,7 +338,10 @@ def tasks_page(user: User, query: schemas.TaskQuery, paging: Paging) -> dict[str
     items, meta = _page(
         rows.order_by("status", F("priority").asc(nulls_last=True), "next_due", "pk"), paging
     )
-    return {"items": [task_row(user, t) for t in items], **meta}
+    shown = [task_row(user, t) for t in items]
+    full = sum(1 for t in items if t.customer.phone and permissions.phone_visible(user, t))
+    _audit_list(user, "tasks", {**meta, "shown": len(shown)}, full_phones=full)
+    return {"items": shown, **meta}
 
 
 def task_detail(user: User, task_id: int) -> dict[str, Any]:
@@ -361,6 +390,7 @@ def contacts_page(user: User, query: schemas.ContactQuery, paging: Paging) -> di
     if query.until is not None:
         rows = rows.filter(occurred_date__lte=query.until)
     items, meta = _page(rows.order_by("-occurred_at", "-pk"), paging)
+    _audit_list(user, "contacts", {**meta, "shown": len(items)}, full_phones=None)
     return {"items": [_contact_row(c, c.task_id) for c in items], **meta}
 
 
