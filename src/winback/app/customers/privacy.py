@@ -438,3 +438,26 @@ def purge_import_files(actor: Actor) -> dict[str, Any] | None:
         return None
     result = retention.purge_import_files()
     return {k: str(v) if isinstance(v, datetime) else v for k, v in asdict(result).items()}
+
+
+@dataclass(frozen=True)
+class ErasurePreview:
+    """What the workbench's confirm step shows before an erasure."""
+
+    pk: int
+    external_id: str
+    name: str
+    erased: bool
+    orders: int
+    contacts: int
+    events: int
+
+
+def erasure_preview(actor: Actor, *, pk: int) -> ErasurePreview:
+    """The customer an admin is about to erase, and how much history stays (read only)."""
+    require(actor, Permission.ERASE_PERSONAL_DATA)
+    counts = store.history_counts(pk)
+    if counts is None:
+        raise UnknownCustomers([str(pk)])
+    external_id, name, erased, orders, contacts, events = counts
+    return ErasurePreview(pk, external_id, name, erased, orders, contacts, events)

@@ -363,3 +363,18 @@ def personal_record(pk: int) -> dict[str, Any]:
         )
     )
     return record
+
+
+def history_counts(pk: int) -> tuple[str, str, bool, int, int, int] | None:
+    """``(external_id, name, erased, orders, contacts, events)`` of one customer, or None."""
+    customer = Customer.objects.filter(pk=pk).first()
+    if customer is None:
+        return None
+    return (
+        customer.external_id,
+        customer.name,
+        customer.do_not_contact_source == ERASED_SOURCE,
+        Order.objects.filter(customer_id=pk).count(),
+        ContactLog.objects.filter(customer_id=pk).count(),
+        EngagementEvent.objects.filter(customer_id=pk).count(),
+    )

@@ -2,9 +2,14 @@
 
 from django.urls import path
 
-from winback.web.workbench import views_imports, views_reports, views_settings
+from winback.web.workbench import views_imports, views_privacy, views_reports, views_settings
 
 urlpatterns = [
+    path(
+        "customers/<int:customer_id>/erase/",
+        views_privacy.customer_erase,
+        name="customer_erase",
+    ),
     path("imports/", views_imports.imports, name="imports"),
     path("imports/<str:token>/", views_imports.import_preview, name="import_preview"),
     path("imports/<str:token>/progress/", views_imports.import_progress, name="import_progress"),
