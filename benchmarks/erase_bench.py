@@ -7,8 +7,8 @@
 Runs the demo cycle into a fresh data folder (not timed; a fresh SQLite file unless
 WINBACK_DATABASE_URL is set), then times: erasing one customer, erasing 100 customers in one
 call, and the retention pass two years after the history's end (anonymising every customer
-inactive for a year by then: most of the base, in one call). Each erasure searches the data folder and compacts the database, so the
-figures include the VACUUM.
+inactive for a year by then: most of the base, in one call). Each erasure searches the data
+folder and compacts the database, so the figures include the VACUUM.
 """
 
 from __future__ import annotations
