@@ -135,3 +135,37 @@ def test_the_cli_names_the_operator_and_refuses_strangers(tmp_path: Path) -> Non
     erased = runner.invoke(app, ["customer", "erase", "NEW-2", "--yes", "--as", "adm", "--json"])
     assert erased.exit_code == 0, erased.output
     assert json.loads(erased.stdout.strip().splitlines()[-1])["erased"] == 1
+
+
+def test_retention_calls_the_import_file_purge_when_the_imports_area_has_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+    import types
+    from dataclasses import dataclass
+    from datetime import datetime
+
+    from winback.app.customers.privacy import purge_import_files
+
+    @dataclass(frozen=True)
+    class Purged:
+        cutoff: datetime
+        uploads_deleted: int
+
+    calls: list[object] = []
+
+    def purge(as_of: datetime | None = None) -> Purged:
+        calls.append(as_of)
+        return Purged(datetime(2026, 9, 1), 2)
+
+    module = types.ModuleType("winback.app.imports.retention")
+    module.purge_import_files = purge  # type: ignore[attr-defined]
+    import winback.app.imports as imports_area
+
+    monkeypatch.setitem(sys.modules, "winback.app.imports.retention", module)
+    monkeypatch.setattr(imports_area, "retention", module, raising=False)
+    result = apply_retention(Actor.system("cron"), today=date.today())
+    assert calls == [None]
+    assert result.import_files == {"cutoff": "2026-09-01 00:00:00", "uploads_deleted": 2}
+    with pytest.raises(PermissionDenied):
+        purge_import_files(Actor.of(_user("sup", Role.SUPERVISOR)))
