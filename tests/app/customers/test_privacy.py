@@ -169,3 +169,23 @@ def test_retention_calls_the_import_file_purge_when_the_imports_area_has_it(
     assert result.import_files == {"cutoff": "2026-09-01 00:00:00", "uploads_deleted": 2}
     with pytest.raises(PermissionDenied):
         purge_import_files(Actor.of(_user("sup", Role.SUPERVISOR)))
+
+
+def test_exported_call_lists_lose_the_erased_customer(tmp_path: Path) -> None:
+    from tests.factories.workbench import build_world
+    from winback.app.customers.privacy import names_customer
+    from winback.app.rounds.call_lists import export_round
+
+    world = build_world()
+    paths = export_round(world.round, tmp_path / "lists", role="supervisor")
+    csvs = [p for p in paths if p.suffix == ".csv"]
+    naming = {str(p) for p in paths if names_customer(p, [b"C-MINE"])}
+    assert any(name.endswith(".xlsx") for name in naming)  # read inside the zip too
+    assert any(name.endswith(".csv") for name in naming)
+    result = erase_customers(Actor.system("cli"), external_ids=["C-MINE"])
+    touched = set(result.files_rewritten) | set(result.files_deleted)
+    assert naming <= touched
+    for path in paths:
+        assert not path.exists() or not names_customer(path, [b"C-MINE"])
+    kept = [p for p in csvs if p.exists() and "C-THEIRS" in p.read_text(encoding="utf-8-sig")]
+    assert kept, "the other agent's list keeps its customer"

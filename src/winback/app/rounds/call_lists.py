@@ -97,7 +97,12 @@ def export_round(
         object_type="round",
         object_id=str(rnd.pk),
         reason=reason,
-        detail={"role": role, "rows": calls.height, "files": [p.name for p in paths]},
+        detail={
+            "role": role,
+            "rows": calls.height,
+            "files": [p.name for p in paths],
+            "dir": str(out_dir.resolve()),
+        },
     )
     return paths
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -197,15 +198,20 @@ def audit_objects(ids: Sequence[int]) -> list[tuple[int, str, str, Any]]:
 
 
 def audit_files() -> list[str]:
-    """Every file path the audit log records an export to (``detail.file``/``files``)."""
+    """Every file path the audit log records an export to (``detail.file``, or the call
+    lists' ``detail.dir`` with its ``files``)."""
     found: list[str] = []
     for detail in AuditLog.objects.filter(action__startswith="export").values_list(
         "detail", flat=True
     ):
-        if isinstance(detail, dict):
-            value = detail.get("file")
-            if isinstance(value, str) and value:
-                found.append(value)
+        if not isinstance(detail, dict):
+            continue
+        value = detail.get("file")
+        if isinstance(value, str) and value:
+            found.append(value)
+        folder, names = detail.get("dir"), detail.get("files")
+        if isinstance(folder, str) and folder and isinstance(names, list):
+            found += [str(Path(folder) / n) for n in names if isinstance(n, str)]
     return found
 
 
