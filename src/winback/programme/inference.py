@@ -620,9 +620,11 @@ def net_margin_sequence(
 
 
 def _default_tau2(f: pl.DataFrame, level: float) -> float:
-    first = f.row(0, named=True)
-    v1 = first["gross_margin"] ** 2 * first["revenue_var"]
-    return tuned_tau2(v1, level=level) if v1 > 0 else 1.0
+    """:func:`tuned_tau2` of the first round (in the caller's order) with a positive variance
+    of its net margin per treated customer; it stays put as later rounds are added."""
+    v = (f["gross_margin"] ** 2 * f["revenue_var"]).to_numpy()
+    positive = v[np.isfinite(v) & (v > 0)]
+    return tuned_tau2(float(positive[0]), level=level) if positive.size else 1.0
 
 
 # --- the verdict ------------------------------------------------------------------------------
