@@ -196,6 +196,9 @@ def _utf16_without_bom(raw: bytes) -> Decoded | None:
         codec = "utf-16-be"
     if codec is None:
         return None
+    head = sample[: len(sample) - len(sample) % 2].decode(codec, errors="replace")
+    if _control_share(head) > _MAX_CONTROL_SHARE or not any(c in head for c in "\n,\t;|"):
+        return None  # zeros, but not text: binary data, refused further on
     try:
         text = raw.decode(codec)
     except UnicodeDecodeError as exc:
@@ -203,6 +206,11 @@ def _utf16_without_bom(raw: bytes) -> Decoded | None:
             FileError.UTF16_NO_BOM, detail=f"{codec}, byte offset {exc.start}"
         ) from None
     return Decoded(text.lstrip("\ufeff").encode("utf-8"), codec)
+
+
+def _control_share(text: str) -> float:
+    controls = sum(text.count(chr(c)) for c in (*range(0, 9), 11, 12, *range(14, 32), 127))
+    return controls / max(len(text), 1)
 
 
 def _refuse_mixed_encodings(raw: bytes) -> None:
@@ -254,8 +262,7 @@ def _charset_normalizer_guess(raw: bytes) -> Decoded | None:
     if best is None or best.encoding is None:
         return None
     text = str(best)
-    controls = sum(text.count(chr(c)) for c in (*range(0, 9), 11, 12, *range(14, 32), 127))
-    if not text or controls > _MAX_CONTROL_SHARE * len(text):
+    if not text or _control_share(text) > _MAX_CONTROL_SHARE:
         return None
     return Decoded(text.lstrip("\ufeff").encode("utf-8"), best.encoding)
 

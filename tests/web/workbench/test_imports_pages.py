@@ -330,3 +330,60 @@ def test_a_running_job_polls_and_an_orphaned_one_shows_as_interrupted(admin: Use
     fragment = client.get(url).content.decode()
     assert 'data-status="interrupted"' in fragment
     assert "hx-trigger" not in fragment
+
+
+# --- limits and retention ---------------------------------------------------------------------
+@pytest.mark.django_db
+def test_uploads_over_the_size_limit_or_not_a_table_are_refused_with_a_message(
+    admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = signed_in(admin)
+    monkeypatch.setenv("WINBACK_UPLOAD_MAX_BYTES", "2048")
+    cases = [
+        ("big.csv", b"customer_id\n" + b"A\n" * 5000, "larger than the limit"),
+        ("tool.exe", b"MZ\x90\x00" + bytes(200), "Only CSV, TSV, TXT or XLSX"),
+        ("tool.csv", b"MZ\x90\x00" + bytes(200), "not a CSV, TSV or XLSX"),
+        ("fake.xlsx", b"customer_id\nA\n", "not a CSV, TSV or XLSX"),
+    ]
+    for name, data, expected in cases:
+        response = client.post(
+            reverse("imports"),
+            {"kind": "customers", "file": SimpleUploadedFile(name, data)},
+            follow=True,
+        )
+        assert response.status_code == 200
+        assert expected in response.content.decode(), name
+        assert len(response.content) < 200_000  # the page never echoes the upload
+    uploads = imports_services.uploads_dir()
+    assert not uploads.exists() or not any(uploads.iterdir())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_purge_import_files_deletes_uploads_and_rejects_after_the_retention(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from winback.app.imports.retention import purge_import_files
+
+    monkeypatch.setenv("WINBACK_IMPORT_FILE_RETENTION_DAYS", "30")
+    client = signed_in(user("boss", Role.ADMIN))
+    token = upload(client, "会员卡号,消费日期,实收金额\nVIP1,2024-01-05,10\nVIP2,oops,5\n".encode())
+    job = run(client, token)
+    batch = ImportBatch.objects.get(pk=job.batch_id)
+    rejects = Path(batch.rejects_file)
+    folder = imports_services.uploads_dir() / token
+    assert rejects.is_file() and folder.is_dir()
+
+    kept = purge_import_files(timezone.now() + timedelta(days=29))
+    assert (kept.uploads_deleted, kept.rejects_deleted) == (0, 0)
+    assert rejects.is_file() and folder.is_dir()
+
+    purged = purge_import_files(timezone.now() + timedelta(days=31))
+    assert (purged.uploads_deleted, purged.rejects_deleted) == (1, 1)
+    assert purged.bytes_freed > 0
+    assert not rejects.exists() and not folder.exists()
+    batch.refresh_from_db()
+    assert batch.rejects_file == "" and "rejects_file_purged" in batch.summary
