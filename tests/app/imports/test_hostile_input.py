@@ -196,9 +196,7 @@ CASES: tuple[Case, ...] = (
         "GBK and UTF-8 rows mixed",
         "customers",
         lambda ids: (
-            "customer_id,name\n".encode()
-            + f"{ids[20]},张三\n".encode()
-            + f"{ids[21]},李四\n".encode("gbk")
+            b"customer_id,name\n" + f"{ids[20]},张三\n".encode() + f"{ids[21]},李四\n".encode("gbk")
         ),
         refuse="mixed_encoding",
     ),
@@ -286,7 +284,8 @@ def _check(case: Case, result: ImportSummary | ImportFileError) -> str:
         for lang in ("zh", "en"):
             assert len(result.message(lang)) < MAX_MESSAGE, case.name  # type: ignore[arg-type]
         batch = ImportBatch.objects.order_by("-pk").first()
-        assert batch is not None and batch.status == ImportStatus.FAILED
+        assert batch is not None
+        assert batch.status == ImportStatus.FAILED
         assert len(str(batch.summary)) < 2 * MAX_MESSAGE, case.name
         return f"file refused: {result.code.value}: {result.message('en')[:90]}"
     assert isinstance(result, ImportSummary), (case.name, result)

@@ -31,7 +31,8 @@ BOOKKEEPING = {"updated_at", "row_hash"}
 
 def _full_file(tmp_path: Path, n: int = 12) -> Path:
     rows = [
-        f"C{i:03d},客户{i},1380000{i:04d},c{i}@example.cn,{'MF'[i % 2]},198{i % 10}-0{1 + i % 9}-15,"
+        f"C{i:03d},客户{i},1380000{i:04d},c{i}@example.cn,{'MF'[i % 2]},"
+        f"198{i % 10}-0{1 + i % 9}-15,"
         f'2020-01-0{1 + i % 9},wechat,{"rational" if i % 2 else "emotional"},"vip,tag{i}",'
         f"yes,no,note {i}"
         for i in range(n)
@@ -141,7 +142,8 @@ def test_a_withdrawn_consent_stays_until_a_reconsent(tmp_path: Path) -> None:
     )
     import_file("customers", again)
     back = Customer.objects.get(external_id="C005")
-    assert back.consent_marketing and back.consent_withdrawn_date is None
+    assert back.consent_marketing
+    assert back.consent_withdrawn_date is None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -154,7 +156,8 @@ def test_a_do_not_contact_import_closes_open_tasks_at_once(tmp_path: Path) -> No
     plan_round(Actor.system("cli"), month=MONTH, seed=5, agents=team())
     open_tasks = CallTask.objects.filter(status=TaskStatus.OPEN, agent__isnull=False)
     task = open_tasks.select_related("customer", "agent").order_by("pk").first()
-    assert task is not None and task.agent is not None
+    assert task is not None
+    assert task.agent is not None
     other = open_tasks.exclude(customer_id=task.customer_id).select_related("customer").first()
     assert other is not None
     dnc = _write(
@@ -175,7 +178,8 @@ def test_a_do_not_contact_import_closes_open_tasks_at_once(tmp_path: Path) -> No
     assert second.tasks_closed == {"no_consent": 1}
     for closed in (task, other):
         closed.refresh_from_db()
-        assert closed.status == TaskStatus.CLOSED and closed.next_due is None
+        assert closed.status == TaskStatus.CLOSED
+        assert closed.next_due is None
     causes = AuditLog.objects.filter(action="import_closed_tasks").values_list("detail", flat=True)
     assert sorted(str(d["tasks_closed"]) for d in causes) == sorted(
         [str({"do_not_contact": 1}), str({"no_consent": 1})]
@@ -183,7 +187,8 @@ def test_a_do_not_contact_import_closes_open_tasks_at_once(tmp_path: Path) -> No
     listed = {row.task.pk for row in my_calls(task.agent, today=MONTH, lang="en")}
     assert task.pk not in listed
     page = call_page(task.agent, task.pk, lang="en")
-    assert task.customer.phone not in page.sheet.phone and not page.can_log
+    assert task.customer.phone not in page.sheet.phone
+    assert not page.can_log
     with pytest.raises(PermissionDenied):
         call_page(task.agent, task.pk, lang="en", reveal=True)
 
@@ -202,7 +207,8 @@ def test_a_database_failure_ends_the_batch_failed_with_one_line(
         import_file("customers", _full_file(tmp_path))
     assert caught.value.code is FileError.WRITE_FAILED
     batch = ImportBatch.objects.get()
-    assert batch.status == ImportStatus.FAILED and batch.finished_at is not None
+    assert batch.status == ImportStatus.FAILED
+    assert batch.finished_at is not None
     assert batch.summary["message"].count("\n") == 0
     assert "disk full" in batch.summary["message"]
     assert "second line" not in batch.summary["message"]

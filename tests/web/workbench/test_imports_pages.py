@@ -375,15 +375,19 @@ def test_purge_import_files_deletes_uploads_and_rejects_after_the_retention(
     batch = ImportBatch.objects.get(pk=job.batch_id)
     rejects = Path(batch.rejects_file)
     folder = imports_services.uploads_dir() / token
-    assert rejects.is_file() and folder.is_dir()
+    assert rejects.is_file()
+    assert folder.is_dir()
 
     kept = purge_import_files(timezone.now() + timedelta(days=29))
     assert (kept.uploads_deleted, kept.rejects_deleted) == (0, 0)
-    assert rejects.is_file() and folder.is_dir()
+    assert rejects.is_file()
+    assert folder.is_dir()
 
     purged = purge_import_files(timezone.now() + timedelta(days=31))
     assert (purged.uploads_deleted, purged.rejects_deleted) == (1, 1)
     assert purged.bytes_freed > 0
-    assert not rejects.exists() and not folder.exists()
+    assert not rejects.exists()
+    assert not folder.exists()
     batch.refresh_from_db()
-    assert batch.rejects_file == "" and "rejects_file_purged" in batch.summary
+    assert batch.rejects_file == ""
+    assert "rejects_file_purged" in batch.summary
