@@ -340,10 +340,10 @@ def test_uploads_over_the_size_limit_or_not_a_table_are_refused_with_a_message(
     client = signed_in(admin)
     monkeypatch.setenv("WINBACK_UPLOAD_MAX_BYTES", "2048")
     cases = [
-        ("big.csv", b"customer_id\n" + b"A\n" * 5000, "larger than the limit"),
-        ("tool.exe", b"MZ\x90\x00" + bytes(200), "Only CSV, TSV, TXT or XLSX"),
-        ("tool.csv", b"MZ\x90\x00" + bytes(200), "not a CSV, TSV or XLSX"),
-        ("fake.xlsx", b"customer_id\nA\n", "not a CSV, TSV or XLSX"),
+        ("big.csv", b"customer_id\n" + b"A\n" * 5000, "文件超过0.00195 MB的上限"),
+        ("tool.exe", b"MZ\x90\x00" + bytes(200), "只能导入CSV、TSV、TXT或XLSX文件"),
+        ("tool.csv", b"MZ\x90\x00" + bytes(200), "文件内容不是CSV、TSV或XLSX表格"),
+        ("fake.xlsx", b"customer_id\nA\n", "文件内容不是CSV、TSV或XLSX表格"),
     ]
     for name, data, expected in cases:
         response = client.post(

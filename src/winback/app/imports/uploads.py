@@ -226,7 +226,7 @@ def _too_large(limit: int) -> str:
 
 
 def _mb(size: int) -> str:
-    return f"{size / (1024 * 1024):.0f}" if size >= 1024 * 1024 else f"{size / (1024 * 1024):.2f}"
+    return f"{size / (1024 * 1024):.3g}"
 
 
 def _check_type(name: str, head: bytes) -> None:
