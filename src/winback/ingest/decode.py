@@ -217,15 +217,18 @@ def _refuse_mixed_encodings(raw: bytes) -> None:
     """Refuse a file some of whose lines are UTF-8 Chinese and others GBK Chinese: no single
     decoding reads both, and a guess stores one half as garbage. Names the first line whose
     encoding disagrees with the first line that showed one."""
-    as_utf8 = pl.Series(raw.decode("utf-8", errors="replace").split("\n"))
-    as_gbk = pl.Series(raw.decode("gb18030", errors="replace").split("\n"))
+    as_utf8 = _lines(raw.decode("utf-8", errors="replace"))
+    utf8_bad = pl.col("u").str.contains("\ufffd", literal=True)
+    utf8_cjk = ~utf8_bad & pl.col("u").str.contains(_CJK.pattern)
+    if not pl.DataFrame({"u": as_utf8}).select(utf8_cjk.any()).item():
+        return  # no line is UTF-8 Chinese: nothing to disagree with
+    as_gbk = _lines(raw.decode("gb18030", errors="replace"))
     if as_utf8.len() != as_gbk.len():
         return
     frame = pl.DataFrame({"u": as_utf8, "g": as_gbk}).with_row_index("line", offset=1)
-    utf8_bad = pl.col("u").str.contains("\ufffd", literal=True)
     kinds = frame.select(
         "line",
-        (~utf8_bad & pl.col("u").str.contains(_CJK.pattern)).alias("utf8"),
+        utf8_cjk.alias("utf8"),
         (utf8_bad & ~pl.col("g").str.contains("\ufffd", literal=True)).alias("gbk"),
     ).filter(pl.col("utf8") | pl.col("gbk"))
     if kinds.height == 0 or not (kinds["utf8"].any() and kinds["gbk"].any()):
@@ -235,6 +238,11 @@ def _refuse_mixed_encodings(raw: bytes) -> None:
     raise ImportFileError(
         FileError.MIXED_ENCODING, line=int(other["line"][0]), first=int(kinds["line"][0])
     )
+
+
+def _lines(text: str) -> pl.Series:
+    """The text's lines (split on line feeds, vectorised)."""
+    return pl.Series([text]).str.split("\n").explode()
 
 
 def _damaged_utf8(raw: bytes, offset: int) -> bool:

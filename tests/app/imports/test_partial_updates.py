@@ -146,8 +146,10 @@ def test_a_withdrawn_consent_stays_until_a_reconsent(tmp_path: Path) -> None:
     assert back.consent_withdrawn_date is None
 
 
+@pytest.mark.slow  # a business and a planned round
 @pytest.mark.django_db(transaction=True)
 def test_a_do_not_contact_import_closes_open_tasks_at_once(tmp_path: Path) -> None:
+    from winback.app.accounts import permissions
     from winback.app.actors import Actor
     from winback.app.customers.pages import call_page, my_calls
     from winback.app.rounds.service import plan_round
@@ -184,6 +186,7 @@ def test_a_do_not_contact_import_closes_open_tasks_at_once(tmp_path: Path) -> No
     assert sorted(str(d["tasks_closed"]) for d in causes) == sorted(
         [str({"do_not_contact": 1}), str({"no_consent": 1})]
     )
+    assert permissions.phone_visible(task.agent, CallTask(agent_id=task.agent_id, status="open"))
     listed = {row.task.pk for row in my_calls(task.agent, today=MONTH, lang="en")}
     assert task.pk not in listed
     page = call_page(task.agent, task.pk, lang="en")
@@ -191,6 +194,7 @@ def test_a_do_not_contact_import_closes_open_tasks_at_once(tmp_path: Path) -> No
     assert not page.can_log
     with pytest.raises(PermissionDenied):
         call_page(task.agent, task.pk, lang="en", reveal=True)
+    assert not permissions.phone_visible(task.agent, task)  # the API's rule for the number
 
 
 @pytest.mark.django_db(transaction=True)

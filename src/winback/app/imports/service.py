@@ -597,7 +597,8 @@ def _write_chunk(
         updated = updates.height
         touched = updates[TARGET_ID]
     else:
-        existing = classified.filter(ops != "insert")
+        # A row whose stored hash equals the file's is that very row: nothing to write.
+        existing = classified.filter(ops == "update")
         writers.insert_rows(spec, writers.db_frame(inserts, spec, options.time_zone))
         columns = spec.present_columns(present)
         partial = writers.KindSpec(
