@@ -331,3 +331,21 @@ def test_hostile_files_are_refused_clearly_and_every_later_step_still_runs(
     export_data("customers", "xlsx", tmp_path / "customers.xlsx")
     for name, outcome in OUTCOMES:
         print(f"{name:55s} {outcome}")
+
+
+@pytest.mark.django_db
+def test_the_date_window_is_the_business_setting(tmp_path: Path) -> None:
+    from winback.config import preset
+
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order_id,customer_id,order_date,amount\nW1,A,1995-06-01,10\nW2,B,2001-06-01,10\n",
+        encoding="utf-8",
+    )
+    default = import_file("orders", path, lang="en", dry_run=True)
+    assert (default.inserted, default.rejected) == (2, 0)
+    later = preset("retail", {"import_earliest_date": "2000-01-01", "import_years_ahead": 0})
+    strict = import_file("orders", path, lang="en", dry_run=True, profile=later)
+    assert (strict.inserted, strict.rejected_by_reason) == (1, {"date_out_of_range": 1})
+    rejects = pl.read_csv(strict.rejects_file or "", infer_schema=False)
+    assert "2000-01-01" in rejects["reason"][0]
