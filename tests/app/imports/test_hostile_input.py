@@ -322,6 +322,10 @@ def test_hostile_files_are_refused_clearly_and_every_later_step_still_runs(
     assert ContactLog.objects.get(source_key=f"K-{business[3]}-X").reason_code == "moved_away"
     assert not ContactLog.objects.filter(reason_code="价格太贵").exists()
 
+    # A code stored before imports checked them (legacy data) must not stop the report either.
+    legacy = ContactLog.objects.filter(source_key=f"K-{business[1]}-1")
+    assert legacy.update(reason_code="价格太贵") == 1
+
     run = analyze(END)
     assert run.customers > 0
     plan_round(Actor.system("cli"), month=NEXT_MONTH, seed=1, agents=demo_team())
