@@ -217,3 +217,18 @@ def test_a_database_failure_ends_the_batch_failed_with_one_line(
     assert "disk full" in batch.summary["message"]
     assert "second line" not in batch.summary["message"]
     assert batch.finished_at <= timezone.now()
+
+
+def test_a_categories_file_without_parents_keeps_the_stored_parents(tmp_path: Path) -> None:
+    from winback.store.customers.models import Category
+
+    tree = _write(
+        tmp_path, "tree.csv", "category_code,name,parent_code\nFOOD,食品,\nFRUIT,水果,FOOD\n"
+    )
+    import_file("categories", tree)
+    renamed = _write(tmp_path, "names.csv", "category_code,name\nFRUIT,鲜果\n")
+    import_file("categories", renamed)
+    fruit = Category.objects.select_related("parent").get(code="FRUIT")
+    assert fruit.name == "鲜果"
+    assert fruit.parent is not None
+    assert fruit.parent.code == "FOOD"

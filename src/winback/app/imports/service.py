@@ -559,7 +559,8 @@ def _write_all(
             summary.stub_customers_created += counts["stubs"]
             _checkpoint(batch, summary, offset + chunk.height)
         report("write", offset + chunk.height, total)
-    if resolved.prepared.kind == "categories":
+    parents_given = present is None or "parent_code" in present
+    if resolved.prepared.kind == "categories" and parents_given:
         with transaction.atomic():
             writers.set_category_parents(rows.select(KEY, "parent_code"))
 
