@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.utils import timezone
@@ -36,7 +37,7 @@ from winback.environment import data_dir, env_int
 from winback.ingest.decode import RawTable, read_table
 from winback.ingest.headers import IGNORE, load_mapping, map_headers
 from winback.ingest.messages import ImportFileError, check_lang
-from winback.ingest.pipeline import contract_for
+from winback.ingest.pipeline import check_headers, contract_for
 from winback.schema import IMPORT_KINDS, ImportContract
 from winback.store.accounts.models import AuditLog, User
 from winback.store.imports.models import ImportBatch
@@ -44,6 +45,7 @@ from winback.store.imports.models import ImportBatch
 log = logging.getLogger(__name__)
 
 PREVIEW_ROWS = 10
+PREVIEW_CELL_CHARS = 200  # a preview shows the start of a long cell, never all of it
 HISTORY_PAGE_SIZE = 50
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _SAFE_NAME = re.compile(r"[^\w.\-]+", re.UNICODE)
@@ -378,6 +380,7 @@ def preview(upload: Upload, lang: str) -> Preview:
     required = tuple(f.name for f in contract.fields if f.required)
     try:
         raw = read_table(upload.path)
+        check_headers(raw.headers)
         user_mapping = load_mapping(upload.mapping_path, contract) if upload.mapping_path else None
     except ImportFileError as exc:
         return Preview(upload, fields=names, required=required, error=exc.message(_lang(lang)))
@@ -411,7 +414,8 @@ def preview(upload: Upload, lang: str) -> Preview:
             )
         )
     head = raw.frame.head(PREVIEW_ROWS).select(raw.cell_columns)
-    sample = tuple(tuple("" if v is None else str(v) for v in row) for row in head.iter_rows())
+    cut = head.select(pl.col(c).str.slice(0, PREVIEW_CELL_CHARS) for c in raw.cell_columns)
+    sample = tuple(tuple("" if v is None else str(v) for v in row) for row in cut.iter_rows())
     return Preview(
         upload=upload,
         file_format=raw.file_format,
