@@ -15,6 +15,7 @@ from django.urls import reverse
 from tests.factories.workbench import user
 from winback.app.imports import uploads as imports_services
 from winback.app.imports.service import import_file
+from winback.ingest.messages import ImportFileError
 from winback.ingest.pipeline import prepare
 from winback.ingest.validate import CODE
 from winback.store.accounts.models import AuditLog, Role, User
@@ -391,3 +392,19 @@ def test_purge_import_files_deletes_uploads_and_rejects_after_the_retention(
     batch.refresh_from_db()
     assert batch.rejects_file == ""
     assert "rejects_file_purged" in batch.summary
+
+
+@pytest.mark.django_db
+def test_a_failed_batch_shows_its_one_line_reason_in_the_history(
+    admin: User, tmp_path: Path
+) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(b"customer_id,name\n" + "A,张三\n".encode() + "B,李四\n".encode("gbk"))
+    with pytest.raises(ImportFileError):
+        import_file("customers", path)
+    client = signed_in(admin)
+    chinese = client.get(reverse("imports")).content.decode()
+    assert "第3行与第2行不一致" in chinese
+    client.post(reverse("language"), {"language": "en", "next": reverse("imports")})
+    english = client.get(reverse("imports")).content.decode()
+    assert "line 3 disagrees with line 2" in english

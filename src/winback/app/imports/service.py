@@ -505,6 +505,7 @@ def _failure_info(exc: ImportFileError) -> dict[str, Any]:
         "error": exc.code.value,
         "params": {k: short(str(v)) for k, v in exc.params.items()},
         "message": short(exc.message("en"), 200),
+        "message_zh": short(exc.message("zh"), 200),
     }
 
 
