@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import date
 from typing import Any
 
 INDUSTRIES = ("retail", "restaurant", "dental", "aesthetics", "b2b", "accounting")
@@ -75,6 +76,10 @@ class BusinessProfile:
     annual_discount_rate: float = 0.10
     tiers: int = 5
     unknown_customer_policy: str = "stub"  # or "reject"
+    # Plausible dates of imported data: earlier or later ones are refused row by row (a date
+    # such as 0001-01-01 or 9999-12-31 would break analysis). Birthdays may be older (1900).
+    import_earliest_date: str = "1990-01-01"
+    import_years_ahead: int = 1
     # "fixed": lifecycle stages by the thresholds above; "rhythm": the thresholds scaled by the
     # customer's own expected interval relative to expected_return_days (bounded).
     lifecycle_rule: str = "fixed"
@@ -100,6 +105,22 @@ class BusinessProfile:
             raise ValueError("churn_horizon_days must be at least 1 day")
         if self.cost_to_serve_per_year < 0:
             raise ValueError("cost_to_serve_per_year cannot be negative")
+        try:
+            date.fromisoformat(self.import_earliest_date)
+        except (TypeError, ValueError):
+            raise ValueError("import_earliest_date must be a date such as 1990-01-01") from None
+        if not 0 <= self.import_years_ahead <= 50:
+            raise ValueError("import_years_ahead must be between 0 and 50")
+
+    def import_date_window(self, today: date) -> tuple[date, date]:
+        """The dates an import accepts: the earliest date .. today + N years."""
+        earliest = date.fromisoformat(self.import_earliest_date)
+        ahead = self.import_years_ahead
+        try:
+            latest = today.replace(year=today.year + ahead)
+        except ValueError:  # 29 February
+            latest = today.replace(year=today.year + ahead, day=28)
+        return earliest, latest
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

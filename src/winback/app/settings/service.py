@@ -53,6 +53,8 @@ PROFILE_GROUPS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
             "annual_discount_rate",
             "cost_to_serve_per_year",
             "unknown_customer_policy",
+            "import_earliest_date",
+            "import_years_ahead",
         ),
     ),
     (
@@ -109,6 +111,8 @@ PROFILE_LABELS: dict[str, Any] = {
     "annual_discount_rate": _("Annual discount rate"),
     "cost_to_serve_per_year": _("Cost to serve a customer per year"),
     "unknown_customer_policy": _("Orders of unknown customers"),
+    "import_earliest_date": _("Earliest date an import accepts (YYYY-MM-DD)"),
+    "import_years_ahead": _("Latest date an import accepts (years after today)"),
     "lifecycle.silent_from": _("Silent from (days since last purchase)"),
     "lifecycle.sleeping_from": _("Sleeping from (days)"),
     "lifecycle.lost_from": _("Lost from (days)"),
