@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import date
 from typing import Any
 
 INDUSTRIES = ("retail", "restaurant", "dental", "aesthetics", "b2b", "accounting")
@@ -56,6 +57,43 @@ class ProgrammeRules:
     holdout_share: float = 0.1
     agent_minute_cost: float = 1.0
     call_minutes: float = 6.0
+    # A round's pre-registered design (winback.programme.design): the increase in the
+    # came-back rate the business hopes to detect (percentage points), the test's two-sided
+    # alpha and target power, the base rate used when neither past control groups nor the
+    # snapshot give one, and the fewest control customers a round may have (below it a round
+    # is refused unless explicitly overridden).
+    hoped_effect: float = 0.04
+    design_alpha: float = 0.05
+    design_power: float = 0.8
+    default_base_rate: float = 0.10
+    control_floor: int = 30
+    # Customers assigned to a treated arm this many days before a round starts never enter
+    # its control group (they are excluded from the round: ``recently_treated``).
+    recently_treated_days: int = 90
+    # The global holdout: a fixed share of the whole base the programme never contacts
+    # (0 = off); the seed is fixed when the share is first set above 0.
+    global_holdout_share: float = 0.0
+    global_holdout_seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.holdout_share < 1.0:
+            raise ValueError("holdout_share must be in [0, 1)")
+        if not 0.0 < self.hoped_effect < 1.0:
+            raise ValueError("hoped_effect must be in (0, 1) (percentage points as a share)")
+        if not 0.0 < self.design_alpha <= 0.2:
+            raise ValueError("design_alpha must be in (0, 0.2]")
+        if not 0.5 <= self.design_power < 1.0:
+            raise ValueError("design_power must be in [0.5, 1)")
+        if not 0.0 < self.default_base_rate < 1.0:
+            raise ValueError("default_base_rate must be in (0, 1)")
+        if not 0 <= self.control_floor <= 100_000:
+            raise ValueError("control_floor must be between 0 and 100000")
+        if not 0 <= self.recently_treated_days <= 730:
+            raise ValueError("recently_treated_days must be between 0 and 730")
+        if not 0.0 <= self.global_holdout_share <= 0.5:
+            raise ValueError("global_holdout_share must be in [0, 0.5]")
+        if self.global_holdout_seed is not None and not 0 <= self.global_holdout_seed < 2**63:
+            raise ValueError("global_holdout_seed must be a non-negative 64-bit integer")
 
 
 @dataclass(frozen=True)
@@ -75,6 +113,10 @@ class BusinessProfile:
     annual_discount_rate: float = 0.10
     tiers: int = 5
     unknown_customer_policy: str = "stub"  # or "reject"
+    # Plausible dates of imported data: earlier or later ones are refused row by row (a date
+    # such as 0001-01-01 or 9999-12-31 would break analysis). Birthdays may be older (1900).
+    import_earliest_date: str = "1990-01-01"
+    import_years_ahead: int = 1
     # "fixed": lifecycle stages by the thresholds above; "rhythm": the thresholds scaled by the
     # customer's own expected interval relative to expected_return_days (bounded).
     lifecycle_rule: str = "fixed"
@@ -100,6 +142,22 @@ class BusinessProfile:
             raise ValueError("churn_horizon_days must be at least 1 day")
         if self.cost_to_serve_per_year < 0:
             raise ValueError("cost_to_serve_per_year cannot be negative")
+        try:
+            date.fromisoformat(self.import_earliest_date)
+        except (TypeError, ValueError):
+            raise ValueError("import_earliest_date must be a date such as 1990-01-01") from None
+        if not 0 <= self.import_years_ahead <= 50:
+            raise ValueError("import_years_ahead must be between 0 and 50")
+
+    def import_date_window(self, today: date) -> tuple[date, date]:
+        """The dates an import accepts: the earliest date .. today + N years."""
+        earliest = date.fromisoformat(self.import_earliest_date)
+        ahead = self.import_years_ahead
+        try:
+            latest = today.replace(year=today.year + ahead)
+        except ValueError:  # 29 February
+            latest = today.replace(year=today.year + ahead, day=28)
+        return earliest, latest
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

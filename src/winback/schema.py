@@ -309,6 +309,11 @@ CONTRACTS: dict[str, ImportContract] = {
             ),
             Field("do_not_contact_date", FieldType.DATE, synonyms=("勿扰日期", "dnc date")),
             Field(
+                "reconsent_date",
+                FieldType.DATE,
+                synonyms=("重新同意日期", "再次同意日期", "re-consent date", "reconsent date"),
+            ),
+            Field(
                 "do_not_contact_source",
                 FieldType.TEXT,
                 synonyms=("勿扰来源", "dnc source"),
@@ -690,6 +695,9 @@ class RejectReason(StrEnum):
     UNKNOWN_CUSTOMER = "unknown_customer"
     UNKNOWN_ORDER = "unknown_order"
     WRONG_COLUMN_COUNT = "wrong_column_count"
+    CONTROL_CHARACTER = "control_character"
+    DATE_OUT_OF_RANGE = "date_out_of_range"
+    UNKNOWN_CODE = "unknown_code"
 
 
 # Import order that satisfies references (customers before orders, orders before lines).

@@ -83,3 +83,22 @@ def test_export_writes_the_file_and_an_audit_row(tmp_path: Path) -> None:
     entry = AuditLog.objects.get(action="export", object_type="orders")
     assert entry.username.startswith("analyst via cli:")
     assert entry.user is not None
+
+
+def test_replace_opts_into_whole_row_replacement(tmp_path: Path) -> None:
+    from winback.store.customers.models import Customer
+
+    full = tmp_path / "full.csv"
+    full.write_text("customer_id,name,phone\nVIP9,王五,13900000009\n", encoding="utf-8")
+    names = tmp_path / "names.csv"
+    names.write_text("customer_id,name\nVIP9,王老五\n", encoding="utf-8")
+    CliRunner().invoke(app, ["import", "customers", str(full)])
+
+    partial = CliRunner().invoke(app, ["import", "customers", str(names), "--json"])
+    assert partial.exit_code == 0, partial.output
+    assert Customer.objects.get(external_id="VIP9").phone == "13900000009"
+
+    whole = CliRunner().invoke(app, ["import", "customers", str(names), "--replace", "--json"])
+    assert whole.exit_code == 0, whole.output
+    assert json.loads(whole.stdout)["replace"] is True
+    assert Customer.objects.get(external_id="VIP9").phone == ""

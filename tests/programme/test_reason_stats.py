@@ -8,7 +8,11 @@ import polars as pl
 import pytest
 
 from winback.programme.playbooks import Playbooks
-from winback.programme.reason_stats import department_actions, monthly_reason_stats
+from winback.programme.reason_stats import (
+    department_actions,
+    monthly_reason_stats,
+    unmapped_reason_codes,
+)
 from winback.programme.taxonomy import Taxonomy
 
 T = Taxonomy.default()
@@ -58,12 +62,20 @@ def test_shares_and_change_against_the_previous_month() -> None:
     assert sum(g["share"] for g in groups.values()) == pytest.approx(1.0)
 
 
-def test_unknown_codes_are_refused() -> None:
-    bad = pl.DataFrame(
-        {"customer_pk": [1], "recorded_date": [date(2024, 5, 1)], "reason_code": ["ghost"]}
+def test_unknown_stored_codes_are_left_out_and_listed_for_review() -> None:
+    ghost = pl.DataFrame(
+        {
+            "customer_pk": [1, 2],
+            "recorded_date": [date(2024, 5, 1)] * 2,
+            "reason_code": ["ghost"] * 2,
+        },
+        schema={"customer_pk": pl.Int64(), "recorded_date": pl.Date(), "reason_code": pl.String()},
     )
-    with pytest.raises(ValueError, match="ghost"):
-        monthly_reason_stats(bad, date(2024, 5, 1), T)
+    with_ghost = monthly_reason_stats(pl.concat([_records(), ghost]), date(2024, 5, 1), T)
+    assert with_ghost.equals(monthly_reason_stats(_records(), date(2024, 5, 1), T))
+    assert "ghost" not in with_ghost["code"].to_list()
+    review = unmapped_reason_codes(pl.concat([_records(), ghost]), T)
+    assert review.rows() == [("ghost", 2)]
 
 
 def test_department_action_list_follows_the_playbooks() -> None:

@@ -91,6 +91,14 @@ def register(app: typer.Typer, export_app: typer.Typer) -> None:
             "--unknown-customers",
             help="Orders of unknown customers: create stubs or reject (default: profile).",
         ),
+        replace: bool = typer.Option(
+            False,
+            "--replace",
+            help=(
+                "Replace whole rows: columns the file lacks are emptied "
+                "(default: update only the file's columns)."
+            ),
+        ),
     ) -> None:
         """Import a file; rejected rows go to a rejects file, nothing is silently dropped."""
         django_setup()
@@ -124,6 +132,7 @@ def register(app: typer.Typer, export_app: typer.Typer) -> None:
                     lang=language,
                     progress=progress,
                     unknown_customer_policy=unknown_customers.value if unknown_customers else None,
+                    replace=replace,
                 )
             except ImportFileError as exc:
                 bar.stop()

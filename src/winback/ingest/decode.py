@@ -22,6 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
+from winback.environment import env_int
 from winback.ingest.messages import FileError, ImportFileError
 
 ROW = "_row"  # physical row number: header = 1, first data row = 2 (XLSX: the sheet row)
@@ -40,6 +41,26 @@ _UNUSED_SEPARATORS = ("\x1f", "\x1e", "\x1d", "\x1c")
 _CJK_EVIDENCE = 3  # CJK characters decoded as UTF-8 before the first bad byte
 _CJK = re.compile("[\u4e00-\u9fff]")
 _MAX_CONTROL_SHARE = 0.001  # binary data decoded by a permissive codec is full of controls
+_UTF16_SAMPLE = 4096
+_UTF16_ZERO_SHARE = 0.3  # ASCII text in UTF-16: every other byte is zero
+DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024
+DEFAULT_MAX_LINE_BYTES = 1024 * 1024
+_SCAN_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Sizes beyond which a file is refused before it is read into memory."""
+
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+
+    @classmethod
+    def from_environment(cls) -> ReadLimits:
+        return cls(
+            max(env_int("WINBACK_IMPORT_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES), 1),
+            max(env_int("WINBACK_IMPORT_MAX_LINE_BYTES", DEFAULT_MAX_LINE_BYTES), 1024),
+        )
 
 
 @dataclass(frozen=True)
@@ -65,10 +86,14 @@ class Decoded:
     encoding: str
 
 
-def read_table(path: Path) -> RawTable:
+def read_table(path: Path, limits: ReadLimits | None = None) -> RawTable:
     """Read any supported file; raise :class:`ImportFileError` when it cannot be read at all."""
     if not path.is_file():
         raise ImportFileError(FileError.NOT_FOUND, path=path)
+    limits = limits or ReadLimits.from_environment()
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        raise ImportFileError(FileError.FILE_TOO_LARGE, size=size, limit=limits.max_file_bytes)
     with path.open("rb") as fh:
         head = fh.read(8)
     if head.startswith(b"PK\x03\x04"):
@@ -77,7 +102,37 @@ def read_table(path: Path) -> RawTable:
         return read_xlsx(path)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise ImportFileError(FileError.UNSUPPORTED_FORMAT, detail="Excel 97-2003 .xls")
+    check_line_lengths(path, limits.max_line_bytes)
     return read_delimited(path.read_bytes())
+
+
+def check_line_lengths(path: Path, limit: int) -> None:
+    """Refuse a text file holding a line longer than ``limit`` bytes, reading it in blocks
+    (memory stays at one block however long the line): a cell of hundreds of megabytes would
+    otherwise be copied several times over by decoding and splitting."""
+    line = 1  # the line the current run belongs to
+    run = 0  # bytes of that line seen so far
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(_SCAN_BLOCK), b""):
+            first = block.find(b"\n")
+            if first < 0:
+                run += len(block)
+            else:
+                pieces = block.split(b"\n")
+                longest = max(map(len, pieces[1:-1]), default=0)
+                if run + first > limit or longest > limit:
+                    offset = 0 if run + first > limit else _first_longer(pieces, limit)
+                    raise ImportFileError(FileError.LINE_TOO_LONG, line=line + offset, limit=limit)
+                line += len(pieces) - 1
+                run = len(pieces[-1])
+            if run > limit:
+                raise ImportFileError(FileError.LINE_TOO_LONG, line=line, limit=limit)
+
+
+def _first_longer(pieces: list[bytes], limit: int) -> int:
+    """Index of the first inner piece of a block longer than ``limit`` (it is there)."""
+    lengths = pl.Series([len(p) for p in pieces[1:-1]])
+    return int((lengths > limit).arg_true()[0]) + 1
 
 
 def read_delimited(raw: bytes) -> RawTable:
@@ -102,11 +157,15 @@ def decode_bytes(raw: bytes) -> Decoded:
         if raw.startswith(bom):
             text = _strict(raw, codec)
             return Decoded(text.lstrip("\ufeff").encode("utf-8"), codec.removesuffix("-sig"))
+    utf16 = _utf16_without_bom(raw)
+    if utf16 is not None:
+        return utf16
     try:
         raw.decode("utf-8")
         return Decoded(raw, "utf-8")
     except UnicodeDecodeError as exc:
         utf8_offset = exc.start
+    _refuse_mixed_encodings(raw)
     if _damaged_utf8(raw, utf8_offset):
         raise ImportFileError(
             FileError.UNDECODABLE, offset=utf8_offset, byte=f"{raw[utf8_offset]:02X}"
@@ -119,6 +178,71 @@ def decode_bytes(raw: bytes) -> Decoded:
     if guessed is not None:
         return guessed
     raise ImportFileError(FileError.UNDECODABLE, offset=utf8_offset, byte=f"{raw[utf8_offset]:02X}")
+
+
+def _utf16_without_bom(raw: bytes) -> Decoded | None:
+    """UTF-16 text without a byte-order mark: mostly-ASCII text has a zero in every other
+    byte, at odd offsets in little-endian and even ones in big-endian. Decoded when it
+    decodes, refused with a clear message when it does not."""
+    sample = raw[:_UTF16_SAMPLE]
+    half = len(sample) // 2
+    if half < 4:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    codec = None
+    if odd >= _UTF16_ZERO_SHARE * half and even < odd / 4:
+        codec = "utf-16-le"
+    elif even >= _UTF16_ZERO_SHARE * half and odd < even / 4:
+        codec = "utf-16-be"
+    if codec is None:
+        return None
+    head = sample[: len(sample) - len(sample) % 2].decode(codec, errors="replace")
+    if _control_share(head) > _MAX_CONTROL_SHARE or not any(c in head for c in "\n,\t;|"):
+        return None  # zeros, but not text: binary data, refused further on
+    try:
+        text = raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            FileError.UTF16_NO_BOM, detail=f"{codec}, byte offset {exc.start}"
+        ) from None
+    return Decoded(text.lstrip("\ufeff").encode("utf-8"), codec)
+
+
+def _control_share(text: str) -> float:
+    controls = sum(text.count(chr(c)) for c in (*range(0, 9), 11, 12, *range(14, 32), 127))
+    return controls / max(len(text), 1)
+
+
+def _refuse_mixed_encodings(raw: bytes) -> None:
+    """Refuse a file some of whose lines are UTF-8 Chinese and others GBK Chinese: no single
+    decoding reads both, and a guess stores one half as garbage. Names the first line whose
+    encoding disagrees with the first line that showed one."""
+    as_utf8 = _lines(raw.decode("utf-8", errors="replace"))
+    utf8_bad = pl.col("u").str.contains("\ufffd", literal=True)
+    utf8_cjk = ~utf8_bad & pl.col("u").str.contains(_CJK.pattern)
+    if not pl.DataFrame({"u": as_utf8}).select(utf8_cjk.any()).item():
+        return  # no line is UTF-8 Chinese: nothing to disagree with
+    as_gbk = _lines(raw.decode("gb18030", errors="replace"))
+    if as_utf8.len() != as_gbk.len():
+        return
+    frame = pl.DataFrame({"u": as_utf8, "g": as_gbk}).with_row_index("line", offset=1)
+    kinds = frame.select(
+        "line",
+        utf8_cjk.alias("utf8"),
+        (utf8_bad & ~pl.col("g").str.contains("\ufffd", literal=True)).alias("gbk"),
+    ).filter(pl.col("utf8") | pl.col("gbk"))
+    if kinds.height == 0 or not (kinds["utf8"].any() and kinds["gbk"].any()):
+        return
+    first_is_utf8 = bool(kinds["utf8"][0])
+    other = kinds.filter(pl.col("gbk") if first_is_utf8 else pl.col("utf8"))
+    raise ImportFileError(
+        FileError.MIXED_ENCODING, line=int(other["line"][0]), first=int(kinds["line"][0])
+    )
+
+
+def _lines(text: str) -> pl.Series:
+    """The text's lines (split on line feeds, vectorised)."""
+    return pl.Series([text]).str.split("\n").explode()
 
 
 def _damaged_utf8(raw: bytes, offset: int) -> bool:
@@ -146,8 +270,7 @@ def _charset_normalizer_guess(raw: bytes) -> Decoded | None:
     if best is None or best.encoding is None:
         return None
     text = str(best)
-    controls = sum(text.count(chr(c)) for c in (*range(0, 9), 11, 12, *range(14, 32), 127))
-    if not text or controls > _MAX_CONTROL_SHARE * len(text):
+    if not text or _control_share(text) > _MAX_CONTROL_SHARE:
         return None
     return Decoded(text.lstrip("\ufeff").encode("utf-8"), best.encoding)
 

@@ -13,6 +13,7 @@ import io
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,13 @@ def normalise_label(text: str) -> str:
             return step
         current = step
     return current
+
+
+def _shortened(headers: Iterable[str], limit: int = 80) -> str:
+    """Headers joined for a message, each and all cut short (no echo of huge input)."""
+    cut = [h if len(h) <= limit else h[: limit - 1] + "…" for h in headers]
+    text = ", ".join(cut)
+    return text if len(text) <= 4 * limit else text[: 4 * limit - 1] + "…"
 
 
 def _without_units(text: str) -> str:
@@ -155,6 +163,6 @@ def map_headers(
         raise ImportFileError(
             FileError.MISSING_COLUMNS,
             columns=", ".join(missing),
-            found=", ".join(h for h in headers if h) or "-",
+            found=_shortened(h for h in headers if h) or "-",
         )
     return HeaderMap(fields, headers, tuple(unknown), tuple(duplicates), tuple(ignored))

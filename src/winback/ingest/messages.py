@@ -29,6 +29,12 @@ class FileError(StrEnum):
     ZIP_BOMB = "zip_bomb"
     MISSING_COLUMNS = "missing_columns"
     BAD_MAPPING = "bad_mapping"
+    MIXED_ENCODING = "mixed_encoding"
+    UTF16_NO_BOM = "utf16_no_bom"
+    HEADER_TOO_LONG = "header_too_long"
+    LINE_TOO_LONG = "line_too_long"
+    FILE_TOO_LARGE = "file_too_large"
+    WRITE_FAILED = "write_failed"
 
 
 REJECT_MESSAGES: dict[RejectReason, dict[Lang, str]] = {
@@ -59,6 +65,18 @@ REJECT_MESSAGES: dict[RejectReason, dict[Lang, str]] = {
     RejectReason.TOO_LONG: {
         "zh": "「{column}」超过{max_length}个字符",
         "en": "{column}: longer than {max_length} characters",
+    },
+    RejectReason.CONTROL_CHARACTER: {
+        "zh": "「{column}」含有控制字符（如NUL），已拒绝：{value}",
+        "en": "{column}: holds a control character (e.g. NUL): {value}",
+    },
+    RejectReason.DATE_OUT_OF_RANGE: {
+        "zh": "「{column}」日期超出允许范围（{earliest}至{latest}）：{value}",
+        "en": "{column}: date outside {earliest} .. {latest}: {value}",
+    },
+    RejectReason.UNKNOWN_CODE: {
+        "zh": "「{column}」不在本企业的代码表中（也不是已知的同义词）：{value}",
+        "en": "{column}: not a code of this business (nor a known synonym): {value}",
     },
     RejectReason.DUPLICATE_KEY: {
         "zh": "「{column}」与第{first_row}行重复（保留第{first_row}行）",
@@ -124,6 +142,44 @@ FILE_MESSAGES: dict[FileError, dict[Lang, str]] = {
     FileError.BAD_MAPPING: {
         "zh": "列映射文件有误：{detail}",
         "en": "the column mapping file is invalid: {detail}",
+    },
+    FileError.MIXED_ENCODING: {
+        "zh": (
+            "文件的行使用了不同的编码（UTF-8与GBK混合）：第{line}行与第{first}行不一致。"
+            "请统一另存为UTF-8"
+        ),
+        "en": (
+            "the file's rows use different encodings (UTF-8 and GBK mixed): line {line} "
+            "disagrees with line {first}. Save the whole file as UTF-8"
+        ),
+    },
+    FileError.UTF16_NO_BOM: {
+        "zh": (
+            "文件似乎是没有字节顺序标记（BOM）的UTF-16，且无法按UTF-16解码：{detail}。请另存为UTF-8"
+        ),
+        "en": (
+            "the file looks like UTF-16 without a byte-order mark and does not decode as "
+            "UTF-16: {detail}. Save it as UTF-8"
+        ),
+    },
+    FileError.HEADER_TOO_LONG: {
+        "zh": "第{column}列的表头超过{limit}个字符：{header}",
+        "en": "the header of column {column} is longer than {limit} characters: {header}",
+    },
+    FileError.LINE_TOO_LONG: {
+        "zh": "第{line}行超过{limit}字节，单元格过长，已拒绝整个文件（未读入内存）",
+        "en": (
+            "line {line} is longer than {limit} bytes (a cell far too long); the file was "
+            "refused without reading it into memory"
+        ),
+    },
+    FileError.FILE_TOO_LARGE: {
+        "zh": "文件过大：{size}字节，上限{limit}字节",
+        "en": "the file is too large: {size} bytes, the limit is {limit}",
+    },
+    FileError.WRITE_FAILED: {
+        "zh": "写入数据库失败，本批次已标记为失败：{detail}",
+        "en": "writing to the database failed and the batch was marked failed: {detail}",
     },
 }
 

@@ -43,7 +43,7 @@ _DMY = rf"^(?P<p1>\d{{1,2}})[-/.](?P<p2>\d{{1,2}})[-/.](?P<y>\d{{4}}|\d{{2}}){_T
 _COMPACT = (
     r"^(?P<y>\d{4})(?P<mo>\d{2})(?P<d>\d{2})(?:[T\s]?(?P<h>\d{2})(?P<mi>\d{2})(?P<s>\d{2})?)?$"
 )
-_SERIAL = r"^\d{5}(?:\.\d+)?$"
+_SERIAL = r"^[1-9]\d{4}(?:\.\d+)?$"  # 10000..99999: serial 0 / 00000 is no date
 _EXCEL_EPOCH_OFFSET_DAYS = 25569  # serial of 1970-01-01 in Excel's 1900 date system
 
 _AMOUNT = r"^(?P<sign>[+-]?)(?P<int>\d{1,3}(?:,\d{3})+|\d*)(?:\.(?P<frac>\d*))?$"
@@ -84,11 +84,19 @@ def _apply(values: pl.Series, build: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
     return pl.DataFrame({"v": values}).select(build(pl.col("v")).alias(values.name)).to_series()
 
 
+_STRAY_BOM = "[\ufeff\u200b]"  # a byte-order mark or zero-width space pasted into a cell
+# Control characters no cell may hold (tab, line feed and carriage return may: a quoted note
+# spans lines, a pasted address holds a tab). NUL breaks PostgreSQL and XLSX; the rest print
+# as nothing and make two equal-looking keys differ.
+CONTROL_CHARACTERS = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+
+
 def clean_cells(values: pl.Series) -> pl.Series:
-    """Strip surrounding white space (incl. ideographic space); empty cells become null."""
+    """Strip surrounding white space (incl. ideographic space) and any byte-order mark or
+    zero-width space inside the cell; empty cells become null."""
 
     def build(v: pl.Expr) -> pl.Expr:
-        stripped = v.str.strip_chars()
+        stripped = v.str.replace_all(_STRAY_BOM, "").str.strip_chars()
         return pl.when(stripped != "").then(stripped)
 
     return _apply(values, build)

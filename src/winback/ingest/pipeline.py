@@ -25,7 +25,16 @@ from winback.ingest.headers import HeaderMap, UserMapping, load_mapping, map_hea
 from winback.ingest.keys import KEY, assign_keys, content_hash, key_columns
 from winback.ingest.messages import FileError, ImportFileError, Lang
 from winback.ingest.parse import DateOrder, DateOrderDecision
-from winback.ingest.validate import CODE, COLUMN, DTYPES, REASON, message, validate
+from winback.ingest.validate import (
+    CODE,
+    COLUMN,
+    DTYPES,
+    REASON,
+    ValueLimits,
+    message,
+    short,
+    validate,
+)
 from winback.schema import CONTRACTS, ImportContract, RejectReason
 
 ROW_HASH = "row_hash"
@@ -84,6 +93,10 @@ class IngestOptions:
     default_date_order: DateOrder = "mdy"
     lang: Lang = "zh"
     unknown_customer_policy: UnknownCustomerPolicy = "stub"
+    limits: ValueLimits = field(default_factory=ValueLimits)
+
+
+MAX_HEADER_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -143,6 +156,7 @@ def prepare_table(
     mapping: UserMapping | None,
     options: IngestOptions,
 ) -> Prepared:
+    check_headers(raw.headers)
     non_empty = frozenset(
         i for i, c in enumerate(raw.cell_columns) if raw.frame[c].drop_nulls().len() > 0
     )
@@ -154,6 +168,7 @@ def prepare_table(
         time_zone=options.time_zone,
         default_date_order=options.default_date_order,
         lang=options.lang,
+        limits=options.limits,
     )
     invalid = validated.errors.select(ROW, CODE, COLUMN, REASON)
     valid = (
@@ -173,6 +188,15 @@ def prepare_table(
         rejects=rejects,
         date_order=validated.date_order,
     )
+
+
+def check_headers(headers: tuple[str, ...], limit: int = MAX_HEADER_CHARS) -> None:
+    """Refuse a file whose header holds a cell no real header is that long (quoted short)."""
+    for index, header in enumerate(headers):
+        if len(header) > limit:
+            raise ImportFileError(
+                FileError.HEADER_TOO_LONG, column=index + 1, limit=limit, header=short(header)
+            )
 
 
 def reference_values(prepared: Prepared) -> dict[str, pl.Series]:

@@ -1,6 +1,7 @@
 """Apply an import contract to a raw table: typed columns plus one reason per rejected row.
 
-Every field yields at most one error per row (missing, unparseable or too long). A row's
+Every field yields at most one error per row (missing, a control character, unparseable,
+a date outside the plausible window, a code outside the business's vocabulary, or too long). A row's
 ``reason_code`` is its first error in field order, its ``column`` that error's source header,
 and its ``reason`` every message joined with "; ". Messages are built only for failing rows.
 """
@@ -8,14 +9,16 @@ and its ``reason`` every message joined with "; ". Messages are built only for f
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 
 import polars as pl
 
 from winback.ingest.decode import NFIELDS, ROW, RawTable
-from winback.ingest.headers import HeaderMap
+from winback.ingest.headers import HeaderMap, normalise_label
 from winback.ingest.messages import REJECT_MESSAGES, Lang
 from winback.ingest.parse import (
+    CONTROL_CHARACTERS,
     DateOrder,
     DateOrderDecision,
     Parsed,
@@ -38,6 +41,7 @@ COLUMN = "_column"
 REASON = "_reason"
 LOCAL_DATE_SUFFIX = "__date"  # a DATETIME field's business-local date column
 _VALUE_PREVIEW = 40
+SHORT_TEXT = 80  # headers and names in messages and the stored batch summary
 _MAX_INT = 2_147_483_647  # the store's integer columns
 INT_RANGES: dict[str, tuple[int, int]] = {"score": (-32_768, 32_767)}  # a small integer column
 
@@ -61,6 +65,48 @@ _PARSE_ERROR: dict[FieldType, RejectReason] = {
     FieldType.BOOL: RejectReason.BAD_BOOL,
     FieldType.CHOICE: RejectReason.BAD_CHOICE,
 }
+
+
+EARLIEST_DATE = date(1990, 1, 1)
+EARLIEST_BIRTHDAY = date(1900, 1, 1)
+MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
+
+
+@dataclass(frozen=True)
+class CodeMap:
+    """A vocabulary a text field must belong to (e.g. leave reasons): spellings -> code.
+
+    ``spellings`` are normalised (:func:`winback.ingest.headers.normalise_label`); a value not
+    spelled exactly like one is matched by the first ``keywords`` entry it contains."""
+
+    spellings: Mapping[str, str]
+    keywords: tuple[tuple[str, str], ...] = ()
+
+    def code_of(self, value: str) -> str | None:
+        text = normalise_label(value)
+        found = self.spellings.get(text)
+        if found is not None:
+            return found
+        return next((code for word, code in self.keywords if word and word in text), None)
+
+
+@dataclass(frozen=True)
+class ValueLimits:
+    """What a stored value may be, so no later step trips over it.
+
+    Dates outside ``earliest`` .. ``latest`` (birthdays: ``earliest_birthday`` .. ``latest``)
+    are refused, as are cells longer than ``max_cell_chars`` and, for fields in ``codes``,
+    values outside the vocabulary."""
+
+    earliest: date = EARLIEST_DATE
+    latest: date | None = None
+    earliest_birthday: date = EARLIEST_BIRTHDAY
+    max_cell_chars: int = MAX_CELL_CHARS
+    codes: Mapping[str, CodeMap] = field(default_factory=dict)
+
+    def window(self, field_name: str) -> tuple[date, date | None]:
+        low = self.earliest_birthday if field_name == "birthday" else self.earliest
+        return low, self.latest
 
 
 @dataclass(frozen=True)
@@ -97,7 +143,9 @@ def validate(
     time_zone: str,
     default_date_order: DateOrder,
     lang: Lang,
+    limits: ValueLimits | None = None,
 ) -> Validated:
+    limits = limits or ValueLimits()
     cells = {
         name: clean_cells(raw.frame[f"c{index}"]).alias(name)
         for name, index in header_map.fields.items()
@@ -112,13 +160,18 @@ def validate(
             columns += _empty_columns(f, raw.frame.height)
             continue
         parsed, local_date = _parse_field(f, cell, order, time_zone)
+        code_map = limits.codes.get(f.name)
+        unknown_code = None
+        if code_map is not None:
+            parsed, unknown_code = _map_codes(parsed, code_map)
         columns.append(parsed.values.alias(f.name))
         if local_date is not None:
             columns.append(local_date.alias(f.name + LOCAL_DATE_SUFFIX))
-        if _has_checks(f):
-            codes.append(_field_code(f, cell, parsed).alias(f"{CODE}{f.name}"))
+        day = local_date if local_date is not None else parsed.values
+        checks = _Checks(limits, day if _is_dated(f) else None, unknown_code)
+        codes.append(_field_code(f, cell, parsed, checks).alias(f"{CODE}{f.name}"))
     coded = pl.DataFrame([raw.frame[ROW], raw.frame[NFIELDS], *codes, *cells.values()])
-    errors = _error_rows(coded, raw, header_map, contract, lang)
+    errors = _error_rows(coded, raw, header_map, contract, lang, limits)
     return Validated(pl.DataFrame(columns), errors, decision)
 
 
@@ -179,21 +232,58 @@ def _first_match(cases: list[tuple[pl.Expr, pl.Expr]]) -> pl.Expr:
     return expr
 
 
-def _has_checks(f: Field) -> bool:
-    return f.required or f.type in _PARSE_ERROR or f.max_length is not None
+@dataclass(frozen=True)
+class _Checks:
+    limits: ValueLimits
+    day: pl.Series | None  # a dated field's calendar date
+    unknown_code: pl.Series | None  # a coded field's "not in the vocabulary" mask
 
 
-def _field_code(f: Field, cell: pl.Series, parsed: Parsed) -> pl.Series:
-    """The field's error code per row (null when fine): missing, unparseable or too long."""
+def _map_codes(parsed: Parsed, code_map: CodeMap) -> tuple[Parsed, pl.Series]:
+    """Values through the vocabulary (distinct values only); unmapped ones are flagged."""
+    values = parsed.values
+    distinct = values.drop_nulls().unique().to_list()
+    mapping = {v: code_map.code_of(v) for v in distinct}
+    mapped = values.replace_strict(mapping, default=None, return_dtype=pl.String).alias(values.name)
+    unknown = (values.is_not_null() & mapped.is_null()).alias(values.name)
+    return Parsed(mapped, parsed.bad), unknown
+
+
+def _max_length(f: Field, limits: ValueLimits) -> int:
+    return min(f.max_length or limits.max_cell_chars, limits.max_cell_chars)
+
+
+def _field_code(f: Field, cell: pl.Series, parsed: Parsed, checks: _Checks) -> pl.Series:
+    """The field's error code per row (null when fine): missing, control character,
+    unparseable, out of the plausible window, not in the vocabulary, or too long."""
     frame = pl.DataFrame({"cell": cell, "value": parsed.values, "bad": parsed.bad})
     cases: list[tuple[pl.Expr, pl.Expr]] = []
     if f.required:
         cases.append((pl.col("cell").is_null(), pl.lit(RejectReason.MISSING_REQUIRED.value)))
+    controls = pl.col("cell").str.contains(CONTROL_CHARACTERS)
+    cases.append((controls, pl.lit(RejectReason.CONTROL_CHARACTER.value)))
+    cases.append(
+        (
+            pl.col("cell").str.len_chars() > checks.limits.max_cell_chars,
+            pl.lit(RejectReason.TOO_LONG.value),
+        )
+    )
     parse_error = _PARSE_ERROR.get(f.type)
     if parse_error is not None:
         cases.append((pl.col("bad"), pl.lit(parse_error.value)))
-    if f.max_length is not None:
-        too_long = pl.col("value").str.len_chars() > f.max_length
+    if checks.day is not None:
+        low, high = checks.limits.window(f.name)
+        frame = frame.with_columns(checks.day.alias("day"))
+        outside = pl.col("day") < low
+        if high is not None:
+            outside = outside | (pl.col("day") > high)
+        cases.append((outside, pl.lit(RejectReason.DATE_OUT_OF_RANGE.value)))
+    if checks.unknown_code is not None:
+        frame = frame.with_columns(checks.unknown_code.alias("unknown"))
+        cases.append((pl.col("unknown"), pl.lit(RejectReason.UNKNOWN_CODE.value)))
+    if f.type in (FieldType.TEXT, FieldType.LIST):
+        text = pl.col("cell") if f.type is FieldType.LIST else pl.col("value")
+        too_long = text.str.len_chars() > _max_length(f, checks.limits)
         cases.append((too_long, pl.lit(RejectReason.TOO_LONG.value)))
     return frame.select(_first_match(cases).cast(pl.String)).to_series()
 
@@ -204,6 +294,7 @@ def _error_rows(
     header_map: HeaderMap,
     contract: ImportContract,
     lang: Lang,
+    limits: ValueLimits,
 ) -> pl.DataFrame:
     """ROW, _code, _column, _reason for rows with at least one problem (messages built here)."""
     width = len(raw.headers)
@@ -217,11 +308,13 @@ def _error_rows(
             schema={ROW: pl.Int64, CODE: pl.String, COLUMN: pl.String, REASON: pl.String},
         )
     fields = [f for f in contract.fields if f"{CODE}{f.name}" in coded.columns]
-    messages = [_field_message(f, header_map.source(f.name), lang) for f in fields]
+    messages = [_field_message(f, header_map.source(f.name), lang, limits) for f in fields]
     first_code = pl.coalesce([pl.col(f"{CODE}{f.name}") for f in fields])
     first_column = pl.coalesce(
         [
-            pl.when(pl.col(f"{CODE}{f.name}").is_not_null()).then(pl.lit(header_map.source(f.name)))
+            pl.when(pl.col(f"{CODE}{f.name}").is_not_null()).then(
+                pl.lit(short(header_map.source(f.name)))
+            )
             for f in fields
         ]
     )
@@ -242,16 +335,26 @@ def _error_rows(
     )
 
 
-def _field_message(f: Field, source: str, lang: Lang) -> pl.Expr:
+def _field_message(f: Field, source: str, lang: Lang, limits: ValueLimits) -> pl.Expr:
     code_col = pl.col(f"{CODE}{f.name}")
-    value = pl.col(f.name).str.slice(0, _VALUE_PREVIEW)
-    params: dict[str, pl.Expr | str | int] = {"column": source, "value": value}
+    value = preview(pl.col(f.name))
+    params: dict[str, pl.Expr | str | int] = {"column": short(source), "value": value}
     choices = ", ".join(c for c, _ in f.choices)
+    low, high = limits.window(f.name)
     extra: Mapping[str, pl.Expr | str | int] = {
         "choices": choices,
-        "max_length": f.max_length or 0,
+        "max_length": _max_length(f, limits),
+        "earliest": low.isoformat(),
+        "latest": high.isoformat() if high else "-",
     }
-    codes = (RejectReason.MISSING_REQUIRED, _PARSE_ERROR.get(f.type), RejectReason.TOO_LONG)
+    codes = (
+        RejectReason.MISSING_REQUIRED,
+        RejectReason.CONTROL_CHARACTER,
+        _PARSE_ERROR.get(f.type),
+        RejectReason.DATE_OUT_OF_RANGE,
+        RejectReason.UNKNOWN_CODE,
+        RejectReason.TOO_LONG,
+    )
     return _first_match(
         [
             (code_col == code.value, message(code, lang, **params, **extra))
@@ -259,3 +362,15 @@ def _field_message(f: Field, source: str, lang: Lang) -> pl.Expr:
             if code is not None
         ]
     )
+
+
+def preview(value: pl.Expr) -> pl.Expr:
+    """A cell as a message shows it: control characters as "?", cut to a few characters."""
+    cut = value.str.slice(0, _VALUE_PREVIEW).str.replace_all(CONTROL_CHARACTERS, "?")
+    return pl.when(value.str.len_chars() > _VALUE_PREVIEW).then(cut + pl.lit("…")).otherwise(cut)
+
+
+def short(text: str, limit: int = SHORT_TEXT) -> str:
+    """A header or file name as a message shows it: at most ``limit`` characters."""
+    clean = "".join("?" if ord(c) < 32 or ord(c) == 127 else c for c in text[: limit + 1])
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"

@@ -36,12 +36,13 @@ def monthly_reason_stats(records: pl.DataFrame, month: date, taxonomy: Taxonomy)
     A customer counts once per reason per month (the same reason recorded at two contacts is
     one observation); shares are of all (customer, reason) observations of the month, so they
     add up to 1 at each level. Every reason and group of the taxonomy is listed, zeros
-    included, in taxonomy order, groups first.
+    included, in taxonomy order, groups first. Records whose code is not in the taxonomy
+    (stored before imports checked codes, or a reason since removed) are left out: they
+    belong to no row of the table; :func:`unmapped_reason_codes` lists them for review.
     """
-    frame = REASON_RECORDS.conform(records)
-    unknown = set(frame["reason_code"].unique().to_list()) - set(taxonomy.codes)
-    if unknown:
-        raise ValueError(f"reason records hold codes not in the taxonomy: {sorted(unknown)}")
+    frame = REASON_RECORDS.conform(records).filter(
+        pl.col("reason_code").is_in(list(taxonomy.codes))
+    )
     start = month_start(month)
     prev = shift_month(start, -1)
     nxt = shift_month(start, 1)
@@ -61,6 +62,17 @@ def monthly_reason_stats(records: pl.DataFrame, month: date, taxonomy: Taxonomy)
     ).with_columns(reason_code=pl.col("group"))
     groups = _level(observed.with_columns(reason_code=pl.col("group")), groups_frame, "group")
     return typed(pl.concat([groups, reasons]), STATS_SCHEMA)
+
+
+def unmapped_reason_codes(records: pl.DataFrame, taxonomy: Taxonomy) -> pl.DataFrame:
+    """Stored reason codes the taxonomy does not know, with how often each occurs."""
+    frame = REASON_RECORDS.conform(records)
+    return (
+        frame.filter(~pl.col("reason_code").is_in(list(taxonomy.codes)))
+        .group_by("reason_code")
+        .len("count")
+        .sort("count", "reason_code", descending=[True, False])
+    )
 
 
 def _level(observed: pl.DataFrame, catalogue: pl.DataFrame, level: str) -> pl.DataFrame:

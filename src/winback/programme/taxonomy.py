@@ -24,7 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from winback.programme.defaults.keywords import KEYWORDS_EN, KEYWORDS_ZH
+from winback.programme.defaults.keywords import KEYWORDS_EN, KEYWORDS_ZH, REASON_SYNONYMS
 from winback.programme.reasons import DEFAULT_REASONS, FALLBACK_CODE, GROUPS, Reason
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -93,6 +93,20 @@ class Taxonomy:
             if g.code == code:
                 return g.zh if lang.startswith("zh") else g.en
         return code
+
+    def spellings(self) -> dict[str, str]:
+        """Every way a file may write a reason: its code, its zh and en labels and the
+        default synonyms (:data:`REASON_SYNONYMS`) -> code. Free text beyond these is matched
+        through :meth:`keywords`."""
+        out: dict[str, str] = {}
+        codes = set(self.codes)
+        for r in self.reasons:
+            for spelling in (r.code, r.zh, r.en):
+                out.setdefault(spelling, r.code)
+        for spelling, code in REASON_SYNONYMS.items():
+            if code in codes:
+                out.setdefault(spelling, code)
+        return out
 
     def keywords(self, lang: str) -> Mapping[str, tuple[str, ...]]:
         return self.keywords_zh if lang.startswith("zh") else self.keywords_en

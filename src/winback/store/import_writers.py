@@ -20,6 +20,7 @@ import polars as pl
 from django.db import connection, models
 from django.utils import timezone
 
+from winback.ingest.consent import STORED_SCHEMA, WITHDRAWN
 from winback.ingest.keys import KEY, KEY_DERIVED
 from winback.ingest.parse import localize
 from winback.ingest.pipeline import (
@@ -55,9 +56,22 @@ class KindSpec:
     # db column -> SQL combining the stored row ({t}column) with the file's value ({new}) on
     # update, for facts an import must never undo (a do-not-contact request made to an agent).
     sticky: dict[str, str] = field(default_factory=dict)
+    # db column -> the field whose presence in a file means the column is written too.
+    derived: dict[str, str] = field(default_factory=dict)
 
     def set_expression(self, column: str, stored_prefix: str, new: str) -> str:
         return self.sticky.get(column, "{new}").format(t=stored_prefix, new=new)
+
+    def present_columns(self, fields: frozenset[str]) -> list[str]:
+        """The db columns a file holding ``fields`` writes (the rest keep what is stored)."""
+        out: list[str] = []
+        for column, source in self.columns.items():
+            if source in (KEY, KEY_DERIVED, ROW_HASH) or column in self.key_db:
+                continue
+            base = source.removesuffix(PK_SUFFIX).removesuffix(LOCAL_DATE_SUFFIX)
+            if base in fields or self.derived.get(column) in fields:
+                out.append(column)
+        return out
 
     @property
     def table(self) -> str:
@@ -114,19 +128,15 @@ SPECS: dict[str, KindSpec] = {
             "do_not_contact_date": "do_not_contact_date",
             "do_not_contact_source": "do_not_contact_source",
             "notes": "notes",
+            "reconsent_date": "reconsent_date",
+            "consent_withdrawn_date": WITHDRAWN,
             "row_hash": ROW_HASH,
         },
         on_update={"is_stub": _false, "updated_at": timezone.now},
         local_midnight=("do_not_contact_date",),
-        sticky={
-            "do_not_contact": "({t}do_not_contact OR {new})",
-            "do_not_contact_date": (
-                "CASE WHEN {t}do_not_contact THEN {t}do_not_contact_date ELSE {new} END"
-            ),
-            "do_not_contact_source": (
-                "CASE WHEN {t}do_not_contact THEN {t}do_not_contact_source ELSE {new} END"
-            ),
-        },
+        # Do-not-contact and consent are merged with the stored state before writing
+        # (winback.ingest.consent): a withdrawal stays until a later, dated re-consent.
+        derived={WITHDRAWN: "consent_marketing"},
     ),
     "orders": KindSpec(
         Order,
@@ -415,6 +425,87 @@ def update_rows(spec: KindSpec, rows: pl.DataFrame) -> int:
     )
     _sqlite_many(f"UPDATE {spec.table} SET {sets} WHERE id = ?", rows.select(*columns, "id"))
     return rows.height
+
+
+def update_present(spec: KindSpec, rows: pl.DataFrame) -> int:
+    """Partial update: ``rows`` holds ``id`` plus only the columns the file has; the rest of
+    each stored row is left as it is. A row changes only where a value differs (null-safe);
+    its stored content hash is then cleared, since it no longer describes one whole file row
+    (the next whole-row import rewrites it). Returns the number of rows that changed."""
+    columns = [c for c in rows.columns if c != "id"]
+    if rows.height == 0 or not columns:
+        return 0
+    constants = {**update_constants(spec), "row_hash": "''"}
+    if vendor() == "postgresql":
+        _pg_stage(spec.table, rows)
+        sets = ", ".join(
+            [f"{c} = s.{c}" for c in columns] + [f"{c} = {v}" for c, v in constants.items()]
+        )
+        differs = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in columns)
+        sql = (
+            f"UPDATE {spec.table} AS t SET {sets} FROM _wb_stage AS s "
+            f"WHERE t.id = s.id AND ({differs})"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return int(cursor.rowcount)
+    sets = ", ".join(
+        [f"{c} = :{c}" for c in columns] + [f"{c} = {v}" for c, v in constants.items()]
+    )
+    differs = " OR ".join(f"{c} IS NOT :{c}" for c in columns)
+    sql = f"UPDATE {spec.table} SET {sets} WHERE id = :id AND ({differs})"
+    connection.ensure_connection()
+    raw = connection.connection
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        cursor.executemany(sql, rows.select(*columns, "id").iter_rows(named=True))
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+def stored_consent(ids: pl.Series, time_zone: str) -> pl.DataFrame:
+    """The stored do-not-contact and consent state of these customers (``_id`` = pk), with
+    the do-not-contact date as its business-local day."""
+    values = ids.drop_nulls().unique().to_list()
+    if not values:
+        return pl.DataFrame(schema=STORED_SCHEMA)
+    sql = (
+        "SELECT id, do_not_contact, do_not_contact_date, do_not_contact_source, "
+        "consent_marketing, consent_withdrawn_date, reconsent_date "
+        f"FROM {table_of(Customer)} WHERE {_in_clause('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_param(values)])
+        rows = cursor.fetchall()
+    texts = [[None if v is None else str(v) for v in (r[2], r[5], r[6])] for r in rows]
+    raw = pl.DataFrame(
+        {
+            "_id": pl.Series([int(r[0]) for r in rows], dtype=pl.Int64),
+            "s_dnc": pl.Series([bool(r[1]) for r in rows], dtype=pl.Boolean),
+            "dnc_at": pl.Series([t[0] for t in texts], dtype=pl.String),
+            "s_dnc_source": pl.Series([r[3] for r in rows], dtype=pl.String),
+            "s_consent": pl.Series([bool(r[4]) for r in rows], dtype=pl.Boolean),
+            "s_withdrawn": pl.Series([t[1] for t in texts], dtype=pl.String),
+            "s_reconsent": pl.Series([t[2] for t in texts], dtype=pl.String),
+        }
+    )
+    return raw.select(
+        "_id",
+        "s_dnc",
+        pl.col("dnc_at")
+        .str.slice(0, 19)
+        .str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
+        .dt.replace_time_zone("UTC")
+        .dt.convert_time_zone(time_zone)
+        .dt.date()
+        .alias("s_dnc_date"),
+        "s_dnc_source",
+        "s_consent",
+        pl.col("s_withdrawn").str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False),
+        pl.col("s_reconsent").str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False),
+    )
 
 
 def create_stub_customers(external_ids: pl.Series, row_hash: str) -> int:

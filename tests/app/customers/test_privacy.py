@@ -137,36 +137,27 @@ def test_the_cli_names_the_operator_and_refuses_strangers(tmp_path: Path) -> Non
     assert json.loads(erased.stdout.strip().splitlines()[-1])["erased"] == 1
 
 
-def test_retention_calls_the_import_file_purge_when_the_imports_area_has_it(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import sys
-    import types
-    from dataclasses import dataclass
+def test_retention_purges_old_import_files(tmp_path: Path) -> None:
     from datetime import datetime
 
+    from django.utils import timezone
+
     from winback.app.customers.privacy import purge_import_files
+    from winback.app.imports.uploads import save_upload
 
-    @dataclass(frozen=True)
-    class Purged:
-        cutoff: datetime
-        uploads_deleted: int
-
-    calls: list[object] = []
-
-    def purge(as_of: datetime | None = None) -> Purged:
-        calls.append(as_of)
-        return Purged(datetime(2026, 9, 1), 2)
-
-    module = types.ModuleType("winback.app.imports.retention")
-    module.purge_import_files = purge  # type: ignore[attr-defined]
-    import winback.app.imports as imports_area
-
-    monkeypatch.setitem(sys.modules, "winback.app.imports.retention", module)
-    monkeypatch.setattr(imports_area, "retention", module, raising=False)
+    admin = _user("adm", Role.ADMIN)
+    old = save_upload(admin, "customers", "old.csv", [b"customer_id\nX1\n"])
+    meta = old.folder / "upload.json"
+    stale = datetime(2020, 1, 1, tzinfo=timezone.get_current_timezone()).isoformat()
+    meta.write_text(
+        json.dumps({**json.loads(meta.read_text(encoding="utf-8")), "uploaded_at": stale}),
+        encoding="utf-8",
+    )
+    fresh = save_upload(admin, "customers", "new.csv", [b"customer_id\nX2\n"])
     result = apply_retention(Actor.system("cron"), today=date.today())
-    assert calls == [None]
-    assert result.import_files == {"cutoff": "2026-09-01 00:00:00", "uploads_deleted": 2}
+    assert result.import_files["uploads_deleted"] == 1
+    assert not old.folder.exists()
+    assert fresh.folder.exists()
     with pytest.raises(PermissionDenied):
         purge_import_files(Actor.of(_user("sup", Role.SUPERVISOR)))
 

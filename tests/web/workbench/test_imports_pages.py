@@ -15,6 +15,7 @@ from django.urls import reverse
 from tests.factories.workbench import user
 from winback.app.imports import uploads as imports_services
 from winback.app.imports.service import import_file
+from winback.ingest.messages import ImportFileError
 from winback.ingest.pipeline import prepare
 from winback.ingest.validate import CODE
 from winback.store.accounts.models import AuditLog, Role, User
@@ -330,3 +331,80 @@ def test_a_running_job_polls_and_an_orphaned_one_shows_as_interrupted(admin: Use
     fragment = client.get(url).content.decode()
     assert 'data-status="interrupted"' in fragment
     assert "hx-trigger" not in fragment
+
+
+# --- limits and retention ---------------------------------------------------------------------
+@pytest.mark.django_db
+def test_uploads_over_the_size_limit_or_not_a_table_are_refused_with_a_message(
+    admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = signed_in(admin)
+    monkeypatch.setenv("WINBACK_UPLOAD_MAX_BYTES", "2048")
+    cases = [
+        ("big.csv", b"customer_id\n" + b"A\n" * 5000, "文件超过0.00195 MB的上限"),
+        ("tool.exe", b"MZ\x90\x00" + bytes(200), "只能导入CSV、TSV、TXT或XLSX文件"),
+        ("tool.csv", b"MZ\x90\x00" + bytes(200), "文件内容不是CSV、TSV或XLSX表格"),
+        ("fake.xlsx", b"customer_id\nA\n", "文件内容不是CSV、TSV或XLSX表格"),
+    ]
+    for name, data, expected in cases:
+        response = client.post(
+            reverse("imports"),
+            {"kind": "customers", "file": SimpleUploadedFile(name, data)},
+            follow=True,
+        )
+        assert response.status_code == 200
+        assert expected in response.content.decode(), name
+        assert len(response.content) < 200_000  # the page never echoes the upload
+    uploads = imports_services.uploads_dir()
+    assert not uploads.exists() or not any(uploads.iterdir())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_purge_import_files_deletes_uploads_and_rejects_after_the_retention(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from winback.app.imports.retention import purge_import_files
+
+    monkeypatch.setenv("WINBACK_IMPORT_FILE_RETENTION_DAYS", "30")
+    client = signed_in(user("boss", Role.ADMIN))
+    token = upload(client, "会员卡号,消费日期,实收金额\nVIP1,2024-01-05,10\nVIP2,oops,5\n".encode())
+    job = run(client, token)
+    batch = ImportBatch.objects.get(pk=job.batch_id)
+    rejects = Path(batch.rejects_file)
+    folder = imports_services.uploads_dir() / token
+    assert rejects.is_file()
+    assert folder.is_dir()
+
+    kept = purge_import_files(timezone.now() + timedelta(days=29))
+    assert (kept.uploads_deleted, kept.rejects_deleted) == (0, 0)
+    assert rejects.is_file()
+    assert folder.is_dir()
+
+    purged = purge_import_files(timezone.now() + timedelta(days=31))
+    assert (purged.uploads_deleted, purged.rejects_deleted) == (1, 1)
+    assert purged.bytes_freed > 0
+    assert not rejects.exists()
+    assert not folder.exists()
+    batch.refresh_from_db()
+    assert batch.rejects_file == ""
+    assert "rejects_file_purged" in batch.summary
+
+
+@pytest.mark.django_db
+def test_a_failed_batch_shows_its_one_line_reason_in_the_history(
+    admin: User, tmp_path: Path
+) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(b"customer_id,name\n" + "A,张三\n".encode() + "B,李四\n".encode("gbk"))
+    with pytest.raises(ImportFileError):
+        import_file("customers", path)
+    client = signed_in(admin)
+    chinese = client.get(reverse("imports")).content.decode()
+    assert "第3行与第2行不一致" in chinese
+    client.post(reverse("language"), {"language": "en", "next": reverse("imports")})
+    english = client.get(reverse("imports")).content.decode()
+    assert "line 3 disagrees with line 2" in english

@@ -34,6 +34,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from winback.app.actors import Actor, Permission, audit, require
+from winback.app.imports import retention
 from winback.environment import data_dir
 from winback.store.queries import privacy as store
 
@@ -81,7 +82,7 @@ class PersonalDataFile:
 class RetentionResult:
     inactive_before: str
     anonymised: int
-    import_files: dict[str, Any] | None
+    import_files: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -427,15 +428,10 @@ def apply_retention(actor: Actor, *, today: date) -> RetentionResult:
     )
 
 
-def purge_import_files(actor: Actor) -> dict[str, Any] | None:
-    """The import files' retention (``winback.app.imports.retention.purge_import_files``:
-    uploads and rejects files older than ``WINBACK_IMPORT_FILE_RETENTION_DAYS``), when the
-    imports area has it; None otherwise."""
+def purge_import_files(actor: Actor) -> dict[str, Any]:
+    """The import files' retention: uploads and rejects files older than
+    ``WINBACK_IMPORT_FILE_RETENTION_DAYS`` are deleted (:mod:`winback.app.imports.retention`)."""
     require(actor, Permission.IMPORT_DATA)
-    try:
-        from winback.app.imports import retention  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
     result = retention.purge_import_files()
     return {k: str(v) if isinstance(v, datetime) else v for k, v in asdict(result).items()}
 

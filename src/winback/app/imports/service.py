@@ -10,14 +10,26 @@ happens, upserts keyed by natural key and decided by content hash make a re-run 
 exactly the state of an uninterrupted run, and a second import of the same file changes
 nothing.
 
-An updated row takes every field of the import contract from the file (a column the file lacks
-means "empty", i.e. the model's default): the stored row then is what the file says, and its
-hash describes it. Columns outside the contract (``key_dates``, the customer's creation time,
-a contact's agent account) are never touched by an import.
+By default an import updates only the columns present in the file (a two-column
+do-not-contact file changes that flag and nothing else); ``replace=True`` (``--replace``, the
+upload's "replace whole rows" box) makes an updated row take every field of the import contract
+from the file (a column the file lacks means "empty", i.e. the model's default), so the stored
+row is what the file says and its hash describes it. A file holding every column is a
+whole-row import either way. Columns outside the contract (``key_dates``, the customer's
+creation time, a contact's agent account) are never touched by an import.
+
+Do-not-contact and withdrawn consent are sticky (:mod:`winback.ingest.consent`): only a row's
+later, dated ``reconsent_date`` lifts them. A customer an import makes uncontactable has every
+open call task closed at once (status ``closed``; the audit row names the cause and the batch).
+
+Whatever fails once a batch exists (a database error, a bug) ends the batch as ``failed`` with a
+one-line reason and is raised as :class:`ImportFileError` (``write_failed``); a batch is left
+``running`` only by a process that is killed, and the next run of the same file resumes it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import socket
@@ -26,18 +38,21 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from winback.config import BusinessProfile
 from winback.environment import data_dir, env_int
+from winback.ingest.consent import apply_sticky_consent
 from winback.ingest.decode import read_table
-from winback.ingest.headers import UserMapping, load_mapping
+from winback.ingest.headers import UserMapping, load_mapping, normalise_label
 from winback.ingest.keys import KEY
-from winback.ingest.messages import ImportFileError, check_lang
+from winback.ingest.messages import FileError, ImportFileError, check_lang
 from winback.ingest.pipeline import (
     OP,
     PK_SUFFIX,
@@ -57,8 +72,12 @@ from winback.ingest.pipeline import (
     stub_customer_hash,
 )
 from winback.ingest.rejects import counts_by_reason, rejects_table, write_rejects
+from winback.ingest.validate import CodeMap, ValueLimits, short
 from winback.store import import_writers as writers
+from winback.store.accounts.models import AuditLog
+from winback.store.customers.models import Customer
 from winback.store.imports.models import ImportBatch, ImportStatus
+from winback.store.programme.models import CallTask, TaskStatus
 
 Progress = Callable[[str, int, int], None]
 DEFAULT_CHUNK_ROWS = 50_000
@@ -96,6 +115,9 @@ class ImportSummary:
     blank_rows: int = 0
     time_zone: str = ""
     resumed: bool = False
+    replace: bool = False
+    partial_columns: list[str] = field(default_factory=list)  # written on update (partial)
+    tasks_closed: dict[str, int] = field(default_factory=dict)  # cause -> open tasks closed
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -128,20 +150,29 @@ def import_file(
     profile: BusinessProfile | None = None,
     unknown_customer_policy: UnknownCustomerPolicy | None = None,
     chunk_rows: int | None = None,
+    replace: bool = False,
 ) -> ImportSummary:
     """Import one file of ``kind``; raises :class:`ImportFileError` if the file is refused.
 
     ``mapping`` names a JSON or CSV file of ``source header -> field``; ``dry_run`` counts
     exactly what would happen and writes nothing but the batch record and the rejects file;
     ``progress(stage, done, total)`` is called with stage "read" and then "write" (rows);
-    ``unknown_customer_policy`` overrides the business profile's choice for unknown customers.
+    ``unknown_customer_policy`` overrides the business profile's choice for unknown customers;
+    ``replace`` makes an update take every field from the file (default: only its columns).
     """
     clock = _Clock()
     path = Path(path)
     contract = contract_for(kind)
+    if profile is None:
+        from winback.app.settings.profile import current_profile
+
+        profile = current_profile()
     policy = unknown_customer_policy or _profile_policy(profile)
     options = IngestOptions(
-        time_zone=str(settings.TIME_ZONE), lang=check_lang(lang), unknown_customer_policy=policy
+        time_zone=str(settings.TIME_ZONE),
+        lang=check_lang(lang),
+        unknown_customer_policy=policy,
+        limits=value_limits(profile),
     )
     chunk = chunk_rows or chunk_rows_setting()
     report = progress or _no_progress
@@ -156,12 +187,85 @@ def import_file(
         raise
     report("read", 1, 1)
     clock.lap("read_and_check")
-    known = _known_references(prepared)
-    clock.lap("look_up_references")
-    resolved = resolve(prepared, known, options)
-    summary = _summary(resolved, path, dry_run, options)
-    clock.lap("resolve_and_hash")
-    batch, start = _open_batch(resolved, summary, sha, chunk, user_mapping, options, user)
+    batch: ImportBatch | None = None
+    try:
+        known = _known_references(prepared)
+        clock.lap("look_up_references")
+        resolved = resolve(prepared, known, options)
+        summary = _summary(resolved, path, dry_run, options)
+        summary.replace = replace
+        present = _partial_fields(prepared, replace)
+        if present is not None:
+            spec = writers.SPECS[kind]
+            summary.partial_columns = spec.present_columns(present)
+        clock.lap("resolve_and_hash")
+        batch, start = _open_batch(
+            resolved, summary, sha, chunk, user_mapping, options, user, replace
+        )
+        _write_batch(batch, start, resolved, summary, chunk, options, report, clock, present, user)
+    except ImportFileError as exc:
+        _fail(batch, kind, path, dry_run, user, exc)
+        raise
+    except Exception as exc:
+        failure = ImportFileError(FileError.WRITE_FAILED, detail=one_line(exc))
+        _fail(batch, kind, path, dry_run, user, failure)
+        raise failure from exc
+    return summary
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one short line (type and the first line of its message)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return short(f"{type(exc).__name__}: {text}" if text else type(exc).__name__, 200)
+
+
+def value_limits(profile: BusinessProfile) -> ValueLimits:
+    """What the business accepts: its plausible date window, and leave reasons of its
+    taxonomy (codes, labels and synonyms; free text matched by the taxonomy's keywords)."""
+    from winback.app.settings.rules import current_rules
+
+    earliest, latest = profile.import_date_window(today())
+    taxonomy = current_rules().taxonomy
+    spellings = {normalise_label(k): v for k, v in taxonomy.spellings().items()}
+    keywords = tuple(
+        (normalise_label(word), code)
+        for lang in ("zh", "en")
+        for code, words in taxonomy.keywords(lang).items()
+        for word in words
+        if normalise_label(word)
+    )
+    reasons = CodeMap(spellings, keywords)
+    return ValueLimits(earliest=earliest, latest=latest, codes={"reason_code": reasons})
+
+
+def today() -> dt.date:
+    from winback.app.settings.profile import current_profile
+
+    return timezone.localtime(timezone.now(), ZoneInfo(current_profile().time_zone)).date()
+
+
+def _partial_fields(prepared: Prepared, replace: bool) -> frozenset[str] | None:
+    """The fields a partial update writes, or None for a whole-row import."""
+    present = frozenset(prepared.header_map.fields)
+    if replace or present >= set(prepared.contract.names):
+        return None
+    return present
+
+
+def _write_batch(
+    batch: ImportBatch,
+    start: int,
+    resolved: Resolved,
+    summary: ImportSummary,
+    chunk: int,
+    options: IngestOptions,
+    report: Progress,
+    clock: _Clock,
+    present: frozenset[str] | None,
+    user: Any,
+) -> None:
+    prepared = resolved.prepared
+    dry_run = summary.dry_run
     summary.rejects_file = _write_rejects_file(batch, prepared, resolved)
     ImportBatch.objects.filter(pk=batch.pk).update(
         read=summary.read, rejected=summary.rejected, rejects_file=summary.rejects_file or ""
@@ -170,17 +274,30 @@ def import_file(
     with writers.bulk_session():
         if dry_run:
             with transaction.atomic():
-                _write_all(resolved, batch, summary, start, chunk, options, report)
+                _write_all(resolved, batch, summary, start, chunk, options, report, present)
                 transaction.set_rollback(True)
         else:
-            _write_all(resolved, batch, summary, start, chunk, options, report)
+            _write_all(resolved, batch, summary, start, chunk, options, report, present)
     if not dry_run:
         refresh_planner_statistics(resolved.prepared.kind, summary)
+        if summary.tasks_closed:
+            _audit_closed_tasks(batch, summary, user)
     clock.lap("write")
     summary.timings = clock.laps
     summary.seconds = clock.total()
     _finish(batch, summary)
-    return summary
+
+
+def _audit_closed_tasks(batch: ImportBatch, summary: ImportSummary, user: Any) -> None:
+    AuditLog.objects.create(
+        user=user if getattr(user, "pk", None) else None,
+        username=getattr(user, "username", "") or "import",
+        action="import_closed_tasks",
+        object_type="import_batch",
+        object_id=str(batch.pk),
+        reason="do_not_contact_or_consent",
+        detail={"tasks_closed": summary.tasks_closed, "file": short(Path(summary.file).name)},
+    )
 
 
 class _Clock:
@@ -207,10 +324,11 @@ def _open_batch(
     mapping: UserMapping | None,
     options: IngestOptions,
     user: Any,
+    replace: bool = False,
 ) -> tuple[ImportBatch, int]:
     """The batch to write under and the row to start from (an interrupted run is resumed)."""
     kind = resolved.prepared.kind
-    fingerprint = _fingerprint(resolved, chunk, mapping, options)
+    fingerprint = _fingerprint(resolved, chunk, mapping, options, replace)
     batch = None if summary.dry_run else _resumable_batch(kind, sha, fingerprint)
     if batch is None:
         batch = _new_batch(kind, Path(summary.file), sha, summary.dry_run, user, fingerprint)
@@ -264,10 +382,10 @@ def _summary(
         rejected_by_reason=counts_by_reason(resolved.rejects),
         unknown_customer_policy=options.unknown_customer_policy,
         unresolved_references=resolved.unresolved,
-        mapped_columns=prepared.header_map.mapped,
-        unknown_columns=list(prepared.header_map.unknown),
-        duplicate_columns=list(prepared.header_map.duplicates),
-        ignored_columns=list(prepared.header_map.ignored),
+        mapped_columns={short(k): v for k, v in prepared.header_map.mapped.items()},
+        unknown_columns=[short(h) for h in prepared.header_map.unknown],
+        duplicate_columns=[short(h) for h in prepared.header_map.duplicates],
+        ignored_columns=[short(h) for h in prepared.header_map.ignored],
         file_format=raw.file_format,
         encoding=raw.encoding,
         delimiter=raw.delimiter,
@@ -281,7 +399,11 @@ def _summary(
 
 
 def _fingerprint(
-    resolved: Resolved, chunk: int, mapping: UserMapping | None, options: IngestOptions
+    resolved: Resolved,
+    chunk: int,
+    mapping: UserMapping | None,
+    options: IngestOptions,
+    replace: bool = False,
 ) -> str:
     """Identifies the exact sequence of rows to write, so a resume skips the right ones.
 
@@ -297,7 +419,7 @@ def _fingerprint(
     )["h"]
     digest = hashlib.md5(usedforsecurity=False)
     digest.update(
-        repr((chunk, sorted((mapping.pairs if mapping else {}).items()), options)).encode()
+        repr((chunk, sorted((mapping.pairs if mapping else {}).items()), options, replace)).encode()
     )
     digest.update(per_row.to_numpy().tobytes())
     return digest.hexdigest()
@@ -360,6 +482,33 @@ def _new_batch(
     )
 
 
+def _fail(
+    batch: ImportBatch | None,
+    kind: str,
+    path: Path,
+    dry_run: bool,
+    user: Any,
+    exc: ImportFileError,
+) -> None:
+    """End the batch as failed with a one-line reason (a new failed batch if none exists)."""
+    if batch is None:
+        _record_failure(kind, path, dry_run, user, exc)
+        return
+    info = {**(batch.summary or {}), **_failure_info(exc)}
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportStatus.FAILED, finished_at=timezone.now(), summary=info
+    )
+
+
+def _failure_info(exc: ImportFileError) -> dict[str, Any]:
+    return {
+        "error": exc.code.value,
+        "params": {k: short(str(v)) for k, v in exc.params.items()},
+        "message": short(exc.message("en"), 200),
+        "message_zh": short(exc.message("zh"), 200),
+    }
+
+
 def _record_failure(kind: str, path: Path, dry_run: bool, user: Any, exc: ImportFileError) -> None:
     sha = file_sha256(path) if path.is_file() else ""
     ImportBatch.objects.create(
@@ -370,7 +519,7 @@ def _record_failure(kind: str, path: Path, dry_run: bool, user: Any, exc: Import
         user=user if getattr(user, "pk", None) else None,
         status=ImportStatus.FAILED,
         finished_at=timezone.now(),
-        summary={"error": exc.code.value, "params": {k: str(v) for k, v in exc.params.items()}},
+        summary=_failure_info(exc),
     )
 
 
@@ -391,6 +540,7 @@ def _write_all(
     chunk_rows: int,
     options: IngestOptions,
     report: Progress,
+    present: frozenset[str] | None = None,
 ) -> None:
     spec = writers.SPECS[resolved.prepared.kind]
     rows = resolved.rows
@@ -400,42 +550,98 @@ def _write_all(
     for offset in range(start, total, chunk_rows):
         chunk = rows.slice(offset, chunk_rows)
         with transaction.atomic():
-            counts = _write_chunk(spec, chunk, stub_hash, options)
+            counts = _write_chunk(spec, chunk, stub_hash, options, present)
+            for cause in ("do_not_contact", "no_consent"):
+                if counts[cause]:
+                    summary.tasks_closed[cause] = summary.tasks_closed.get(cause, 0) + counts[cause]
             summary.inserted += counts["insert"]
             summary.updated += counts["update"]
             summary.unchanged += counts["unchanged"]
             summary.stub_customers_created += counts["stubs"]
             _checkpoint(batch, summary, offset + chunk.height)
         report("write", offset + chunk.height, total)
-    if resolved.prepared.kind == "categories":
+    parents_given = present is None or "parent_code" in present
+    if resolved.prepared.kind == "categories" and parents_given:
         with transaction.atomic():
             writers.set_category_parents(rows.select(KEY, "parent_code"))
 
 
 def _write_chunk(
-    spec: writers.KindSpec, chunk: pl.DataFrame, stub_hash: str, options: IngestOptions
+    spec: writers.KindSpec,
+    chunk: pl.DataFrame,
+    stub_hash: str,
+    options: IngestOptions,
+    present: frozenset[str] | None = None,
 ) -> dict[str, int]:
     stubs = 0
     if chunk[STUB].any():
         chunk, stubs = _with_stub_customers(chunk, stub_hash)
     stored = writers.stored_rows(spec, chunk)
     classified = classify(chunk, stored, spec.match)
+    customers = spec.model is Customer
+    if customers:
+        classified = apply_sticky_consent(
+            classified,
+            writers.stored_consent(classified[TARGET_ID], options.time_zone),
+            today(),
+        )
     ops = classified[OP]
     inserts = classified.filter(ops == "insert")
-    updates = classified.filter(ops == "update")
-    writers.insert_rows(spec, writers.db_frame(inserts, spec, options.time_zone))
-    writers.update_rows(
-        spec,
-        writers.db_frame(updates, spec, options.time_zone).with_columns(
-            updates[TARGET_ID].alias("id")
-        ),
-    )
+    if present is None:
+        updates = classified.filter(ops == "update")
+        writers.insert_rows(spec, writers.db_frame(inserts, spec, options.time_zone))
+        writers.update_rows(
+            spec,
+            writers.db_frame(updates, spec, options.time_zone).with_columns(
+                updates[TARGET_ID].alias("id")
+            ),
+        )
+        updated = updates.height
+        touched = updates[TARGET_ID]
+    else:
+        # A row whose stored hash equals the file's is that very row: nothing to write.
+        existing = classified.filter(ops == "update")
+        writers.insert_rows(spec, writers.db_frame(inserts, spec, options.time_zone))
+        columns = spec.present_columns(present)
+        partial = writers.KindSpec(
+            spec.model,
+            {c: spec.columns[c] for c in columns},
+            on_update=spec.on_update,
+            local_midnight=spec.local_midnight,
+        )
+        frame = writers.db_frame(existing, partial, options.time_zone)
+        updated = writers.update_present(spec, frame.with_columns(existing[TARGET_ID].alias("id")))
+        touched = existing[TARGET_ID]
+    closed = _close_uncontactable_tasks(touched) if customers else {}
     return {
         "insert": inserts.height,
-        "update": updates.height,
-        "unchanged": classified.height - inserts.height - updates.height,
+        "update": updated,
+        "unchanged": classified.height - inserts.height - updated,
         "stubs": stubs,
+        "do_not_contact": closed.get("do_not_contact", 0),
+        "no_consent": closed.get("no_consent", 0),
     }
+
+
+def _close_uncontactable_tasks(customer_ids: pl.Series) -> dict[str, int]:
+    """Close the open call tasks of these customers who may no longer be contacted, at once:
+    nobody calls them and their phone leaves every call list (cause -> tasks closed)."""
+    ids = customer_ids.drop_nulls().to_list()
+    if not ids:
+        return {}
+    open_tasks = CallTask.objects.filter(customer_id__in=ids, status=TaskStatus.OPEN)
+    closed = {}
+    for cause, condition in (
+        ("do_not_contact", {"customer__do_not_contact": True}),
+        ("no_consent", {"customer__consent_marketing": False}),
+    ):
+        closed[cause] = open_tasks.filter(**condition).update(
+            status=TaskStatus.CLOSED,
+            next_due=None,
+            version=F("version") + 1,
+            updated_at=timezone.now(),
+        )
+    return closed
 
 
 def _with_stub_customers(chunk: pl.DataFrame, stub_hash: str) -> tuple[pl.DataFrame, int]:

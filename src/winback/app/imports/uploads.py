@@ -19,23 +19,25 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import socket
 import threading
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from winback.app.imports.service import import_file
-from winback.environment import data_dir
+from winback.environment import data_dir, env_int
 from winback.ingest.decode import RawTable, read_table
 from winback.ingest.headers import IGNORE, load_mapping, map_headers
 from winback.ingest.messages import ImportFileError, check_lang
-from winback.ingest.pipeline import contract_for
+from winback.ingest.pipeline import check_headers, contract_for
 from winback.schema import IMPORT_KINDS, ImportContract
 from winback.store.accounts.models import AuditLog, User
 from winback.store.imports.models import ImportBatch
@@ -43,6 +45,7 @@ from winback.store.imports.models import ImportBatch
 log = logging.getLogger(__name__)
 
 PREVIEW_ROWS = 10
+PREVIEW_CELL_CHARS = 200  # a preview shows the start of a long cell, never all of it
 HISTORY_PAGE_SIZE = 50
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _SAFE_NAME = re.compile(r"[^\w.\-]+", re.UNICODE)
@@ -69,6 +72,9 @@ REASON_LABELS = {
     "unknown_customer": _("unknown customer"),
     "unknown_order": _("unknown order"),
     "wrong_column_count": _("wrong number of columns"),
+    "control_character": _("holds a control character"),
+    "date_out_of_range": _("date outside the plausible window"),
+    "unknown_code": _("not a code of this business"),
 }
 
 # The importer's fields (winback.schema) as the preview names them; a field missing here shows
@@ -182,9 +188,72 @@ def safe_file_name(name: str) -> str:
     return cleaned or "upload.csv"
 
 
+DEFAULT_UPLOAD_MAX_BYTES = 100 * 1024 * 1024
+UPLOAD_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
+# Leading bytes of files that are certainly no table (programs, archives, documents).
+_FOREIGN_SIGNATURES = (
+    b"MZ",  # Windows program
+    b"\x7fELF",
+    b"%PDF",
+    b"\x1f\x8b",  # gzip
+    b"Rar!",
+    b"7z\xbc\xaf",
+    b"\x89PNG",
+    b"\xff\xd8\xff",  # JPEG
+)
+
+
+class UploadRefused(Exception):
+    """An upload the importer will not take (too large, not a table); ``message`` says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def upload_max_bytes() -> int:
+    """The largest upload accepted (``WINBACK_UPLOAD_MAX_BYTES``, default 100 MiB)."""
+    return max(env_int("WINBACK_UPLOAD_MAX_BYTES", DEFAULT_UPLOAD_MAX_BYTES), 1)
+
+
+def check_upload_size(size: int) -> None:
+    """Refuse a request body larger than the upload limit before it is read."""
+    limit = upload_max_bytes()
+    if size > limit:
+        raise UploadRefused(_too_large(limit))
+
+
+def _too_large(limit: int) -> str:
+    return str(_("The file is larger than the limit of %(mb)s MB.") % {"mb": _mb(limit)})
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.3g}"
+
+
+def _check_type(name: str, head: bytes) -> None:
+    suffix = Path(name).suffix.lower()
+    allowed = ", ".join(UPLOAD_SUFFIXES)
+    if suffix not in UPLOAD_SUFFIXES:
+        raise UploadRefused(
+            str(
+                _("Only CSV, TSV, TXT or XLSX files can be imported (%(allowed)s).")
+                % {"allowed": allowed}
+            )
+        )
+    is_zip = head.startswith(b"PK\x03\x04")
+    if (suffix == ".xlsx") != is_zip or head.startswith(_FOREIGN_SIGNATURES):
+        raise UploadRefused(str(_("The file's content is not a CSV, TSV or XLSX table.")))
+
+
 def save_upload(user: User, kind: str, name: str, chunks: Any) -> Upload:
-    """Store an uploaded file (an iterable of byte chunks) and return its upload record."""
+    """Store an uploaded file (an iterable of byte chunks) and return its upload record.
+
+    Refuses (:class:`UploadRefused`) a name that is not a table's, content that starts like a
+    program, archive or document, and anything beyond :func:`upload_max_bytes`: the file is
+    written in chunks and deleted the moment it grows past the limit."""
     contract_for(kind)  # refuses unknown kinds with the importer's own error
+    limit = upload_max_bytes()
     token = secrets.token_urlsafe(18)
     upload = Upload(
         token=token,
@@ -195,9 +264,21 @@ def save_upload(user: User, kind: str, name: str, chunks: Any) -> Upload:
         uploaded_at=timezone.now().isoformat(),
     )
     upload.folder.mkdir(parents=True, exist_ok=True)
-    with upload.path.open("wb") as fh:
-        for chunk in chunks:
-            fh.write(chunk)
+    written = 0
+    try:
+        with upload.path.open("wb") as fh:
+            for chunk in chunks:
+                if written == 0:
+                    _check_type(name, bytes(chunk[:16]))
+                written += len(chunk)
+                if written > limit:
+                    raise UploadRefused(_too_large(limit))
+                fh.write(chunk)
+        if written == 0:
+            _check_type(name, b"")
+    except UploadRefused:
+        shutil.rmtree(upload.folder, ignore_errors=True)
+        raise
     _write_json(upload.folder / "upload.json", asdict(upload))
     return upload
 
@@ -299,6 +380,7 @@ def preview(upload: Upload, lang: str) -> Preview:
     required = tuple(f.name for f in contract.fields if f.required)
     try:
         raw = read_table(upload.path)
+        check_headers(raw.headers)
         user_mapping = load_mapping(upload.mapping_path, contract) if upload.mapping_path else None
     except ImportFileError as exc:
         return Preview(upload, fields=names, required=required, error=exc.message(_lang(lang)))
@@ -332,7 +414,8 @@ def preview(upload: Upload, lang: str) -> Preview:
             )
         )
     head = raw.frame.head(PREVIEW_ROWS).select(raw.cell_columns)
-    sample = tuple(tuple("" if v is None else str(v) for v in row) for row in head.iter_rows())
+    cut = head.select(pl.col(c).str.slice(0, PREVIEW_CELL_CHARS) for c in raw.cell_columns)
+    sample = tuple(tuple("" if v is None else str(v) for v in row) for row in cut.iter_rows())
     return Preview(
         upload=upload,
         file_format=raw.file_format,
@@ -424,7 +507,9 @@ def _save_job(job: Job) -> None:
     _write_json(_job_path(job.token), asdict(job))
 
 
-def start_import(upload: Upload, user: User, *, lang: str, dry_run: bool = False) -> Job:
+def start_import(
+    upload: Upload, user: User, *, lang: str, dry_run: bool = False, replace: bool = False
+) -> Job:
     """Start importing the upload in a background thread; returns the queued job."""
     current = load_job(upload.token)
     if current is not None and not current.finished:
@@ -439,7 +524,7 @@ def start_import(upload: Upload, user: User, *, lang: str, dry_run: bool = False
     _save_job(job)
     thread = threading.Thread(
         target=_run,
-        args=(job, upload, user.pk, _lang(lang)),
+        args=(job, upload, user.pk, _lang(lang), replace),
         name=f"winback-import-{upload.token[:8]}",
         daemon=True,
     )
@@ -458,7 +543,7 @@ def wait_for(token: str, timeout: float = 120.0) -> Job | None:
     return load_job(token)
 
 
-def _run(job: Job, upload: Upload, user_id: int | None, lang: Any) -> None:
+def _run(job: Job, upload: Upload, user_id: int | None, lang: Any, replace: bool = False) -> None:
     job.status = "running"
     _save_job(job)
 
@@ -476,6 +561,7 @@ def _run(job: Job, upload: Upload, user_id: int | None, lang: Any) -> None:
             lang=lang,
             user=user,
             progress=progress,
+            replace=replace,
         )
         job.status, job.batch_id = "done", summary.batch_id
     except ImportFileError as exc:

@@ -256,3 +256,23 @@ KEYWORDS_EN: dict[str, list[str]] = {
     ],
     "habit_lapsed": ["forgot", "forget", "habit", "busy", "lazy"],
 }
+
+
+# Whole spellings of a reason other systems' exports use (matched after normalisation: case,
+# width, punctuation); anything else is matched through the keywords above.
+REASON_SYNONYMS: dict[str, str] = {
+    "价格太贵": "price",
+    "太贵": "price",
+    "价格高": "price",
+    "too expensive": "price",
+    "服务差": "attitude",
+    "态度差": "attitude",
+    "搬家": "moved_away",
+    "距离远": "moved_away",
+    "竞争对手": "competitor",
+    "电话太多": "too_many_calls",
+    "质量差": "quality",
+    "不清楚": "not_found",
+    "未知": "not_found",
+    "unknown": "not_found",
+}

@@ -106,6 +106,10 @@ class Customer(models.Model):
     do_not_contact = models.BooleanField(_("do not contact"), default=False)
     do_not_contact_date = models.DateTimeField(_("do-not-contact since"), null=True, blank=True)
     do_not_contact_source = models.CharField(_("do-not-contact source"), max_length=100, blank=True)
+    # When marketing consent was withdrawn (an import can only lift it with a later re-consent).
+    consent_withdrawn_date = models.DateField(_("consent withdrawn on"), null=True, blank=True)
+    # The latest explicit, dated re-consent an import carried (lifts earlier withdrawals).
+    reconsent_date = models.DateField(_("re-consent date"), null=True, blank=True)
     notes = models.TextField(_("notes on needs and habits"), blank=True)
     is_stub = models.BooleanField(
         _("created from an order (no customer record yet)"), default=False

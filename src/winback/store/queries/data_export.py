@@ -59,7 +59,7 @@ def _query(kind: str) -> str:
                    {_day("c.join_date")}, s.code, c.channel, c.decision_style,
                    {_json_text("c.tags")}, {_flag("c.consent_marketing")},
                    {_flag("c.do_not_contact")}, {_ts("c.do_not_contact_date")},
-                   c.do_not_contact_source, c.notes
+                   {_day("c.reconsent_date")}, c.do_not_contact_source, c.notes
             FROM {t.customer} AS c LEFT JOIN {t.store} AS s ON s.id = c.store_id
             ORDER BY c.id"""
     if kind == "orders":

@@ -59,7 +59,10 @@ class UploadForm(forms.Form):
         choices=[(k, ImportKind(k).label) for k in svc.UPLOAD_KINDS],
         initial="orders",
     )
-    file = forms.FileField(label=gettext_lazy("File (CSV, TSV or XLSX)"))
+    file = forms.FileField(
+        label=gettext_lazy("File (CSV, TSV or XLSX)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(svc.UPLOAD_SUFFIXES)}),
+    )
 
 
 @staff_required
@@ -71,13 +74,22 @@ def imports(request: HttpRequest) -> HttpResponseBase:
     if request.method == "POST":
         if not admin:
             raise PermissionDenied
+        try:
+            svc.check_upload_size(int(request.META.get("CONTENT_LENGTH") or 0))
+        except svc.UploadRefused as exc:
+            messages.error(request, exc.message)
+            return redirect("imports")
         form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
             uploaded = form.cleaned_data["file"]
-            upload = svc.save_upload(
-                _user(request), form.cleaned_data["kind"], uploaded.name, uploaded.chunks()
-            )
-            return redirect("import_preview", token=upload.token)
+            try:
+                upload = svc.save_upload(
+                    _user(request), form.cleaned_data["kind"], uploaded.name, uploaded.chunks()
+                )
+            except svc.UploadRefused as exc:
+                form.add_error("file", exc.message)
+            else:
+                return redirect("import_preview", token=upload.token)
     page = svc.history(request.GET.get("page"))
     rows = [(b, svc.display_name(b)) for b in page.object_list]
     context = {"form": form, "admin": admin, "page": page, "rows": rows}
@@ -122,7 +134,11 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponseBase:
                 return redirect("import_preview", token=token)
             try:
                 svc.start_import(
-                    upload, _user(request), lang=lang, dry_run=bool(request.POST.get("dry_run"))
+                    upload,
+                    _user(request),
+                    lang=lang,
+                    dry_run=bool(request.POST.get("dry_run")),
+                    replace=bool(request.POST.get("replace")),
                 )
             except svc.JobBusy:
                 messages.error(request, _("This file is being imported already."))
