@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, cast
 
+from csp.decorators import csp_exempt
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -83,8 +84,10 @@ FAVICON = Path(__file__).resolve().parent / "static" / "workbench" / "favicon.ic
 
 @require_GET
 @cache_control(max_age=86400, public=True)
+@csp_exempt()
 def favicon(request: HttpRequest) -> HttpResponseBase:
-    """Browsers ask for /favicon.ico whatever the page says: the workbench's icon."""
+    """Browsers ask for /favicon.ico whatever the page says: the workbench's icon (an image,
+    not a document, so without a page policy, like the static files)."""
     return FileResponse(FAVICON.open("rb"), content_type="image/x-icon")
 
 
