@@ -68,6 +68,14 @@ def test_check_deploy_gives_no_warnings_in_production(tmp_path: Path) -> None:
     assert done.returncode == 0, output
     assert "System check identified no issues (0 silenced)." in output
     assert "WARNINGS" not in output
+    # ... with the Content-Security-Policy and the sign-in throttling in place (axes' own checks
+    # ran above: it warns about a missing backend or middleware)
+    shown = _django_admin(["diffsettings"], _production_env(tmp_path))
+    assert shown.returncode == 0, shown.stderr
+    assert "csp.middleware.CSPMiddleware" in shown.stdout
+    assert "axes.middleware.AxesMiddleware" in shown.stdout
+    assert "'script-src': [\"'self'\"]" in shown.stdout
+    assert "unsafe-inline" not in shown.stdout
 
 
 @pytest.mark.slow  # a child process
