@@ -113,7 +113,7 @@ def section_tables(report: dict[str, Any]) -> dict[str, list[tuple[str, pl.DataF
             "base_rate",
             "lift",
         )
-        if k in e
+        if e.get("available")
     ]
     return {
         "verdict": [("verdict", _pairs(verdict_rows))],

@@ -186,13 +186,16 @@ def _imports(window: MonthWindow) -> pl.DataFrame:
     )
 
 
-FORMATS = ("html", "pdf", "xlsx")
+FORMATS = ("html", "pdf", "xlsx")  # for people, in one language each
+DATA_FORMATS = ("json",)  # every figure for programs, the same in any language
 LANGS = ("zh", "en")
 
 
 def default_path(month: date, lang: str, fmt: str) -> Path:
     from winback.environment import data_dir
 
+    if fmt in DATA_FORMATS:
+        return data_dir() / "reports" / f"report-{month:%Y-%m}.{fmt}"
     return data_dir() / "reports" / f"report-{month:%Y-%m}-{lang}.{fmt}"
 
 
@@ -200,6 +203,10 @@ def render(report: dict[str, Any], lang: str, fmt: str) -> bytes:
     """The report in one language and format."""
     if lang not in LANGS:
         raise ValueError(f"{lang!r}: use one of {', '.join(LANGS)}")
+    if fmt == "json":
+        from winback.reporting.json_report import dumps
+
+        return dumps(report).encode("utf-8")
     if fmt == "html":
         from winback.reporting.render_html import render_html
 
@@ -212,7 +219,7 @@ def render(report: dict[str, Any], lang: str, fmt: str) -> bytes:
         from winback.reporting.render_xlsx import render_xlsx
 
         return render_xlsx(report, lang)
-    raise ValueError(f"{fmt!r}: use one of {', '.join(FORMATS)}")
+    raise ValueError(f"{fmt!r}: use one of {', '.join(FORMATS + DATA_FORMATS)}")
 
 
 def monthly_report(month: date, *, n_boot: int = 500) -> dict[str, Any]:
