@@ -141,9 +141,7 @@ def build_world(orders: pl.DataFrame, *, agents: int, daily_capacity: int) -> Wo
         as_of = start - timedelta(days=1)  # the month-end analysis before the round
         snapshots[start] = analyze(frames, profile, as_of).scores
         pre[start] = pre_period(orders, start)
-    customers = frames.customers.select(
-        "customer_pk", "do_not_contact", "consent_marketing"
-    )
+    customers = frames.customers.select("customer_pk", "do_not_contact", "consent_marketing")
     team = pl.DataFrame(
         {
             "agent_id": np.arange(1, agents + 1, dtype=np.int64),
@@ -162,9 +160,10 @@ def pre_period(orders: pl.DataFrame, start: date) -> pl.DataFrame:
     )
     return window.group_by("customer_pk").agg(
         pre_spend=pl.col("amount_cents").sum().cast(pl.Float64) / 100.0,
-        pre_visits=pl.col("order_date").filter(pl.col("amount_cents") > 0).n_unique().cast(
-            pl.Float64
-        ),
+        pre_visits=pl.col("order_date")
+        .filter(pl.col("amount_cents") > 0)
+        .n_unique()
+        .cast(pl.Float64),
     )
 
 
@@ -198,9 +197,7 @@ def one_programme(world: World, seed: int, rates: CostRates) -> list[str]:
         config = RoundConfig(round_start=start, round_end=end)
         plan = plan_round(inputs, config, as_of=start, seed=seed * 100 + k)
         arms = plan.members.select("customer_pk", "arm")
-        outcomes = round_outcomes(
-            arms, round_start=start, orders=world.orders, horizons=(HORIZON,)
-        )
+        outcomes = round_outcomes(arms, round_start=start, orders=world.orders, horizons=(HORIZON,))
         row = round_estimate_row(
             outcomes.join(world.pre_period[start], on="customer_pk", how="left"),
             round_id=k + 1,
@@ -281,10 +278,14 @@ def main() -> None:
     world = build_world(orders, agents=args.agents, daily_capacity=args.capacity)
     built = time.perf_counter() - began
     sizes = [s.height for s in world.snapshots.values()]
-    print(f"data                      CDNOW {args.data}: {orders['customer_pk'].n_unique():,} "
-          f"customers, {orders.height:,} orders")
-    print(f"rounds                    {len(round_starts())} monthly, {round_starts()[0]} .. "
-          f"{round_starts()[-1]}, read at +{HORIZON} days")
+    print(
+        f"data                      CDNOW {args.data}: {orders['customer_pk'].n_unique():,} "
+        f"customers, {orders.height:,} orders"
+    )
+    print(
+        f"rounds                    {len(round_starts())} monthly, {round_starts()[0]} .. "
+        f"{round_starts()[-1]}, read at +{HORIZON} days"
+    )
     print(f"analyses                  {len(sizes)} month ends, {built:.1f} s")
     result = aa_check(world, list(range(1, args.seeds + 1)))
     print(f"seeds                     {result.seeds}")

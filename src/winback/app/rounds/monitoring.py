@@ -31,7 +31,6 @@ from winback.reporting.metrics import round_estimate_row
 from winback.store.programme.models import CallTask, Round
 from winback.store.queries import rounds as rounds_store
 
-
 # CUPED covariates: each member's spend and purchase days in this many days before the round.
 PRE_PERIOD_DAYS = 90
 

@@ -7,9 +7,9 @@ plan that the Create button stores with :func:`winback.app.rounds.service.plan_r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Count
@@ -260,13 +260,25 @@ def _estimate_shown(e: dict[str, Any]) -> dict[str, Any]:
     return {
         **e,
         "rows": [
-            (_("Came back (difference)"), _pct(e["return_diff"]), _interval(e["return_low"], e["return_high"], _pct)),
+            (
+                _("Came back (difference)"),
+                _pct(e["return_diff"]),
+                _interval(e["return_low"], e["return_high"], _pct),
+            ),
             (
                 _("Revenue per customer (difference)"),
                 _money(e["revenue_diff"]),
                 _interval(e["revenue_low"], e["revenue_high"], _money),
             ),
-            (_("Net margin (incremental margin minus cost)"), _money(e["net"]), _interval(e["net_low"], e["net_high"], _money)),
-            (_("ROI (net margin / cost)"), ratio(e["roi"]), _interval(e["roi_low"], e["roi_high"], ratio)),
+            (
+                _("Net margin (incremental margin minus cost)"),
+                _money(e["net"]),
+                _interval(e["net_low"], e["net_high"], _money),
+            ),
+            (
+                _("ROI (net margin / cost)"),
+                ratio(e["roi"]),
+                _interval(e["roi_low"], e["roi_high"], ratio),
+            ),
         ],
     }
