@@ -92,5 +92,6 @@ def test_a_large_effect_is_continue_and_the_json_says_so(tmp_path: Path) -> None
     assert doc["verdict"]["net_low"] > 0
     assert doc["month"] == "2024-09"
     [row] = doc["rounds"]
-    assert row["matured"] is True and row["horizon"] == 90
+    assert row["matured"] is True
+    assert row["horizon"] == 90
     assert row["net_low"] <= row["net"] <= row["net_high"]

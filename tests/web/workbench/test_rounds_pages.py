@@ -311,7 +311,8 @@ def test_board_reads_the_round_at_its_pre_registered_horizon_with_intervals(
     estimate = response.context["estimate"]
     assert estimate["horizon"] == 90
     assert [h["primary"] for h in response.context["horizons"]] == [False, False, True]
-    assert 'data-primary="1"' in page and 'id="estimate"' in page
+    assert 'data-primary="1"' in page
+    assert 'id="estimate"' in page
     assert len(estimate["rows"]) == 4  # return rate, revenue, net margin, ROI
     for word in words:
         assert word in page, word
