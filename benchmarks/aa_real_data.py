@@ -38,6 +38,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -54,7 +55,7 @@ from winback.analytics.frames import (
 from winback.analytics.pipeline import analyze
 from winback.config import preset
 from winback.periods import month_end, shift_month
-from winback.programme.attribution import CostRates, round_outcomes
+from winback.programme.attribution import round_outcomes
 from winback.programme.rounds import RoundConfig, RoundInputs, plan_round
 from winback.reporting.metrics import ROUND_ESTIMATE_COLUMNS, round_estimate_row, verdict
 
@@ -67,8 +68,11 @@ PRE_DAYS = 90  # pre-period of the covariates: the 90 days before the round star
 
 
 def read_cdnow(text: str) -> pl.DataFrame:
-    """Orders from the CDNOW text format (customer id, sample id, YYYYMMDD, CDs, dollars)."""
-    raw = np.loadtxt(io.StringIO(text), usecols=(0, 2, 4))
+    """Orders from the CDNOW text formats: the sample (customer id, sample id, YYYYMMDD, CDs,
+    dollars) and the master (a header, then customer id, YYYYMMDD, CDs, dollars)."""
+    header = text.lstrip().startswith("customer_id")
+    columns = (0, 1, 3) if header else (0, 2, 4)
+    raw = np.loadtxt(io.StringIO(text), usecols=columns, skiprows=1 if header else 0)
     return pl.DataFrame(
         {
             "order_pk": np.arange(1, raw.shape[0] + 1, dtype=np.int64),
@@ -87,7 +91,9 @@ def master_text() -> str:
             [sys.executable, "-m", "pip", "download", "lifetimes", "--no-deps", "-d", folder, "-q"],
             check=True,
         )
-        wheel = next(Path(folder).glob("lifetimes-*.whl"))
+        wheel = next(
+            p for p in Path(folder).glob("*.whl") if p.name.lower().startswith("lifetimes-")
+        )
         with zipfile.ZipFile(wheel) as zf:
             name = next(n for n in zf.namelist() if n.endswith("CDNOW_master.txt"))
             return zf.read(name).decode("ascii")
@@ -167,8 +173,17 @@ def pre_period(orders: pl.DataFrame, start: date) -> pl.DataFrame:
     )
 
 
-def one_programme(world: World, seed: int, rates: CostRates) -> list[str]:
-    """The verdict after each monthly look of one simulated programme (one planner seed)."""
+def one_programme(
+    world: World,
+    seed: int,
+    gross_margin: float,
+    sizes: list[tuple[int, int]] | None = None,
+    boost: float = 0.0,
+) -> list[str]:
+    """The verdict after each monthly look of one simulated programme (one planner seed);
+    each round's (treated, control) sizes are appended to ``sizes`` when given. ``boost``
+    multiplies the treated customers' spend by ``1 + boost`` (a known effect, to check that
+    the check can see one; 0 for the A/A)."""
     memberships = pl.DataFrame(
         schema={
             "customer_pk": pl.Int64(),
@@ -179,7 +194,7 @@ def one_programme(world: World, seed: int, rates: CostRates) -> list[str]:
             "returned": pl.Boolean(),
         }
     )
-    estimates: list[dict[str, object]] = []
+    estimates: list[dict[str, Any]] = []
     starts = round_starts()
     for k, start in enumerate(starts):
         end = month_end(start)
@@ -199,16 +214,21 @@ def one_programme(world: World, seed: int, rates: CostRates) -> list[str]:
         arms = plan.members.select("customer_pk", "arm")
         outcomes = round_outcomes(arms, round_start=start, orders=world.orders, horizons=(HORIZON,))
         row = round_estimate_row(
-            outcomes.join(world.pre_period[start], on="customer_pk", how="left"),
+            outcomes.join(world.pre_period[start], on="customer_pk", how="left").with_columns(
+                pl.col("pre_spend").fill_null(0.0), pl.col("pre_visits").fill_null(0.0)
+            ),
             round_id=k + 1,
             month=f"{start:%Y-%m}",
             horizon=HORIZON,
             matured_on=start + timedelta(days=HORIZON - 1),
+            matured=True,  # set per look below
             cost=0.0,  # nothing was done: no agent time, no offer
-            rates=rates,
+            gross_margin=gross_margin,
             seed=seed * 100 + k,
         )
         estimates.append(row)
+        if sizes is not None:
+            sizes.append((int(row["n_treated"]), int(row["n_control"])))
         came_back = outcomes.select("customer_pk", returned="came_back")
         memberships = pl.concat(
             [
@@ -229,7 +249,7 @@ def one_programme(world: World, seed: int, rates: CostRates) -> list[str]:
     while look <= shift_month(LAST_DAY, 1):
         day = look - timedelta(days=1)  # each month end
         seen = table.with_columns(matured=pl.col("matured_on") <= day)
-        decisions.append(str(verdict(seen, as_of=day)["decision"]))
+        decisions.append(str(verdict(seen)["decision"]))
         look = shift_month(look, 1)
     return decisions
 
@@ -244,12 +264,24 @@ class AAResult:
     ever_stop: float
     decisions: dict[str, int]
     seconds: float
+    treated_per_round: float
+    control_per_round: float
+
+    @property
+    def upper_95(self) -> float:
+        """One-sided 95% Wilson upper bound of the true share of seeds ever `continue`."""
+        n, p, z = self.seeds, self.ever_continue, 1.644854
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return centre + half
 
 
-def aa_check(world: World, seeds: list[int], rates: CostRates | None = None) -> AAResult:
-    rates = rates or CostRates()
+def aa_check(
+    world: World, seeds: list[int], gross_margin: float = 0.35, boost: float = 0.0
+) -> AAResult:
     began = time.perf_counter()
-    runs = [one_programme(world, seed, rates) for seed in seeds]
+    sizes: list[tuple[int, int]] = []
+    runs = [one_programme(world, seed, gross_margin, sizes, boost) for seed in seeds]
     ever = np.array([("continue" in r) for r in runs], dtype=np.float64)
     flat = [d for r in runs for d in r]
     share = float(ever.mean())
@@ -257,11 +289,15 @@ def aa_check(world: World, seeds: list[int], rates: CostRates | None = None) -> 
         seeds=len(seeds),
         looks=len(runs[0]) if runs else 0,
         ever_continue=share,
+        # Binomial standard error at the nominal 5% (at the observed share it is 0 when no
+        # seed says `continue`, which would overstate the precision).
         mc_error=math.sqrt(max(share * (1 - share), 0.05 * 0.95) / max(len(seeds), 1)),
         look_continue=flat.count("continue") / len(flat) if flat else 0.0,
         ever_stop=float(np.mean([("stop" in r) for r in runs])) if runs else 0.0,
         decisions={d: flat.count(d) for d in sorted(set(flat))},
         seconds=time.perf_counter() - began,
+        treated_per_round=float(np.mean([t for t, _ in sizes])) if sizes else 0.0,
+        control_per_round=float(np.mean([c for _, c in sizes])) if sizes else 0.0,
     )
 
 
@@ -271,6 +307,12 @@ def main() -> None:
     parser.add_argument("--data", choices=("master", "sample"), default="master")
     parser.add_argument("--agents", type=int, default=10)
     parser.add_argument("--capacity", type=int, default=20, help="customers per agent-day")
+    parser.add_argument(
+        "--boost",
+        type=float,
+        default=0.0,
+        help="multiply treated spend by 1 + BOOST (a known effect; 0 = the A/A check)",
+    )
     args = parser.parse_args()
     text = master_text() if args.data == "master" else SAMPLE.read_text(encoding="ascii")
     orders = read_cdnow(text)
@@ -287,12 +329,18 @@ def main() -> None:
         f"{round_starts()[-1]}, read at +{HORIZON} days"
     )
     print(f"analyses                  {len(sizes)} month ends, {built:.1f} s")
-    result = aa_check(world, list(range(1, args.seeds + 1)))
+    result = aa_check(world, list(range(1, args.seeds + 1)), boost=args.boost)
+    print(f"treated spend boost       {args.boost:+.0%}")
+    print(
+        f"customers per round       {result.treated_per_round:,.0f} treated, "
+        f"{result.control_per_round:,.0f} control (mean)"
+    )
     print(f"seeds                     {result.seeds}")
     print(f"monthly looks per seed    {result.looks}")
     print(
         f"ever `continue`           {result.ever_continue:.1%} of seeds "
-        f"(Monte-Carlo s.e. {result.mc_error:.1%}; target <= 5%)"
+        f"(Monte-Carlo s.e. {result.mc_error:.1%} at 5%; one-sided 95% upper bound "
+        f"{result.upper_95:.1%}; target <= 5%)"
     )
     print(f"ever `stop`               {result.ever_stop:.1%} of seeds")
     print(f"`continue` per look       {result.look_continue:.2%}")
