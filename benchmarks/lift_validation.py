@@ -1,110 +1,177 @@
-"""Does the monitoring maths find a known effect? 50 seeded simulated rounds.
+"""Does the programme verdict hold up? A grid of simulated programmes, 12 monthly looks each.
 
-Each round: 20,000 customers in (tier, stage) strata, a 10% stratified random control group
-(the planner's own holdout), return rates that differ by stratum and average 8% without a
-contact, and a true uplift of 4 points for every treated customer. Returners spend a
-lognormal amount (mean 300), so the true incremental revenue per customer is 0.04 x 300 = 12.
-The full monitoring path runs: round_outcomes -> round_effects (Newcombe interval for the
-win-back rate, bootstrap interval for revenue).
+Grid: true effect {0, small, large} x control size {30, 100, 1,000} per round (treated = 9 x
+control, the 90/10 split) x spend distribution {normal-ish, heavy-tailed}. One simulated
+programme is a year: 12 monthly rounds; after month ``m`` the verdict
+(``winback.programme.inference.programme_verdict``) is re-read on the ``m`` rounds matured so
+far, each read once at its horizon (``round_estimate`` with CUPED on pre-period spend and
+visits).
 
-Prints the share of rounds whose 95% interval covers the truth (target >= 90%) and the mean
-absolute error of the point estimates.
+Customers: a return propensity ``p_i ~ Beta(1, 9)`` (mean 10%) plus the true uplift when
+treated, and a spend level ``s_i`` with mean 300, gamma with CV 0.3 ("normal") or log-normal
+with sigma 1.5 ("heavy"); a returner spends ``s_i`` times a gamma(4) basket factor. The pre-period
+(before the round) draws purchases from the same customer with probability ``min(1, 3 p_i)``,
+so pre-period spend and visits correlate with the outcome as in real data. True revenue uplift
+per treated customer = uplift x 300; net margin per treated customer = gross margin (0.35) x
+that - cost per treated customer. Null cells have cost 0 (the worst case for a false
+``continue``); effect cells use ``--cost`` per treated customer.
 
-    .venv/bin/python benchmarks/lift_validation.py [--sims 50] [--customers 20000]
+Per cell it prints: coverage of the per-round return-rate (Newcombe), revenue (chosen interval,
+CUPED) intervals and of the always-valid net-margin interval at all 12 looks at once; the share
+of years with any ``continue`` (null cells: target <= 5%) or reaching ``continue`` (power, effect
+cells); any ``stop`` ; the median month of the first decision; the mean per-round revenue
+interval width without and with CUPED.
+
+    .venv/bin/python benchmarks/lift_validation.py [--sims 200] [--looks 12] [--cost 1.0]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
 
-from winback.programme.attribution import round_effects, round_outcomes
-from winback.programme.holdout import assign_holdout
+from winback.programme.inference import (
+    DEFAULT_INTERVAL,
+    RoundEstimate,
+    programme_verdict,
+    round_estimate,
+)
 
-START = date(2024, 6, 1)
-BASE_RATE = 0.08
-UPLIFT = 0.04
 MEAN_SPEND = 300.0
-SPEND_SIGMA = 0.8
+GROSS_MARGIN = 0.35
+EFFECTS = {"none": 0.0, "small": 0.02, "large": 0.06}
+CONTROLS = (30, 100, 1000)
+SPENDS = {"normal": ("gamma", 0.3), "heavy": ("lognormal", 1.5)}
+BASKET_SHAPE = 4.0
 
 
-def simulate(seed: int, n: int, share: float) -> tuple[pl.DataFrame, pl.DataFrame]:
-    rng = np.random.default_rng(seed)
-    customers = pl.DataFrame(
+def spend_level(rng: np.random.Generator, dist: str, n: int) -> np.ndarray:
+    kind, param = SPENDS[dist]
+    if kind == "gamma":
+        k = 1.0 / param**2
+        return rng.gamma(k, MEAN_SPEND / k, n)
+    return rng.lognormal(np.log(MEAN_SPEND) - param**2 / 2, param, n)
+
+
+def simulate_round(
+    rng: np.random.Generator, n_control: int, uplift: float, dist: str
+) -> pl.DataFrame:
+    n = 10 * n_control
+    treated = np.arange(n) >= n_control
+    p = rng.beta(1.0, 9.0, n)
+    level = spend_level(rng, dist, n)
+    came = rng.random(n) < np.clip(p + uplift * treated, 0.0, 1.0)
+    basket = rng.gamma(BASKET_SHAPE, 1.0 / BASKET_SHAPE, n)
+    pre_p = np.minimum(1.0, 3.0 * p)
+    pre_visits = rng.poisson(pre_p * 2.0)
+    pre_basket = rng.gamma(BASKET_SHAPE, 1.0 / BASKET_SHAPE, n)
+    return pl.DataFrame(
         {
-            "customer_pk": np.arange(1, n + 1),
-            "tier": rng.integers(1, 6, n),
-            "stage": rng.choice(["silent", "sleeping", "lost"], n, p=[0.3, 0.3, 0.4]),
-        },
-        schema_overrides={"stage": pl.String()},
+            "arm": np.where(treated, "treated", "control"),
+            "came_back": came,
+            "spend": np.where(came, level * basket, 0.0),
+            "pre_spend": pre_visits * level * pre_basket,
+            "pre_visits": pre_visits.astype(np.float64),
+        }
     )
-    arms = assign_holdout(customers, share=share, seed=seed)
-    # Return rates differ by stratum (silent customers come back more often, lost ones less),
-    # scaled so the population average is BASE_RATE.
-    stage_factor = {"silent": 1.6, "sleeping": 1.0, "lost": 0.55}
-    raw = arms["stage"].replace_strict(stage_factor).to_numpy() * (
-        1.15 - 0.05 * arms["tier"].to_numpy()
-    )
-    base = BASE_RATE * raw / raw.mean()
-    treated = (arms["arm"] == "treated").to_numpy()
-    came_back = rng.random(n) < base + UPLIFT * treated
-    k = int(came_back.sum())
-    mu = np.log(MEAN_SPEND) - SPEND_SIGMA**2 / 2
-    orders = pl.DataFrame(
-        {
-            "customer_pk": arms["customer_pk"].to_numpy()[came_back],
-            "order_date": [START + timedelta(days=int(d)) for d in rng.integers(0, 30, k)],
-            "amount_cents": np.round(rng.lognormal(mu, SPEND_SIGMA, k) * 100).astype(np.int64),
-        },
-        schema_overrides={"order_date": pl.Date()},
-    )
-    return arms.select("customer_pk", "arm", "stratum"), orders
+
+
+def run_cell(
+    effect: str, n_control: int, dist: str, sims: int, looks: int, cost_per_treated: float
+) -> dict[str, float]:
+    uplift = EFFECTS[effect]
+    cost_pt = cost_per_treated if uplift > 0 else 0.0
+    true_rev = uplift * MEAN_SPEND
+    true_net_pt = GROSS_MARGIN * true_rev - cost_pt
+    seed = 10_000 * CONTROLS.index(n_control) + 100 * list(SPENDS).index(dist)
+    rng = np.random.default_rng(seed + list(EFFECTS).index(effect))
+    cover_ret = cover_rev = cover_raw = 0
+    n_rounds = 0
+    width_raw: list[float] = []
+    width_cuped: list[float] = []
+    any_continue = any_stop = cs_cover = 0
+    first_decision: list[int] = []
+    for sim in range(sims):
+        estimates: list[RoundEstimate] = []
+        decided = None
+        covered_all = True
+        for month in range(1, looks + 1):
+            frame = simulate_round(rng, n_control, uplift, dist)
+            n_t = int((frame["arm"] == "treated").sum())
+            est = round_estimate(
+                frame,
+                cost=cost_pt * n_t,
+                gross_margin=GROSS_MARGIN,
+                seed=sim * 100 + month,
+            )
+            estimates.append(est)
+            n_rounds += 1
+            cover_ret += est.return_low <= uplift <= est.return_high
+            cover_rev += est.revenue_low <= true_rev <= est.revenue_high
+            cover_raw += est.revenue_low_unadjusted <= true_rev <= est.revenue_high_unadjusted
+            width_raw.append(est.revenue_width_unadjusted)
+            width_cuped.append(est.revenue_width)
+            verdict = programme_verdict(estimates)
+            total_t = verdict.n_treated
+            if verdict.net_low is not None and verdict.net_high is not None:
+                covered_all &= verdict.net_low <= true_net_pt * total_t <= verdict.net_high
+            if decided is None and verdict.decision != "not_yet_known":
+                decided = (month, verdict.decision)
+        cs_cover += covered_all
+        if decided is not None:
+            first_decision.append(decided[0])
+            any_continue += decided[1] == "continue"
+            any_stop += decided[1] == "stop"
+    return {
+        "cover_return": cover_ret / n_rounds,
+        "cover_revenue": cover_rev / n_rounds,
+        "cover_revenue_raw": cover_raw / n_rounds,
+        "cover_net_cs": cs_cover / sims,
+        "any_continue": any_continue / sims,
+        "any_stop": any_stop / sims,
+        "median_months": float(np.median(first_decision)) if first_decision else float("nan"),
+        "width_raw": float(np.mean(width_raw)),
+        "width_cuped": float(np.mean(width_cuped)),
+        "true_net_pt": true_net_pt,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sims", type=int, default=50)
-    parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--control", type=float, default=0.10)
-    parser.add_argument("--boot", type=int, default=1000)
+    parser.add_argument("--sims", type=int, default=200)
+    parser.add_argument("--looks", type=int, default=12)
+    parser.add_argument("--cost", type=float, default=1.0, help="cost per treated, effect cells")
+    parser.add_argument("--controls", type=int, nargs="*", default=list(CONTROLS))
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    rows = []
-    for sim in range(args.sims):
-        arms, orders = simulate(1000 + sim, args.customers, args.control)
-        outcomes = round_outcomes(arms, round_start=START, orders=orders, horizons=(30,))
-        eff = round_effects(outcomes, seed=sim, n_boot=args.boot).row(0, named=True)
-        rows.append(eff)
-    elapsed = time.perf_counter() - t0
-
-    est = np.array([r["uplift"] for r in rows])
-    lo = np.array([r["uplift_low"] for r in rows])
-    hi = np.array([r["uplift_high"] for r in rows])
-    rev = np.array([r["revenue_uplift"] for r in rows])
-    rev_lo = np.array([r["revenue_uplift_low"] for r in rows])
-    rev_hi = np.array([r["revenue_uplift_high"] for r in rows])
-    true_rev = UPLIFT * MEAN_SPEND
-    cover = np.mean((lo <= UPLIFT) & (hi >= UPLIFT))
-    rev_cover = np.mean((rev_lo <= true_rev) & (rev_hi >= true_rev))
-
-    mae = np.mean(np.abs(est - UPLIFT)) * 100
-    width = np.mean(hi - lo) * 100
-    print(f"simulated rounds                    {args.sims}")
-    print(f"customers per round / control share {args.customers:,} / {args.control:.0%}")
-    print(f"base return rate / true uplift      {BASE_RATE:.1%} / {UPLIFT * 100:.1f} points")
-    print(f"win-back rate: 95% Newcombe coverage  {cover:.1%}   (target >= 90%)")
-    print(f"win-back rate: mean absolute error    {mae:.2f} points")
-    print(f"win-back rate: mean estimate          {est.mean() * 100:.2f} points")
-    print(f"win-back rate: mean interval width    {width:.2f} points")
-    print(f"revenue per customer: true uplift     {true_rev:.2f}")
-    print(f"revenue per customer: 95% coverage    {rev_cover:.1%}   (bootstrap)")
-    print(f"revenue per customer: mean abs error  {np.mean(np.abs(rev - true_rev)):.2f}")
-    print(f"wall time (s)                         {elapsed:.1f}")
+    print(
+        f"programmes per cell {args.sims}, {args.looks} monthly looks, interval "
+        f"{DEFAULT_INTERVAL}, gross margin {GROSS_MARGIN}, effect-cell cost {args.cost}/treated"
+    )
+    header = (
+        "| effect | controls/round | spend | net/treated | cover rate | cover rev "
+        "(raw) | cover net CS (12 looks) | any continue | any stop | median months to "
+        "decision | rev width raw | rev width CUPED |"
+    )
+    print(header)
+    print("|" + "---|" * 12)
+    for effect in EFFECTS:
+        for n_c in args.controls:
+            for dist in SPENDS:
+                r = run_cell(effect, n_c, dist, args.sims, args.looks, args.cost)
+                print(
+                    f"| {effect} {EFFECTS[effect]:.2f} | {n_c} | {dist} | "
+                    f"{r['true_net_pt']:.2f} | {r['cover_return']:.1%} | "
+                    f"{r['cover_revenue']:.1%} ({r['cover_revenue_raw']:.1%}) | "
+                    f"{r['cover_net_cs']:.1%} | {r['any_continue']:.1%} | {r['any_stop']:.1%} | "
+                    f"{r['median_months']:.0f} | {r['width_raw']:.1f} | {r['width_cuped']:.1f} |",
+                    flush=True,
+                )
+    print(f"wall time (s) {time.perf_counter() - t0:.0f}")
 
 
 if __name__ == "__main__":
