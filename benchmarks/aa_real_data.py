@@ -212,7 +212,13 @@ def one_programme(
         config = RoundConfig(round_start=start, round_end=end)
         plan = plan_round(inputs, config, as_of=start, seed=seed * 100 + k)
         arms = plan.members.select("customer_pk", "arm")
-        outcomes = round_outcomes(arms, round_start=start, orders=world.orders, horizons=(HORIZON,))
+        outcomes = round_outcomes(
+            arms, round_start=start, orders=world.orders, horizons=(HORIZON,)
+        ).with_columns(
+            spend=pl.when(pl.col("arm") == "treated")
+            .then(pl.col("spend") * (1.0 + boost))
+            .otherwise(pl.col("spend"))
+        )
         row = round_estimate_row(
             outcomes.join(world.pre_period[start], on="customer_pk", how="left").with_columns(
                 pl.col("pre_spend").fill_null(0.0), pl.col("pre_visits").fill_null(0.0)
