@@ -150,7 +150,9 @@ def test_each_reason_is_given_for_the_rule_that_applies(tmp_path: Path) -> None:
         ],
     )
     _snapshot()
-    rnd = plan_round(Actor.system(), month=JUNE, holdout=0.5, seed=3, agents=_agents()).round
+    rnd = plan_round(
+        Actor.system(), month=JUNE, holdout=0.5, seed=3, agents=_agents(), allow_small_control=True
+    ).round
     control = (
         RoundMember.objects.filter(round=rnd, arm="control", customer__external_id__gte="C0010")
         .order_by("customer_id")
@@ -232,12 +234,15 @@ def business(tmp_path: Path) -> Business:
     customer with a June task left open, a June treated customer who later asked not to be
     contacted, and one who withdrew consent (both told to us by a customer-file import)."""
     from winback.app.rounds.service import plan_round
+    from winback.app.settings.profile import set_profile
     from winback.store.programme.models import CallTask, RoundMember
 
     _customers(tmp_path, "customers.csv", [_customer_row(i) for i in range(1, N + 1)])
     _snapshot()
     agents = _agents()
-    june = plan_round(Actor.system(), month=JUNE, holdout=0.5, seed=11, agents=agents).round
+    june = plan_round(
+        Actor.system(), month=JUNE, holdout=0.5, seed=11, agents=agents, allow_small_control=True
+    ).round
     june_open = list(
         CallTask.objects.filter(round=june, status="open")
         .order_by("customer_id")
@@ -260,7 +265,13 @@ def business(tmp_path: Path) -> Business:
             _customer_row(int(ext[no_consent][1:]), consent=False),
         ],
     )
-    july = plan_round(Actor.system(), month=JULY, holdout=0.5, seed=12, agents=agents).round
+    # A July control customer who was treated in June only happens with the control hygiene
+    # off (recently_treated_days = 0, or rounds planned before it existed); the gate must
+    # still hold them.
+    set_profile(overrides={"programme": {"recently_treated_days": 0}})
+    july = plan_round(
+        Actor.system(), month=JULY, holdout=0.5, seed=12, agents=agents, allow_small_control=True
+    ).round
     july_control = set(
         RoundMember.objects.filter(round=july, arm="control").values_list("customer_id", flat=True)
     )
@@ -414,7 +425,9 @@ def test_closing_a_round_expires_its_open_tasks(tmp_path: Path) -> None:
 
     _customers(tmp_path, "customers.csv", [_customer_row(i) for i in range(1, 31)])
     _snapshot()
-    june = plan_round(Actor.system(), month=JUNE, holdout=0.2, seed=5, agents=_agents()).round
+    june = plan_round(
+        Actor.system(), month=JUNE, holdout=0.2, seed=5, agents=_agents(), allow_small_control=True
+    ).round
     tasks = CallTask.objects.filter(round=june)
     worked = tasks.order_by("pk").first()
     assert worked is not None
