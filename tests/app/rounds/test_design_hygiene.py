@@ -284,3 +284,34 @@ def test_a_request_that_died_while_planning_says_when_to_retry() -> None:
     )
     made = plan_round(Actor.system(), month=MONTH, seed=5, agents=team())
     assert made.created
+
+
+def test_the_programme_effect_compares_the_global_holdout_with_the_rest() -> None:
+    from winback.app.rounds.global_holdout import programme_effect
+    from winback.app.settings.profile import current_profile, set_profile
+    from winback.programme.attribution import newcombe_interval
+    from winback.programme.holdout import in_global_holdout
+
+    world = build_world()
+    assert programme_effect(MONTH) is None  # off by default
+    set_profile(overrides={"programme": {"global_holdout_share": 0.3}})
+    seed = current_profile().programme.global_holdout_seed
+    flags = in_global_holdout(world.customer_ids, share=0.3, seed=seed)
+    held = {pk for pk, h in zip(world.customer_ids, flags, strict=True) if h} & world.candidates
+    rest = world.candidates - held
+    back = set(sorted(held)[::4]) | set(sorted(rest)[::2])
+    _buy(back, MONTH + timedelta(days=30))
+    _buy(set(world.customer_ids), MONTH + timedelta(days=MEASUREMENT_DAYS))  # after the window
+    effect = programme_effect(MONTH, today=MONTH + timedelta(days=100))
+    assert effect is not None and effect["matured"]
+    assert effect["holdout"] == {
+        "customers": len(held),
+        "came_back": len(back & held),
+        "rate": len(back & held) / len(held),
+    }
+    assert effect["rest"]["customers"] == len(rest)
+    assert effect["rest"]["came_back"] == len(back & rest)
+    d, lo, hi = newcombe_interval(len(back & rest), len(rest), len(back & held), len(held))
+    assert effect["difference"] == pytest.approx(float(d))
+    assert effect["interval"] == pytest.approx([float(lo), float(hi)])
+    assert effect["difference"] > 0
