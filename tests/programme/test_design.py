@@ -87,7 +87,8 @@ def test_a_tiny_control_group_is_flagged_and_the_design_round_trips() -> None:
         target_power=0.8,
         control_floor=30,
     )
-    assert design.below_floor and design.underpowered
+    assert design.below_floor
+    assert design.underpowered
     assert design.warnings == ("control_below_floor", "control_too_small_for_hoped_effect")
     assert design.power_for_hoped < 0.2
     assert (design.needed_control, design.needed_treated) == (419, 3771)  # share 11/110

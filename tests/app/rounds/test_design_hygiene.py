@@ -124,7 +124,8 @@ def test_recent_treated_never_enter_a_control_group_and_controls_are_never_conta
             Actor.system(), month=_month(gap), seed=world_seed + 1, agents=team(), holdout=holdout
         ).round
         a, b = _arms(first), _arms(later)
-        assert a["treated"] and a["control"]
+        assert a["treated"]
+        assert a["control"]
         if (later.round_start - first.round_start).days < recent_days:
             # recently treated: in neither arm of the later round (out of its comparison)
             assert not (a["treated"] & b["control"])
@@ -216,7 +217,8 @@ def test_matured_rounds_give_the_base_rate_and_the_uplift_by_segment() -> None:
     segments = {s["segment"]: s for s in uplift["segments"]}
     members = RoundMember.objects.filter(round=first)
     seen = {f"{s}|{t}" for s, t in members.values_list("stage", "tier")}
-    assert set(segments) <= seen and segments
+    assert set(segments) <= seen
+    assert segments
     for key, s in segments.items():
         assert uplift["by_segment"][key] == pytest.approx(s["uplift"], abs=1e-6)
         # between the segment's own measurement and the programme average
@@ -303,7 +305,8 @@ def test_the_programme_effect_compares_the_global_holdout_with_the_rest() -> Non
     _buy(back, MONTH + timedelta(days=30))
     _buy(set(world.customer_ids), MONTH + timedelta(days=MEASUREMENT_DAYS))  # after the window
     effect = programme_effect(MONTH, today=MONTH + timedelta(days=100))
-    assert effect is not None and effect["matured"]
+    assert effect is not None
+    assert effect["matured"]
     assert effect["holdout"] == {
         "customers": len(held),
         "came_back": len(back & held),
