@@ -56,6 +56,43 @@ class ProgrammeRules:
     holdout_share: float = 0.1
     agent_minute_cost: float = 1.0
     call_minutes: float = 6.0
+    # A round's pre-registered design (winback.programme.design): the increase in the
+    # came-back rate the business hopes to detect (percentage points), the test's two-sided
+    # alpha and target power, the base rate used when neither past control groups nor the
+    # snapshot give one, and the fewest control customers a round may have (below it a round
+    # is refused unless explicitly overridden).
+    hoped_effect: float = 0.04
+    design_alpha: float = 0.05
+    design_power: float = 0.8
+    default_base_rate: float = 0.10
+    control_floor: int = 30
+    # Customers assigned to a treated arm this many days before a round starts never enter
+    # its control group (they are excluded from the round: ``recently_treated``).
+    recently_treated_days: int = 90
+    # The global holdout: a fixed share of the whole base the programme never contacts
+    # (0 = off); the seed is fixed when the share is first set above 0.
+    global_holdout_share: float = 0.0
+    global_holdout_seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.holdout_share < 1.0:
+            raise ValueError("holdout_share must be in [0, 1)")
+        if not 0.0 < self.hoped_effect < 1.0:
+            raise ValueError("hoped_effect must be in (0, 1) (percentage points as a share)")
+        if not 0.0 < self.design_alpha <= 0.2:
+            raise ValueError("design_alpha must be in (0, 0.2]")
+        if not 0.5 <= self.design_power < 1.0:
+            raise ValueError("design_power must be in [0.5, 1)")
+        if not 0.0 < self.default_base_rate < 1.0:
+            raise ValueError("default_base_rate must be in (0, 1)")
+        if not 0 <= self.control_floor <= 100_000:
+            raise ValueError("control_floor must be between 0 and 100000")
+        if not 0 <= self.recently_treated_days <= 730:
+            raise ValueError("recently_treated_days must be between 0 and 730")
+        if not 0.0 <= self.global_holdout_share <= 0.5:
+            raise ValueError("global_holdout_share must be in [0, 0.5]")
+        if self.global_holdout_seed is not None and not 0 <= self.global_holdout_seed < 2**63:
+            raise ValueError("global_holdout_seed must be a non-negative 64-bit integer")
 
 
 @dataclass(frozen=True)

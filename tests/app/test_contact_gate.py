@@ -150,7 +150,9 @@ def test_each_reason_is_given_for_the_rule_that_applies(tmp_path: Path) -> None:
         ],
     )
     _snapshot()
-    rnd = plan_round(Actor.system(), month=JUNE, holdout=0.5, seed=3, agents=_agents()).round
+    rnd = plan_round(
+        Actor.system(), month=JUNE, holdout=0.5, seed=3, agents=_agents(), allow_small_control=True
+    ).round
     control = (
         RoundMember.objects.filter(round=rnd, arm="control", customer__external_id__gte="C0010")
         .order_by("customer_id")
@@ -232,12 +234,15 @@ def business(tmp_path: Path) -> Business:
     customer with a June task left open, a June treated customer who later asked not to be
     contacted, and one who withdrew consent (both told to us by a customer-file import)."""
     from winback.app.rounds.service import plan_round
+    from winback.app.settings.profile import set_profile
     from winback.store.programme.models import CallTask, RoundMember
 
     _customers(tmp_path, "customers.csv", [_customer_row(i) for i in range(1, N + 1)])
     _snapshot()
     agents = _agents()
-    june = plan_round(Actor.system(), month=JUNE, holdout=0.5, seed=11, agents=agents).round
+    june = plan_round(
+        Actor.system(), month=JUNE, holdout=0.5, seed=11, agents=agents, allow_small_control=True
+    ).round
     june_open = list(
         CallTask.objects.filter(round=june, status="open")
         .order_by("customer_id")
@@ -260,7 +265,13 @@ def business(tmp_path: Path) -> Business:
             _customer_row(int(ext[no_consent][1:]), consent=False),
         ],
     )
-    july = plan_round(Actor.system(), month=JULY, holdout=0.5, seed=12, agents=agents).round
+    # A July control customer who was treated in June only happens with the control hygiene
+    # off (recently_treated_days = 0, or rounds planned before it existed); the gate must
+    # still hold them.
+    set_profile(overrides={"programme": {"recently_treated_days": 0}})
+    july = plan_round(
+        Actor.system(), month=JULY, holdout=0.5, seed=12, agents=agents, allow_small_control=True
+    ).round
     july_control = set(
         RoundMember.objects.filter(round=july, arm="control").values_list("customer_id", flat=True)
     )
@@ -414,7 +425,9 @@ def test_closing_a_round_expires_its_open_tasks(tmp_path: Path) -> None:
 
     _customers(tmp_path, "customers.csv", [_customer_row(i) for i in range(1, 31)])
     _snapshot()
-    june = plan_round(Actor.system(), month=JUNE, holdout=0.2, seed=5, agents=_agents()).round
+    june = plan_round(
+        Actor.system(), month=JUNE, holdout=0.2, seed=5, agents=_agents(), allow_small_control=True
+    ).round
     tasks = CallTask.objects.filter(round=june)
     worked = tasks.order_by("pk").first()
     assert worked is not None
@@ -449,3 +462,55 @@ def test_closing_a_round_expires_its_open_tasks(tmp_path: Path) -> None:
             occurred_at=datetime.combine(JUNE + timedelta(days=95), time(10), tzinfo=TZ),
         )
     assert refused.value.code == "task_closed"
+
+
+# --- the global holdout -------------------------------------------------------------------------
+@pytest.mark.slow
+def test_no_path_lists_or_contacts_a_global_holdout_customer(
+    business: Business, on_day: None
+) -> None:
+    from winback.app.contacts import gate
+    from winback.app.settings.profile import current_profile, set_profile
+    from winback.programme.holdout import in_global_holdout
+    from winback.store.customers.models import Customer
+
+    before = _lists_shown(business)
+    set_profile(overrides={"programme": {"global_holdout_share": 0.3}})
+    rules = current_profile().programme
+    assert rules.global_holdout_seed is not None  # fixed when the holdout was turned on
+    ids = list(Customer.objects.values_list("pk", flat=True))
+    held = {
+        pk
+        for pk, h in zip(
+            ids,
+            in_global_holdout(ids, share=0.3, seed=rules.global_holdout_seed),
+            strict=True,
+        )
+        if h
+    }
+    # The rounds' own rows were written before the holdout was on; every list served
+    # through the gate must drop the held-out customers from then on.
+    served = {
+        k: v for k, v in _lists_shown(business).items() if k not in ("july treated", "july tasks")
+    }
+    listed_before = set().union(*(v for k, v in before.items() if k in served))
+    assert held & listed_before, "no held-out customer was listed before: the test proves nothing"
+    leaks = {name: sorted(ids & held) for name, ids in served.items() if ids & held}
+    assert leaks == {}
+    reasons = gate.verdicts(sorted(held), on=DAY)
+    assert not reasons["allowed"].any()
+    assert "global_holdout" in set(reasons["reason"])
+
+    # Nobody held out is contacted through any path either.
+    b = Business(
+        agents=business.agents,
+        june_id=business.june_id,
+        july_id=business.july_id,
+        blocked={str(pk): pk for pk in sorted(held)},
+    )
+    accepted, refused = _contacts_tried(b)
+    assert {name: ids & held for name, ids in accepted.items() if ids & held} == {}
+    assert refused, "no held-out customer had an open task: the test proves nothing"
+    # the turning-on of the holdout does not change the seed later
+    set_profile(overrides={"programme": {"global_holdout_share": 0.2}})
+    assert current_profile().programme.global_holdout_seed == rules.global_holdout_seed

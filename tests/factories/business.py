@@ -25,11 +25,19 @@ class World:
     agents: list[int]
 
 
-def build_world(n: int = 300, seed: int = 7, agent_capacity: int = 5) -> World:
+def build_world(
+    n: int = 300, seed: int = 7, agent_capacity: int = 5, control_floor: int | None = 0
+) -> World:
+    """``control_floor``: the profile's floor of control customers per round. This world's
+    rounds hold about 17 control customers, below the default floor of 30, so the world
+    lowers it unless a test asks for another (``None``: the profile's default)."""
+    from winback.app.settings.profile import set_profile
     from winback.store.accounts.models import Role, User
     from winback.store.analysis.models import AnalysisRun, CustomerSnapshot
     from winback.store.customers.models import ContactLog, Customer, EngagementEvent
 
+    if control_floor is not None:
+        set_profile(overrides={"programme": {"control_floor": control_floor}})
     rng = np.random.default_rng(seed)
     flags = rng.random((n, 4))
     customers = Customer.objects.bulk_create(

@@ -83,3 +83,25 @@ def test_rejects_bad_input() -> None:
         assign_holdout(frame, share=1.0, seed=1)
     with pytest.raises(ValueError, match="unique"):
         assign_holdout(pl.concat([frame, frame]), share=0.1, seed=1)
+
+
+# --- the global holdout ------------------------------------------------------------------------
+
+
+def test_the_global_holdout_is_a_fixed_share_decided_per_customer() -> None:
+    from winback.programme.holdout import in_global_holdout
+
+    ids = np.arange(1, 200_001)
+    held = in_global_holdout(ids, share=0.05, seed=42)
+    assert abs(held.mean() - 0.05) < 0.003
+    # each customer's answer depends on the customer alone: a later customer is assigned by
+    # the same rule, and the order or company of the ids changes nothing
+    some = np.array([17, 99_999, 5, 123_456])
+    assert (in_global_holdout(some, share=0.05, seed=42) == held[some - 1]).all()
+    # another seed holds out other customers; off means nobody
+    other = in_global_holdout(ids, share=0.05, seed=43)
+    assert (held & other).mean() < 0.01
+    assert not in_global_holdout(ids, share=0.0, seed=42).any()
+    assert not in_global_holdout(ids, share=0.05, seed=None).any()
+    # a larger share keeps everyone the smaller one held out
+    assert (held <= in_global_holdout(ids, share=0.1, seed=42)).all()

@@ -242,6 +242,8 @@ def test_each_excluded_customer_is_counted_once_under_the_first_cause() -> None:
         },
         {"pk": 6, "memberships": [_membership(6, "control", AS_OF - timedelta(days=40), None)]},
         {"pk": 7, "memberships": [_membership(7, "treated", AS_OF - timedelta(days=40), False)]},
+        # treated in a round that started more than 90 days ago: may be drawn again
+        {"pk": 8, "memberships": [_membership(8, "treated", AS_OF - timedelta(days=70), False)]},
         {"pk": 9, "memberships": lost_thrice},
         {"pk": 10, "offset": -300},  # 10:00 Beijing = 21:00 at UTC-5: no phone calls
         {"pk": 11},
@@ -259,10 +261,11 @@ def test_each_excluded_customer_is_counted_once_under_the_first_cause() -> None:
         4: "open_complaint",
         5: "in_active_round",
         6: "in_active_round",  # a control group under measurement stays untouched
+        7: "recently_treated",  # its round started 69 days ago: still measured
         9: "retired",
         10: "outside_allowed_hours",
     }
-    assert set(plan.call_list()["customer_pk"].to_list()) == {7, 11}
+    assert set(plan.call_list()["customer_pk"].to_list()) == {8, 11}
     assert plan.summary["excluded_by_cause"]["in_active_round"] == 2
 
 

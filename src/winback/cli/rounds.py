@@ -36,14 +36,29 @@ def plan(
         None, "--agents", help="CSV with username, seniority, daily_capacity."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    allow_small_control: bool = typer.Option(
+        False,
+        "--allow-small-control",
+        help="Store the round even if its control group is below the floor (recorded).",
+    ),
+    replace: bool = typer.Option(
+        False,
+        "--replace",
+        help="Plan the month again, replacing its round if no contact has been logged on it.",
+    ),
 ) -> None:
-    """Plan a month's round from the latest analysis on or before its first day."""
+    """Plan a month's round from the latest analysis on or before its first day.
+
+    One round per month: planning a month again is refused unless --replace is given (and
+    only while no contact is logged on the month's round)."""
     first = parse_month(month)
     django_setup()
     from winback.app.actors import Actor
     from winback.app.rounds.service import (
+        ControlTooSmall,
         NoSnapshotError,
         RoundExists,
+        RoundHasContacts,
         RoundInProgress,
         demo_team,
         ensure_agents,
@@ -54,7 +69,13 @@ def plan(
     try:
         team = ensure_agents(read_agents_csv(agents)) if agents else demo_team()
         rnd = plan_round(
-            Actor.system("cli"), month=first, holdout=holdout, seed=seed, agents=team
+            Actor.system("cli"),
+            month=first,
+            holdout=holdout,
+            seed=seed,
+            agents=team,
+            allow_small_control=allow_small_control,
+            replace=replace,
         ).round
     except NoSnapshotError as exc:
         # gettext outside the f-string: xgettext does not look inside f-strings
@@ -62,12 +83,35 @@ def plan(
         console.print(f"[red]{message % {'day': exc}}[/red]")
         raise typer.Exit(2) from exc
     except RoundExists as exc:
-        message = _("Round %(id)s is already planned for this month.")
+        message = _(
+            "Round %(id)s is already planned for this month; nothing was changed. "
+            "Use --replace to plan it again (only while no contact is logged on it)."
+        )
         console.print(f"[red]{message % {'id': exc.round.pk}}[/red]")
         raise typer.Exit(2) from exc
+    except RoundHasContacts as exc:
+        message = _(
+            "Round %(id)s cannot be replaced: %(n)s contacts are already logged on its tasks."
+        )
+        console.print(f"[red]{message % {'id': exc.round.pk, 'n': exc.contacts}}[/red]")
+        raise typer.Exit(2) from exc
     except RoundInProgress as exc:
-        message = _("Another request is planning this month right now.")
+        if exc.retry_after is None:
+            message = _("Another request is planning this month right now.")
+        else:
+            message = _(
+                "Another request is planning this month (or stopped while planning). "
+                "If no round appears, it can be retried after %(when)s."
+            ) % {"when": _local(exc.retry_after)}
         console.print(f"[red]{message}[/red]")
+        raise typer.Exit(2) from exc
+    except ControlTooSmall as exc:
+        message = _(
+            "The control group would have %(n)s customers, below the floor of %(floor)s: "
+            "nothing was stored. Use --allow-small-control to store it anyway."
+        )
+        d = exc.design
+        console.print(f"[red]{message % {'n': d.n_control, 'floor': d.control_floor}}[/red]")
         raise typer.Exit(2) from exc
     except (ValueError, OSError) as exc:
         console.print(f"[red]{exc}[/red]")
@@ -94,10 +138,15 @@ def plan(
                 "assigned": s["assigned"],
                 "per_agent": per_agent,
                 "strata": s["strata"],
+                "design": rnd.design,
+                "uplift": s.get("uplift"),
             }
         )
         return
     out.print(_summary_table(rnd.pk, month_label(first), s))
+    out.print(_design_table(rnd.design))
+    for line in _design_warnings(rnd.design):
+        console.print(f"[yellow]{line}[/yellow]")
     out.print(_dict_table(_("Excluded by cause / 排除原因"), s["excluded_by_cause"]))
     out.print(_dict_table(_("Customers per agent / 每位坐席客户数"), per_agent))
 
@@ -109,6 +158,51 @@ def _summary_table(round_id: int, month: str, s: dict[str, Any]) -> Table:
         table.add_column(key, justify="right")
     table.add_row(*(str(s[k]) for k in keys))
     return table
+
+
+def _local(when: Any) -> str:
+    from django.utils import timezone
+
+    return f"{timezone.localtime(when):%Y-%m-%d %H:%M}"
+
+
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{float(value) * 100:.1f}%"
+
+
+def _design_table(d: dict[str, Any]) -> Table:
+    table = Table(title=_("Pre-registered design / 预注册设计"))
+    keys = {
+        "base_rate": _pct(d.get("base_rate")) + f" ({d.get('base_rate_source', '-')})",
+        "hoped_effect": "+" + _pct(d.get("hoped_effect")),
+        "mde": "+" + _pct(d.get("mde")) if d.get("mde") is not None else "-",
+        "power_for_hoped": _pct(d.get("power_for_hoped")),
+        "needed_control": str(d.get("needed_control", "-")),
+        "control_floor": str(d.get("control_floor", "-")),
+    }
+    for key in keys:
+        table.add_column(key, justify="right")
+    table.add_row(*keys.values())
+    return table
+
+
+def _design_warnings(d: dict[str, Any]) -> list[str]:
+    lines = []
+    warnings = set(d.get("warnings", []))
+    if "control_too_small_for_hoped_effect" in warnings:
+        lines.append(
+            _(
+                "Warning: the control group (%(n)s) is too small to detect the hoped-for effect; "
+                "about %(needed)s control customers are needed."
+            )
+            % {"n": d.get("n_control"), "needed": d.get("needed_control")}
+        )
+    if "control_below_floor" in warnings:
+        lines.append(
+            _("Warning: the control group is below the floor of %(floor)s (override recorded).")
+            % {"floor": d.get("control_floor")}
+        )
+    return lines
 
 
 def _dict_table(title: str, values: dict[str, Any]) -> Table:

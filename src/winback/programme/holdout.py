@@ -83,3 +83,41 @@ def strata_sizes(assigned: pl.DataFrame) -> pl.DataFrame:
         .with_columns(total=pl.col("treated") + pl.col("control"))
         .sort("stratum")
     )
+
+
+# --- the global holdout ------------------------------------------------------------------------
+
+_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """The SplitMix64 finaliser (Steele, Lea & Flood 2014): a fixed, well-mixed 64-bit hash."""
+    with np.errstate(over="ignore"):
+        z = (x + np.uint64(0x9E3779B97F4A7C15)) & _MASK
+        z = ((z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)) & _MASK
+        z = ((z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)) & _MASK
+        return z ^ (z >> np.uint64(31))
+
+
+def global_holdout_key(customer_pk: Sequence[int] | np.ndarray, seed: int) -> np.ndarray:
+    """A uniform number in [0, 1) per customer, fixed by the customer's id and the seed."""
+    ids = np.asarray(customer_pk, dtype=np.int64).astype(np.uint64)
+    mixed = _splitmix64(
+        ids ^ _splitmix64(np.full(ids.shape, seed, dtype=np.int64).astype(np.uint64))
+    )
+    return (mixed >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def in_global_holdout(
+    customer_pk: Sequence[int] | np.ndarray, *, share: float, seed: int | None
+) -> np.ndarray:
+    """Whether each customer belongs to the global holdout: a fixed ``share`` of the whole base
+    that the programme never contacts. Deterministic per customer (a hash of the id and the
+    seed), so a customer who arrives later is assigned by the same rule, and the same
+    customers stay held out for as long as the share and the seed stay."""
+    if not 0.0 <= share < 1.0:
+        raise ValueError("the global holdout share must be in [0, 1)")
+    ids = np.asarray(customer_pk, dtype=np.int64)
+    if share == 0.0 or seed is None:
+        return np.zeros(ids.shape, dtype=bool)
+    return global_holdout_key(ids, seed) < share

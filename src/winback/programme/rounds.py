@@ -5,15 +5,20 @@
 1. **Candidate pool** - customers whose status is among ``config.statuses`` (lost and/or
    at risk) in the chosen tiers and stages (never prospects).
 2. **Exclusions**, counted by the first cause that applies, in this fixed order:
-   ``do_not_contact``, ``no_consent``, ``over_contact_cap`` (contacts in the window >= cap,
+   ``do_not_contact``, ``no_consent``, ``global_holdout`` (the business-wide holdout the
+   programme never contacts), ``over_contact_cap`` (contacts in the window >= cap,
    business-wide or the stage's), ``open_complaint`` (routed to the complaints team),
    ``in_active_round`` (in a round overlapping this one, or in a control group still being
-   measured), ``retired`` (N worked rounds without return), ``outside_allowed_hours`` (the
-   planned time falls outside the channel's hours in the customer's local time).
+   measured), ``recently_treated`` (in a treated arm of a round that started less than
+   ``recently_treated_days`` before this one: never drawn into a control group, and not
+   treated again while that round's outcome is measured), ``retired`` (N worked rounds
+   without return), ``outside_allowed_hours`` (the planned time falls outside the channel's
+   hours in the customer's local time).
 3. **Priority** by expected incremental value ``uplift x value if won back``; ``uplift`` is
-   the customer's ``p_return_uplift`` when the snapshot has one, else a per-stage figure
-   (measured by :func:`winback.programme.attribution.effects_by_segment` on past rounds, or
-   the defaults); value is ``clv_365 / P(alive)``: under the BG/NBD model the expected value
+   the customer's ``p_return_uplift`` when the snapshot has one, else the figure of the
+   customer's (stage, tier) segment measured on past rounds and shrunk toward the programme
+   average (:mod:`winback.programme.uplift_feedback`), else a per-stage figure
+   (the defaults); value is ``clv_365 / P(alive)``: under the BG/NBD model the expected value
    is P(alive) times the value of a customer known to be alive (Fader, Hardie & Lee 2005,
    *Marketing Science* 24:275-284, eq. 10), which is what winning someone back restores.
 4. **Selection** of the best customers that agent capacity can serve, level by level of
@@ -24,6 +29,10 @@
 6. **Offers** - a menu per treated customer, see :mod:`winback.programme.offers`.
 7. **Assignment** - treated customers to agents by capacity and seniority, dated by working
    day, see :mod:`winback.programme.assignment`.
+
+8. **Design** - the round's pre-registered design (arms, base rate, minimum detectable effect,
+   power for the hoped-for effect), see :mod:`winback.programme.design`; the summary warns when
+   the control group is too small, and the caller refuses to store a round below the floor.
 
 Same inputs and seed give the same plan; the seed is recorded in the summary.
 """
@@ -50,6 +59,7 @@ from winback.programme.assignment import (
 )
 from winback.programme.attribution import MEASUREMENT_DAYS, retirement
 from winback.programme.contacts import latest_reasons
+from winback.programme.design import RoundDesign, design_round
 from winback.programme.fatigue import ContactHours, outside_allowed_hours, over_cap_flags
 from winback.programme.frames import (
     COMPLAINTS,
@@ -72,9 +82,11 @@ from winback.vocabulary import ROUND_STATUSES
 EXCLUSION_CAUSES = (
     "do_not_contact",
     "no_consent",
+    "global_holdout",
     "over_contact_cap",
     "open_complaint",
     "in_active_round",
+    "recently_treated",
     "retired",
     "outside_allowed_hours",
 )
@@ -85,6 +97,7 @@ GATE_CAUSES: dict[str, str] = {
     "over_contact_cap": "over_contact_cap",
     "open_complaint": "open_complaint",
     "control_group": "in_active_round",
+    "global_holdout": "global_holdout",
 }
 DEFAULT_UPLIFT_BY_STAGE: dict[str, float] = {
     "active": 0.02,
@@ -110,9 +123,26 @@ class RoundConfig:
     retire_after_rounds: int = 3
     # Control customers stay untouched while their outcome is measured (+90 days).
     control_quarantine_days: int = MEASUREMENT_DAYS
+    # Customers in a treated arm of a round that started fewer days ago are excluded.
+    recently_treated_days: int = MEASUREMENT_DAYS
     uplift_by_stage: Mapping[str, float] = field(
         default_factory=lambda: dict(DEFAULT_UPLIFT_BY_STAGE)
     )
+    # Measured and shrunk uplift per segment, keyed "stage|tier" (segment_key); it comes
+    # before the stage figure. ``uplift_source`` says where the figures came from.
+    uplift_by_segment: Mapping[str, float] = field(default_factory=dict)
+    uplift_source: str = "defaults"
+    # The design (winback.programme.design): base rate when known (else the candidates'
+    # predicted return probability, else ``default_base_rate``), hoped-for effect, test.
+    base_rate: float | None = None
+    base_rate_source: str | None = None
+    default_base_rate: float = 0.10
+    hoped_effect: float = 0.04
+    design_alpha: float = 0.05
+    design_power: float = 0.8
+    control_floor: int = 30
+    allow_small_control: bool = False
+    horizon_days: int = MEASUREMENT_DAYS
     alive_floor: float = 0.05  # P(alive) below this is treated as this (value stays bounded)
     min_expected_value: float = 0.0  # candidates below are not worth a call
     seniority: SeniorityRules = field(default_factory=SeniorityRules)
@@ -147,6 +177,12 @@ class RoundConfig:
             max_contacts_in_window=rules.max_contacts_in_window,
             contact_window_days=rules.contact_window_days,
             retire_after_rounds=rules.retire_after_rounds,
+            recently_treated_days=rules.recently_treated_days,
+            default_base_rate=rules.default_base_rate,
+            hoped_effect=rules.hoped_effect,
+            design_alpha=rules.design_alpha,
+            design_power=rules.design_power,
+            control_floor=rules.control_floor,
         )
         return replace(base, **overrides)
 
@@ -174,6 +210,7 @@ class RoundPlan:
     waitlist: pl.DataFrame  # eligible beyond capacity: customer_pk, expected_value, rank
     offers: pl.DataFrame  # OFFER_MENU for treated customers
     summary: dict[str, Any]
+    design: RoundDesign
 
     def call_list(self, agent_id: int | None = None) -> pl.DataFrame:
         """Treated, assigned customers in call order (by agent, date, priority)."""
@@ -195,12 +232,20 @@ def candidate_pool(snapshot: pl.DataFrame, config: RoundConfig) -> pl.DataFrame:
     return snap.filter(keep)
 
 
+def segment_key(stage: pl.Expr, tier: pl.Expr) -> pl.Expr:
+    """The uplift segment of a customer: ``"stage|tier"``, e.g. ``"lost|2"``."""
+    return pl.concat_str([stage.cast(pl.String), tier.cast(pl.String)], separator="|")
+
+
 def expected_value(config: RoundConfig) -> pl.Expr:
     """Expected incremental value of a contact: uplift x value if won back (module doc)."""
     stage_uplift = pl.col("stage").replace_strict(
         dict(config.uplift_by_stage), default=0.0, return_dtype=pl.Float64
     )
-    uplift = pl.coalesce(pl.col("p_return_uplift"), stage_uplift).clip(0.0, 1.0)
+    measured = segment_key(pl.col("stage"), pl.col("tier")).replace_strict(
+        dict(config.uplift_by_segment), default=None, return_dtype=pl.Float64
+    )
+    uplift = pl.coalesce(pl.col("p_return_uplift"), measured, stage_uplift).clip(0.0, 1.0)
     alive = pl.col("p_alive").fill_null(1.0).clip(config.alive_floor, 1.0)
     value = (pl.col("clv_365").fill_null(0.0) / alive).clip(lower_bound=0.0)
     return uplift * value
@@ -244,6 +289,7 @@ def exclusion_causes(
         .with_columns(
             _complaint=pl.col("customer_pk").is_in(_open_complaints(inputs, as_of).implode()),
             _in_round=pl.col("customer_pk").is_in(_in_active_round(inputs, config).implode()),
+            _recent=pl.col("customer_pk").is_in(_recently_treated(inputs, config).implode()),
             _retired=pl.col("customer_pk").is_in(_retired(inputs, config, as_of).implode()),
         )
         .join(_gate_causes(inputs), on="customer_pk", how="left")
@@ -253,9 +299,11 @@ def exclusion_causes(
     tests = {
         "do_not_contact": pl.col("do_not_contact").fill_null(False) | (gate == "do_not_contact"),
         "no_consent": ~pl.col("consent_marketing").fill_null(False) | (gate == "no_consent"),
+        "global_holdout": gate == "global_holdout",
         "over_contact_cap": pl.col("over_cap").fill_null(False) | (gate == "over_contact_cap"),
         "open_complaint": pl.col("_complaint") | (gate == "open_complaint"),
         "in_active_round": pl.col("_in_round") | (gate == "in_active_round"),
+        "recently_treated": pl.col("_recent"),
         "retired": pl.col("_retired"),
         "outside_allowed_hours": outside_allowed_hours(
             pl.col("channel"), pl.col("utc_offset_minutes"), config.hours
@@ -265,7 +313,7 @@ def exclusion_causes(
     for name in reversed(EXCLUSION_CAUSES):
         cause = pl.when(tests[name].fill_null(False)).then(pl.lit(name)).otherwise(cause)
     return frame.with_columns(cause=cause).drop(
-        "_complaint", "_in_round", "_retired", "over_cap", "_gate_cause"
+        "_complaint", "_in_round", "_recent", "_retired", "over_cap", "_gate_cause"
     )
 
 
@@ -312,6 +360,22 @@ def _in_active_round(inputs: RoundInputs, config: RoundConfig) -> pl.Series:
         pl.col("ends") + quarantine >= pl.lit(config.round_start)
     )
     return m.filter(overlaps | measured)["customer_pk"].unique()
+
+
+def _recently_treated(inputs: RoundInputs, config: RoundConfig) -> pl.Series:
+    """Customers in a treated arm of a round that started within ``recently_treated_days``
+    before this round's start (assignment counts, contacted or not: the comparison is
+    intention-to-treat)."""
+    if inputs.memberships is None or config.recently_treated_days <= 0:
+        return pl.Series("customer_pk", [], dtype=pl.Int64)
+    m = MEMBERSHIPS.conform(inputs.memberships)
+    since = config.round_start - timedelta(days=config.recently_treated_days)
+    recent = (
+        (pl.col("arm") == "treated")
+        & (pl.col("starts") > since)
+        & (pl.col("starts") <= config.round_start)
+    )
+    return m.filter(recent)["customer_pk"].unique()
 
 
 def _retired(inputs: RoundInputs, config: RoundConfig, as_of: date) -> pl.Series:
@@ -391,12 +455,60 @@ def plan_round(
         menus.budget,
         days,
     )
+    design = _design(assigned, config)
+    summary["design"] = design.to_json()
+    summary["uplift"] = {
+        "source": config.uplift_source,
+        "by_stage": dict(config.uplift_by_stage),
+        "by_segment": dict(config.uplift_by_segment),
+    }
     return RoundPlan(
         members=members,
         excluded=typed(excluded, EXCLUSIONS).sort("customer_pk"),
         waitlist=waitlist,
         offers=menus.menu,
         summary=summary,
+        design=design,
+    )
+
+
+def predicted_return_rate(frame: pl.DataFrame, horizon_days: int) -> float | None:
+    """The mean predicted chance of a purchase within ``horizon_days``: with
+    ``expected_purchases_365`` (the BG/NBD expectation, P(alive) included) read as a Poisson
+    rate, ``1 - exp(-E[purchases] * horizon / 365)``. None when no customer has a figure."""
+    if "expected_purchases_365" not in frame.columns:
+        return None
+    rate = frame.select(
+        (
+            1.0
+            - (-pl.col("expected_purchases_365").clip(lower_bound=0.0) * horizon_days / 365.0).exp()
+        )
+        .drop_nulls()
+        .mean()
+    ).item()
+    return None if rate is None else float(rate)
+
+
+def _design(assigned: pl.DataFrame, config: RoundConfig) -> RoundDesign:
+    base, source = config.base_rate, config.base_rate_source
+    if base is None:
+        predicted = predicted_return_rate(assigned, config.horizon_days)
+        if predicted is not None and 0.0 < predicted < 1.0:
+            base, source = predicted, "predicted"
+        else:
+            base, source = config.default_base_rate, "default"
+    n_control = int((assigned["arm"] == "control").sum()) if assigned.height else 0
+    return design_round(
+        n_treated=assigned.height - n_control,
+        n_control=n_control,
+        base_rate=float(base),
+        base_rate_source=source or "default",
+        hoped_effect=config.hoped_effect,
+        alpha=config.design_alpha,
+        target_power=config.design_power,
+        control_floor=config.control_floor,
+        small_control_allowed=config.allow_small_control,
+        horizon_days=config.horizon_days,
     )
 
 

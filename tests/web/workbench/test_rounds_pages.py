@@ -405,3 +405,68 @@ def test_a_press_that_died_while_planning_stops_holding_the_month(
     create(client, "fresh")
     assert Round.objects.count() == 1
     assert list(RoundRequest.objects.values_list("token", flat=True)) == ["fresh"]
+
+
+# --- the design and the control floor ------------------------------------------------------------
+def test_step4_shows_the_design_and_a_too_small_control_group_needs_the_box(
+    supervisor: User,
+) -> None:
+    build_world(control_floor=None)  # the default floor of 30; this world has fewer controls
+    client = signed_in(supervisor)
+    step4 = walk_to_step4(client, holdout="0.1")
+    page = step4.content.decode()
+    design = step4.context["preview"]["design"]
+    assert design["n_control"] == step4.context["preview"]["summary"]["control"] < 30
+    assert 'id="design-warning"' in page  # too small to detect the hoped-for effect
+    assert 'id="floor-warning"' in page
+    assert f"about {design['needed_control']} control customers" in page
+    assert 'name="allow_small_control"' in page
+    token = step4.context["create_form"].initial["token"]
+
+    refused = client.post(
+        reverse("round_new"), {**POOL, "holdout": "0.1", "seed": "17", "token": token}, follow=True
+    )
+    assert not Round.objects.exists()
+    assert "below the floor of 30" in refused.content.decode()
+    assert refused.redirect_chain[-1][0].startswith(reverse("round_new"))
+
+    client.post(
+        reverse("round_new"),
+        {**POOL, "holdout": "0.1", "seed": "17", "token": token, "allow_small_control": "on"},
+    )
+    rnd = Round.objects.get()
+    assert rnd.design["small_control_allowed"] is True
+    assert rnd.design["n_control"] == design["n_control"]
+
+
+def test_a_large_enough_control_group_shows_no_warning(world: World, supervisor: User) -> None:
+    from winback.app.settings.profile import set_profile
+
+    set_profile(overrides={"programme": {"hoped_effect": 0.6}})  # a large effect is easy to see
+    page = walk_to_step4(signed_in(supervisor), holdout="0.5").content.decode()
+    assert 'id="design"' in page
+    assert 'id="design-warning"' not in page
+    assert 'id="floor-warning"' not in page
+    assert 'name="allow_small_control"' not in page
+
+
+def test_the_cli_refuses_a_small_control_group_and_records_the_override(
+    supervisor: User,
+) -> None:
+    from winback.cli import app
+
+    build_world(control_floor=None)
+    refused = CliRunner().invoke(app, ["round", "plan", "--month", "2024-06", "--seed", "3"])
+    assert refused.exit_code == 2
+    assert "--allow-small-control" in refused.output
+    assert not Round.objects.exists()
+    data = cli_plan("--month", "2024-06", "--seed", "3", "--allow-small-control")
+    assert data["design"]["small_control_allowed"] is True
+    assert "control_too_small_for_hoped_effect" in data["design"]["warnings"]
+    assert data["uplift"]["source"] == "defaults"
+    again = CliRunner().invoke(app, ["round", "plan", "--month", "2024-06", "--seed", "4"])
+    assert again.exit_code == 2
+    assert "--replace" in again.output
+    replaced = cli_plan("--month", "2024-06", "--seed", "4", "--replace", "--allow-small-control")
+    assert replaced["round_id"] != data["round_id"]
+    assert Round.objects.get().seed == 4

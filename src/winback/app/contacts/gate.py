@@ -14,6 +14,11 @@ stable codes, checked in this order (the first that applies is given):
     a member of a round's control arm until that round's last measurement window closes
     (:data:`winback.programme.attribution.MEASUREMENT_DAYS` after it starts): contacting
     them would spoil the comparison that says whether the programme works;
+``global_holdout``
+    a member of the business-wide holdout (``programme.global_holdout_share`` of the base,
+    chosen by a fixed hash of the customer's id and ``programme.global_holdout_seed``, see
+    :func:`winback.programme.holdout.in_global_holdout`): the programme never contacts them,
+    so their came-back rate measures the programme as a whole;
 ``open_complaint``
     a complaint still open belongs to the complaints team
     (:func:`winback.programme.rounds.open_complaint_customers`, the planner's rule);
@@ -24,7 +29,6 @@ stable codes, checked in this order (the first that applies is given):
     judged the cap when it chose the customer, and the round's own cap
     (``contacts_per_round``) governs its sequence.
 
-There is no business-wide holdout in the settings, so no rule for one.
 """
 
 from __future__ import annotations
@@ -41,10 +45,18 @@ from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
 from winback.programme.attribution import MEASUREMENT_DAYS
 from winback.programme.fatigue import over_cap_flags
+from winback.programme.holdout import in_global_holdout
 from winback.programme.rounds import open_complaint_customers
 from winback.store import gate_queries
 
-REASONS = ("do_not_contact", "no_consent", "control_group", "open_complaint", "over_contact_cap")
+REASONS = (
+    "do_not_contact",
+    "no_consent",
+    "control_group",
+    "global_holdout",
+    "open_complaint",
+    "over_contact_cap",
+)
 VERDICT_SCHEMA: dict[str, pl.DataType] = {
     "customer_pk": pl.Int64(),
     "allowed": pl.Boolean(),
@@ -95,11 +107,16 @@ def verdicts(
     flags = gate_queries.blocking_flags(few)
     controls = gate_queries.measured_controls(on, MEASUREMENT_DAYS, few)
     complaints = gate_queries.complaints(on, few)
+    rules = current_profile().programme
+    held = pl.Series(
+        in_global_holdout(ids, share=rules.global_holdout_share, seed=rules.global_holdout_seed)
+    )
     tests = {
         "do_not_contact": _member(flags.filter("do_not_contact")["customer_pk"]),
         "no_consent": _member(flags.filter(~pl.col("consent_marketing"))["customer_pk"])
         & pl.lit(marketing),
         "control_group": _member(controls["customer_pk"]),
+        "global_holdout": _member(pl.Series(ids, dtype=pl.Int64).filter(held)),
         "open_complaint": _member(open_complaint_customers(complaints, on)),
         "over_contact_cap": pl.col("over_cap"),
     }

@@ -79,6 +79,9 @@ NOT_ALLOWED_MESSAGES = {
         "The customer is in a round's control group until its measurement ends: "
         "no contact until then."
     ),
+    "global_holdout": _(
+        "The customer is in the programme's global holdout: the programme never contacts them."
+    ),
     "open_complaint": _(
         "The customer has an open complaint: the complaints team handles them until it is resolved."
     ),

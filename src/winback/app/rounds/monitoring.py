@@ -25,6 +25,7 @@ from winback.programme.attribution import (
     round_effects,
     round_outcomes,
 )
+from winback.programme.design import RoundDesign
 from winback.programme.inference import round_cost
 from winback.programme.menus import OfferMenu
 from winback.reporting.metrics import round_estimate_row
@@ -36,9 +37,10 @@ PRE_PERIOD_DAYS = 90
 
 
 def primary_horizon(rnd: Round) -> int:
-    """The horizon (days) the round was pre-registered to be judged at."""
-    del rnd
-    return MEASUREMENT_DAYS
+    """The horizon (days) the round was pre-registered to be judged at: its stored design's,
+    or +90 days (``attribution.MEASUREMENT_DAYS``) for a round planned before designs."""
+    design = RoundDesign.from_json(rnd.design)
+    return design.horizon_days if design is not None else MEASUREMENT_DAYS
 
 
 def round_status(rnd: Round, as_of: date, *, n_boot: int = 2000) -> dict[str, Any]:

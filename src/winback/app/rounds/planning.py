@@ -21,10 +21,12 @@ from django.utils import timezone
 from winback.app.analysis.selectors import latest_analysis
 from winback.app.contacts import gate
 from winback.app.contacts.service import expire_open_tasks
+from winback.app.rounds.feedback import feedback
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
 from winback.periods import month_bounds
 from winback.programme.attribution import MEASUREMENT_DAYS
+from winback.programme.design import RoundDesign
 from winback.programme.menus import menu_json
 from winback.programme.rounds import RoundConfig, RoundInputs, RoundPlan
 from winback.programme.rounds import plan_round as plan_pure
@@ -51,6 +53,15 @@ RETURN_WINDOW_DAYS = MEASUREMENT_DAYS
 
 class NoSnapshotError(LookupError):
     """No analysis snapshot on or before the round's month start."""
+
+
+class ControlTooSmall(ValueError):
+    """The round's control group is below the hard floor and no override was given: the round
+    is not stored (a round that cannot measure anything would only look like evidence)."""
+
+    def __init__(self, design: RoundDesign) -> None:
+        super().__init__(f"control group of {design.n_control} < floor {design.control_floor}")
+        self.design = design
 
 
 @dataclass(frozen=True)
@@ -93,8 +104,12 @@ def prepare_plan(
     tiers: Sequence[int] | None = None,
     statuses: Sequence[str] = ROUND_STATUSES,
     stages: Sequence[str] | None = None,
+    allow_small_control: bool = False,
 ) -> PreparedPlan:
     """Read the inputs of ``month``'s round and run the pure planner; nothing is written.
+
+    Past matured rounds give the design's base rate and the measured uplift per segment
+    (:mod:`.feedback`); without them the snapshot's prediction and the default guesses serve.
 
     Members of past rounds whose 90-day window has passed but whose return is not recorded yet
     are read as :func:`refresh_returned` will record them, so a preview (a GET) shows the plan
@@ -109,6 +124,13 @@ def prepare_plan(
         overrides["stages"] = tuple(stages)
     if holdout is not None:
         overrides["holdout_share"] = holdout
+    learned = feedback(start)
+    overrides["allow_small_control"] = allow_small_control
+    overrides["uplift_source"] = learned.uplift_source
+    overrides["uplift_by_segment"] = learned.uplift_by_segment
+    if learned.base_rate is not None:
+        overrides["base_rate"] = learned.base_rate
+        overrides["base_rate_source"] = learned.base_rate_source
     config = RoundConfig.from_profile(profile, round_start=start, round_end=end, **overrides)
     team = agent_frame(agents)
     inputs = read_inputs(snap_day, start, config.statuses, team)
@@ -129,6 +151,8 @@ def prepare_plan(
         catalogue=rules.catalogue,
     )
     plan.summary["snapshot_as_of"] = snap_day.isoformat()
+    plan.summary["uplift"]["segments"] = learned.segments
+    plan.summary["design"]["past_control_outcomes"] = learned.control_outcomes
     return PreparedPlan(plan, config, snap_day, team)
 
 
@@ -142,6 +166,7 @@ def plan_and_store(
     statuses: Sequence[str] = ROUND_STATUSES,
     stages: Sequence[str] | None = None,
     user: User | None = None,
+    allow_small_control: bool = False,
 ) -> Round:
     """Plan ``month``'s round from the latest snapshot on or before its first day and store
     it: members (treated and control) and a call task per assigned treated customer."""
@@ -154,7 +179,11 @@ def plan_and_store(
         tiers=tiers,
         statuses=statuses,
         stages=stages,
+        allow_small_control=allow_small_control,
     )
+    design = prepared.plan.design
+    if design.below_floor and not design.small_control_allowed:
+        raise ControlTooSmall(design)
     with transaction.atomic():
         refresh_returned(prepared.config.round_start)  # what the plan read as pending
         return persist_plan(prepared, user=user)
@@ -176,8 +205,11 @@ def persist_plan(prepared: PreparedPlan, *, user: User | None) -> Round:
             "stages": list(config.stages) if config.stages is not None else None,
             "holdout_share": config.holdout_share,
             "agents": prepared.agents["agent_id"].to_list(),
+            "allow_small_control": config.allow_small_control,
+            "recently_treated_days": config.recently_treated_days,
         },
         summary=plan.summary,
+        design=plan.design.to_json(),
         created_by=user,
     )
     _insert_members(rnd, plan.members)

@@ -1,8 +1,9 @@
 """The programme's services, one function each owning its transaction (R4-R7, R13).
 
 * :func:`plan_round` - the use case behind ``winback round plan`` and the wizard's Create button:
-  permission, one round per month, a repeated press answered with the round already made,
-  planning (:mod:`.planning`), audit
+  permission, one round per month (an explicit ``replace`` swaps a round nobody has contacted
+  from yet), a repeated press answered with the round already made, planning
+  (:mod:`.planning`), the control-group floor, audit
 * :func:`export_round` - call lists per agent, CSV and XLSX (:mod:`.exports`)
 * :func:`log_contact` - one contact attempt on a task, optimistic locking (:mod:`.contacts`)
 * :func:`round_status` - treated vs control at +30/+60/+90 days (:mod:`.monitoring`)
@@ -15,8 +16,9 @@ import csv
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -32,16 +34,18 @@ from winback.app.contacts.service import (
 from winback.app.rounds import planning
 from winback.app.rounds.call_lists import export_round
 from winback.app.rounds.monitoring import round_status
-from winback.app.rounds.planning import NoSnapshotError
+from winback.app.rounds.planning import ControlTooSmall, NoSnapshotError
 from winback.app.rounds.simulation import simulate_round_contacts
 from winback.store.accounts.models import Role, User
-from winback.store.programme.models import Round, RoundRequest
+from winback.store.programme.models import ContactAttempt, Round, RoundMember, RoundRequest
 
 __all__ = [
     "ContactNotAllowed",
+    "ControlTooSmall",
     "NoSnapshotError",
     "PlannedRound",
     "RoundExists",
+    "RoundHasContacts",
     "RoundInProgress",
     "StaleWrite",
     "demo_team",
@@ -117,8 +121,22 @@ class RoundExists(Exception):
         self.round = rnd
 
 
+class RoundHasContacts(Exception):
+    """The month's round cannot be replaced: contacts have been logged on its tasks."""
+
+    def __init__(self, rnd: Round, contacts: int) -> None:
+        super().__init__(rnd.pk)
+        self.round = rnd
+        self.contacts = contacts
+
+
 class RoundInProgress(Exception):
-    """Another request for the month is still planning."""
+    """Another request for the month is still planning (or died while planning: its claim on
+    the month lapses at ``retry_after``)."""
+
+    def __init__(self, retry_after: datetime | None = None) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -138,6 +156,8 @@ def plan_round(
     statuses: Sequence[str] = ("lost", "at_risk"),
     stages: Sequence[str] | None = None,
     request_token: str | None = None,
+    allow_small_control: bool = False,
+    replace: bool = False,
 ) -> PlannedRound:
     """Plan and store ``month``'s round from the latest analysis on or before its first day.
 
@@ -145,6 +165,12 @@ def plan_round(
     is written (and committed) before planning, so a second press with the same token (a double
     click, a resend) gets the round the first one made, and two people asking for one month at
     the same moment cannot both plan: the database refuses the second request row.
+
+    ``replace`` plans the month again when its round has no logged contact yet: the old
+    round, its members and tasks are deleted and the new one stored in one transaction, and the
+    audit row names both. A round below the control floor (the profile's ``control_floor``)
+    raises :class:`ControlTooSmall` and is not stored unless ``allow_small_control``; the
+    override is recorded in the round's design and the audit row.
     """
     require(actor, Permission.PLAN_ROUND)
     first = month.replace(day=1)
@@ -153,6 +179,17 @@ def plan_round(
     if earlier is not None:
         return PlannedRound(_settled(earlier), created=False)
     existing = Round.objects.filter(month=first).first()
+    options: dict[str, Any] = {
+        "holdout": holdout,
+        "seed": seed,
+        "agents": agents,
+        "tiers": tiers,
+        "statuses": statuses,
+        "stages": stages,
+        "allow_small_control": allow_small_control,
+    }
+    if existing is not None and replace:
+        return PlannedRound(_replace(actor, existing, token, options), created=True)
     if existing is not None:
         raise RoundExists(existing)
     # A request whose process died while planning leaves its row without a round: after a
@@ -170,42 +207,68 @@ def plan_round(
             .first()
         )
         if other is None:  # the other request failed and let go meanwhile
-            raise RoundInProgress from None
+            raise RoundInProgress(None) from None
         if other.token != token and other.round is not None:
             raise RoundExists(other.round) from None
         return PlannedRound(_settled(other), created=False)
     try:
         with transaction.atomic():
-            rnd = planning.plan_and_store(
-                first,
-                holdout=holdout,
-                seed=seed,
-                agents=agents,
-                tiers=tiers,
-                statuses=statuses,
-                stages=stages,
-                user=actor.user,
-            )
+            rnd = planning.plan_and_store(first, user=actor.user, **options)
             RoundRequest.objects.filter(pk=request.pk).update(round=rnd)
-            audit(
-                actor,
-                "plan_round",
-                object_type="round",
-                object_id=rnd.pk,
-                detail={
-                    "month": first.isoformat(),
-                    "seed": rnd.seed,
-                    "holdout_share": rnd.holdout_share,
-                    "selected": rnd.summary.get("selected"),
-                },
-            )
+            audit(actor, "plan_round", object_type="round", object_id=rnd.pk, detail=_detail(rnd))
     except BaseException:
         RoundRequest.objects.filter(pk=request.pk).delete()
         raise
     return PlannedRound(rnd, created=True)
 
 
+def _detail(rnd: Round) -> dict[str, object]:
+    design = rnd.design if isinstance(rnd.design, dict) else {}
+    return {
+        "month": rnd.month.isoformat(),
+        "seed": rnd.seed,
+        "holdout_share": rnd.holdout_share,
+        "selected": rnd.summary.get("selected"),
+        "control": design.get("n_control"),
+        "control_floor": design.get("control_floor"),
+        "small_control_allowed": bool(design.get("small_control_allowed")),
+        "design_warnings": design.get("warnings", []),
+    }
+
+
+def logged_contacts(rnd: Round) -> int:
+    """Contact attempts logged on the round's call tasks."""
+    return ContactAttempt.objects.filter(task__round=rnd).count()
+
+
+def _replace(actor: Actor, existing: Round, token: str, options: dict[str, Any]) -> Round:
+    """Delete ``existing`` (no contact logged on it) and plan its month again, atomically."""
+    with transaction.atomic():
+        old = Round.objects.select_for_update().get(pk=existing.pk)
+        contacts = logged_contacts(old)
+        if contacts:
+            raise RoundHasContacts(old, contacts)
+        replaced = {
+            "round_id": old.pk,
+            "seed": old.seed,
+            "members": RoundMember.objects.filter(round=old).count(),
+            "tasks": old.tasks.count(),
+        }
+        old.delete()  # its members, tasks and request row go with it
+        request = RoundRequest.objects.create(token=token, month=old.month, created_by=actor.user)
+        rnd = planning.plan_and_store(old.month, user=actor.user, **options)
+        RoundRequest.objects.filter(pk=request.pk).update(round=rnd)
+        audit(
+            actor,
+            "replace_round",
+            object_type="round",
+            object_id=rnd.pk,
+            detail={**_detail(rnd), "replaced": replaced},
+        )
+    return rnd
+
+
 def _settled(request: RoundRequest) -> Round:
     if request.round is None:
-        raise RoundInProgress
+        raise RoundInProgress(request.created_at + STALE_REQUEST)
     return request.round

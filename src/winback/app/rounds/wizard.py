@@ -40,7 +40,9 @@ CAUSE_LABELS = {
     "no_consent": _("No marketing consent"),
     "over_contact_cap": _("Contact limit reached"),
     "open_complaint": _("Open complaint (complaints team)"),
+    "global_holdout": _("In the programme's global holdout"),
     "in_active_round": _("In another round or a control group still measured"),
+    "recently_treated": _("Treated in a round that started less than the set days ago"),
     "retired": _("Retired after rounds without return"),
     "outside_allowed_hours": _("Outside allowed contact hours"),
 }
@@ -109,6 +111,30 @@ def assignment_preview(pool: Pool, *, holdout: float, seed: int) -> dict[str, An
         "agents": agents,
         "holdout": holdout,
         "seed": seed,
+        "design": design_shown(s["design"]),
+    }
+
+
+BASE_RATE_LABELS = {
+    "past_controls": _("came-back rate of past control groups"),
+    "predicted": _("predicted return probability of the candidates"),
+    "default": _("configured default"),
+}
+
+
+def design_shown(design: dict[str, Any]) -> dict[str, Any]:
+    """The design's figures as the wizard shows them, with its warnings as flags."""
+    warnings = set(design.get("warnings", []))
+    return {
+        **design,
+        "base_rate_shown": _pct(design.get("base_rate")),
+        "base_rate_label": str(BASE_RATE_LABELS.get(design.get("base_rate_source", ""), "-")),
+        "hoped_shown": _pct(design.get("hoped_effect")),
+        "mde_shown": _pct(design.get("mde")),
+        "power_shown": _pct(design.get("power_for_hoped")),
+        "target_power_shown": _pct(design.get("target_power")),
+        "below_floor": "control_below_floor" in warnings,
+        "underpowered": "control_too_small_for_hoped_effect" in warnings,
     }
 
 

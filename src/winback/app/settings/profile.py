@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import is_dataclass
+from dataclasses import is_dataclass, replace
 from typing import Any
 
 from django.db import transaction
@@ -48,7 +49,17 @@ def set_profile(
         profile = base.with_overrides(coerce(base, overrides or {}))
     except TypeError as exc:  # a dataclass check comparing a misfit value
         raise ValueError(str(exc)) from exc
-    return save_profile(profile)
+    return save_profile(with_holdout_seed(profile))
+
+
+def with_holdout_seed(profile: BusinessProfile) -> BusinessProfile:
+    """The profile with its global holdout's seed fixed the first time the holdout is on: the
+    seed then stays, so the same customers stay held out (changing it is a deliberate act)."""
+    rules = profile.programme
+    if rules.global_holdout_share <= 0 or rules.global_holdout_seed is not None:
+        return profile
+    seeded = replace(rules, global_holdout_seed=secrets.randbelow(2**31))
+    return replace(profile, programme=seeded)
 
 
 def parse_assignments(assignments: Iterable[str]) -> dict[str, Any]:

@@ -99,6 +99,20 @@ PROFILE_GROUPS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
             "programme.call_minutes",
         ),
     ),
+    (
+        "measurement",
+        _("Measurement"),
+        (
+            "programme.hoped_effect",
+            "programme.design_alpha",
+            "programme.design_power",
+            "programme.default_base_rate",
+            "programme.control_floor",
+            "programme.recently_treated_days",
+            "programme.global_holdout_share",
+            "programme.global_holdout_seed",
+        ),
+    ),
 )
 
 PROFILE_LABELS: dict[str, Any] = {
@@ -135,6 +149,14 @@ PROFILE_LABELS: dict[str, Any] = {
     "programme.holdout_share": _("Control group share"),
     "programme.agent_minute_cost": _("Cost of an agent minute"),
     "programme.call_minutes": _("Minutes per call"),
+    "programme.hoped_effect": _("Hoped-for increase in the came-back rate (share, e.g. 0.04)"),
+    "programme.design_alpha": _("Test level alpha (two-sided)"),
+    "programme.design_power": _("Target power"),
+    "programme.default_base_rate": _("Came-back rate assumed when none is measured or predicted"),
+    "programme.control_floor": _("Fewest control customers a round may have"),
+    "programme.recently_treated_days": _("Days after treatment before a customer may be a control"),
+    "programme.global_holdout_share": _("Global holdout share (0 = off)"),
+    "programme.global_holdout_seed": _("Global holdout seed (fixed when first turned on)"),
 }
 PROFILE_CHOICES: dict[str, tuple[tuple[str, Any], ...]] = {
     "unknown_customer_policy": (

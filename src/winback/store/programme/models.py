@@ -50,6 +50,8 @@ class Round(models.Model):
     round_end = models.DateField(_("ends"))
     config = models.JSONField(_("configuration"), default=dict, blank=True)
     summary = models.JSONField(_("plan summary"), default=dict, blank=True)
+    # The pre-registered design, fixed when the round is planned (winback.programme.design).
+    design = models.JSONField(_("pre-registered design"), default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -204,7 +204,7 @@ def log_contact(request: HttpRequest, payload: schemas.ContactIn) -> Status[dict
     """Only the agent the task is assigned to. ``expected_version`` is the task's ``version``
     as last read: if the task changed since, nothing is saved and the answer is 409
     (`stale_version`). A customer who may not be contacted gives 422 with the reason as
-    `code` (`do_not_contact`, `no_consent`, `control_group`, `open_complaint`,
+    `code` (`do_not_contact`, `no_consent`, `control_group`, `global_holdout`, `open_complaint`,
     `over_contact_cap`, `task_closed`)."""
     return Status(201, services.record_contact(_user(request), payload))
 

@@ -16,6 +16,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -26,7 +27,7 @@ from winback.app.actors import Actor
 from winback.app.customers.pages import STAGE_LABELS, STATUS_LABELS
 from winback.app.rounds import wizard as svc
 from winback.app.rounds.planning import NoSnapshotError
-from winback.app.rounds.service import RoundExists, RoundInProgress, plan_round
+from winback.app.rounds.service import ControlTooSmall, RoundExists, RoundInProgress, plan_round
 from winback.periods import month_label, month_start
 from winback.programme.playbooks import STAGES
 from winback.store.accounts.models import User
@@ -86,6 +87,10 @@ class HoldoutForm(forms.Form):
 
 class CreateForm(HoldoutForm):
     token = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    allow_small_control = forms.BooleanField(
+        required=False,
+        label=gettext_lazy("Create it anyway: the control group is below the floor"),
+    )
 
 
 def _user(request: HttpRequest) -> User:
@@ -184,6 +189,7 @@ def _create(request: HttpRequest) -> HttpResponseBase:
             statuses=pool.statuses,
             stages=pool.stages,
             request_token=data["token"],
+            allow_small_control=data["allow_small_control"],
         ).round
     except RoundExists as exc:
         messages.error(
@@ -201,6 +207,18 @@ def _create(request: HttpRequest) -> HttpResponseBase:
     except NoSnapshotError:
         messages.error(request, _("No analysis for this month: run the analysis first."))
         return redirect("round_new")
+    except ControlTooSmall as exc:
+        messages.error(
+            request,
+            _(
+                "The control group would have %(n)s customers, below the floor of %(floor)s: "
+                "nothing was created. Tick the box to create it anyway."
+            )
+            % {"n": exc.design.n_control, "floor": exc.design.control_floor},
+        )
+        back = [*_pool_query(pool), ("step", "4"), ("holdout", str(data["holdout"]))]
+        back.append(("seed", str(data["seed"])))
+        return redirect(f"{reverse('round_new')}?{urlencode(back)}")
     messages.success(
         request,
         _("Round %(month)s created: %(treated)s treated, %(control)s control.")

@@ -60,6 +60,8 @@ class ProfileForm(forms.Form):
                 field = forms.ChoiceField(label=label, choices=svc.PROFILE_CHOICES[path])
             elif path == "churn_horizon_days":
                 field = forms.IntegerField(label=label, required=False, min_value=1)
+            elif path == "programme.global_holdout_seed":
+                field = forms.IntegerField(label=label, required=False, min_value=0)
             elif isinstance(value, bool):
                 field = forms.BooleanField(label=label, required=False)
             elif isinstance(value, int):
