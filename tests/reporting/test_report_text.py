@@ -144,6 +144,7 @@ def test_sentences_carry_the_figures() -> None:
     assert "90.0%" in en["pareto"][0], "the top 20% (one of two buyers) brought 9 of 10"
 
 
+@pytest.mark.slow  # a whole report with its charts
 def test_html_is_self_contained_and_marks_simulated_sections() -> None:
     from winback.reporting.render_html import render_html
 
