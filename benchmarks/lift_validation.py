@@ -19,10 +19,12 @@ that - cost per treated customer. Null cells have cost 0 (the worst case for a f
 Per cell it prints: coverage of the per-round return-rate (Newcombe), revenue (chosen interval,
 CUPED) intervals and of the always-valid net-margin interval at all 12 looks at once; the share
 of years with any ``continue`` (null cells: target <= 5%) or reaching ``continue`` (power, effect
-cells); any ``stop`` ; the median month of the first decision; the mean per-round revenue
-interval width without and with CUPED.
+cells); any ``stop``; for comparison, the share of years in which the fixed-sample 95%
+interval of the pooled net margin, re-read every month, lay above zero at least once; the median
+month of the first decision; the mean per-round revenue interval width without and with CUPED.
 
     .venv/bin/python benchmarks/lift_validation.py [--sims 200] [--looks 12] [--cost 1.0]
+        [--level 0.95] [--controls 30 100 1000] [--effects none small large]
 """
 
 from __future__ import annotations
@@ -32,10 +34,13 @@ import time
 
 import numpy as np
 import polars as pl
+from scipy.stats import norm
 
 from winback.programme.inference import (
     DEFAULT_INTERVAL,
+    MIN_CONTROLS,
     RoundEstimate,
+    pool_rounds,
     programme_verdict,
     round_estimate,
 )
@@ -80,7 +85,13 @@ def simulate_round(
 
 
 def run_cell(
-    effect: str, n_control: int, dist: str, sims: int, looks: int, cost_per_treated: float
+    effect: str,
+    n_control: int,
+    dist: str,
+    sims: int,
+    looks: int,
+    cost_per_treated: float,
+    level: float = 0.95,
 ) -> dict[str, float]:
     uplift = EFFECTS[effect]
     cost_pt = cost_per_treated if uplift > 0 else 0.0
@@ -88,15 +99,17 @@ def run_cell(
     true_net_pt = GROSS_MARGIN * true_rev - cost_pt
     seed = 10_000 * CONTROLS.index(n_control) + 100 * list(SPENDS).index(dist)
     rng = np.random.default_rng(seed + list(EFFECTS).index(effect))
+    z = float(norm.ppf(0.5 + level / 2))
     cover_ret = cover_rev = cover_raw = 0
     n_rounds = 0
     width_raw: list[float] = []
     width_cuped: list[float] = []
-    any_continue = any_stop = cs_cover = 0
+    any_continue = any_stop = cs_cover = naive_continue = 0
     first_decision: list[int] = []
     for sim in range(sims):
         estimates: list[RoundEstimate] = []
         decided = None
+        naive = False
         covered_all = True
         for month in range(1, looks + 1):
             frame = simulate_round(rng, n_control, uplift, dist)
@@ -106,6 +119,7 @@ def run_cell(
                 cost=cost_pt * n_t,
                 gross_margin=GROSS_MARGIN,
                 seed=sim * 100 + month,
+                level=level,
             )
             estimates.append(est)
             n_rounds += 1
@@ -114,13 +128,16 @@ def run_cell(
             cover_raw += est.revenue_low_unadjusted <= true_rev <= est.revenue_high_unadjusted
             width_raw.append(est.revenue_width_unadjusted)
             width_cuped.append(est.revenue_width)
-            verdict = programme_verdict(estimates)
+            verdict = programme_verdict(estimates, level=level)
             total_t = verdict.n_treated
             if verdict.net_low is not None and verdict.net_high is not None:
                 covered_all &= verdict.net_low <= true_net_pt * total_t <= verdict.net_high
+            pooled = pool_rounds(estimates)
+            naive |= pooled.n_control >= MIN_CONTROLS and pooled.net - z * pooled.net_var**0.5 > 0
             if decided is None and verdict.decision != "not_yet_known":
                 decided = (month, verdict.decision)
         cs_cover += covered_all
+        naive_continue += naive
         if decided is not None:
             first_decision.append(decided[0])
             any_continue += decided[1] == "continue"
@@ -132,6 +149,7 @@ def run_cell(
         "cover_net_cs": cs_cover / sims,
         "any_continue": any_continue / sims,
         "any_stop": any_stop / sims,
+        "naive_continue": naive_continue / sims,
         "median_months": float(np.median(first_decision)) if first_decision else float("nan"),
         "width_raw": float(np.mean(width_raw)),
         "width_cuped": float(np.mean(width_cuped)),
@@ -145,30 +163,34 @@ def main() -> None:
     parser.add_argument("--looks", type=int, default=12)
     parser.add_argument("--cost", type=float, default=1.0, help="cost per treated, effect cells")
     parser.add_argument("--controls", type=int, nargs="*", default=list(CONTROLS))
+    parser.add_argument("--effects", nargs="*", default=list(EFFECTS), choices=list(EFFECTS))
+    parser.add_argument("--level", type=float, default=0.95)
     args = parser.parse_args()
 
     t0 = time.perf_counter()
     print(
         f"programmes per cell {args.sims}, {args.looks} monthly looks, interval "
-        f"{DEFAULT_INTERVAL}, gross margin {GROSS_MARGIN}, effect-cell cost {args.cost}/treated"
+        f"{DEFAULT_INTERVAL}, gross margin {GROSS_MARGIN}, effect-cell cost {args.cost}/treated, "
+        f"level {args.level}"
     )
     header = (
         "| effect | controls/round | spend | net/treated | cover rate | cover rev "
-        "(raw) | cover net CS (12 looks) | any continue | any stop | median months to "
-        "decision | rev width raw | rev width CUPED |"
+        "(raw) | cover net CS (12 looks) | any continue | any stop | fixed-level above 0 "
+        "| median months to decision | rev width raw | rev width CUPED |"
     )
     print(header)
-    print("|" + "---|" * 12)
-    for effect in EFFECTS:
+    print("|" + "---|" * 13)
+    for effect in args.effects:
         for n_c in args.controls:
             for dist in SPENDS:
-                r = run_cell(effect, n_c, dist, args.sims, args.looks, args.cost)
+                r = run_cell(effect, n_c, dist, args.sims, args.looks, args.cost, args.level)
                 print(
                     f"| {effect} {EFFECTS[effect]:.2f} | {n_c} | {dist} | "
                     f"{r['true_net_pt']:.2f} | {r['cover_return']:.1%} | "
                     f"{r['cover_revenue']:.1%} ({r['cover_revenue_raw']:.1%}) | "
                     f"{r['cover_net_cs']:.1%} | {r['any_continue']:.1%} | {r['any_stop']:.1%} | "
-                    f"{r['median_months']:.0f} | {r['width_raw']:.1f} | {r['width_cuped']:.1f} |",
+                    f"{r['naive_continue']:.1%} | {r['median_months']:.0f} | "
+                    f"{r['width_raw']:.1f} | {r['width_cuped']:.1f} |",
                     flush=True,
                 )
     print(f"wall time (s) {time.perf_counter() - t0:.0f}")

@@ -26,6 +26,7 @@ from winback.programme.inference import (
     round_cost,
     round_estimate,
     tuned_tau2,
+    verdict_inputs,
     welch_from_moments,
 )
 
@@ -410,6 +411,10 @@ def test_large_clear_effect_continues_and_harm_stops() -> None:
     assert bad.decision == "stop"
     assert bad.net_high is not None
     assert bad.net_high < 0
+    harmful = programme_verdict(_rounds(np.random.default_rng(5), 6, 1000, -0.08, 0.0))
+    assert harmful.decision == "stop"
+    assert harmful.return_high is not None
+    assert harmful.return_high < 0
     payload = good.to_dict()
     json.dumps(payload)
     assert payload["decision"] in DECISIONS
@@ -456,3 +461,14 @@ def test_summary_variance_matches_the_interval_method() -> None:
     _, _, _, boot_var = mean_diff_summary(t, c, seed=0, method="percentile", n_boot=4000)
     assert boot_var == pytest.approx(var, rel=0.15)
     assert hi > lo
+
+
+def test_the_per_round_table_feeds_the_verdict_like_the_estimates() -> None:
+    rng = np.random.default_rng(41)
+    ests = _rounds(rng, 3, 200, 0.06, 1.0)
+    table = verdict_inputs({f"2026-0{i + 1}": e for i, e in enumerate(ests)})
+    assert table["round"].to_list() == ["2026-01", "2026-02", "2026-03"]
+    assert table.height == len(ests)
+    from_table = programme_verdict(table).to_dict()
+    from_estimates = programme_verdict(ests).to_dict()
+    assert from_table == pytest.approx(from_estimates)
