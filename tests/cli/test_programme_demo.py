@@ -58,15 +58,27 @@ def test_demo_rounds_and_round_commands(tmp_path: Path) -> None:
     agents.write_text("username,seniority,daily_capacity\nsenior1,3,20\njunior1,1,30\n")
     plan = json.loads(
         invoke(
-            "round", "plan", "--month", "2024-05", "--seed", "7", "--agents", str(agents), "--json"
+            "round",
+            "plan",
+            "--month",
+            "2024-08",  # after the March and April rounds' customers are no longer recent
+            "--seed",
+            "7",
+            "--agents",
+            str(agents),
+            "--json",
+            "--allow-small-control",  # the demo's rounds are small (recorded in the design)
         ).stdout
     )
     for key in ("round_id", "candidates", "excluded_by_cause", "control", "treated", "per_agent"):
         assert key in plan
     assert set(plan["per_agent"]) <= {"senior1", "junior1"}
     assert plan["treated"] + plan["control"] == plan["selected"]
+    assert plan["design"]["small_control_allowed"] is True
+    assert plan["design"]["n_control"] == plan["control"]
+    assert plan["treated"] > 0
     listed = invoke("round", "list").stdout
-    assert "2024-05" in listed
+    assert "2024-08" in listed
     assert "2024-03" in listed
     status = json.loads(
         invoke("round", "status", str(first.pk), "--as-of", "2024-06-30", "--json").stdout

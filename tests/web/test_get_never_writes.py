@@ -34,6 +34,7 @@ from tests.factories.workbench import TZ, World, build_world
 from winback.app.accounts import tokens
 from winback.app.imports import uploads
 from winback.app.rounds.service import log_contact
+from winback.app.settings.profile import set_profile
 from winback.store.accounts.models import AuditLog, User
 from winback.store.imports.models import ImportBatch
 from winback.store.programme.models import ContactAttempt, Round, RoundMember, RoundStatus
@@ -304,6 +305,9 @@ def test_the_wizard_preview_reads_pending_returns_and_only_create_records_them()
     """Three worked rounds without a return retire a customer. Their returns are not recorded
     yet: the preview counts them as Create will, and writes nothing; Create records them."""
     world = build_world()
+    # The world's November round treated the customer; the control hygiene would count them
+    # as recently treated in December, before retirement: this test is about retirement.
+    set_profile(overrides={"programme": {"recently_treated_days": 0}})
     for month in (2, 4, 6):
         past = Round.objects.create(
             month=date(2026, month, 1),
@@ -330,7 +334,8 @@ def test_the_wizard_preview_reads_pending_returns_and_only_create_records_them()
     assert RoundMember.objects.filter(returned__isnull=True).count() == 3 + 2  # and this month's
 
     created = client.post(
-        "/rounds/new/", {**pool, "holdout": "0.1", "seed": "7", "token": "t" * 32}
+        "/rounds/new/",
+        {**pool, "holdout": "0.1", "seed": "7", "token": "t" * 32, "allow_small_control": "on"},
     )
     assert created.status_code == 302
     rnd = Round.objects.get(month=date(2026, 12, 1))
