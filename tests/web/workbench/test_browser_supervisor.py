@@ -78,6 +78,10 @@ def test_supervisor_creates_a_round_then_rates_a_contact(
     control = int(page.inner_text("#control"))
     assert treated > 0
     assert control > 0
+    # the design: this small round cannot detect the hoped-for effect, and the page says so
+    assert page.locator("#design").is_visible()
+    assert page.locator("#design-warning").is_visible()
+    assert "对照组" in page.inner_text("#design-warning")
     page.screenshot(path=str(shots / "round-wizard-4-zh.png"), full_page=True)
     page.click("#create-round")
     page.wait_for_url(f"{base}/rounds/*/")
