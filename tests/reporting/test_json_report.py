@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -69,14 +70,32 @@ def test_nan_and_infinity_become_null() -> None:
     assert doc["v"] is None
 
 
+HOLDOUT = {  # winback.app.rounds.global_holdout.programme_effect's result
+    "month": "2024-03-01",
+    "snapshot_as_of": "2024-02-29",
+    "window_end": "2024-05-30",
+    "matured": True,
+    "share": 0.05,
+    "holdout": {"customers": 50, "came_back": 5, "rate": 0.1},
+    "rest": {"customers": 950, "came_back": 152, "rate": 0.16},
+    "difference": 0.06,
+    "interval": [-0.03, 0.12],
+    "method": "newcombe_hybrid_score",
+}
+
+
 def test_keys_are_stable_and_each_is_documented(report: dict[str, Any]) -> None:
     documented = documented_keys()
     empty = metrics.build_report(inputs([]))  # no round at all: same keys, null figures
     assert key_paths(empty) == key_paths(report)
     assert set(to_json(empty)["verdict"]) == set(to_json(report)["verdict"])
-    undocumented = key_paths(report) - documented
+    assert to_json(report)["programme_holdout"] is None  # off
+    held = metrics.build_report(replace(inputs([]), programme_holdout=HOLDOUT))
+    assert to_json(held)["programme_holdout"]["window_end"] == "2024-05-30"
+    keys = key_paths(report) | key_paths(held)
+    undocumented = keys - documented
     assert not undocumented, f"keys the docs do not list: {sorted(undocumented)}"
-    stale = documented - key_paths(report)
+    stale = documented - keys
     assert not stale, f"documented keys the report does not have: {sorted(stale)}"
 
 

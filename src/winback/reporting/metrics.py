@@ -85,6 +85,9 @@ class ReportInputs:
     agents: pl.DataFrame
     imports: pl.DataFrame
     ratings: pl.DataFrame | None = None  # RATINGS: supervisors' reviews of the month's contacts
+    # The global holdout against the rest of the eligible base (winback.app.rounds.
+    # global_holdout.programme_effect); None when the global holdout is off.
+    programme_holdout: dict[str, Any] | None = None
     gross_margin: float = 0.35
     currency: str = "CNY"
     industry: str = ""
@@ -127,6 +130,7 @@ def build_report(inputs: ReportInputs) -> dict[str, Any]:
         "early_warning": early_warning_precision(inputs.early_warning),
         "agents": agent_effort(inputs.agents, inputs.ratings),
         "roi": roi_table(estimates),
+        "programme_holdout": programme_holdout(inputs.programme_holdout),
         "audit": audit_summary(run_by_day[inputs.current_as_of]["audit"]),
         "quality": data_quality(inputs.imports),
     }
@@ -474,6 +478,33 @@ def roi_table(estimates: pl.DataFrame) -> pl.DataFrame:
         "roi_low",
         "roi_high",
     )
+
+
+def programme_holdout(effect: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The programme as a whole: the came-back rate of the eligible customers outside the
+    global holdout minus that of the holdout (who are never contacted), with its Newcombe
+    interval, for the latest month whose +90-day window has closed. None when it is off."""
+    if effect is None:
+        return None
+    held, rest = effect["holdout"], effect["rest"]
+    low, high = effect["interval"]
+    return {
+        "month": effect["month"][:7],
+        "snapshot_as_of": date.fromisoformat(effect["snapshot_as_of"]),
+        "window_end": date.fromisoformat(effect["window_end"]),
+        "matured": bool(effect["matured"]),
+        "share": effect["share"],
+        "holdout_customers": held["customers"],
+        "holdout_came_back": held["came_back"],
+        "holdout_rate": held["rate"],
+        "rest_customers": rest["customers"],
+        "rest_came_back": rest["came_back"],
+        "rest_rate": rest["rate"],
+        "difference": effect["difference"],
+        "low": low,
+        "high": high,
+        "method": effect["method"],
+    }
 
 
 # --- reasons ----------------------------------------------------------------------------------

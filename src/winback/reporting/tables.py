@@ -21,6 +21,11 @@ PERCENT_COLUMNS = frozenset(
         "return_diff",
         "return_low",
         "return_high",
+        "holdout_rate",
+        "rest_rate",
+        "difference",
+        "low",
+        "high",
         "share",
         "prev_share",
         "reach_rate",
@@ -148,8 +153,27 @@ def section_tables(report: dict[str, Any]) -> dict[str, list[tuple[str, pl.DataF
         )
         if e.get("available")
     ]
+    h = report.get("programme_holdout")
+    holdout_rows = (
+        [
+            (k, h[k])
+            for k in (
+                "share",
+                "holdout_customers",
+                "holdout_rate",
+                "rest_customers",
+                "rest_rate",
+                "difference",
+                "low",
+                "high",
+            )
+        ]
+        if h is not None
+        else []
+    )
     return {
-        "verdict": [("verdict", _pairs(verdict_rows))],
+        "verdict": [("verdict", _pairs(verdict_rows))]
+        + ([("programme_holdout", _pairs(holdout_rows))] if holdout_rows else []),
         "kpis": [("kpis", report["kpis"])],
         "stages": [("stages", _wide_stages(report["stages"]))],
         "flows": [("flows", _wide_flow(report["flows"]))],
@@ -260,6 +284,13 @@ METRICS: dict[str, tuple[str, str]] = {
     "needed_controls": ("More control customers needed", "还需对照组客户"),
     "needed_treated": ("More treated customers needed", "还需干预组客户"),
     "months_needed": ("Months at the current pace", "按目前进度所需月数"),
+    "holdout_customers": ("Global holdout customers", "全局保留组客户"),
+    "holdout_rate": ("Holdout came back", "保留组回购率"),
+    "rest_customers": ("Rest of the eligible base", "其余可挽回客户"),
+    "rest_rate": ("Rest came back", "其余客户回购率"),
+    "difference": ("Difference", "差异"),
+    "low": ("Interval low", "区间下限"),
+    "high": ("Interval high", "区间上限"),
     "flagged_lapsed": ("Flagged and lost since", "预警后流失"),
     "precision": ("Precision", "准确率"),
     "base_customers": ("Customers not lost last month", "上月未流失客户"),
@@ -280,6 +311,7 @@ def sheet_title(code: str, lang: str) -> str:
     extra = {
         "outcomes": ("Contact outcomes", "联系结果"),
         "looks": ("Looks at +30/+60/+90 days", "+30/+60/+90 天查看（进度）"),
+        "programme_holdout": ("Programme vs global holdout", "项目整体与全局保留组"),
         "quality_causes": ("Rejected by cause", "按原因拒绝"),
         "quality_files": ("Rejected by file", "按文件拒绝"),
     }

@@ -254,6 +254,7 @@ def _verdict(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
             if zh
             else "Not yet known: no round has reached its pre-registered horizon, so it is too "
             "early to judge whether the programme pays.",
+            *_holdout(r, zh),
             methods,
         ]
     f = {
@@ -303,7 +304,7 @@ def _verdict(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
                 **f
             )
             detail += "，按目前进度约 {months} 个月。".format(**f) if v["months_needed"] else "。"
-        return [first, detail, methods]
+        return [first, detail, *_holdout(r, zh), methods]
     head = {
         "continue": "Worth continuing: ",
         "stop": "Stop or redesign: ",
@@ -336,7 +337,37 @@ def _verdict(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
             if v["months_needed"]
             else "."
         )
-    return [first, detail, methods]
+    return [first, detail, *_holdout(r, zh), methods]
+
+
+def _holdout(r: dict[str, Any], zh: bool) -> list[str]:
+    """The programme as a whole against the global holdout, when there is one."""
+    h = r.get("programme_holdout")
+    if h is None:
+        return []
+    f = {
+        "month": h["month"],
+        "share": pct(h["share"]),
+        "rest": pct(h["rest_rate"]),
+        "held": pct(h["holdout_rate"]),
+        "nh": num(h["holdout_customers"]),
+        "d": pct(h["difference"]),
+        "lo": pct(h["low"]),
+        "hi": pct(h["high"]),
+    }
+    if zh:
+        text = (
+            "项目整体（全局保留组，占客户 {share}，从不联系）：{month} 起 90 天内，"
+            "其余可挽回客户的回购率为 {rest}，保留组（{nh} 名）为 {held}，"
+            "差异 {d}，95% 区间 [{lo}, {hi}]（Newcombe）。"
+        ).format(**f)
+        return [text + ("" if h["matured"] else "观察期尚未结束，数字为目前为止。")]
+    text = (
+        "The programme as a whole (global holdout of {share}, never contacted): within 90 days "
+        "of {month}, the rest of the eligible base came back at {rest} against {held} in the "
+        "holdout ({nh} customers), a difference of {d} (95% Newcombe interval {lo} to {hi})."
+    ).format(**f)
+    return [text + ("" if h["matured"] else " The window has not closed yet: figures so far.")]
 
 
 def _ratio(value: float | None) -> str:

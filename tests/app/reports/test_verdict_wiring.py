@@ -74,6 +74,27 @@ def test_no_true_effect_is_not_yet_known() -> None:
     row = report["rounds"].row(0, named=True)
     assert (row["horizon"], row["matured"]) == (90, True)
     assert row["cuped"], "pre-period spend and visits were read and used"
+    assert report["programme_holdout"] is None  # the global holdout is off by default
+
+
+def test_the_global_holdout_comparison_is_in_the_report_and_its_json() -> None:
+    from winback.app.reports.service import monthly_report
+    from winback.app.settings.profile import set_profile
+    from winback.reporting.json_report import to_json
+    from winback.reporting.text import sentences
+
+    _purchases(effect=0.0, seed=5)
+    set_profile(overrides={"programme": {"global_holdout_share": 0.3}})
+    report = monthly_report(REPORT_MONTH, n_boot=200)
+    h = report["programme_holdout"]
+    # September's report reads the latest month whose +90-day window has closed: July.
+    assert (h["month"], h["window_end"], h["matured"]) == ("2024-07", date(2024, 9, 29), True)
+    assert h["holdout_customers"] > 0
+    assert h["rest_customers"] > 0
+    assert h["low"] <= h["difference"] <= h["high"]
+    assert to_json(report)["programme_holdout"]["window_end"] == "2024-09-29"
+    assert any("global holdout" in line for line in sentences(report, "en")["verdict"])
+    assert any("全局保留组" in line for line in sentences(report, "zh")["verdict"])
 
 
 def test_a_large_effect_is_continue_and_the_json_says_so(tmp_path: Path) -> None:

@@ -17,10 +17,12 @@ from typing import Any
 import polars as pl
 from django.db import connection
 
+from winback.app.rounds.global_holdout import programme_effect
 from winback.app.rounds.monitoring import round_status
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
-from winback.periods import add_months, month_label
+from winback.periods import add_months, month_label, month_start
+from winback.programme.attribution import MEASUREMENT_DAYS
 from winback.reporting import flows
 from winback.reporting.metrics import (
     MonthWindow,
@@ -69,6 +71,7 @@ def gather(month: date, *, n_boot: int = 500) -> ReportInputs:
         agents=_agents(window),
         imports=_imports(window),
         ratings=_ratings(window),
+        programme_holdout=_programme_holdout(window),
         gross_margin=profile.gross_margin,
         currency=profile.currency,
         industry=profile.industry,
@@ -144,6 +147,15 @@ def _rounds(window: MonthWindow, n_boot: int) -> list[dict[str, Any]]:
         status["simulated"] = rnd.pk in simulated
         statuses.append(status)
     return statuses
+
+
+def _programme_holdout(window: MonthWindow) -> dict[str, Any] | None:
+    """The global holdout's comparison for the latest month whose +90-day window has closed by
+    the report month's end (None when the global holdout is off)."""
+    day_after = window.end + timedelta(days=1)
+    return programme_effect(
+        month_start(day_after - timedelta(days=MEASUREMENT_DAYS)), today=day_after
+    )
 
 
 def _reason_records(window: MonthWindow) -> pl.DataFrame:
