@@ -346,7 +346,7 @@ def main() -> None:
     print(
         f"ever `continue`           {result.ever_continue:.1%} of seeds "
         f"(Monte-Carlo s.e. {result.mc_error:.1%} at 5%; one-sided 95% upper bound "
-        f"{result.upper_95:.1%}; target <= 5%)"
+        f"{result.upper_95:.1%}" + ("; target <= 5%)" if args.boost == 0 else ")")
     )
     print(f"ever `stop`               {result.ever_stop:.1%} of seeds")
     print(f"`continue` per look       {result.look_continue:.2%}")
