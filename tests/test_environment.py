@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from winback.environment import SettingError, env_bool, parse_database_url
+from winback.environment import SettingError, env_bool, lockout_parameters, parse_database_url
 
 
 def test_default_is_sqlite_file_under_data_dir(tmp_path: Path) -> None:
@@ -45,3 +45,17 @@ def test_schema_migrates_and_holds_a_customer() -> None:
 
     Customer.objects.create(external_id="C1", name="张三")
     assert Customer.objects.get(external_id="C1").name == "张三"
+
+
+def test_lockout_parameters_read_names_addresses_and_pairs() -> None:
+    assert lockout_parameters(["username", "ip_address", "username+ip_address"]) == [
+        "username",
+        "ip_address",
+        ["username", "ip_address"],
+    ]
+
+
+@pytest.mark.parametrize("raw", [["user_agent"], ["username+cookie"], []])
+def test_lockout_parameters_refuse_what_they_cannot_count(raw: list[str]) -> None:
+    with pytest.raises(SettingError, match="WINBACK_SIGNIN_LOCK_BY"):
+        lockout_parameters(raw)

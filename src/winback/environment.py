@@ -46,6 +46,27 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+LOCKOUT_KEYS = ("username", "ip_address")
+
+
+def lockout_parameters(items: list[str]) -> list[str | list[str]]:
+    """``WINBACK_SIGNIN_LOCK_BY``: what a run of failed sign-ins locks, e.g. ``username`` (the
+    default), ``ip_address``, or ``username+ip_address`` (that name from that address); several,
+    comma-separated, lock when any of them reaches the limit."""
+    out: list[str | list[str]] = []
+    for item in items:
+        keys = [k.strip() for k in item.split("+")]
+        unknown = [k for k in keys if k not in LOCKOUT_KEYS]
+        if unknown or not keys:
+            raise SettingError(
+                f"WINBACK_SIGNIN_LOCK_BY={item!r}: use username, ip_address or username+ip_address"
+            )
+        out.append(keys[0] if len(keys) == 1 else keys)
+    if not out:
+        raise SettingError("WINBACK_SIGNIN_LOCK_BY must name username and/or ip_address")
+    return out
+
+
 def data_dir() -> Path:
     """Where the embedded database, imports' rejects files and reports live."""
     path = Path(env_str("WINBACK_DATA_DIR", str(Path.cwd() / "var"))).expanduser().resolve()

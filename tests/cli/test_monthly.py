@@ -40,6 +40,7 @@ def test_monthly_command_analyses_and_writes_both_languages(tmp_path: Path) -> N
     assert payload["as_of"] == "2024-03-31"
     assert AnalysisRun.objects.filter(as_of=date(2024, 3, 31)).exists(), "analysed again"
     assert payload["rounds_monitored"] == 2
+    assert payload["verdict"] in ("continue", "stop", "not_yet_known")
     for lang in ("zh", "en"):
         path = data_dir() / "reports" / f"report-2024-03-{lang}.html"
         assert str(path) in payload["reports"]

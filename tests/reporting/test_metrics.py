@@ -9,6 +9,8 @@ import pytest
 
 from winback.reporting import metrics
 
+from . import rounds_world
+
 FLOW_SCHEMA = {"from": pl.String(), "to": pl.String(), "customers": pl.Int64()}
 
 
@@ -92,63 +94,58 @@ def test_tier_movements_count_up_and_down() -> None:
     assert (t["up"], t["down"], t["same"]) == (3, 4, 10)
 
 
-def round_status(round_id: int, month: str, rows: list[dict[str, object]]) -> dict[str, object]:
-    return {"round_id": round_id, "month": month, "horizons": rows, "simulated": False}
+def test_verdict_reads_matured_rounds_only_each_at_its_pre_registered_horizon() -> None:
+    statuses = [
+        rounds_world.status(1, "2024-01", uplift=0.15, cost=500.0, seed=1),
+        # Not matured: a huge effect so far must not enter the verdict.
+        rounds_world.status(2, "2024-02", uplift=0.6, matured=False, seed=2),
+    ]
+    table = metrics.estimate_table(statuses)
+    v = metrics.verdict(table)
+    assert (v["rounds"], v["rounds_total"]) == (1, 2)
+    assert v["n_control"] == statuses[0]["estimate"]["n_control"]
+    assert v["net"] == pytest.approx(statuses[0]["estimate"]["net"], rel=1e-9)
+    assert v["decision"] in ("continue", "stop", "not_yet_known")
+    assert v["horizons"] == [90]
 
 
-def horizon(
-    h: int, matured: bool, n: tuple[int, int], x: tuple[int, int], margin: float, cost: float
-) -> dict[str, object]:
-    return {
-        "horizon": h,
-        "matured": matured,
-        "n_treated": n[0],
-        "n_control": n[1],
-        "returned_treated": x[0],
-        "returned_control": x[1],
-        "incremental_margin": margin,
-        "cost": cost,
-    }
+def test_verdict_is_continue_stop_or_not_yet_known_with_what_is_needed() -> None:
+    def decide(*statuses: dict[str, object], pace: float | None = None) -> dict[str, object]:
+        return metrics.verdict(metrics.estimate_table(list(statuses)), controls_per_month=pace)
 
-
-def test_verdict_uses_each_rounds_latest_matured_horizon() -> None:
-    rounds = metrics.round_table(
-        [
-            round_status(
-                1,
-                "2024-01",
-                [
-                    horizon(30, True, (400, 400), (40, 20), 500.0, 100.0),
-                    horizon(90, True, (400, 400), (120, 60), 3000.0, 200.0),
-                ],
-            ),
-            round_status(2, "2024-02", [horizon(30, False, (100, 100), (90, 0), 9e9, 1.0)]),
-        ]
+    big = [rounds_world.status(k, f"2024-0{k}", uplift=0.2, cost=100.0, seed=k) for k in (1, 2)]
+    assert decide(*big)["decision"] == "continue"
+    costly = [rounds_world.status(k, f"2024-0{k}", cost=1e6, seed=k) for k in (1, 2)]
+    assert decide(*costly)["decision"] == "stop"
+    none = decide()
+    assert (none["decision"], none["reason"], none["net"]) == (
+        "not_yet_known",
+        "no_matured_rounds",
+        None,
     )
-    v = metrics.verdict(rounds)
-    assert v["rounds_matured"] == 1
-    assert (v["p_treated"], v["p_control"]) == (0.3, 0.15)
-    assert v["net"] == pytest.approx(2800.0)
-    assert v["uplift_low"] > 0
-    assert v["decision"] == "continue"
+    # A real but small effect on few customers: not yet known, with customers and months needed.
+    small = rounds_world.status(1, "2024-01", uplift=0.1, n_treated=270, n_control=30, seed=4)
+    v = decide(small, pace=30.0)
+    assert v["decision"] == "not_yet_known"
+    assert v["net_low"] < 0 < v["net"]
+    assert v["needed_controls"] > 0
+    assert v["months_needed"] == -(-v["needed_controls"] // 30)
 
 
-def test_verdict_asks_for_more_customers_when_the_interval_holds_zero() -> None:
-    rounds = metrics.round_table(
-        [round_status(1, "2024-01", [horizon(90, True, (50, 10), (10, 1), 900.0, 100.0)])]
+def test_latest_matured_is_the_pre_registered_look() -> None:
+    status = rounds_world.status(1, "2024-01", seed=3)
+    early = {**status["horizons"][0], "horizon": 30}
+    looks = metrics.round_table([{**status, "horizons": [early, *status["horizons"]]}])
+    assert looks.filter(pl.col("primary"))["horizon"].to_list() == [90]
+    assert metrics.latest_matured(looks)["horizon"].to_list() == [90]
+
+
+def test_controls_per_month_is_the_pace_since_the_first_round() -> None:
+    table = metrics.estimate_table(
+        [rounds_world.status(k, f"2024-0{k}", n_control=60, seed=k) for k in (1, 2)]
     )
-    v = metrics.verdict(rounds)
-    assert v["uplift_low"] < 0 < v["uplift"]
-    assert v["decision"] == "promising"
-    # 0.2 vs 0.1: (1.96 + 0.84)^2 * (0.16 + 0.09) / 0.01 = 196.2 -> 197 per group.
-    assert v["needed_per_arm"] == 197
-
-
-def test_verdict_stop_when_it_costs_more_and_does_nothing() -> None:
-    rounds = metrics.round_table(
-        [round_status(1, "2024-01", [horizon(90, True, (2000, 2000), (100, 300), -50.0, 900.0)])]
-    )
-    assert metrics.verdict(rounds)["decision"] == "stop"
+    # 120 control customers from January to April: 30 a month.
+    assert metrics.controls_per_month(table, metrics.month_window(date(2024, 4, 30))) == 30.0
 
 
 def test_agent_effort_reach_rate() -> None:

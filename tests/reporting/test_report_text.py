@@ -13,6 +13,8 @@ from winback.programme.taxonomy import Taxonomy
 from winback.reporting import metrics
 from winback.reporting.text import sentences
 
+from . import rounds_world
+
 NOW, BEFORE = date(2024, 6, 30), date(2024, 6, 1)
 FLOW = {"from": pl.String(), "to": pl.String(), "customers": pl.Int64()}
 
@@ -25,7 +27,7 @@ def counts(active: int, lost: int) -> dict[str, Any]:
     }
 
 
-def inputs(horizons: list[dict[str, Any]]) -> metrics.ReportInputs:
+def inputs(rounds: list[dict[str, Any]]) -> metrics.ReportInputs:
     runs = [
         {"as_of": BEFORE, "customers": 100, "counts": counts(80, 20), "audit": {}},
         {"as_of": NOW, "customers": 100, "counts": counts(70, 30), "audit": {}},
@@ -47,7 +49,7 @@ def inputs(horizons: list[dict[str, Any]]) -> metrics.ReportInputs:
         revenue_12m=pl.DataFrame(
             {"customer_pk": [1, 2], "amount_cents": [900, 100]},
         ),
-        rounds=[{"round_id": 1, "month": "2024-03", "horizons": horizons, "simulated": True}],
+        rounds=rounds,
         reason_records=pl.DataFrame(
             {
                 "customer_pk": [1, 2, 3],
@@ -80,39 +82,58 @@ def inputs(horizons: list[dict[str, Any]]) -> metrics.ReportInputs:
     )
 
 
-def matured(x_t: int, x_c: int, margin: float, cost: float) -> list[dict[str, Any]]:
+def matured(uplift: float, cost: float, n_control: int = 300) -> list[dict[str, Any]]:
+    """Two matured rounds with a true return-rate ``uplift`` and a round ``cost``."""
     return [
-        {
-            "horizon": 90,
-            "matured": True,
-            "n_treated": 1000,
-            "n_control": 1000,
-            "returned_treated": x_t,
-            "returned_control": x_c,
-            "incremental_margin": margin,
-            "cost": cost,
-        }
+        rounds_world.status(
+            k, month, uplift=uplift, cost=cost, n_treated=9 * n_control, n_control=n_control, seed=k
+        )
+        for k, month in ((1, "2024-02"), (2, "2024-03"))
     ]
 
 
 @pytest.mark.parametrize(
-    ("horizons", "en", "zh"),
+    ("rounds", "decision", "en", "zh"),
     [
-        (matured(300, 200, 5000.0, 1000.0), "Worth continuing", "值得继续"),
-        (matured(100, 200, 0.0, 1000.0), "Stop or redesign", "建议停止"),
-        ([], "too early", "暂无法判断"),
+        (matured(0.15, 1000.0), "continue", "Worth continuing", "值得继续"),
+        (matured(0.0, 200_000.0), "stop", "Stop or redesign", "建议停止"),
+        (matured(0.0, 0.0, n_control=40), "not_yet_known", "Not yet known", "尚不可知"),
+        ([], "not_yet_known", "too early", "暂无法判断"),
     ],
 )
 def test_verdict_sentence_follows_the_numbers(
-    horizons: list[dict[str, Any]], en: str, zh: str
+    rounds: list[dict[str, Any]], decision: str, en: str, zh: str
 ) -> None:
-    report = metrics.build_report(inputs(horizons))
+    report = metrics.build_report(inputs(rounds))
+    assert report["verdict"]["decision"] == decision
     assert en in sentences(report, "en")["verdict"][0]
     assert zh in sentences(report, "zh")["verdict"][0]
+    for lang in ("en", "zh"):  # the methods are named in plain words
+        methods = sentences(report, lang)["verdict"][-1]
+        assert "CUPED" in methods
+        assert "95%" in methods
+
+
+def test_no_round_is_singled_out_and_every_round_has_its_interval() -> None:
+    report = metrics.build_report(inputs(matured(0.15, 1000.0)))
+    for lang in ("en", "zh"):
+        text = " ".join(sentences(report, lang)["rounds"])
+        assert "best" not in text
+        assert "最高" not in text
+    rounds = report["rounds"]
+    assert rounds.height == 2
+    assert (
+        rounds.select("return_low", "return_high", "net_low", "net_high")
+        .null_count()
+        .sum_horizontal()[0]
+        == 0
+    )
+    assert (rounds["net_low"] <= rounds["net"]).all()
+    assert (rounds["net"] <= rounds["net_high"]).all()
 
 
 def test_sentences_carry_the_figures() -> None:
-    report = metrics.build_report(inputs(matured(300, 200, 5000.0, 1000.0)))
+    report = metrics.build_report(inputs(matured(0.15, 1000.0)))
     en = sentences(report, "en")
     assert "30 customers are lost, up 10 on last month" in en["kpis"][0]
     assert "10 customers were newly lost and 0 won back, net -10" in en["lost_won"][0]
@@ -123,10 +144,11 @@ def test_sentences_carry_the_figures() -> None:
     assert "90.0%" in en["pareto"][0], "the top 20% (one of two buyers) brought 9 of 10"
 
 
+@pytest.mark.slow  # a whole report with its charts
 def test_html_is_self_contained_and_marks_simulated_sections() -> None:
     from winback.reporting.render_html import render_html
 
-    report = metrics.build_report(inputs(matured(300, 200, 5000.0, 1000.0)))
+    report = metrics.build_report(inputs(matured(0.15, 1000.0)))
     html = render_html(report, "en")
     assert "<script" not in html
     assert "<svg" in html

@@ -82,20 +82,33 @@ def plan_table(rnd: Round, simulated: dict[str, Any]) -> Table:
 
 
 def status_table(status: dict[str, Any]) -> Table:
-    table = Table(
-        title=f"Round {status['round_id']} {status['month']} as of {status['as_of']} / 监测"
+    """The +30/+60/+90 looks (progress; * not matured yet) and, in the caption, the round at its
+    pre-registered horizon: net margin and ROI with their 95% intervals."""
+    e = status["estimate"]
+    primary = status["primary_horizon"]
+    caption = (
+        f"+{primary} (pre-registered / 预先登记"
+        + ("" if e["matured"] else ", not matured / 未到期")
+        + f"): net {_num(e['net'])} [{_num(e['net_low'])}, {_num(e['net_high'])}], "
+        f"ROI {_num(e['roi'])} [{_num(e['roi_low'])}, {_num(e['roi_high'])}], "
+        f"control {e['n_control']}"
     )
-    for col in ("+days", "treated", "control", "uplift [95% CI]", "revenue/cust [95% CI]", "ROI"):
+    table = Table(
+        title=f"Round {status['round_id']} {status['month']} as of {status['as_of']} / 监测",
+        caption=caption,
+    )
+    for col in ("+days", "treated", "control", "uplift [95% CI]", "revenue/cust [95% CI]"):
         table.add_column(col, justify="right")
     for h in status["horizons"]:
         table.add_row(
-            f"+{h['horizon']}" + ("" if h["matured"] else "*"),
+            f"+{h['horizon']}"
+            + ("" if h["horizon"] == primary else " progress")
+            + ("" if h["matured"] else "*"),
             _pct(h["p_treated"]),
             _pct(h["p_control"]),
             f"{_pct(h['uplift'])} [{_pct(h['uplift_low'])}, {_pct(h['uplift_high'])}]",
             f"{_num(h['revenue_uplift'])} [{_num(h['revenue_uplift_low'])}, "
             f"{_num(h['revenue_uplift_high'])}]",
-            _num(h["roi"]),
         )
     return table
 

@@ -25,7 +25,9 @@ def _(message: str) -> str:
 def report(
     month: str = typer.Option(..., "--month", help="The month to report on (YYYY-MM)."),
     lang: str = typer.Option("zh", "--lang", help="zh or en."),
-    fmt: str = typer.Option("html", "--format", help="html, pdf or xlsx."),
+    fmt: str = typer.Option(
+        "html", "--format", help="html, pdf, xlsx, or json (every figure, for programs)."
+    ),
     out_file: Path | None = typer.Option(
         None, "--out", help="File to write (default: reports/ under the data folder)."
     ),
@@ -34,8 +36,8 @@ def report(
     first = parse_month(month)
     if lang not in ("zh", "en"):
         raise typer.BadParameter(f"{lang!r}: zh or en")
-    if fmt not in ("html", "pdf", "xlsx"):
-        raise typer.BadParameter(f"{fmt!r}: html, pdf or xlsx")
+    if fmt not in ("html", "pdf", "xlsx", "json"):
+        raise typer.BadParameter(f"{fmt!r}: html, pdf, xlsx or json")
     django_setup()
     from winback.app.reports.service import NoAnalysisForMonth, write_report
 

@@ -50,30 +50,30 @@ def _base(frame: pl.DataFrame) -> Chart:
 
 
 def verdict_chart(r: dict[str, Any], lang: str) -> Chart | None:
+    """The pooled net margin (incremental margin minus cost) with its always-valid interval."""
     v = r["verdict"]
-    if v["decision"] == "no_data":
+    if not v["rounds"] or v["net"] is None or v["net_low"] is None:
         return None
     frame = pl.DataFrame(
         {
-            "group": [label("treated", lang), label("control", lang)],
-            "rate": [v["p_treated"], v["p_control"]],
+            "what": [label("net", lang)],
+            "net": [v["net"]],
+            "low": [v["net_low"]],
+            "high": [v["net_high"]],
         }
     )
-    bars = (
-        _base(frame)
-        .mark_bar(size=46)
-        .encode(
-            x=alt.X("rate:Q", axis=alt.Axis(format="%", title=None)),
-            y=alt.Y("group:N", title=None, sort=None),
-            color=alt.Color(
-                "group:N",
-                legend=None,
-                scale=alt.Scale(domain=frame["group"].to_list(), range=[BLUE, GREY]),
-            ),
-        )
+    colour = GREEN if v["decision"] == "continue" else RED if v["decision"] == "stop" else GREY
+    base = _base(frame).encode(y=alt.Y("what:N", title=None))
+    rule = base.mark_rule(strokeWidth=3, color=colour).encode(
+        x=alt.X("low:Q", title=r["currency"]), x2="high:Q"
     )
-    text = bars.mark_text(align="left", dx=4).encode(text=alt.Text("rate:Q", format=".1%"))
-    return (bars + text).properties(height=120)
+    point = base.mark_point(filled=True, size=90, color=colour).encode(x="net:Q")
+    zero = (
+        alt.Chart(pl.DataFrame({"z": [0]}))
+        .mark_rule(color="#555", strokeDash=[4, 3])
+        .encode(x="z:Q")
+    )
+    return (rule + point + zero).properties(height=80)
 
 
 def kpi_chart(r: dict[str, Any], lang: str) -> Chart | None:
@@ -173,12 +173,16 @@ def lost_won_chart(r: dict[str, Any], lang: str) -> Chart | None:
 
 
 def rounds_chart(r: dict[str, Any], lang: str) -> Chart | None:
-    frame: pl.DataFrame = r["rounds"].filter(pl.col("uplift").is_not_null())
+    """Each round's uplift at every look; the looks before the pre-registered horizon are
+    progress, faded points have not matured yet."""
+    frame: pl.DataFrame = r["looks"].filter(pl.col("uplift").is_not_null())
     if frame.height == 0:
         return None
+    progress = label("progress", lang)
     frame = frame.with_columns(
-        days=pl.format("+{}", pl.col("horizon")),
-        state=pl.when(pl.col("matured")).then(pl.lit("●")).otherwise(pl.lit("○")),
+        days=pl.when(pl.col("primary"))
+        .then(pl.format("+{}", pl.col("horizon")))
+        .otherwise(pl.format("+{} ({})", pl.col("horizon"), pl.lit(progress))),
     ).select("round", "days", "uplift", "uplift_low", "uplift_high", "matured")
     base = _base(frame).encode(
         x=alt.X("round:O", title=None, axis=alt.Axis(labelAngle=0)),
@@ -331,25 +335,25 @@ def agents_chart(r: dict[str, Any], lang: str) -> Chart | None:
 
 
 def roi_chart(r: dict[str, Any], lang: str) -> Chart | None:
-    frame: pl.DataFrame = r["roi"]
+    """Each round's net margin (incremental margin minus cost) with its interval; faded rounds
+    have not reached their pre-registered horizon yet."""
+    frame: pl.DataFrame = r["roi"].filter(pl.col("net_low").is_not_null())
     if frame.height == 0:
         return None
-    long = frame.select("round", margin="incremental_margin", cost="cost").unpivot(
-        index="round", variable_name="what", value_name="amount"
+    frame = frame.select("round", "net", "net_low", "net_high", "matured")
+    base = _base(frame).encode(x=alt.X("round:O", title=None, axis=alt.Axis(labelAngle=0)))
+    rules = base.mark_rule(strokeWidth=2, color=BLUE).encode(
+        y=alt.Y("net_low:Q", title=f"{label('net', lang)} ({r['currency']})"), y2="net_high:Q"
     )
-    order = [label("margin", lang), label("cost", lang)]
-    return (
-        _base(_t(long, "what", lang))
-        .mark_bar()
-        .encode(
-            x=alt.X("round:O", title=None, axis=alt.Axis(labelAngle=0)),
-            xOffset=alt.XOffset("what:N", sort=order),
-            y=alt.Y("amount:Q", title=r["currency"]),
-            color=alt.Color(
-                "what:N", sort=order, title=None, scale=alt.Scale(domain=order, range=[GREEN, RED])
-            ),
-        )
+    points = base.mark_point(filled=True, size=50, color=BLUE).encode(
+        y="net:Q", opacity=alt.condition("datum.matured", alt.value(1.0), alt.value(0.35))
     )
+    zero = (
+        alt.Chart(pl.DataFrame({"z": [0]}))
+        .mark_rule(color="#555", strokeDash=[4, 3])
+        .encode(y="z:Q")
+    )
+    return rules + points + zero
 
 
 def audit_chart(r: dict[str, Any], lang: str) -> Chart | None:

@@ -2,10 +2,10 @@
 
 :func:`build_report` turns the month's :class:`ReportInputs` into one plain structure per
 section; the renderers (HTML, PDF, XLSX) and the sentences read only that structure, so a
-figure is computed once. Intervals for differences of proportions are Newcombe's hybrid
-score intervals (Newcombe 1998, method 10); the sample size asked for is the usual normal
-approximation for two proportions (Fleiss, Levin & Paik 2003, eq. 4.14 without continuity
-correction).
+figure is computed once (:mod:`winback.reporting.json_report` writes the same structure as
+JSON). The statistics of the rounds and the verdict are :mod:`winback.programme.inference`'s:
+each round read at its pre-registered horizon with small-sample intervals and CUPED, rounds
+pooled as strata, and an always-valid interval for the monthly verdict.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import polars as pl
 
 from winback import vocabulary
 from winback.periods import month_end, month_label, month_start, shift_month
-from winback.programme.attribution import newcombe_interval
+from winback.programme import inference
 from winback.programme.playbooks import Playbooks
 from winback.programme.reason_stats import department_actions, monthly_reason_stats
 from winback.programme.taxonomy import Taxonomy
@@ -28,7 +28,6 @@ STAGES = vocabulary.STAGES
 LAPSED_STAGES = vocabulary.LAPSED_STAGES
 KPI_CODES = ("customers", "active", "at_risk", "lost", "early_warning")
 PARETO_SHARES = (0.01, 0.05, 0.10, 0.20, 0.50)
-Z_95, Z_POWER_80 = 1.959964, 0.841621
 
 
 @dataclass(frozen=True)
@@ -86,6 +85,9 @@ class ReportInputs:
     agents: pl.DataFrame
     imports: pl.DataFrame
     ratings: pl.DataFrame | None = None  # RATINGS: supervisors' reviews of the month's contacts
+    # The global holdout against the rest of the eligible base (winback.app.rounds.
+    # global_holdout.programme_effect); None when the global holdout is off.
+    programme_holdout: dict[str, Any] | None = None
     gross_margin: float = 0.35
     currency: str = "CNY"
     industry: str = ""
@@ -95,7 +97,8 @@ class ReportInputs:
 def build_report(inputs: ReportInputs) -> dict[str, Any]:
     """Every section's figures and tables (tables are Polars frames)."""
     run_by_day = {r["as_of"]: r for r in inputs.runs}
-    rounds = round_table(inputs.rounds)
+    looks = round_table(inputs.rounds)
+    estimates = estimate_table(inputs.rounds)
     flows = _current_flow(inputs)
     return {
         "month": inputs.window.label,
@@ -107,7 +110,9 @@ def build_report(inputs: ReportInputs) -> dict[str, Any]:
         "taxonomy": inputs.taxonomy,
         "playbooks": inputs.playbooks,
         "simulated_sections": simulated_sections(inputs),
-        "verdict": verdict(rounds),
+        "verdict": verdict(
+            estimates, controls_per_month=controls_per_month(estimates, inputs.window)
+        ),
         "kpis": kpi_table(
             run_by_day[inputs.current_as_of]["counts"],
             _counts(run_by_day, inputs.previous_as_of),
@@ -116,14 +121,16 @@ def build_report(inputs: ReportInputs) -> dict[str, Any]:
         "stages": stage_history(inputs.runs),
         "flows": flows,
         "lost_won": lost_won_trend(inputs.stage_flows),
-        "rounds": rounds,
-        "lift": won_back_lift(rounds),
+        "rounds": estimates,
+        "looks": looks,
+        "lift": won_back_lift(looks),
         "reasons": reason_section(inputs),
         "tiers": tier_movements(inputs.tier_flow),
         "pareto": pareto(inputs.revenue_12m),
         "early_warning": early_warning_precision(inputs.early_warning),
         "agents": agent_effort(inputs.agents, inputs.ratings),
-        "roi": roi_table(rounds),
+        "roi": roi_table(estimates),
+        "programme_holdout": programme_holdout(inputs.programme_holdout),
         "audit": audit_summary(run_by_day[inputs.current_as_of]["audit"]),
         "quality": data_quality(inputs.imports),
     }
@@ -256,11 +263,14 @@ def lost_won_trend(stage_flows: list[dict[str, Any]]) -> pl.DataFrame:
 
 # --- rounds -----------------------------------------------------------------------------------
 
+# The monthly looks at a round (+30/+60/+90 days): progress, one row per round and horizon.
+# Only the look at the round's pre-registered horizon (``primary``) enters the verdict.
 ROUND_COLUMNS: dict[str, pl.DataType] = {
     "round_id": pl.Int64(),
     "round": pl.String(),
     "simulated": pl.Boolean(),
     "horizon": pl.Int64(),
+    "primary": pl.Boolean(),
     "matured": pl.Boolean(),
     "n_treated": pl.Int64(),
     "n_control": pl.Int64(),
@@ -278,20 +288,61 @@ ROUND_COLUMNS: dict[str, pl.DataType] = {
     "revenue_uplift_high": pl.Float64(),
     "re_engaged_treated": pl.Float64(),
     "re_engaged_control": pl.Float64(),
+}
+
+# One row per round, read at its pre-registered horizon (winback.programme.inference): what the
+# round table shows and the verdict pools. ``matured``: the horizon has passed (only matured
+# rounds enter the verdict; the others are shown with their interval so far).
+ROUND_ESTIMATE_COLUMNS: dict[str, pl.DataType] = {
+    "round_id": pl.Int64(),
+    "round": pl.String(),
+    "simulated": pl.Boolean(),
+    "horizon": pl.Int64(),
+    "matured_on": pl.Date(),
+    "matured": pl.Boolean(),
+    "n_treated": pl.Int64(),
+    "n_control": pl.Int64(),
+    "returned_treated": pl.Int64(),
+    "returned_control": pl.Int64(),
+    "p_treated": pl.Float64(),
+    "p_control": pl.Float64(),
+    "return_diff": pl.Float64(),
+    "return_low": pl.Float64(),
+    "return_high": pl.Float64(),
+    "return_var": pl.Float64(),
+    "revenue_diff": pl.Float64(),
+    "revenue_low": pl.Float64(),
+    "revenue_high": pl.Float64(),
+    "revenue_var": pl.Float64(),
+    "revenue_diff_unadjusted": pl.Float64(),
+    "revenue_low_unadjusted": pl.Float64(),
+    "revenue_high_unadjusted": pl.Float64(),
+    "revenue_var_unadjusted": pl.Float64(),
+    "cuped": pl.Boolean(),
+    "gross_margin": pl.Float64(),
     "incremental_margin": pl.Float64(),
+    "margin_low": pl.Float64(),
+    "margin_high": pl.Float64(),
     "cost": pl.Float64(),
+    "net": pl.Float64(),
+    "net_low": pl.Float64(),
+    "net_high": pl.Float64(),
     "roi": pl.Float64(),
+    "roi_low": pl.Float64(),
+    "roi_high": pl.Float64(),
+    "interval_method": pl.String(),
 }
 
 
 def round_table(statuses: list[dict[str, Any]]) -> pl.DataFrame:
-    """One row per round and horizon, from ``round_status`` results."""
+    """The looks: one row per round and horizon, from ``round_status`` results."""
     rows = [
         {
             **{k: h.get(k) for k in ROUND_COLUMNS if k in h},
             "round_id": s["round_id"],
             "round": s["month"],
             "simulated": bool(s.get("simulated")),
+            "primary": h.get("horizon") == s.get("primary_horizon"),
         }
         for s in statuses
         for h in s["horizons"]
@@ -299,76 +350,102 @@ def round_table(statuses: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=ROUND_COLUMNS)
 
 
-def latest_matured(rounds: pl.DataFrame) -> pl.DataFrame:
-    """Each round's row at its longest matured horizon (rounds with none matured are left out)."""
-    return (
-        rounds.filter(pl.col("matured"))
-        .sort("round_id", "horizon")
-        .group_by("round_id", maintain_order=True)
-        .last()
-    )
-
-
-def verdict(rounds: pl.DataFrame) -> dict[str, Any]:
-    """Worth continuing? Matured rounds' incremental margin against their cost, and the pooled
-    win-back uplift with its 95% interval.
-
-    * ``continue``: margin exceeds cost and the pooled interval lies above zero;
-    * ``promising``: margin exceeds cost but the interval still includes zero;
-    * ``unproven``: margin below cost and the interval includes zero;
-    * ``stop``: margin below cost and the interval excludes a positive effect.
-    ``needed_per_arm`` is the control and treated size per arm that would detect the pooled
-    uplift at 5% significance with 80% power.
-    """
-    rows = latest_matured(rounds)
-    out: dict[str, Any] = {
-        "rounds_matured": rows.height,
-        "rounds_total": rounds["round_id"].n_unique(),
-    }
-    if rows.height == 0:
-        return {**out, "decision": "no_data"}
-    n_t, n_c = int(rows["n_treated"].sum()), int(rows["n_control"].sum())
-    x_t, x_c = int(rows["returned_treated"].sum()), int(rows["returned_control"].sum())
-    d, lo, hi = (float(v) for v in newcombe_interval(x_t, n_t, x_c, n_c))
-    margin = float(rows["incremental_margin"].fill_null(0.0).sum())
-    cost = float(rows["cost"].fill_null(0.0).sum())
-    pays = margin > cost
-    if pays:
-        decision = "continue" if lo > 0 else "promising"
-    else:
-        decision = "stop" if hi <= 0 else "unproven"
-    p_t, p_c = (x_t / n_t if n_t else 0.0), (x_c / n_c if n_c else 0.0)
+def round_estimate_row(
+    frame: pl.DataFrame,
+    *,
+    round_id: int,
+    month: str,
+    horizon: int,
+    matured_on: date,
+    matured: bool,
+    cost: float,
+    gross_margin: float,
+    seed: int,
+    n_boot: int = 2000,
+    simulated: bool = False,
+) -> dict[str, Any]:
+    """One round at its pre-registered ``horizon``: ``frame`` holds one row per member with
+    ``arm``, ``came_back``, ``spend`` and the pre-period covariates ``pre_spend`` and
+    ``pre_visits`` (CUPED); ``cost`` is :func:`winback.programme.inference.round_cost`."""
+    est = inference.round_estimate(
+        frame, cost=cost, gross_margin=gross_margin, seed=seed, n_boot=n_boot
+    ).to_dict()
+    n_t, n_c = est["n_treated"], est["n_control"]
     return {
-        **out,
-        "decision": decision,
-        "treated": n_t,
-        "control": n_c,
-        "p_treated": p_t,
-        "p_control": p_c,
-        "uplift": d,
-        "uplift_low": lo,
-        "uplift_high": hi,
-        "incremental_margin": margin,
-        "cost": cost,
-        "net": margin - cost,
-        "roi": (margin - cost) / cost if cost > 0 else None,
-        "needed_per_arm": needed_per_arm(p_t, p_c),
-        "simulated": bool(rows["simulated"].any()),
+        **{k: est.get(k) for k in ROUND_ESTIMATE_COLUMNS if k in est},
+        "round_id": round_id,
+        "round": month,
+        "simulated": simulated,
+        "horizon": horizon,
+        "matured_on": matured_on,
+        "matured": matured,
+        "p_treated": est["returned_treated"] / n_t if n_t else None,
+        "p_control": est["returned_control"] / n_c if n_c else None,
     }
 
 
-def needed_per_arm(p_treated: float, p_control: float) -> int | None:
-    """Customers per arm to detect ``p_treated - p_control`` (two-sided 5%, power 80%)."""
-    diff = p_treated - p_control
-    if diff <= 0:
+def estimate_table(statuses: list[dict[str, Any]]) -> pl.DataFrame:
+    """The round table: one row per round at its pre-registered horizon, oldest first."""
+    rows = [
+        {**s["estimate"], "simulated": bool(s.get("simulated"))}
+        for s in statuses
+        if s.get("estimate") is not None
+    ]
+    return pl.DataFrame(rows, schema=ROUND_ESTIMATE_COLUMNS).sort("matured_on", "round_id")
+
+
+def latest_matured(rounds: pl.DataFrame) -> pl.DataFrame:
+    """Each round's matured look at its pre-registered horizon (the others are progress)."""
+    return rounds.filter(pl.col("matured") & pl.col("primary")).sort("round_id")
+
+
+VERDICT_EXTRA = ("rounds_total", "horizons", "controls_per_month", "simulated")
+
+
+def verdict(
+    estimates: pl.DataFrame,
+    *,
+    controls_per_month: float | None = None,
+    hoped_effect: float | None = None,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """Worth continuing? The programme verdict of :func:`winback.programme.inference.
+    programme_verdict` on the matured rounds, each at its pre-registered horizon.
+
+    ``decision`` is ``continue`` (the always-valid lower bound of the pooled incremental margin
+    minus cost is above zero), ``stop`` (its upper bound is below zero) or ``not_yet_known``
+    (with the customers, or months at ``controls_per_month``, still needed). Every key is
+    always present (``None`` when unknown), so the JSON document keeps stable keys.
+    """
+    matured = estimates.filter(pl.col("matured")).sort("matured_on", "round_id")
+    result = inference.programme_verdict(
+        matured,
+        level=level,
+        hoped_effect=hoped_effect,
+        controls_per_month=controls_per_month,
+    ).to_dict()
+    return {
+        **result,
+        "rounds_total": estimates.height,
+        "horizons": sorted({int(h) for h in matured["horizon"].to_list()}),
+        "controls_per_month": controls_per_month,
+        "simulated": bool(matured["simulated"].any()) if matured.height else False,
+    }
+
+
+def controls_per_month(estimates: pl.DataFrame, window: MonthWindow) -> float | None:
+    """The pace at which control customers arrive: the rounds' control customers over the
+    months from the first round's month to the reported month."""
+    if estimates.height == 0:
         return None
-    variance = p_treated * (1 - p_treated) + p_control * (1 - p_control)
-    return math.ceil((Z_95 + Z_POWER_80) ** 2 * variance / diff**2)
+    first = month_start(date.fromisoformat(f"{min(estimates['round'].to_list())}-01"))
+    months = (window.start.year - first.year) * 12 + window.start.month - first.month + 1
+    return float(estimates["n_control"].sum()) / max(months, 1)
 
 
 def won_back_lift(rounds: pl.DataFrame) -> pl.DataFrame:
-    """Spend per customer and engagement, treated vs control, at each round's latest matured
-    horizon."""
+    """Spend per customer and engagement, treated vs control, of each matured round at its
+    pre-registered horizon."""
     return latest_matured(rounds).select(
         "round",
         "horizon",
@@ -383,12 +460,51 @@ def won_back_lift(rounds: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def roi_table(rounds: pl.DataFrame) -> pl.DataFrame:
-    return (
-        latest_matured(rounds)
-        .select("round", "horizon", "simulated", "incremental_margin", "cost", "roi")
-        .with_columns(net=pl.col("incremental_margin") - pl.col("cost"))
+def roi_table(estimates: pl.DataFrame) -> pl.DataFrame:
+    """Every round's incremental margin, cost, net and ROI with their intervals."""
+    return estimates.select(
+        "round",
+        "horizon",
+        "matured",
+        "simulated",
+        "incremental_margin",
+        "margin_low",
+        "margin_high",
+        "cost",
+        "net",
+        "net_low",
+        "net_high",
+        "roi",
+        "roi_low",
+        "roi_high",
     )
+
+
+def programme_holdout(effect: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The programme as a whole: the came-back rate of the eligible customers outside the
+    global holdout minus that of the holdout (who are never contacted), with its Newcombe
+    interval, for the latest month whose +90-day window has closed. None when it is off."""
+    if effect is None:
+        return None
+    held, rest = effect["holdout"], effect["rest"]
+    low, high = effect["interval"]
+    return {
+        "month": effect["month"][:7],
+        "snapshot_as_of": date.fromisoformat(effect["snapshot_as_of"]),
+        "window_end": date.fromisoformat(effect["window_end"]),
+        "matured": bool(effect["matured"]),
+        "share": effect["share"],
+        "holdout_customers": held["customers"],
+        "holdout_came_back": held["came_back"],
+        "holdout_rate": held["rate"],
+        "rest_customers": rest["customers"],
+        "rest_came_back": rest["came_back"],
+        "rest_rate": rest["rate"],
+        "difference": effect["difference"],
+        "low": low,
+        "high": high,
+        "method": effect["method"],
+    }
 
 
 # --- reasons ----------------------------------------------------------------------------------
@@ -465,7 +581,21 @@ def early_warning_precision(frame: pl.DataFrame | None) -> dict[str, Any]:
     """Of the customers flagged at the previous analysis (not lost then), the share lost now,
     against the share among all customers not lost then (the base rate)."""
     if frame is None or frame.height == 0:
-        return {"flagged": 0, "available": False}
+        return {
+            "available": False,
+            "flagged": 0,
+            **dict.fromkeys(
+                (
+                    "flagged_lapsed",
+                    "precision",
+                    "base_customers",
+                    "base_lapsed",
+                    "base_rate",
+                    "lift",
+                    "recall",
+                )
+            ),
+        }
 
     def total(mask: pl.Expr) -> int:
         return int(frame.filter(mask)["customers"].sum())

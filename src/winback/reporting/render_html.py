@@ -29,6 +29,21 @@ DISPLAY_COLUMNS = {
         "matured",
         "n_treated",
         "n_control",
+        "return_diff",
+        "return_low",
+        "return_high",
+        "net",
+        "net_low",
+        "net_high",
+        "roi",
+        "roi_low",
+        "roi_high",
+    ),
+    "looks": (
+        "round",
+        "horizon",
+        "primary",
+        "matured",
         "p_treated",
         "p_control",
         "uplift",
@@ -62,7 +77,7 @@ def cell(column: str, value: Any) -> str:
     if column in POINT_COLUMNS and isinstance(value, float):
         return points(value)
     if isinstance(value, float):
-        if value.is_integer() and column != "roi":
+        if value.is_integer() and column not in ("roi", "roi_low", "roi_high"):
             return f"{value:,.0f}"
         return f"{value:,.2f}" if abs(value) < 100 else num(value)
     if isinstance(value, int):

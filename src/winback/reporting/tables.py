@@ -18,6 +18,14 @@ PERCENT_COLUMNS = frozenset(
         "uplift",
         "uplift_low",
         "uplift_high",
+        "return_diff",
+        "return_low",
+        "return_high",
+        "holdout_rate",
+        "rest_rate",
+        "difference",
+        "low",
+        "high",
         "share",
         "prev_share",
         "reach_rate",
@@ -53,6 +61,29 @@ HEADERS: dict[str, tuple[str, str]] = {
     "re_engaged_treated": ("Re-engaged treated", "干预组重新互动"),
     "re_engaged_control": ("Re-engaged control", "对照组重新互动"),
     "incremental_margin": ("Incremental margin", "增量毛利"),
+    "primary": ("Pre-registered horizon", "预先登记时点"),
+    "matured_on": ("Matures on", "到期日"),
+    "return_diff": ("Return-rate uplift", "回购率提升"),
+    "return_low": ("Uplift low", "提升下限"),
+    "return_high": ("Uplift high", "提升上限"),
+    "return_var": ("Uplift variance", "提升方差"),
+    "revenue_diff": ("Revenue per customer uplift", "人均消费提升"),
+    "revenue_low": ("Revenue uplift low", "消费提升下限"),
+    "revenue_high": ("Revenue uplift high", "消费提升上限"),
+    "revenue_var": ("Revenue uplift variance", "消费提升方差"),
+    "revenue_diff_unadjusted": ("Revenue uplift, unadjusted", "消费提升（未校正）"),
+    "revenue_low_unadjusted": ("Unadjusted low", "未校正下限"),
+    "revenue_high_unadjusted": ("Unadjusted high", "未校正上限"),
+    "revenue_var_unadjusted": ("Unadjusted variance", "未校正方差"),
+    "cuped": ("CUPED", "CUPED 校正"),
+    "gross_margin": ("Gross margin", "毛利率"),
+    "margin_low": ("Margin low", "毛利下限"),
+    "margin_high": ("Margin high", "毛利上限"),
+    "net_low": ("Net low", "净额下限"),
+    "net_high": ("Net high", "净额上限"),
+    "roi_low": ("ROI low", "投资回报率下限"),
+    "roi_high": ("ROI high", "投资回报率上限"),
+    "interval_method": ("Interval method", "区间方法"),
     "prev_count": ("Last month", "上月"),
     "prev_share": ("Share last month", "上月占比"),
     "count": ("This month", "本月"),
@@ -86,21 +117,28 @@ def section_tables(report: dict[str, Any]) -> dict[str, list[tuple[str, pl.DataF
     verdict_rows = [
         (k, v.get(k))
         for k in (
-            "rounds_matured",
-            "treated",
-            "control",
-            "p_treated",
-            "p_control",
-            "uplift",
-            "uplift_low",
-            "uplift_high",
+            "rounds",
+            "rounds_total",
+            "n_treated",
+            "n_control",
+            "return_diff",
+            "return_low",
+            "return_high",
+            "revenue_diff",
+            "revenue_low",
+            "revenue_high",
             "incremental_margin",
             "cost",
             "net",
+            "net_low",
+            "net_high",
             "roi",
-            "needed_per_arm",
+            "roi_low",
+            "roi_high",
+            "needed_controls",
+            "needed_treated",
+            "months_needed",
         )
-        if k in v
     ]
     ew_rows = [
         (k, e.get(k))
@@ -113,15 +151,37 @@ def section_tables(report: dict[str, Any]) -> dict[str, list[tuple[str, pl.DataF
             "base_rate",
             "lift",
         )
-        if k in e
+        if e.get("available")
     ]
+    h = report.get("programme_holdout")
+    holdout_rows = (
+        [
+            (k, h[k])
+            for k in (
+                "share",
+                "holdout_customers",
+                "holdout_rate",
+                "rest_customers",
+                "rest_rate",
+                "difference",
+                "low",
+                "high",
+            )
+        ]
+        if h is not None
+        else []
+    )
     return {
-        "verdict": [("verdict", _pairs(verdict_rows))],
+        "verdict": [("verdict", _pairs(verdict_rows))]
+        + ([("programme_holdout", _pairs(holdout_rows))] if holdout_rows else []),
         "kpis": [("kpis", report["kpis"])],
         "stages": [("stages", _wide_stages(report["stages"]))],
         "flows": [("flows", _wide_flow(report["flows"]))],
         "lost_won": [("lost_won", report["lost_won"])],
-        "rounds": [("rounds", report["rounds"].drop("round_id"))],
+        "rounds": [
+            ("rounds", report["rounds"].drop("round_id")),
+            ("looks", report["looks"].drop("round_id")),
+        ],
         "lift": [("lift", report["lift"])],
         "reasons": [
             ("reasons", report["reasons"]["stats"]),
@@ -216,11 +276,21 @@ def localised(frame: pl.DataFrame, lang: str, report: dict[str, Any]) -> pl.Data
 
 
 METRICS: dict[str, tuple[str, str]] = {
-    "rounds_matured": ("Matured rounds", "到期轮次"),
-    "treated": ("Treated customers", "干预组客户"),
-    "control": ("Control customers", "对照组客户"),
+    "rounds": ("Matured rounds", "到期轮次"),
+    "rounds_total": ("Rounds", "轮次"),
+    "n_treated": ("Treated customers", "干预组客户"),
+    "n_control": ("Control customers", "对照组客户"),
     "net": ("Net (margin - cost)", "净额（毛利-成本）"),
-    "needed_per_arm": ("Customers needed per group", "每组所需客户"),
+    "needed_controls": ("More control customers needed", "还需对照组客户"),
+    "needed_treated": ("More treated customers needed", "还需干预组客户"),
+    "months_needed": ("Months at the current pace", "按目前进度所需月数"),
+    "holdout_customers": ("Global holdout customers", "全局保留组客户"),
+    "holdout_rate": ("Holdout came back", "保留组回购率"),
+    "rest_customers": ("Rest of the eligible base", "其余可挽回客户"),
+    "rest_rate": ("Rest came back", "其余客户回购率"),
+    "difference": ("Difference", "差异"),
+    "low": ("Interval low", "区间下限"),
+    "high": ("Interval high", "区间上限"),
     "flagged_lapsed": ("Flagged and lost since", "预警后流失"),
     "precision": ("Precision", "准确率"),
     "base_customers": ("Customers not lost last month", "上月未流失客户"),
@@ -240,6 +310,8 @@ def _metric_label(code: str, lang: str) -> str:
 def sheet_title(code: str, lang: str) -> str:
     extra = {
         "outcomes": ("Contact outcomes", "联系结果"),
+        "looks": ("Looks at +30/+60/+90 days", "+30/+60/+90 天查看（进度）"),
+        "programme_holdout": ("Programme vs global holdout", "项目整体与全局保留组"),
         "quality_causes": ("Rejected by cause", "按原因拒绝"),
         "quality_files": ("Rejected by file", "按文件拒绝"),
     }

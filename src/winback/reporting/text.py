@@ -128,6 +128,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "call_back": ("Call back later", "稍后回电"),
     "do_not_contact": ("Do not contact", "要求勿扰"),
     "wrong_number": ("Wrong number", "号码错误"),
+    "progress": ("progress", "进度"),
 }
 
 INDUSTRIES: dict[str, tuple[str, str]] = {
@@ -192,71 +193,185 @@ def sentences(report: dict[str, Any], lang: str) -> dict[str, list[str]]:
     return {section: _WRITERS[section](report, zh, rules) for section in SECTIONS}
 
 
+# The methods behind the verdict, in words a manager reads (codes from winback.programme.inference).
+METHODS: dict[str, tuple[str, str]] = {
+    "welch": (
+        "Welch's t interval for the difference in spend",
+        "消费差异用 Welch t 区间",
+    ),
+    "welch_floor": (
+        "Welch's t interval for the difference in spend, with the small control group's "
+        "variance never taken below the two groups' pooled variance",
+        "消费差异用 Welch t 区间，且较小的对照组方差不低于两组合并方差",
+    ),
+    "percentile": (
+        "a percentile bootstrap for the difference in spend",
+        "消费差异用百分位自助法区间",
+    ),
+    "bca": ("a BCa bootstrap for the difference in spend", "消费差异用 BCa 自助法区间"),
+    "studentized": (
+        "a studentised (bootstrap-t) interval for the difference in spend",
+        "消费差异用学生化自助法（bootstrap-t）区间",
+    ),
+    "pooling": (
+        "rounds combined as separate strata weighted by their treated customers, each read only "
+        "at its pre-registered horizon",
+        "各轮次作为独立分层合并、按干预组人数加权，每轮只在预先登记的时点读取",
+    ),
+    "sequential": (
+        "an always-valid interval (mixture sequential test) that stays at 95% however many "
+        "monthly looks are taken",
+        "使用“始终有效”的区间（混合序贯检验），无论每月查看多少次，置信度都保持 95%",
+    ),
+    "cuped": (
+        "spend adjusted for each customer's spend and visits in the 90 days before the round "
+        "(CUPED)",
+        "消费按每位客户轮次前 90 天的消费和到店次数校正（CUPED）",
+    ),
+}
+
+
+def method_words(code: str, lang: str) -> str:
+    pair = METHODS.get(code)
+    return _pick(pair, lang) if pair else code
+
+
 def _verdict(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
     v = r["verdict"]
     cur = r["currency"]
-    if v["decision"] == "no_data":
+    lang = "zh" if zh else "en"
+    methods = (
+        f"方法：{method_words(v['interval_method'], lang)}；{method_words('cuped', lang)}；"
+        f"{method_words('pooling', lang)}；{method_words('sequential', lang)}。"
+        if zh
+        else f"Methods: {method_words(v['interval_method'], lang)}; "
+        f"{method_words('cuped', lang)}; {method_words('pooling', lang)}; "
+        f"{method_words('sequential', lang)}."
+    )
+    if not v["rounds"]:
         return [
-            "还没有到期的挽回轮次，暂无法判断是否值得继续。"
+            "尚不可知：还没有到达预先登记时点的挽回轮次，暂无法判断是否值得继续。"
             if zh
-            else "No round has matured yet, so it is too early to judge whether the programme pays."
+            else "Not yet known: no round has reached its pre-registered horizon, so it is too "
+            "early to judge whether the programme pays.",
+            *_holdout(r, zh),
+            methods,
         ]
     f = {
-        "n": v["rounds_matured"],
+        "n": v["rounds"],
         "margin": money(v["incremental_margin"], cur),
         "cost": money(v["cost"], cur),
         "net": money(v["net"], cur),
-        "roi": "-" if v["roi"] is None else f"{v['roi']:.1f}",
-        "up": pct(v["uplift"]),
-        "lo": pct(v["uplift_low"]),
-        "hi": pct(v["uplift_high"]),
-        "pt": pct(v["p_treated"]),
-        "pc": pct(v["p_control"]),
-        "need": num(v["needed_per_arm"]),
-        "nc": num(v["control"]),
+        "lo": money(v["net_low"], cur),
+        "hi": money(v["net_high"], cur),
+        "roi": _ratio(v["roi"]),
+        "roi_lo": _ratio(v["roi_low"]),
+        "roi_hi": _ratio(v["roi_high"]),
+        "up": pct(v["return_diff"]),
+        "up_lo": pct(v["return_low"]),
+        "up_hi": pct(v["return_high"]),
+        "nt": num(v["n_treated"]),
+        "nc": num(v["n_control"]),
+        "need_c": num(v["needed_controls"]),
+        "need_t": num(v["needed_treated"]),
+        "months": num(v["months_needed"]),
     }
     decision = v["decision"]
     if zh:
         head = {
             "continue": "值得继续：",
-            "promising": "有希望但尚未证实：",
-            "unproven": "尚不值得扩大：",
             "stop": "建议停止或重新设计：",
+            "not_yet_known": "尚不可知：",
         }[decision]
-        first = (
-            head + "{n} 个到期轮次带来增量毛利 {margin}，成本 {cost}，净额 {net}（ROI {roi}）。"
+        first = head + (
+            "{n} 个到期轮次（干预组 {nt} 名，对照组 {nc} 名）的增量毛利减去成本为 {net}，"
+            "95% 始终有效区间 [{lo}, {hi}]（增量毛利 {margin}，成本 {cost}）。"
         ).format(**f)
-        ci = ("干预组回购率 {pt}，对照组 {pc}，提升 {up}，95% 区间 [{lo}, {hi}]").format(**f)
-        if v["uplift_low"] > 0:
-            ci += "，区间不含零，效果可信。"
+        detail = "回购率提升 {up}，区间 [{up_lo}, {up_hi}]".format(**f)
+        if v["roi"] is not None:
+            detail += "；投资回报率 {roi}，区间 [{roi_lo}, {roi_hi}]".format(**f)
+        detail += "。"
+        if decision == "continue":
+            detail += "区间下限高于零：项目的净收益可信。"
+        elif decision == "stop":
+            detail += "区间上限低于零：项目的成本高于它带来的毛利。"
+        elif v["reason"] == "too_few_controls":
+            detail += "对照组客户太少，尚不能下结论。"
         else:
-            ci += "，区间包含零，效果尚不确定。"
-        if decision in ("promising", "unproven") and v["needed_per_arm"]:
-            ci += "要确认该提升，每组约需 {need} 名客户（目前对照组 {nc} 名）。".format(**f)
-        return [first, ci]
+            detail += "区间包含零，尚不能确定项目是否赚钱。"
+        if decision == "not_yet_known" and v["needed_controls"] is not None:
+            detail += "按目前估计，还需约 {need_c} 名对照组客户（及 {need_t} 名干预组客户）".format(
+                **f
+            )
+            detail += "，按目前进度约 {months} 个月。".format(**f) if v["months_needed"] else "。"
+        return [first, detail, *_holdout(r, zh), methods]
     head = {
         "continue": "Worth continuing: ",
-        "promising": "Promising but not proven: ",
-        "unproven": "Not yet worth expanding: ",
         "stop": "Stop or redesign: ",
+        "not_yet_known": "Not yet known: ",
     }[decision]
-    first = (
-        head + "{n} matured rounds earned {margin} incremental margin for {cost} cost, "
-        "{net} net (ROI {roi})."
+    first = head + (
+        "{n} matured rounds ({nt} treated, {nc} control customers) earned {net} incremental "
+        "margin net of cost, 95% always-valid interval {lo} to {hi} ({margin} incremental "
+        "margin, {cost} cost)."
     ).format(**f)
-    ci = (
-        "Treated customers came back at {pt} vs {pc} in control, an uplift of {up} "
-        "(95% CI {lo} to {hi})"
-    ).format(**f)
-    if v["uplift_low"] > 0:
-        ci += ", which excludes zero."
+    detail = "Return-rate uplift {up} (interval {up_lo} to {up_hi})".format(**f)
+    if v["roi"] is not None:
+        detail += "; ROI {roi} (interval {roi_lo} to {roi_hi})".format(**f)
+    detail += "."
+    if decision == "continue":
+        detail += " The lower bound is above zero: the programme pays."
+    elif decision == "stop":
+        detail += " The upper bound is below zero: the programme costs more than it earns."
+    elif v["reason"] == "too_few_controls":
+        detail += " Too few control customers to judge yet."
     else:
-        ci += ", which still includes zero."
-    if decision in ("promising", "unproven") and v["needed_per_arm"]:
-        ci += " Confirming it needs about {need} customers per group (control has {nc}).".format(
-            **f
+        detail += " The interval includes zero: it is not yet known whether the programme pays."
+    if decision == "not_yet_known" and v["needed_controls"] is not None:
+        detail += (
+            " At the current estimate about {need_c} more control customers (and {need_t} "
+            "treated) are needed"
+        ).format(**f)
+        detail += (
+            ", about {months} months at the current pace.".format(**f)
+            if v["months_needed"]
+            else "."
         )
-    return [first, ci]
+    return [first, detail, *_holdout(r, zh), methods]
+
+
+def _holdout(r: dict[str, Any], zh: bool) -> list[str]:
+    """The programme as a whole against the global holdout, when there is one."""
+    h = r.get("programme_holdout")
+    if h is None:
+        return []
+    f = {
+        "month": h["month"],
+        "share": pct(h["share"]),
+        "rest": pct(h["rest_rate"]),
+        "held": pct(h["holdout_rate"]),
+        "nh": num(h["holdout_customers"]),
+        "d": pct(h["difference"]),
+        "lo": pct(h["low"]),
+        "hi": pct(h["high"]),
+    }
+    if zh:
+        text = (
+            "项目整体（全局保留组，占客户 {share}，从不联系）：{month} 起 90 天内，"
+            "其余可挽回客户的回购率为 {rest}，保留组（{nh} 名）为 {held}，"
+            "差异 {d}，95% 区间 [{lo}, {hi}]（Newcombe）。"
+        ).format(**f)
+        return [text + ("" if h["matured"] else "观察期尚未结束，数字为目前为止。")]
+    text = (
+        "The programme as a whole (global holdout of {share}, never contacted): within 90 days "
+        "of {month}, the rest of the eligible base came back at {rest} against {held} in the "
+        "holdout ({nh} customers), a difference of {d} (95% Newcombe interval {lo} to {hi})."
+    ).format(**f)
+    return [text + ("" if h["matured"] else " The window has not closed yet: figures so far.")]
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _kpis(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
@@ -354,21 +469,26 @@ def _lost_won(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
 
 
 def _rounds(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
-    frame: pl.DataFrame = r["rounds"].filter(pl.col("matured"))
+    """Counts over every round, each at its pre-registered horizon; no round is singled out."""
+    frame: pl.DataFrame = r["rounds"]
     if frame.height == 0:
-        return ["还没有到期的轮次结果。" if zh else "No round outcome has matured yet."]
-    excl = frame.filter(pl.col("uplift_low") > 0)
-    best = frame.sort("uplift", descending=True, nulls_last=True).row(0, named=True)
+        return ["还没有挽回轮次。" if zh else "There is no round yet."]
+    matured = frame.filter(pl.col("matured"))
+    above = int((matured["return_low"] > 0).sum())
+    below = int((matured["return_high"] < 0).sum())
+    days = ", ".join(f"+{h}" for h in sorted(set(frame["horizon"].to_list())))
     if zh:
         return [
-            f"{frame.height} 个已到期的轮次-时点中，{excl.height} 个的提升区间不含零；"
-            f"最高为 {best['round']} 轮 +{best['horizon']} 天：{pct(best['p_treated'])} 对 "
-            f"{pct(best['p_control'])}。"
+            f"共 {frame.height} 个轮次，各自在预先登记的时点（{days} 天）读取，其中 "
+            f"{matured.height} 个已到期；到期轮次中 {above} 个的回购提升区间在零以上，"
+            f"{below} 个在零以下，其余包含零。"
+            "表中列出每个轮次及其区间；+30、+60 天的查看只表示进度。"
         ]
     return [
-        f"Of {frame.height} matured round-horizons, {excl.height} have an uplift interval above "
-        f"zero; the best is round {best['round']} at +{best['horizon']} days: "
-        f"{pct(best['p_treated'])} vs {pct(best['p_control'])}."
+        f"{frame.height} rounds, each read at its pre-registered horizon ({days} days); "
+        f"{matured.height} have matured. Of these, {above} have a return-rate uplift interval "
+        f"above zero, {below} below zero and the rest include zero. The table lists every "
+        "round with its interval; the +30 and +60 day looks show progress only."
     ]
 
 
@@ -514,17 +634,20 @@ def _ratings(a: dict[str, Any], zh: bool) -> list[str]:
 
 
 def _roi(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
-    frame: pl.DataFrame = r["roi"]
+    frame: pl.DataFrame = r["roi"].filter(pl.col("matured"))
     if frame.height == 0:
         return ["还没有到期的轮次结果。" if zh else "No round outcome has matured yet."]
-    cur = r["currency"]
-    paying = int((frame["net"] > 0).sum())
-    net = float(frame["net"].sum())
+    above = int((frame["net_low"] > 0).sum())
+    below = int((frame["net_high"] < 0).sum())
     if zh:
-        return [f"{frame.height} 轮中 {paying} 轮的增量毛利超过成本，合计净额 {money(net, cur)}。"]
+        return [
+            f"{frame.height} 个到期轮次中，{above} 个的净额（增量毛利减成本）区间在零以上，"
+            f"{below} 个在零以下，其余尚不能确定；合并结论见“结论”一节。"
+        ]
     return [
-        f"{paying} of {frame.height} rounds earned more incremental margin than they cost; "
-        f"together {money(net, cur)} net."
+        f"Of {frame.height} matured rounds, {above} have a net margin (incremental margin minus "
+        f"cost) interval above zero, {below} below zero, and the rest are not yet known; the "
+        "pooled answer is in the verdict."
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from winback.environment import (
     env_int,
     env_list,
     env_str,
+    lockout_parameters,
 )
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -42,6 +44,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "axes",
+    "csp",
     "winback.store.accounts",
     "winback.store.customers",
     "winback.store.imports",
@@ -61,7 +65,10 @@ MIDDLEWARE = [
     "winback.web.middleware.SessionMaxAgeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # last, as django-axes asks: it turns a locked-out sign-in into the lockout page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "winback.web.urls"
@@ -121,6 +128,40 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 
+# django-axes first: it refuses a locked-out sign-in before any password is checked. It
+# watches every authenticate() that carries a request (workbench and admin sign-in); calls
+# without one (scripts, the test client's login) go straight to the model backend.
+AUTHENTICATION_BACKENDS = [
+    "winback.app.accounts.signin.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sign-in throttling: after WINBACK_SIGNIN_FAILURES wrong passwords, each within
+# WINBACK_SIGNIN_COOLOFF_MINUTES of the previous one, signing in is locked until that many
+# minutes have passed since the last failure (the right password is refused meanwhile).
+AXES_ENABLED = env_bool("WINBACK_SIGNIN_THROTTLE", True)
+AXES_FAILURE_LIMIT = env_int("WINBACK_SIGNIN_FAILURES", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("WINBACK_SIGNIN_COOLOFF_MINUTES", 15))
+# A user name and a client address are each locked after that many failures (one guesser
+# cannot try many names either). Behind a proxy, WINBACK_PROXY_COUNT names how many proxies
+# append to X-Forwarded-For, so the address is the client's, not the proxy's.
+AXES_LOCKOUT_PARAMETERS = lockout_parameters(
+    env_list("WINBACK_SIGNIN_LOCK_BY", ["username", "ip_address"])
+)
+WINBACK_PROXY_COUNT = env_int("WINBACK_PROXY_COUNT", 0)
+if WINBACK_PROXY_COUNT > 0:
+    AXES_IPWARE_PROXY_COUNT = WINBACK_PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the lock ends on time, however tried
+AXES_LOCKOUT_CALLABLE = "winback.web.workbench.views.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are in the audit log, not axes' tables
+if AXES_FAILURE_LIMIT < 1 or timedelta(0) >= AXES_COOLOFF_TIME:
+    raise SettingError("WINBACK_SIGNIN_FAILURES and WINBACK_SIGNIN_COOLOFF_MINUTES must be > 0")
+
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -175,6 +216,32 @@ WINBACK_EXPORT_FLAG_DAILY = env_int("WINBACK_EXPORT_FLAG_DAILY", 10)
 # for this many years (0 turns it off).
 WINBACK_RETENTION_INACTIVE_YEARS = env_int("WINBACK_RETENTION_INACTIVE_YEARS", 3)
 
+# Content-Security-Policy, the same in every environment so a page that breaks it breaks in
+# development first: scripts, styles, images and frames from the workbench itself only; no
+# inline script or style, no plug-ins, no framing by other sites. The HTML report, which is a
+# self-contained file with its own <style>, is served with a policy of its own (no scripts at
+# all; see views_reports).
+CSP_SELF = "'self'"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF],
+        "style-src": [CSP_SELF],
+        "img-src": [CSP_SELF, "data:"],
+        "font-src": [CSP_SELF],
+        "connect-src": [CSP_SELF],
+        "frame-src": [CSP_SELF],
+        "frame-ancestors": ["'none'"],
+        "form-action": [CSP_SELF],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
 if PRODUCTION:
     # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (see docs/workbench.md).
     SECURE_SSL_REDIRECT = env_bool("WINBACK_SSL_REDIRECT", True)
@@ -184,10 +251,6 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_REFERRER_POLICY = "same-origin"
-    SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-    X_FRAME_OPTIONS = "DENY"
     # The CSRF token travels in the forms (and htmx's headers from the page), never read by
     # scripts from the cookie.
     CSRF_COOKIE_HTTPONLY = True

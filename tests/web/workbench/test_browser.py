@@ -114,7 +114,11 @@ def test_supervisor_dashboard_and_filtered_customer_list(
     page.goto(f"{base}/customers/")
     assert page.locator("#customer-rows tbody tr").count() == 5
     page.select_option("#id_stage", "lost")  # htmx swaps the rows in place
-    page.wait_for_function("document.querySelectorAll('#customer-rows tbody tr').length === 1")
+    # a function, not an expression: Playwright evaluates a bare expression with eval(), which
+    # the page's Content-Security-Policy refuses
+    page.wait_for_function(
+        "() => document.querySelectorAll('#customer-rows tbody tr').length === 1"
+    )
     assert "C-THEIRS" in page.inner_text("#customer-rows")
     assert "139****4321" in page.inner_text("#customer-rows")
     assert "stage=lost" in page.url  # the filter is in the address, so it can be shared

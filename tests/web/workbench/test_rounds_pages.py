@@ -289,11 +289,33 @@ def test_board_draws_the_reports_uplift_chart_with_intervals(
     assert all(h["matured"] for h in board["horizons"])
     assert all(h["uplift_low"] <= h["uplift"] <= h["uplift_high"] for h in board["horizons"])
     expected = to_svg(
-        rounds_chart(
-            {"rounds": round_table([round_status(rnd, day, n_boot=BOARD_BOOTSTRAP)])}, "en"
-        )
+        rounds_chart({"looks": round_table([round_status(rnd, day, n_boot=BOARD_BOOTSTRAP)])}, "en")
     )
     assert board["charts"]["uplift"] == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", ["pre-registered", "progress", "Net margin (incremental margin minus cost)"]),
+        ("zh-hans", ["预先登记", "进度", "净额（增量毛利减成本）"]),
+    ],
+)
+def test_board_reads_the_round_at_its_pre_registered_horizon_with_intervals(
+    lang: str, words: list[str], world: World, supervisor: User
+) -> None:
+    client = signed_in(supervisor)
+    rnd = _round_with_calls(client)
+    response = client.get(reverse("round_board", args=[rnd.pk]), HTTP_ACCEPT_LANGUAGE=lang)
+    page = response.content.decode()
+    estimate = response.context["estimate"]
+    assert estimate["horizon"] == 90
+    assert [h["primary"] for h in response.context["horizons"]] == [False, False, True]
+    assert 'data-primary="1"' in page
+    assert 'id="estimate"' in page
+    assert len(estimate["rows"]) == 4  # return rate, revenue, net margin, ROI
+    for word in words:
+        assert word in page, word
 
 
 @pytest.mark.parametrize("calls", [2, 9])
@@ -305,10 +327,10 @@ def test_board_query_count_does_not_grow(
     rnd = Round.objects.get()
     for task in CallTask.objects.filter(round=rnd).order_by("pk")[:calls]:
         log_contact(task.pk, agent=task.agent, outcome="reached", expected_version=task.version)
-    # session, user, round, progress, reached, outcomes, 9 for the effects (members, orders,
-    # lines, events, offers, contacts, memberships, the profile twice), the profile for the
-    # currency, the session save (3 with its savepoint)
-    with django_assert_max_num_queries(19):
+    # session, user, round, progress, reached, outcomes, 10 for the effects (members, orders,
+    # lines, events, offers, contacts, pre-period spend and visits, memberships, the profile
+    # twice), the profile for the currency, the session save (3 with its savepoint)
+    with django_assert_max_num_queries(20):
         assert client.get(reverse("round_board", args=[rnd.pk])).status_code == 200
     # session, user, rounds, arm sizes, task progress, session save (3)
     with django_assert_max_num_queries(8):

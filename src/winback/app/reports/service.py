@@ -17,10 +17,12 @@ from typing import Any
 import polars as pl
 from django.db import connection
 
+from winback.app.rounds.global_holdout import programme_effect
 from winback.app.rounds.monitoring import round_status
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
-from winback.periods import add_months, month_label
+from winback.periods import add_months, month_label, month_start
+from winback.programme.attribution import MEASUREMENT_DAYS
 from winback.reporting import flows
 from winback.reporting.metrics import (
     MonthWindow,
@@ -69,6 +71,7 @@ def gather(month: date, *, n_boot: int = 500) -> ReportInputs:
         agents=_agents(window),
         imports=_imports(window),
         ratings=_ratings(window),
+        programme_holdout=_programme_holdout(window),
         gross_margin=profile.gross_margin,
         currency=profile.currency,
         industry=profile.industry,
@@ -146,6 +149,15 @@ def _rounds(window: MonthWindow, n_boot: int) -> list[dict[str, Any]]:
     return statuses
 
 
+def _programme_holdout(window: MonthWindow) -> dict[str, Any] | None:
+    """The global holdout's comparison for the latest month whose +90-day window has closed by
+    the report month's end (None when the global holdout is off)."""
+    day_after = window.end + timedelta(days=1)
+    return programme_effect(
+        month_start(day_after - timedelta(days=MEASUREMENT_DAYS)), today=day_after
+    )
+
+
 def _reason_records(window: MonthWindow) -> pl.DataFrame:
     """Leave reasons recorded this month and last (contact log, imported and programme)."""
     return reports_store.leave_reasons(start=window.previous_start, end=window.end)
@@ -186,13 +198,16 @@ def _imports(window: MonthWindow) -> pl.DataFrame:
     )
 
 
-FORMATS = ("html", "pdf", "xlsx")
+FORMATS = ("html", "pdf", "xlsx")  # for people, in one language each
+DATA_FORMATS = ("json",)  # every figure for programs, the same in any language
 LANGS = ("zh", "en")
 
 
 def default_path(month: date, lang: str, fmt: str) -> Path:
     from winback.environment import data_dir
 
+    if fmt in DATA_FORMATS:
+        return data_dir() / "reports" / f"report-{month:%Y-%m}.{fmt}"
     return data_dir() / "reports" / f"report-{month:%Y-%m}-{lang}.{fmt}"
 
 
@@ -200,6 +215,10 @@ def render(report: dict[str, Any], lang: str, fmt: str) -> bytes:
     """The report in one language and format."""
     if lang not in LANGS:
         raise ValueError(f"{lang!r}: use one of {', '.join(LANGS)}")
+    if fmt == "json":
+        from winback.reporting.json_report import dumps
+
+        return dumps(report).encode("utf-8")
     if fmt == "html":
         from winback.reporting.render_html import render_html
 
@@ -212,7 +231,7 @@ def render(report: dict[str, Any], lang: str, fmt: str) -> bytes:
         from winback.reporting.render_xlsx import render_xlsx
 
         return render_xlsx(report, lang)
-    raise ValueError(f"{fmt!r}: use one of {', '.join(FORMATS)}")
+    raise ValueError(f"{fmt!r}: use one of {', '.join(FORMATS + DATA_FORMATS)}")
 
 
 def monthly_report(month: date, *, n_boot: int = 500) -> dict[str, Any]:

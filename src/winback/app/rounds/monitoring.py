@@ -1,8 +1,11 @@
 """Did the round work? Treated vs control at +30/+60/+90 days from the database (R7).
 
-The maths is :mod:`winback.programme.attribution`; this module reads the round's members,
-their orders, lines and engagement in the outcome window, the offers chosen in the calls and
-the agents' contacts, and hands them over.
+The maths is :mod:`winback.programme.attribution` (the looks at +30/+60/+90 days, progress)
+and :mod:`winback.programme.inference` (the round read at its pre-registered horizon, with
+small-sample intervals, CUPED on the members' pre-period spend and visits, net margin and ROI
+with intervals: what the verdict pools); this module reads the round's members, their orders,
+lines and engagement in the outcome window and before the round, the offers chosen in the calls
+and the agents' contacts, and hands them over.
 """
 
 from __future__ import annotations
@@ -16,21 +19,41 @@ from winback.app.rounds.planning import read_memberships
 from winback.app.settings.profile import current_profile
 from winback.programme.attribution import (
     HORIZONS,
+    MEASUREMENT_DAYS,
     CostRates,
     retirement,
     round_effects,
     round_outcomes,
 )
+from winback.programme.design import RoundDesign
+from winback.programme.inference import round_cost
 from winback.programme.menus import OfferMenu
+from winback.reporting.metrics import round_estimate_row
 from winback.store.programme.models import CallTask, Round
 from winback.store.queries import rounds as rounds_store
 
+# CUPED covariates: each member's spend and purchase days in this many days before the round.
+PRE_PERIOD_DAYS = 90
+
+
+def primary_horizon(rnd: Round) -> int:
+    """The horizon (days) the round was pre-registered to be judged at: its stored design's,
+    or +90 days (``attribution.MEASUREMENT_DAYS``) for a round planned before designs."""
+    design = RoundDesign.from_json(rnd.design)
+    return design.horizon_days if design is not None else MEASUREMENT_DAYS
+
 
 def round_status(rnd: Round, as_of: date, *, n_boot: int = 2000) -> dict[str, Any]:
-    """The round's outcomes and effects as of ``as_of`` (data after it is ignored)."""
+    """The round's outcomes and effects as of ``as_of`` (data after it is ignored).
+
+    ``horizons``: the +30/+60/+90 looks (progress); ``estimate``: the round at its
+    pre-registered horizon ``primary_horizon`` with intervals (what the verdict reads once
+    ``matured``)."""
     profile = current_profile()
     start = rnd.round_start
-    last = min(as_of, start + timedelta(days=max(HORIZONS) - 1))
+    primary = primary_horizon(rnd)
+    horizons = tuple(sorted({*HORIZONS, primary}))
+    last = min(as_of, start + timedelta(days=max(horizons) - 1))
     arms = rounds_store.round_arms(round_id=rnd.pk).with_columns(
         stratum=pl.format("{}|{}", pl.col("tier"), pl.col("stage"))
     )
@@ -49,6 +72,7 @@ def round_status(rnd: Round, as_of: date, *, n_boot: int = 2000) -> dict[str, An
         lines=lines,
         events=events,
         offers_made=offers,
+        horizons=horizons,
         as_of=as_of,
     )
     rates = CostRates(
@@ -59,6 +83,10 @@ def round_status(rnd: Round, as_of: date, *, n_boot: int = 2000) -> dict[str, An
     effects = round_effects(
         outcomes, seed=rnd.seed, rates=rates, contacts=contacts, offers_made=offers, n_boot=n_boot
     )
+    pre = rounds_store.pre_period(
+        cohort=members, start=start - timedelta(days=PRE_PERIOD_DAYS), end=start - timedelta(days=1)
+    )
+    estimate = _estimate(rnd, outcomes, effects, offers, pre, primary, as_of, rates, n_boot)
     return {
         "round_id": rnd.pk,
         "month": rnd.month.strftime("%Y-%m"),
@@ -69,8 +97,51 @@ def round_status(rnd: Round, as_of: date, *, n_boot: int = 2000) -> dict[str, An
         "contacts": contacts.height,
         "offers_chosen": offers.height,
         "horizons": effects.to_dicts(),
+        "primary_horizon": primary,
+        "estimate": estimate,
         "retirement": _retirement(rnd, as_of),
     }
+
+
+def _estimate(
+    rnd: Round,
+    outcomes: pl.DataFrame,
+    effects: pl.DataFrame,
+    offers: pl.DataFrame,
+    pre: pl.DataFrame,
+    horizon: int,
+    as_of: date,
+    rates: CostRates,
+    n_boot: int,
+) -> dict[str, Any]:
+    """The round at its pre-registered horizon, net of its cost (agent time and the offers
+    redeemed by then, discounts counted once: see ``inference.round_cost``)."""
+    at = outcomes.filter(pl.col("horizon") == horizon)
+    look = effects.filter(pl.col("horizon") == horizon).row(0, named=True)
+    redeemed = (
+        at.filter((pl.col("arm") == "treated") & pl.col("offer_redeemed").fill_null(False))
+        .select("customer_pk")
+        .join(offers.select("customer_pk", "kind", "offer_cost"), on="customer_pk")
+    )
+    cost = round_cost(
+        agent_cost=float(look["agent_cost"]),
+        redeemed_offers=redeemed,
+        gross_margin=rates.gross_margin,
+    )
+    return round_estimate_row(
+        at.join(pre, on="customer_pk", how="left").with_columns(
+            pl.col("pre_spend").fill_null(0.0), pl.col("pre_visits").fill_null(0.0)
+        ),
+        round_id=rnd.pk,
+        month=rnd.month.strftime("%Y-%m"),
+        horizon=horizon,
+        matured_on=rnd.round_start + timedelta(days=horizon - 1),
+        matured=bool(look["matured"]),
+        cost=cost,
+        gross_margin=rates.gross_margin,
+        seed=rnd.seed,
+        n_boot=n_boot,
+    )
 
 
 def offers_made(rnd: Round) -> pl.DataFrame:
@@ -83,7 +154,8 @@ def offers_made(rnd: Round) -> pl.DataFrame:
     ):
         item = OfferMenu.from_json(menu).find(code)
         category, cost = (item.category or None, item.cost or 0.0) if item else (None, 0.0)
-        rows.append((customer_id, code, code, category, cost))
+        kind = (item.kind or None) if item else None
+        rows.append((customer_id, code, code, category, cost, kind))
     return pl.DataFrame(
         rows,
         schema={
@@ -92,6 +164,7 @@ def offers_made(rnd: Round) -> pl.DataFrame:
             "coupon_code": pl.String(),
             "category_code": pl.String(),
             "offer_cost": pl.Float64(),
+            "kind": pl.String(),
         },
         orient="row",
     )

@@ -7,6 +7,7 @@ plan that the Create button stores with :func:`winback.app.rounds.service.plan_r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -218,7 +219,7 @@ def round_board(rnd: Round, *, as_of: date, lang: str) -> dict[str, Any]:
     status = round_status(rnd, as_of, n_boot=BOARD_BOOTSTRAP)
     frame = round_table([status])
     report = {
-        "rounds": frame,
+        "looks": frame,
         "lift": won_back_lift(frame),
         "currency": current_profile().currency,
     }
@@ -238,7 +239,11 @@ def round_board(rnd: Round, *, as_of: date, lang: str) -> dict[str, Any]:
         "outcomes": outcomes,
         "attempts": sum(n for _, _, n in outcomes),
         "status": status,
-        "horizons": [_shown(h) for h in status["horizons"]],
+        "horizons": [
+            {**_shown(h), "primary": h["horizon"] == status["primary_horizon"]}
+            for h in status["horizons"]
+        ],
+        "estimate": _estimate_shown(status["estimate"]),
         "charts": charts,
         "as_of": as_of,
     }
@@ -260,4 +265,46 @@ def _shown(horizon: dict[str, Any]) -> dict[str, Any]:
             if horizon.get("uplift_low") is not None
             else "-"
         ),
+    }
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _interval(low: float | None, high: float | None, fmt: Callable[[float | None], str]) -> str:
+    return "-" if low is None or high is None else f"[{fmt(low)}, {fmt(high)}]"
+
+
+def _estimate_shown(e: dict[str, Any]) -> dict[str, Any]:
+    """The round at its pre-registered horizon: return rate, revenue per customer, net margin
+    (incremental margin minus cost) and ROI, each with its 95% interval, formatted."""
+
+    def ratio(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    return {
+        **e,
+        "rows": [
+            (
+                _("Came back (difference)"),
+                _pct(e["return_diff"]),
+                _interval(e["return_low"], e["return_high"], _pct),
+            ),
+            (
+                _("Revenue per customer (difference)"),
+                _money(e["revenue_diff"]),
+                _interval(e["revenue_low"], e["revenue_high"], _money),
+            ),
+            (
+                _("Net margin (incremental margin minus cost)"),
+                _money(e["net"]),
+                _interval(e["net_low"], e["net_high"], _money),
+            ),
+            (
+                _("ROI (net margin / cost)"),
+                ratio(e["roi"]),
+                _interval(e["roi_low"], e["roi_high"], ratio),
+            ),
+        ],
     }

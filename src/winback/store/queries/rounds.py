@@ -199,6 +199,26 @@ def orders_between(*, cohort: Cohort, start: date, end: date) -> pl.DataFrame:
     )
 
 
+def pre_period(*, cohort: Cohort, start: date, end: date) -> pl.DataFrame:
+    """Each cohort member's net spend (currency units) and visits (days with a purchase) from
+    ``start`` to ``end``: the pre-period covariates of a round's comparison. One row per
+    member, zeros for members without orders."""
+    t = tables()
+    return query_frame(
+        "SELECT m.customer_id, COALESCE(SUM(o.amount_cents), 0), "
+        "COUNT(DISTINCT CASE WHEN o.amount_cents > 0 THEN o.order_date END) "
+        f"FROM ({cohort.sql}) m LEFT JOIN {t.order} o ON o.customer_id = m.customer_id "
+        "AND o.order_date >= %s AND o.order_date <= %s "
+        "GROUP BY m.customer_id",
+        [*cohort.params, start, end],
+        {"customer_pk": pl.Int64(), "pre_spend_cents": pl.Int64(), "pre_visits": pl.Int64()},
+    ).select(
+        "customer_pk",
+        pre_spend=pl.col("pre_spend_cents").cast(pl.Float64) / 100.0,
+        pre_visits=pl.col("pre_visits").cast(pl.Float64),
+    )
+
+
 def order_categories_between(*, cohort: Cohort, start: date, end: date) -> pl.DataFrame:
     """The category of each line of the cohort's orders dated from ``start`` to ``end``."""
     t = tables()

@@ -1,13 +1,16 @@
-"""The workbench's forms: the call outcome and the customer filters."""
+"""The workbench's forms: sign-in, the call outcome and the customer filters."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
+from winback.app.accounts.signin import demo_sign_in_refused
 from winback.store.customers.models import ContactOutcome
 
 if TYPE_CHECKING:
@@ -17,6 +20,33 @@ if TYPE_CHECKING:
 # half-width; naming it here puts it in the project catalogue, translated as a full-width colon.
 LABEL_SUFFIX = gettext_noop(":")
 TIER_CHOICES = [("", _("All tiers"))] + [(str(t), str(t)) for t in range(1, 6)]
+
+
+DEMO_REFUSED = _(
+    "Demo accounts cannot sign in to a production workbench: this account still has the "
+    "published demo password. Ask an administrator to give it a new password."
+)
+
+
+def _refuse_demo(form: AuthenticationForm) -> None:
+    if demo_sign_in_refused(str(form.cleaned_data.get("password") or "")):
+        raise forms.ValidationError(DEMO_REFUSED, code="demo_account")
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in, refusing the demo password in production."""
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        _refuse_demo(self)
+
+
+class AdminSignInForm(AdminAuthenticationForm):
+    """The admin site's sign-in, with the same refusal."""
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        _refuse_demo(self)
 
 
 class OutcomeForm(forms.Form):

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, cast
 
+from csp.decorators import csp_exempt
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseBase
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseBase,
+)
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
 
@@ -22,7 +32,12 @@ from winback.app.customers import pages as services
 from winback.app.rounds.service import ContactNotAllowed, StaleWrite, log_contact
 from winback.store.accounts.models import User
 from winback.store.programme.models import CallTask
-from winback.web.workbench.forms import CustomerFilterForm, OutcomeForm, WarningFilterForm
+from winback.web.workbench.forms import (
+    CustomerFilterForm,
+    OutcomeForm,
+    SignInForm,
+    WarningFilterForm,
+)
 
 LANGUAGE_CODES = ("zh-hans", "en")
 REVEAL_PHONE = "reveal_phone"  # the POST action that shows a full phone number
@@ -41,15 +56,39 @@ class LoginView(auth_views.LoginView):
 
     template_name = "workbench/login.html"
     redirect_authenticated_user = True
+    form_class = SignInForm
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
         language = getattr(form.get_user(), "language", "")
         if language in LANGUAGE_CODES:
-            from django.conf import settings
-
             response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
         return response
+
+
+def locked_out(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
+) -> HttpResponse:
+    """django-axes' answer to a locked-out sign-in: the sign-in page, saying why (429)."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(
+        request,
+        "workbench/login.html",
+        {"form": SignInForm(request), "locked_minutes": minutes, "next": ""},
+        status=settings.AXES_HTTP_RESPONSE_CODE,
+    )
+
+
+FAVICON = Path(__file__).resolve().parent / "static" / "workbench" / "favicon.ico"
+
+
+@require_GET
+@cache_control(max_age=86400, public=True)
+@csp_exempt()
+def favicon(request: HttpRequest) -> HttpResponseBase:
+    """Browsers ask for /favicon.ico whatever the page says: the workbench's icon (an image,
+    not a document, so without a page policy, like the static files)."""
+    return FileResponse(FAVICON.open("rb"), content_type="image/x-icon")
 
 
 @require_POST

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from csp.decorators import csp_replace
 from django.contrib import messages
 from django.http import (
     FileResponse,
@@ -55,9 +56,26 @@ def report(request: HttpRequest, month: str) -> HttpResponseBase:
     return render(request, "workbench/reports/report.html", context)
 
 
+# The HTML report is a self-contained file (its styles inline, so it opens anywhere once
+# downloaded) shown in the reports page's frame: inline styles are allowed for it alone, with
+# no script of any kind, and only this site may frame it.
+REPORT_CSP = {
+    "default-src": ["'none'"],
+    "script-src": ["'none'"],
+    "style-src": ["'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'none'"],
+    "frame-src": ["'none'"],
+    "frame-ancestors": ["'self'"],
+    "form-action": ["'none'"],
+}
+
+
 @staff_required
 @require_http_methods(["GET", "POST"])
 @xframe_options_sameorigin
+@csp_replace(REPORT_CSP)  # type: ignore[arg-type]  # django-csp types a view as (request)
 def report_file(request: HttpRequest, month: str, lang: str, fmt: str) -> HttpResponseBase:
     """GET ``?inline=1``: the HTML report in the page's frame (viewing, not exporting).
     POST: the file as a download, with its audit row."""
