@@ -164,7 +164,13 @@ def test_hostile_rows_never_break_analysis_planning_or_reports(tmp_path: Path) -
         assert not ImportBatch.objects.filter(status=ImportStatus.RUNNING).exists()
         analyze(END)
         Round.objects.all().delete()
-        plan_round(Actor.system("cli"), month=date(2024, 4, 1), seed=n, agents=demo_team())
+        plan_round(
+            Actor.system("cli"),
+            month=date(2024, 4, 1),
+            seed=n,
+            agents=demo_team(),
+            allow_small_control=True,  # a small business has few controls
+        )
         data = monthly_report(date(2024, 3, 1), n_boot=20)
         for fmt in ("html", "xlsx"):
             write_report(date(2024, 3, 1), "en", fmt, tmp_path / f"{n}.{fmt}", report=data)
