@@ -184,3 +184,29 @@ def test_data_quality_counts_each_batch_once() -> None:
         "bad_amount": 3,
         "bad_date": 2,
     }
+
+
+def test_the_hoped_for_effect_sizes_what_is_needed_when_the_estimate_is_near_zero() -> None:
+    """No true effect: the estimate sits near zero, so only the hoped-for effect (as net margin
+    per treated customer) can say how many more customers a decision needs."""
+    statuses = [
+        rounds_world.status(k, f"2024-0{k}", n_treated=270, n_control=30, cost=27.0, seed=k + 2)
+        for k in (1, 2)
+    ]
+    looks, table = metrics.round_table(statuses), metrics.estimate_table(statuses)
+    primary = [h for s in statuses for h in s["horizons"] if h["horizon"] == 90]
+    returners = sum(h["returned_control"] for h in primary)
+    spent = sum(h["spend_control"] * h["n_control"] for h in primary)
+    expected = 0.04 * (spent / returners) * 0.35 - 54.0 / 540
+    hoped = metrics.hoped_net_per_treated(looks, table, 0.04, 0.35)
+    assert hoped == pytest.approx(expected, rel=1e-9)
+
+    without = metrics.verdict(table, controls_per_month=30.0)
+    with_hope = metrics.verdict(table, controls_per_month=30.0, hoped_effect=hoped)
+    assert without["decision"] == with_hope["decision"] == "not_yet_known"
+    assert without["needed_controls"] is None  # the estimate is within one s.e. of zero
+    assert with_hope["needed_controls"] > 0
+    assert with_hope["months_needed"] == -(-with_hope["needed_controls"] // 30)
+    # An effect that cannot pay for the contacts sizes nothing.
+    assert metrics.hoped_net_per_treated(looks, table, 1e-6, 0.35) is None
+    assert metrics.hoped_net_per_treated(looks, table.head(0), 0.04, 0.35) is None

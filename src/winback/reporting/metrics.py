@@ -88,6 +88,10 @@ class ReportInputs:
     # The global holdout against the rest of the eligible base (winback.app.rounds.
     # global_holdout.programme_effect); None when the global holdout is off.
     programme_holdout: dict[str, Any] | None = None
+    # The effect on the came-back rate the business hopes for (the rounds' designs): turned
+    # into net margin per treated customer, it sizes "how many more customers" when the
+    # measured effect is still too close to zero to do so.
+    hoped_effect: float | None = None
     gross_margin: float = 0.35
     currency: str = "CNY"
     industry: str = ""
@@ -111,7 +115,11 @@ def build_report(inputs: ReportInputs) -> dict[str, Any]:
         "playbooks": inputs.playbooks,
         "simulated_sections": simulated_sections(inputs),
         "verdict": verdict(
-            estimates, controls_per_month=controls_per_month(estimates, inputs.window)
+            estimates,
+            controls_per_month=controls_per_month(estimates, inputs.window),
+            hoped_effect=hoped_net_per_treated(
+                looks, estimates, inputs.hoped_effect, inputs.gross_margin
+            ),
         ),
         "kpis": kpi_table(
             run_by_day[inputs.current_as_of]["counts"],
@@ -399,7 +407,13 @@ def latest_matured(rounds: pl.DataFrame) -> pl.DataFrame:
     return rounds.filter(pl.col("matured") & pl.col("primary")).sort("round_id")
 
 
-VERDICT_EXTRA = ("rounds_total", "horizons", "controls_per_month", "simulated")
+VERDICT_EXTRA = (
+    "rounds_total",
+    "horizons",
+    "controls_per_month",
+    "hoped_net_per_treated",
+    "simulated",
+)
 
 
 def verdict(
@@ -429,8 +443,36 @@ def verdict(
         "rounds_total": estimates.height,
         "horizons": sorted({int(h) for h in matured["horizon"].to_list()}),
         "controls_per_month": controls_per_month,
+        "hoped_net_per_treated": hoped_effect,
         "simulated": bool(matured["simulated"].any()) if matured.height else False,
     }
+
+
+def hoped_net_per_treated(
+    looks: pl.DataFrame, estimates: pl.DataFrame, hoped_effect: float | None, gross_margin: float
+) -> float | None:
+    """The hoped-for effect on the came-back rate as net margin per treated customer:
+    ``hoped_effect x spend per returning customer x gross margin - cost per treated customer``,
+    from the matured rounds (spend per returner from the control arms, which the programme did
+    not touch; the treated arms when no control customer came back). ``None`` without matured
+    rounds or when even the hoped-for effect would not pay for the contacts."""
+    primary = latest_matured(looks)
+    matured = estimates.filter(pl.col("matured"))
+    if hoped_effect is None or primary.height == 0 or matured.height == 0:
+        return None
+    spend_per_returner = None
+    for arm in ("control", "treated"):
+        returners = float(primary[f"returned_{arm}"].fill_null(0).sum())
+        if returners > 0:
+            spent = (primary[f"spend_{arm}"].fill_null(0.0) * primary[f"n_{arm}"]).sum()
+            spend_per_returner = float(spent) / returners
+            break
+    treated = float(matured["n_treated"].sum())
+    if spend_per_returner is None or treated <= 0:
+        return None
+    cost_per_treated = float(matured["cost"].fill_null(0.0).sum()) / treated
+    value = hoped_effect * spend_per_returner * gross_margin - cost_per_treated
+    return value if value > 0 else None
 
 
 def controls_per_month(estimates: pl.DataFrame, window: MonthWindow) -> float | None:

@@ -72,6 +72,7 @@ def gather(month: date, *, n_boot: int = 500) -> ReportInputs:
         imports=_imports(window),
         ratings=_ratings(window),
         programme_holdout=_programme_holdout(window),
+        hoped_effect=profile.programme.hoped_effect,
         gross_margin=profile.gross_margin,
         currency=profile.currency,
         industry=profile.industry,
