@@ -13,6 +13,7 @@ issue API tokens. The system actor may do everything a person could do at the co
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -137,6 +138,28 @@ def require(actor: Actor, permission: Permission) -> None:
         raise PermissionDenied(f"{actor.name} may not {permission.value}")
 
 
+def _row(
+    actor: Actor,
+    action: str,
+    *,
+    object_type: str = "",
+    object_id: object = "",
+    reason: str = "",
+    detail: dict[str, Any] | None = None,
+    flagged: bool = False,
+) -> AuditLog:
+    return AuditLog(
+        user=actor.user,
+        username=actor.name,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        reason=reason,
+        detail=detail or {},
+        flagged=flagged,
+    )
+
+
 def audit(
     actor: Actor,
     action: str,
@@ -148,13 +171,33 @@ def audit(
     flagged: bool = False,
 ) -> AuditLog:
     """Write the audit row of a use case (inside its transaction)."""
-    return AuditLog.objects.create(
-        user=actor.user,
-        username=actor.name,
-        action=action,
+    row = _row(
+        actor,
+        action,
         object_type=object_type,
-        object_id=str(object_id),
+        object_id=object_id,
         reason=reason,
-        detail=detail or {},
+        detail=detail,
         flagged=flagged,
     )
+    row.save(force_insert=True)
+    return row
+
+
+def audit_many(
+    actor: Actor,
+    action: str,
+    rows: Iterable[tuple[object, dict[str, Any]]],
+    *,
+    object_type: str = "",
+    reason: str = "",
+) -> int:
+    """One audit row per ``(object_id, detail)`` of a bulk use case, in one batched insert."""
+    made = AuditLog.objects.bulk_create(
+        [
+            _row(actor, action, object_type=object_type, object_id=oid, reason=reason, detail=d)
+            for oid, d in rows
+        ],
+        batch_size=1000,
+    )
+    return len(made)

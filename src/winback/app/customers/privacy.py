@@ -33,7 +33,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from winback.app.actors import Actor, Permission, audit, require
+from winback.app.actors import Actor, Permission, audit, audit_many, require
 from winback.app.imports import retention
 from winback.environment import data_dir
 from winback.store.queries import privacy as store
@@ -330,15 +330,16 @@ def _erase(actor: Actor, ids: pl.DataFrame, *, reason: str, action: str) -> Eras
     with transaction.atomic():
         rows = store.erase_rows(todo) if todo.height else {}
         audits, batches = _scrub_records(needles, pseudonyms)
-        for pk, external_id in todo.select("pk", "external_id").iter_rows():
-            audit(
-                actor,
-                action,
-                object_type="customer",
-                object_id=pk,
-                reason=reason[:200],
-                detail={"fingerprint": fingerprint(external_id or ""), "tables": rows},
-            )
+        audit_many(
+            actor,
+            action,
+            (
+                (pk, {"fingerprint": fingerprint(external_id or ""), "tables": rows})
+                for pk, external_id in todo.select("pk", "external_id").iter_rows()
+            ),
+            object_type="customer",
+            reason=reason[:200],
+        )
     rewritten, deleted, reports = _scrub_files(needles) if needles else ([], [], 0)
     store.compact()
     return ErasureResult(
