@@ -143,8 +143,9 @@ class GammaGamma:
 
     ``fit`` raises :class:`ModelFitError` on: missing, negative or non-integer frequency;
     missing monetary values; a repeat buyer with a non-positive average; weights missing,
-    negative or not one per row; fewer than 10 repeat buyers (weighted); an optimiser that does not converge; parameters that are non-finite or run off to
-    0 or infinity; and a fitted q <= 1, where the mean spend would be infinite.
+    negative or not one per row; fewer than 10 repeat buyers (weighted); an optimiser that
+    does not converge; parameters that are non-finite or run off to 0 or infinity; and a
+    fitted q <= 1, where the mean spend would be infinite.
     """
 
     params_: dict[str, float]
