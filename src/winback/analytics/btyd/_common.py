@@ -166,12 +166,14 @@ def minimise(objective: Objective, start: FloatArray, names: Sequence[str]) -> F
     theta = np.asarray(result.x, dtype=np.float64)
     if not (np.all(np.isfinite(theta)) and np.isfinite(result.fun)):
         raise ModelFitError("the fit produced non-finite parameters; the data cannot be modelled")
+    # Before the convergence check: a parameter on its bound is the reason the others cannot
+    # settle (e.g. r and alpha both drifting to infinity with their ratio fixed).
+    _refuse_runaway_parameters(theta, names)
     if not _converged(result):
         raise ModelFitError(
             f"the optimiser did not converge ({result.message}); check the data for "
             "extreme values or try a penalizer > 0"
         )
-    _refuse_runaway_parameters(theta, names)
     return theta
 
 
