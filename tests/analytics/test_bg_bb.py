@@ -393,3 +393,21 @@ def test_fit_reports_optimiser_trouble(
     monkeypatch.setattr(_common, "optimize", _fake_optimiser(result))
     with pytest.raises(ModelFitError, match=re.escape(message)):
         BetaGeoBetaBinom().fit(*GOOD)
+
+
+def test_predictions_keep_the_input_shape_and_order() -> None:
+    """Predictions are computed once per distinct summary and put back in place."""
+    model = at(LIFETIMES_BGBB)
+    order = np.random.default_rng(0).permutation(12)
+    x, t_x, n = (np.tile(v, 2)[order] for v in (SUMMARY_X, SUMMARY_TX, SUMMARY_N))
+    horizons = np.tile([5, 1], 6)[order]
+    alive = model.p_alive(x.reshape(3, 4), t_x.reshape(3, 4), n.reshape(3, 4))
+    assert alive.shape == (3, 4)
+    np.testing.assert_allclose(alive.ravel(), np.tile(LIFETIMES_P_ALIVE, 2)[order], rtol=1e-6)
+    expected = model.expected_purchases(horizons, x, t_x, n)
+    reference = np.where(
+        horizons == 5, np.tile(LIFETIMES_NEXT_5, 2)[order], np.tile(LIFETIMES_NEXT_1, 2)[order]
+    )
+    np.testing.assert_allclose(expected, reference, rtol=1e-6)
+    assert model.p_alive(6, 6, 6).shape == (1,)
+    assert model.expected_purchases(5, 6, 6, 6)[0] == pytest.approx(LIFETIMES_NEXT_5[3], rel=1e-6)

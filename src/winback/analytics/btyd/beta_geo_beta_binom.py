@@ -34,6 +34,7 @@ from winback.analytics.btyd._common import (
     check_frequency,
     check_penalizer,
     dot,
+    group_rows,
     group_weighted_rows,
     minimise,
     refuse,
@@ -343,12 +344,14 @@ class BetaGeoBetaBinom:
         chance the customer is still there for the next opportunity.
         """
         alpha, beta, gamma, delta = self._fitted_params()
-        x, t_x, n = self._summary(frequency, recency, n_periods)
-        terms = _Terms.build(alpha, beta, gamma, delta, x, t_x, n, gradient=False)
+        x, t_x, n = check_opportunities(frequency, recency, n_periods, ValueError)
+        # Computed once per distinct (x, t_x, n): discrete summaries repeat a lot.
+        (gx, gt, gn), _, inverse = group_rows(*(np.ravel(v) for v in (x, t_x, n)))
+        terms = _Terms.build(alpha, beta, gamma, delta, gx, gt, gn, gradient=False)
         # One more survival draw: B(gamma, delta+n+1) / B(gamma, delta+n).
-        next_survival = np.log(delta + n) - np.log(gamma + delta + n)
-        result: FloatArray = np.exp(terms.log_alive + next_survival - terms.log_likelihood)
-        return result.reshape(np.shape(x))
+        next_survival = np.log(delta + gn) - np.log(gamma + delta + gn)
+        alive = np.exp(terms.log_alive + next_survival - terms.log_likelihood)
+        return np.atleast_1d(alive[inverse].reshape(np.shape(x)))
 
     def expected_purchases(
         self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, n_periods: ArrayLike
@@ -365,13 +368,13 @@ class BetaGeoBetaBinom:
             "t, frequency, recency and n_periods",
             ValueError,
         )
-        x, t_x, n, horizon = (np.atleast_1d(v) for v in (x, t_x, n, horizon))
-        terms = _Terms.build(alpha, beta, gamma, delta, x, t_x, n, gradient=False)
-        log_buying = betaln(alpha + x + 1, beta + n - x) - betaln(alpha, beta)
-        result: FloatArray = np.exp(log_buying - terms.log_likelihood) * (
-            surviving_opportunities(gamma, delta, n, horizon)
+        (gh, gx, gt, gn), _, inverse = group_rows(*(np.ravel(v) for v in (horizon, x, t_x, n)))
+        terms = _Terms.build(alpha, beta, gamma, delta, gx, gt, gn, gradient=False)
+        log_buying = betaln(alpha + gx + 1, beta + gn - gx) - betaln(alpha, beta)
+        expected = np.exp(log_buying - terms.log_likelihood) * (
+            surviving_opportunities(gamma, delta, gn, gh)
         )
-        return result
+        return np.atleast_1d(expected[inverse].reshape(np.shape(x)))
 
     def expected_purchases_new(self, t: ArrayLike) -> FloatArray:
         """E[X(t)]: purchases of a new customer in its first ``t`` opportunities (FHS 2010).
@@ -385,12 +388,6 @@ class BetaGeoBetaBinom:
             alpha / (alpha + beta) * surviving_opportunities(gamma, delta, 0 * horizon, horizon)
         )
         return result
-
-    def _summary(
-        self, frequency: ArrayLike, recency: ArrayLike, n_periods: ArrayLike
-    ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        x, t_x, n = check_opportunities(frequency, recency, n_periods, ValueError)
-        return np.atleast_1d(x), np.atleast_1d(t_x), np.atleast_1d(n)
 
     def _fitted_params(self) -> tuple[float, float, float, float]:
         params: Any = getattr(self, "params_", None)
