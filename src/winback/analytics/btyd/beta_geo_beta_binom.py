@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.special import betaln, digamma, gammaln
 
 from winback.analytics.btyd._common import (
@@ -210,7 +210,7 @@ def _segment_log_sums(
     level_index: IndexArray,
     start: IndexArray,
     stop: IndexArray,
-    has_sum: FloatArray | np.ndarray[Any, np.dtype[np.bool_]],
+    has_sum: NDArray[np.bool_],
 ) -> FloatArray:
     """ln sum_{s=start}^{stop-1} exp(log_terms[level, s]) per customer (-inf when empty)."""
     tails = np.logaddexp.accumulate(log_terms[:, ::-1], axis=1)[:, ::-1]

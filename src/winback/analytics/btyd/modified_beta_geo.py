@@ -28,10 +28,12 @@ from winback.analytics.btyd._common import (
     FloatArray,
     IndexArray,
     NotFittedError,
+    as_float_array,
     broadcast,
     check_penalizer,
     dot,
     minimise,
+    refuse,
 )
 from winback.analytics.btyd.beta_geo import (
     PARAM_NAMES,
@@ -40,7 +42,6 @@ from winback.analytics.btyd.beta_geo import (
     fit_groups,
     future_purchases,
 )
-from winback.analytics.btyd.beta_geo import _check_horizon as check_horizon
 
 __all__ = ["ModifiedBetaGeo", "log_likelihood", "p_alive"]
 
@@ -233,7 +234,7 @@ class ModifiedBetaGeo:
         params = self._fitted_params()
         x, t_x, age = check_summary(frequency, recency, T, ValueError)
         horizon, x, t_x, age = broadcast(
-            [check_horizon(t), x, t_x, age], "t, frequency, recency and T", ValueError
+            [_check_horizon(t), x, t_x, age], "t, frequency, recency and T", ValueError
         )
         expected = future_purchases_if_alive(params, horizon, x, age) * p_alive(params, x, t_x, age)
         return np.atleast_1d(expected)
@@ -244,7 +245,7 @@ class ModifiedBetaGeo:
         Repeat purchases of a new customer in ``t`` periods after the first purchase.
         """
         params = self._fitted_params()
-        horizon = np.atleast_1d(check_horizon(t))
+        horizon = np.atleast_1d(_check_horizon(t))
         zeros = np.zeros_like(horizon)
         alive_after_first = params["b"] / (params["a"] + params["b"])
         result: FloatArray = alive_after_first * future_purchases_if_alive(
@@ -257,6 +258,12 @@ class ModifiedBetaGeo:
         if params is None:
             raise NotFittedError("this ModifiedBetaGeo model is not fitted yet; call fit() first")
         return dict(params)
+
+
+def _check_horizon(t: ArrayLike) -> FloatArray:
+    horizon = as_float_array(t, "t", ValueError)
+    refuse(horizon < 0, "t (the forecast horizon) is negative", ValueError)
+    return horizon
 
 
 def _starting_point(groups: _Groups) -> FloatArray:
