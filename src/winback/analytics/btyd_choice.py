@@ -269,7 +269,7 @@ def choose_count_model(
         model, refused = fit_checked(factories[name], frequency, recency, age)
         if model is not None:
             row["chosen"] = True
-            return Choice(model, name, tuple(scored), rule, tuple(notes))
+            return Choice(model, name, _tidy(scored), rule, tuple(notes))
         row["refused"] = f"refit on the full history: {refused}"
         notes.append(f"{name}_refused: {row['refused']}")
     if holdout is not None and not usable:
@@ -278,6 +278,14 @@ def choose_count_model(
             model, refused = fit_checked(factory, frequency, recency, age)
             if model is not None:
                 name = model_name(model)
-                return Choice(model, name, tuple(scored), "first that fits", tuple(notes))
+                return Choice(model, name, _tidy(scored), "first that fits", tuple(notes))
             notes.append(f"{model_name(factory())}_refused: {refused}")
-    return Choice(None, None, tuple(scored), "no candidate could be fitted", tuple(notes))
+    return Choice(None, None, _tidy(scored), "no candidate could be fitted", tuple(notes))
+
+
+def _tidy(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
+    """Scores at 6 significant digits, for reports."""
+    return tuple(
+        {k: float(f"{v:.6g}") if isinstance(v, float) else v for k, v in row.items()}
+        for row in rows
+    )
