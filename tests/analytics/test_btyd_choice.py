@@ -11,10 +11,12 @@ import polars as pl
 import pytest
 from numpy.typing import ArrayLike
 
+from winback.analytics import btyd_choice
 from winback.analytics.btyd_choice import (
     COUNT_MODELS,
     choose_count_model,
     holdout_split,
+    inconsistent,
     model_name,
     runaway,
 )
@@ -169,12 +171,34 @@ def test_a_runaway_candidate_is_refused_and_the_next_one_used(
     assert any(note.startswith("RunawayBetaGeo_refused") for note in fit.notes)
     rows = {row["model"]: row for row in fit.describe()["model_choice"]["candidates"]}
     assert "ran away" in rows["RunawayBetaGeo"]["refused"]
-    # Only runaway candidates: nothing is fitted and the value falls back to the rhythm.
+    # Only runaway candidates: the penalised BG/NBD fallback steps in, and says so.
+    alone = fit_btyd(buyers, AS_OF, days=days, candidates=(RunawayBetaGeo,))
+    assert alone.count_model == "bg_nbd(penalizer=0.001)"
+    assert any(note.startswith("count_model_fallback") for note in alone.notes)
+    assert alone.describe()["model_choice"]["rule"] == "penalised fallback"
+
+
+def test_when_nothing_fits_the_value_falls_back_to_the_rhythm(
+    buyers: pl.DataFrame, days: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(btyd_choice, "FALLBACK_MODELS", ())
     alone = fit_btyd(buyers, AS_OF, days=days, candidates=(RunawayBetaGeo,))
     assert alone.bg is None
+    assert any(note.startswith("bg_nbd_not_fitted") for note in alone.notes)
     prediction = predict_value(alone, buyers, preset("retail"), AS_OF)
     assert prediction.value_model == "simple_rate"
     assert np.isfinite(prediction.values["clv_365"].to_numpy()).all()
+
+
+def test_a_fit_whose_predictions_contradict_its_data_is_refused(buyers: pl.DataFrame) -> None:
+    s = Summary.of(buyers, AS_OF)
+    good = BetaGeo().fit(s.frequency, s.recency, s.age)
+    assert inconsistent(good, s.frequency, s.age) is None
+    # In range, yet a + b so large that the formulas return no purchases at all.
+    broken = BetaGeo()
+    broken.params_ = {"r": 1.12, "alpha": 34.6, "a": 90_799.0, "b": 998_710.0}
+    assert runaway(broken.params_) is None
+    assert "numerically broken" in str(inconsistent(broken, s.frequency, s.age))
 
 
 def test_a_runaway_gamma_gamma_never_surfaces_as_nan(
@@ -226,15 +250,21 @@ def test_spend_that_rises_with_frequency_is_not_left_to_gamma_gamma(
     )
     fit = fit_btyd(scaled, AS_OF)
     check = fit.describe()["spend_frequency_check"]
-    assert check["spearman"] > 0.3
+    assert check["spearman"] > 0.1
     assert fit.gg is None
     assert fit.spend is not None
     assert any("gamma_gamma_dependence" in note for note in fit.notes)
     assert fit.describe()["spend_model"] == "group_spend"
-    # The original data pass the check and keep Gamma-Gamma.
-    plain = fit_btyd(buyers, AS_OF)
-    assert abs(plain.describe()["spend_frequency_check"]["spearman"]) <= 0.3
+    # Spend drawn independently of frequency passes the check and keeps Gamma-Gamma.
+    independent = buyers.with_columns(
+        pl.when(pl.col("n_purchases") > 1)
+        .then(pl.Series(rng.lognormal(np.log(8000), 0.6, buyers.height)))
+        .alias("repeat_spend_mean_cents")
+    )
+    plain = fit_btyd(independent, AS_OF)
+    assert abs(plain.describe()["spend_frequency_check"]["spearman"]) <= 0.1
     assert plain.gg is not None
+    assert plain.describe()["spend_model"] == "gamma_gamma"
 
 
 def test_group_spend_shrinks_toward_the_frequency_group_mean() -> None:
@@ -278,7 +308,7 @@ def test_another_count_model_can_be_chosen_and_used(
     fit = fit_btyd(buyers, AS_OF, days=days, candidates=(WrappedBetaGeo,))
     assert fit.count_model == "WrappedBetaGeo"
     prediction = predict_value(fit, buyers, preset("retail"), AS_OF)
-    assert prediction.value_model == "WrappedBetaGeo+gamma_gamma"
+    assert prediction.value_model == f"WrappedBetaGeo+{fit.describe()['spend_model']}"
     assert np.isfinite(prediction.values["clv_365"].to_numpy()).all()
 
 

@@ -109,7 +109,7 @@ def test_value_table_shares_and_cost_flags() -> None:
 def test_analysis_values_are_sane(analysis: AnalysisResult, retail: BusinessProfile) -> None:
     scores = analysis.scores
     buyers = scores.filter(pl.col("days_since_last").is_not_null())
-    assert analysis.model["value_model"] == "bg_nbd+gamma_gamma"
+    assert analysis.model["value_model"] == "bg_nbd+group_spend"  # spend fades before dropout
     assert buyers["p_alive"].is_between(0, 1).all()
     assert (buyers["expected_purchases_365"] >= 0).all()
     assert (buyers["clv_365"] >= 0).all()

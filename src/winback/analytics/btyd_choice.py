@@ -19,7 +19,10 @@ away, the next candidate in the ranking is refitted instead.
 
 A fit is refused (:func:`runaway`) when a parameter is non-finite, above 1e6 or below 1e-6
 (Gamma-Gamma's scale v is judged relative to the mean repeat spend, so the currency does not
-matter), or Gamma-Gamma's q <= 1 (infinite mean spend).
+matter), or Gamma-Gamma's q <= 1 (infinite mean spend); a count model also when its own
+predictions contradict the data it was fitted on (:func:`inconsistent`). When every
+candidate is refused, BG/NBD with a small penalizer (``FALLBACK_MODELS``) is tried before
+giving up.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ HOLDOUT_DAYS = 182  # 26 weeks
 MIN_CALIBRATION_RATIO = 2.0
 MIN_HOLDOUT_REPEAT_BUYERS = 30
 TIE_SHARE = 0.02
+CONSISTENCY = (0.5, 2.0)  # predicted / actual repeat purchases a fit may expect of its data
 FREQUENCY_GROUPS = 8  # 0, 1, ..., 6, 7+
 MODEL_NAMES = {"BetaGeo": "bg_nbd", "ModifiedBetaGeo": "mbg_nbd", "ParetoNBD": "pareto_nbd"}
 
@@ -69,6 +73,15 @@ class CountModel(Protocol):
 CountFactory = Callable[[], CountModel]
 # The candidates, in order of preference when scores tie. Other count models join here.
 COUNT_MODELS: tuple[CountFactory, ...] = (BetaGeo,)
+
+
+def _penalised(penalizer: float) -> CountFactory:
+    return lambda: BetaGeo(penalizer=penalizer)
+
+
+# Tried in order when every candidate is refused: the penalty keeps a and b finite on data
+# with almost no heterogeneity in dropout (e.g. yearly visits, where unpenalised b > 1e6).
+FALLBACK_MODELS: tuple[CountFactory, ...] = (_penalised(0.001), _penalised(0.01))
 
 
 def model_name(model: object) -> str:
@@ -103,8 +116,33 @@ def fit_checked(
         model.fit(frequency, recency, age)
     except (ModelFitError, FloatingPointError, ValueError) as error:
         return None, str(error)
-    reason = runaway(dict(model.params_))
+    reason = runaway(dict(model.params_)) or inconsistent(model, frequency, age)
     return (None, reason) if reason is not None else (model, None)
+
+
+def inconsistent(model: CountModel, frequency: FloatArray, age: FloatArray) -> str | None:
+    """Why a fit's own predictions contradict the data it was fitted on, or None.
+
+    A maximum-likelihood fit expects about as many repeat purchases, sum of E[X(T)] over
+    the customers, as they made. Parameters at the edge of what the formulas can evaluate
+    (say b = 9.99e5 with a = 9e4) can pass the range check yet predict no purchases at all;
+    outside [1/2, 2] times the actual count the fit is refused.
+    """
+    ages, counts = np.unique(age, return_counts=True)
+    try:
+        expected = model.expected_purchases_new(ages)
+    except (ValueError, FloatingPointError) as error:
+        return f"expected purchases could not be computed: {error}"
+    predicted = float(np.dot(counts, expected))
+    actual = float(frequency.sum())
+    if not math.isfinite(predicted):
+        return "expected purchases are not finite"
+    if actual > 0 and not CONSISTENCY[0] <= predicted / actual <= CONSISTENCY[1]:
+        return (
+            f"it expects {predicted:.4g} repeat purchases where the customers made "
+            f"{actual:.4g}: the fit is numerically broken"
+        )
+    return None
 
 
 def with_params(model: CountModel, params: dict[str, float]) -> CountModel:
@@ -272,14 +310,17 @@ def choose_count_model(
             return Choice(model, name, _tidy(scored), rule, tuple(notes))
         row["refused"] = f"refit on the full history: {refused}"
         notes.append(f"{name}_refused: {row['refused']}")
-    if holdout is not None and not usable:
-        # Nothing fitted on the calibration period: try the full history in order.
-        for factory in candidates:
-            model, refused = fit_checked(factory, frequency, recency, age)
-            if model is not None:
-                name = model_name(model)
-                return Choice(model, name, _tidy(scored), "first that fits", tuple(notes))
-            notes.append(f"{model_name(factory())}_refused: {refused}")
+    # Nothing usable: the full history in order (when the calibration period failed), then
+    # the penalised fallbacks.
+    retry = list(candidates) if holdout is not None and not usable else []
+    for factory in [*retry, *FALLBACK_MODELS]:
+        model, refused = fit_checked(factory, frequency, recency, age)
+        if model is not None:
+            name = model_name(model)
+            rule = "first that fits" if factory in retry else "penalised fallback"
+            notes.append(f"count_model_fallback: {name} ({rule})")
+            return Choice(model, name, _tidy(scored), rule, tuple(notes))
+        notes.append(f"{model_name(factory())}_refused: {refused}")
     return Choice(None, None, _tidy(scored), "no candidate could be fitted", tuple(notes))
 
 
