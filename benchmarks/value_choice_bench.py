@@ -163,6 +163,28 @@ def evaluate(label: str, orders: pl.DataFrame, cut: date, end: date) -> dict[str
     return results
 
 
+def model_true(customers: int = 20_000) -> None:
+    """Spend drawn from Gamma-Gamma itself (CDNOW's published p, q, v): the group spend
+    should then match Gamma-Gamma."""
+    rng = np.random.default_rng(5)
+    x = np.minimum(rng.geometric(0.3, customers), 40).astype(np.float64)
+    nu = rng.gamma(3.74, 1 / 15.44, customers)
+    p = 6.25
+    z = rng.gamma(p * x, 1 / (nu * x))  # the mean of x Gamma(p, nu) draws
+    truth = p / nu
+    gg = GammaGamma().fit(x, z)
+    group = GroupSpend.of(x, z, (gg.params_["q"] - 1) / gg.params_["p"])
+    assert group is not None
+    check = spend_frequency_correlation(x, z)
+    print(f"\n== Gamma-Gamma true, {customers} repeat buyers: Spearman {check['spearman']}")
+    for name, spend in (
+        ("gamma_gamma", gg.expected_spend(x, z)),
+        ("group_spend", group.expected_spend(x, z)),
+        ("own_mean", z),
+    ):
+        print(f"  {name:<24} MAE vs the true mean spend {np.mean(np.abs(spend - truth)):.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=20_000)
@@ -171,6 +193,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     print("candidates:", [getattr(c, "__name__", repr(c)) for c in candidates()])
+    model_true()
     evaluate("CDNOW sample", *cdnow())
     for industry in args.industries.split(","):
         evaluate(f"simulated {industry}", *simulated(industry, args.customers))
