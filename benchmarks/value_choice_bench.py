@@ -185,14 +185,49 @@ def model_true(customers: int = 20_000) -> None:
         print(f"  {name:<24} MAE vs the true mean spend {np.mean(np.abs(spend - truth)):.3f}")
 
 
+def timing(customers: int) -> None:
+    """fit_btyd with and without the holdout choice on a simulated retail base."""
+    import time
+
+    from winback.analytics.value import fit_btyd
+
+    orders, _, end = simulated("retail", customers)
+    days = (
+        orders.group_by("customer_pk", "day")
+        .agg(pl.col("amount").sum())
+        .filter(pl.col("amount") > 0)
+        .sort("customer_pk", "day")
+    )
+    buyers = days.group_by("customer_pk").agg(
+        n_purchases=pl.len(),
+        first_purchase=pl.col("day").min(),
+        last_purchase=pl.col("day").max(),
+        spend_cents=pl.col("amount").sum() * 100,
+        repeat_spend_mean_cents=pl.col("amount").slice(1).mean() * 100,
+    )
+    print(f"\n== timing: {buyers.height} buyers, {days.height} purchase days")
+    runs = (
+        ("fit_btyd, AIC only (no purchase days)", {}),
+        ("fit_btyd, holdout choice", {"days": days.select("customer_pk", "day")}),
+    )
+    for label, kwargs in runs + runs:  # twice each: the first run warms caches up
+        started = time.perf_counter()
+        fit = fit_btyd(buyers.sort("customer_pk"), end, **kwargs)  # type: ignore[arg-type]
+        print(f"  {label:<40} {time.perf_counter() - started:6.2f} s ({fit.count_model})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--timing", type=int, default=0, help="customers for the timing")
     parser.add_argument(
         "--industries", default="retail,restaurant,dental,aesthetics,b2b,accounting"
     )
     args = parser.parse_args()
     print("candidates:", [getattr(c, "__name__", repr(c)) for c in candidates()])
+    if args.timing:
+        timing(args.timing)
+        return
     model_true()
     evaluate("CDNOW sample", *cdnow())
     for industry in args.industries.split(","):

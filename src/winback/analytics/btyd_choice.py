@@ -266,6 +266,7 @@ def choose_count_model(
     scored: list[dict[str, Any]] = []
     notes: list[str] = []
     factories: dict[str, CountFactory] = {}
+    fitted: dict[str, CountModel] = {}
     for factory in candidates:
         name = model_name(factory())
         factories[name] = factory
@@ -281,6 +282,7 @@ def choose_count_model(
             notes.append(f"{name}_refused: {refused}")
             scored.append(row)
             continue
+        fitted[name] = model
         row["log_likelihood"] = float(model.log_likelihood_)
         row["aic"] = 2 * len(model.params_) - 2 * float(model.log_likelihood_)
         row["fitted_on"] = "calibration" if holdout is not None else "full_history"
@@ -304,6 +306,9 @@ def choose_count_model(
         rule = "lowest AIC (no usable holdout)"
     for row in ranking:
         name = str(row["model"])
+        if holdout is None:  # already fitted on the full history
+            row["chosen"] = True
+            return Choice(fitted[name], name, _tidy(scored), rule, tuple(notes))
         model, refused = fit_checked(factories[name], frequency, recency, age)
         if model is not None:
             row["chosen"] = True

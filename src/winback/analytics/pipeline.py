@@ -156,9 +156,10 @@ def run_analysis(
     clock = _Clock()
     features = customer_features(frames, profile, as_of)
     clock.lap("features")
-    training = _train(frames, profile, as_of, horizon, weights)
+    days = purchase_days(frames.orders)
+    training = _train(frames, profile, as_of, horizon, weights, days=days)
     clock.lap("fit")
-    scored = _score(features, training, profile, as_of, weights, days=purchase_days(frames.orders))
+    scored = _score(features, training, profile, as_of, weights, days=days)
     clock.lap("score")
     scores = scored.snapshot
     return AnalysisResult(
@@ -236,6 +237,8 @@ def _train(
     as_of: date,
     horizon: int,
     weights: dict[str, float] | None,
+    *,
+    days: pl.DataFrame | None = None,
 ) -> _Training:
     start = as_of - timedelta(days=horizon)
     known = frames.orders.filter(pl.col("order_date") <= start)["customer_pk"].unique().sort()
@@ -249,7 +252,7 @@ def _train(
     if not learnable(y):
         audit = {"customers": int(y.size), "positives": int(y.sum()), "note": "too_little_history"}
         return _Training(None, np.zeros((0, len(CODES))), y, audit, {}, None, sampled, choice)
-    btyd = fit_btyd(buyers, start, industry=profile.industry, days=purchase_days(frames.orders))
+    btyd = fit_btyd(buyers, start, industry=profile.industry, days=days)
     alive = p_alive(btyd, buyers, start)
     buyers = buyers.with_columns(
         pl.Series("p_alive", alive, dtype=pl.Float64)
