@@ -185,6 +185,43 @@ def model_true(customers: int = 20_000) -> None:
         print(f"  {name:<24} MAE vs the true mean spend {np.mean(np.abs(spend - truth)):.3f}")
 
 
+def buyers_of(orders: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Purchase days and the buyer columns fit_btyd reads (as the features compute them)."""
+    days = (
+        orders.group_by("customer_pk", "day")
+        .agg(pl.col("amount").sum())
+        .filter(pl.col("amount") > 0)
+        .sort("customer_pk", "day")
+    )
+    buyers = (
+        days.group_by("customer_pk")
+        .agg(
+            n_purchases=pl.len(),
+            first_purchase=pl.col("day").min(),
+            last_purchase=pl.col("day").max(),
+            spend_cents=pl.col("amount").sum() * 100,
+            repeat_spend_mean_cents=pl.col("amount").slice(1).mean() * 100,
+        )
+        .sort("customer_pk")
+    )
+    return days, buyers
+
+
+def as_analysed(label: str, orders: pl.DataFrame, end: date) -> None:
+    """fit_btyd as the analysis runs it on the whole history up to ``end``."""
+    from winback.analytics.value import fit_btyd
+
+    days, buyers = buyers_of(orders)
+    fit = fit_btyd(buyers, end, days=days.select("customer_pk", "day"))
+    described = fit.describe()
+    choice = described["model_choice"]
+    print(f"\n== {label} as analysed at {end}: {choice['chosen']} ({choice['rule']})")
+    for row in choice["candidates"]:
+        print("  ", row)
+    print("   spend model:", described["spend_model"], described["spend_frequency_check"])
+    print("   notes:", described["notes"])
+
+
 def timing(customers: int) -> None:
     """fit_btyd with and without the holdout choice on a simulated retail base."""
     import time
@@ -192,19 +229,7 @@ def timing(customers: int) -> None:
     from winback.analytics.value import fit_btyd
 
     orders, _, end = simulated("retail", customers)
-    days = (
-        orders.group_by("customer_pk", "day")
-        .agg(pl.col("amount").sum())
-        .filter(pl.col("amount") > 0)
-        .sort("customer_pk", "day")
-    )
-    buyers = days.group_by("customer_pk").agg(
-        n_purchases=pl.len(),
-        first_purchase=pl.col("day").min(),
-        last_purchase=pl.col("day").max(),
-        spend_cents=pl.col("amount").sum() * 100,
-        repeat_spend_mean_cents=pl.col("amount").slice(1).mean() * 100,
-    )
+    days, buyers = buyers_of(orders)
     print(f"\n== timing: {buyers.height} buyers, {days.height} purchase days")
     runs = (
         ("fit_btyd, AIC only (no purchase days)", {}),
@@ -230,8 +255,12 @@ def main() -> None:
         return
     model_true()
     evaluate("CDNOW sample", *cdnow())
+    orders, _, end = cdnow()
+    as_analysed("CDNOW sample", orders, end)
     for industry in args.industries.split(","):
-        evaluate(f"simulated {industry}", *simulated(industry, args.customers))
+        orders, cut, end = simulated(industry, args.customers)
+        evaluate(f"simulated {industry}", orders, cut, end)
+        as_analysed(f"simulated {industry}", orders, end)
 
 
 if __name__ == "__main__":

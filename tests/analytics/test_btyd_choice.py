@@ -131,6 +131,9 @@ def test_holdout_split_counts_purchase_days_on_each_side() -> None:
     assert split.actual[split.frequency == 0].tolist() == [0.0] * 40
     assert split.recency[split.frequency == 2][0] == pytest.approx(300 / 7)
     assert split.age[split.frequency == 2][0] == pytest.approx((700 - 182) / 7)
+    # Less than 39 weeks before the split: no holdout.
+    recent = many.filter(pl.col("day") > AS_OF - timedelta(days=182 + 270))
+    assert holdout_split(recent, AS_OF, TIME_UNIT_DAYS) is None
 
 
 def test_the_better_candidate_wins_on_the_holdout(buyers: pl.DataFrame, days: pl.DataFrame) -> None:

@@ -45,7 +45,7 @@ FloatArray = NDArray[np.float64]
 PARAM_FLOOR, PARAM_CEILING = 1e-6, 1e6
 HOLDOUT_DAYS = 182  # 26 weeks
 # A holdout is used only when the calibration period is at least this many times longer.
-MIN_CALIBRATION_RATIO = 2.0
+MIN_CALIBRATION_RATIO = 1.5  # 39 weeks of calibration, as in the CDNOW studies
 MIN_HOLDOUT_REPEAT_BUYERS = 30
 TIE_SHARE = 0.02
 CONSISTENCY = (0.5, 2.0)  # predicted / actual repeat purchases a fit may expect of its data

@@ -248,7 +248,11 @@ def fit_btyd(
     s = Summary.of(sample, as_of)
     notes: list[str] = []
     repeaters = int(np.count_nonzero(s.frequency))
-    small = repeaters < SMALL_BASE_REPEAT_BUYERS and bg_nbd_prior(industry) is not None
+    small = (
+        s.frequency.size > 0
+        and repeaters < SMALL_BASE_REPEAT_BUYERS
+        and bg_nbd_prior(industry) is not None
+    )
     priors: list[str] = []
     if small:
         model, name, choice = _small_base_count(s, industry, repeaters, notes)
