@@ -20,7 +20,7 @@ from winback.analytics.btyd_choice import (
     model_name,
     runaway,
 )
-from winback.analytics.clv import BetaGeo, GammaGamma, clv
+from winback.analytics.clv import BetaGeo, GammaGamma, ModifiedBetaGeo, clv
 from winback.analytics.features import customer_features
 from winback.analytics.priors import (
     BTYD_PRIORS,
@@ -217,7 +217,7 @@ def test_a_runaway_gamma_gamma_never_surfaces_as_nan(
     assert fit.gg is None
     assert any(note.startswith("gamma_gamma_refused") for note in fit.notes)
     prediction = predict_value(fit, buyers, preset("retail"), AS_OF)
-    assert prediction.value_model == "bg_nbd+group_spend"
+    assert prediction.value_model == f"{fit.count_model}+group_spend"
     assert np.isfinite(prediction.values["clv_365"].to_numpy()).all()
 
 
@@ -232,7 +232,7 @@ def test_identical_spend_makes_gamma_gamma_run_away_and_the_fallback_takes_over(
     assert fit.gg is None
     assert any("gamma_gamma" in note for note in fit.notes)
     prediction = predict_value(fit, flat, preset("retail"), AS_OF)
-    assert prediction.value_model == "bg_nbd+group_spend"
+    assert prediction.value_model == f"{fit.count_model}+group_spend"
     values = prediction.values["clv_365"].to_numpy()
     assert np.isfinite(values).all()
     assert (values >= 0).all()
@@ -335,7 +335,7 @@ def test_small_bases_are_pulled_toward_the_industry_prior(buyers: pl.DataFrame) 
         low, high = sorted((own[name], prior[name]))
         assert low <= value <= high
     # Without an industry the same base keeps its own fit.
-    plain = fit_btyd(small, AS_OF)
+    plain = fit_btyd(small, AS_OF, candidates=(BetaGeo,))
     assert plain.describe()["priors_used"] == []
     assert plain.bg is not None
     assert plain.bg.params_ == pytest.approx(own)
@@ -354,12 +354,14 @@ def test_a_base_with_a_single_repeat_buyer_gets_the_prior_itself() -> None:
     assert fit.bg.params_ == BTYD_PRIORS["dental"]["bg_nbd"]
     assert fit.gg is None  # dental has no Gamma-Gamma prior; the group spend is used
     prediction = predict_value(fit, buyers, preset("dental"), AS_OF)
-    assert prediction.value_model == "bg_nbd+group_spend"
+    assert prediction.value_model == f"{fit.count_model}+group_spend"
     assert prediction.values["p_alive"].is_between(0, 1).all()
 
 
 def test_the_default_candidates_and_names() -> None:
     assert COUNT_MODELS[0] is BetaGeo
+    assert ModifiedBetaGeo in COUNT_MODELS
+    assert model_name(ModifiedBetaGeo()) == "mbg_nbd"
     assert model_name(BetaGeo()) == "bg_nbd"
     assert model_name(BetaGeo(penalizer=0.1)) == "bg_nbd(penalizer=0.1)"
     assert isinstance(BtydFit(None, None, 0, ()).describe()["priors_used"], list)

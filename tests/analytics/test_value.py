@@ -109,7 +109,12 @@ def test_value_table_shares_and_cost_flags() -> None:
 def test_analysis_values_are_sane(analysis: AnalysisResult, retail: BusinessProfile) -> None:
     scores = analysis.scores
     buyers = scores.filter(pl.col("days_since_last").is_not_null())
-    assert analysis.model["value_model"] == "bg_nbd+group_spend"  # spend fades before dropout
+    # Chosen on the holdout; spend fades before dropout, so not Gamma-Gamma.
+    assert analysis.model["btyd"]["count_model"] in {"bg_nbd", "mbg_nbd"}
+    candidates = analysis.model["btyd"]["model_choice"]["candidates"]
+    assert {row["model"] for row in candidates} == {"bg_nbd", "mbg_nbd"}
+    assert all("holdout_mae" in row for row in candidates)
+    assert analysis.model["value_model"] == f"{analysis.model['btyd']['count_model']}+group_spend"
     assert buyers["p_alive"].is_between(0, 1).all()
     assert (buyers["expected_purchases_365"] >= 0).all()
     assert (buyers["clv_365"] >= 0).all()

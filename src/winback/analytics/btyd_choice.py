@@ -1,6 +1,6 @@
 """Which count model a business gets, and which fits are refused (R2, R3).
 
-Each candidate count model (BG/NBD today; MBG/NBD and Pareto/NBD when present) is fitted on a
+Each candidate count model (BG/NBD and MBG/NBD; Pareto/NBD when present) is fitted on a
 calibration period, the buyers' history up to ``as_of - holdout``, and scored on what they
 really bought in the holdout:
 
@@ -38,7 +38,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import ArrayLike, NDArray
 
-from winback.analytics.clv import BetaGeo, ModelFitError
+from winback.analytics.clv import BetaGeo, ModelFitError, ModifiedBetaGeo
 
 FloatArray = NDArray[np.float64]
 
@@ -71,8 +71,9 @@ class CountModel(Protocol):
 
 
 CountFactory = Callable[[], CountModel]
-# The candidates, in order of preference when scores tie. Other count models join here.
-COUNT_MODELS: tuple[CountFactory, ...] = (BetaGeo,)
+# The candidates, in order of preference when scores tie. Other count models (Pareto/NBD)
+# join here.
+COUNT_MODELS: tuple[CountFactory, ...] = (BetaGeo, ModifiedBetaGeo)
 
 
 def _penalised(penalizer: float) -> CountFactory:
