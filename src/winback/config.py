@@ -36,7 +36,8 @@ class LifecycleThresholds:
 
 @dataclass(frozen=True)
 class ValueWeights:
-    """Weights of the non-money streams in the value index, in currency units per act (R3)."""
+    """Weights in the value index (R3): non-money streams in currency units per act, the two
+    kinds of spend, and how fast non-money credit fades."""
 
     referral_converted: float = 1.0  # multiplier on the referred customer's revenue
     forum_post: float = 20.0
@@ -46,6 +47,18 @@ class ValueWeights:
     survey_response: float = 10.0
     suggestion: float = 10.0
     suggestion_adopted: float = 100.0
+    # Predicted spend counts by kind (order lines' necessity): 1.0 / 1.0 treats every unit of
+    # margin alike; e.g. 0.8 / 1.2 favours customers whose spend is a choice rather than a need.
+    necessary_spend_weight: float = 1.0
+    discretionary_spend_weight: float = 1.0
+    # Referral and act credit halves every this many days without a purchase or engagement.
+    credit_half_life_days: float = 180.0
+
+    def __post_init__(self) -> None:
+        if self.necessary_spend_weight < 0 or self.discretionary_spend_weight < 0:
+            raise ValueError("spend weights cannot be negative")
+        if not self.credit_half_life_days > 0:
+            raise ValueError("credit_half_life_days must be positive")
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from winback.analytics.features import customer_features
+from winback.analytics.frames import AnalyticsFrames
 from winback.analytics.pipeline import AnalysisResult, analyze
-from winback.analytics.value import tier_bounds, tier_expr, value_index_expr, value_table
+from winback.analytics.value import (
+    ACT_WEIGHTS,
+    fit_btyd,
+    predict_value,
+    tier_bounds,
+    tier_expr,
+    value_index_expr,
+    value_table,
+)
 from winback.config import BusinessProfile, preset
 
 from .conftest import AS_OF
@@ -59,6 +71,11 @@ def test_value_index_adds_margin_referrals_and_acts() -> None:
             "survey_response_n_365": [1, 0],
             "suggestion_n_365": [2, 0],
             "suggestion_adopted_n_365": [1, 0],
+            "spend_necessary_cents": [10_000, 0],
+            "spend_discretionary_cents": [5_000, 0],
+            "spend_unclassified_cents": [0, 0],
+            "days_since_last": [0, None],
+            "p_alive": [None, None],
         }
     )
     got = frame.select(value_index_expr(profile)).to_series().to_list()
@@ -92,7 +109,12 @@ def test_value_table_shares_and_cost_flags() -> None:
 def test_analysis_values_are_sane(analysis: AnalysisResult, retail: BusinessProfile) -> None:
     scores = analysis.scores
     buyers = scores.filter(pl.col("days_since_last").is_not_null())
-    assert analysis.model["value_model"] == "bg_nbd+gamma_gamma"
+    # Chosen on the holdout; spend fades before dropout, so not Gamma-Gamma.
+    assert analysis.model["btyd"]["count_model"] in {"bg_nbd", "mbg_nbd"}
+    candidates = analysis.model["btyd"]["model_choice"]["candidates"]
+    assert {row["model"] for row in candidates} == {"bg_nbd", "mbg_nbd"}
+    assert all("holdout_mae" in row for row in candidates)
+    assert analysis.model["value_model"] == f"{analysis.model['btyd']['count_model']}+group_spend"
     assert buyers["p_alive"].is_between(0, 1).all()
     assert (buyers["expected_purchases_365"] >= 0).all()
     assert (buyers["clv_365"] >= 0).all()
@@ -105,19 +127,132 @@ def test_analysis_values_are_sane(analysis: AnalysisResult, retail: BusinessProf
     assert scores.filter(pl.col("days_since_last").is_null())["tier"].is_null().all()
 
 
-def test_too_few_repeat_buyers_fall_back_and_say_so() -> None:
+def _tiny_frames() -> AnalyticsFrames:
     day = AS_OF
     orders = [(1, day - timedelta(days=10), 5000), (1, day - timedelta(days=40), 3000)]
     orders += [(2, day - timedelta(days=300), 8000), (3, day - timedelta(days=5), 2000)]
-    frames = hand_built([1, 2, 3, 4], orders)
-    result = analyze(frames, preset("retail"), AS_OF)
-    assert result.model["value_model"] == "simple_rate"
+    return hand_built([1, 2, 3, 4], orders)
+
+
+def test_too_few_repeat_buyers_take_the_industry_prior_and_say_so() -> None:
+    result = analyze(_tiny_frames(), preset("retail"), AS_OF)
+    assert result.model["value_model"].startswith("bg_nbd+")
+    assert result.model["btyd"]["priors_used"] == ["btyd"]
     assert any("bg_nbd_not_fitted" in note for note in result.model["value_notes"])
+    assert any("small_base" in note for note in result.model["value_notes"])
     scores = result.scores.filter(pl.col("days_since_last").is_not_null())
-    assert scores["p_alive"].is_null().all()
+    assert scores["p_alive"].is_between(0, 1).all()
     assert (scores["clv_365"] >= 0).all()
+    assert result.model["weights_source"] == "default"
+
+
+def test_without_a_prior_too_few_repeat_buyers_fall_back_to_the_rhythm() -> None:
+    frames = _tiny_frames()
+    profile = preset("retail")
+    buyers = customer_features(frames, profile, AS_OF).filter(
+        pl.col("first_purchase").is_not_null()
+    )
+    fit = fit_btyd(buyers, AS_OF, industry=None)
+    assert fit.bg is None
+    assert fit.describe()["priors_used"] == []
+    prediction = predict_value(fit, buyers, profile, AS_OF)
+    assert prediction.value_model == "simple_rate"
+    assert any("bg_nbd_not_fitted" in note for note in prediction.notes)
+    values = prediction.values
+    assert values["p_alive"].is_null().all()
+    assert (values["clv_365"] >= 0).all()
     # Customer 2 is long past lateness_lost: no purchases expected; customer 3 is not.
-    expected = dict(zip(scores["customer_pk"], scores["expected_purchases_365"], strict=True))
+    expected = dict(zip(values["customer_pk"], values["expected_purchases_365"], strict=True))
     assert expected[2] == 0.0
     assert expected[3] > 0
-    assert result.model["weights_source"] == "default"
+
+
+def _index_frame(**columns: list[Any]) -> pl.DataFrame:
+    """Customers with only the value-index columns given set; the rest zero or unknown."""
+    n = len(next(iter(columns.values())))
+    base: dict[str, list[Any]] = {
+        "clv_365": [0.0] * n,
+        "referred_spend_365_cents": [0] * n,
+        "spend_necessary_cents": [0] * n,
+        "spend_discretionary_cents": [0] * n,
+        "spend_unclassified_cents": [0] * n,
+        "days_since_last": [0] * n,
+        "p_alive": [None] * n,
+        "engagement_last": [None] * n,
+    }
+    base.update({column: [0] * n for _, column in ACT_WEIGHTS})
+    base.update(columns)
+    return pl.DataFrame(base, schema_overrides={"p_alive": pl.Float64, "engagement_last": pl.Date})
+
+
+def test_necessary_and_discretionary_spend_weigh_as_set() -> None:
+    frame = _index_frame(
+        clv_365=[100.0, 100.0, 100.0, 100.0],
+        spend_necessary_cents=[10_000, 0, 5_000, 0],
+        spend_discretionary_cents=[0, 10_000, 5_000, 0],
+        spend_unclassified_cents=[0, 0, 0, 10_000],
+    )
+    neutral = preset("retail")
+    margin = neutral.gross_margin
+    same = frame.select(value_index_expr(neutral)).to_series().to_list()
+    assert same == pytest.approx([100.0 * margin] * 4)
+    tilted = neutral.with_overrides(
+        {"value_weights": {"necessary_spend_weight": 0.5, "discretionary_spend_weight": 1.5}}
+    )
+    got = frame.select(value_index_expr(tilted)).to_series().to_list()
+    assert got == pytest.approx([50 * margin, 150 * margin, 100 * margin, 100 * margin])
+    tiers = frame.with_columns(v=value_index_expr(tilted)).select(tier_expr(5, 4, "v"))
+    assert tiers.to_series().to_list()[1] == 1  # the discretionary spender now leads
+    with pytest.raises(ValueError, match="negative"):
+        neutral.with_overrides({"value_weights": {"necessary_spend_weight": -1.0}})
+
+
+def test_non_money_credit_decays_with_inactivity_and_p_alive() -> None:
+    profile = preset("retail")
+    half_life = profile.value_weights.credit_half_life_days
+    referral = 1_000_000  # cents of referred spend: credit = 0.30 x 10,000
+    frame = _index_frame(
+        referred_spend_365_cents=[referral, referral, referral, referral],
+        days_since_last=[0, int(half_life), 400, 400],
+        engagement_last=[None, None, None, AS_OF - timedelta(days=int(half_life))],
+    )
+    credit = profile.value_weights.referral_converted * profile.gross_margin * referral / 100
+    got = frame.select(value_index_expr(profile, AS_OF)).to_series().to_list()
+    # Engagement counts as activity: the last customer is as idle as the second.
+    assert got == pytest.approx([credit, credit / 2, credit * 0.5 ** (400 / half_life), credit / 2])
+    gone = frame.with_columns(p_alive=pl.Series([0.0, 0.5, 1.0, 1.0]))
+    got = gone.select(value_index_expr(profile, AS_OF)).to_series().to_list()
+    assert got[0] == 0.0
+    assert got[1] == pytest.approx(credit / 4)
+
+
+def test_a_long_silent_referrer_with_p_alive_zero_is_not_in_a_top_tier() -> None:
+    profile = preset("retail")
+    n = 20
+    # Customer 0 referred big spenders long ago and has not bought for 818 days; P(alive) 0.
+    # The others are ordinary active customers with a modest predicted value.
+    frame = _index_frame(
+        clv_365=[0.0] + [50.0 + i for i in range(n - 1)],
+        referred_spend_365_cents=[5_000_000] + [0] * (n - 1),
+        days_since_last=[818] + [10] * (n - 1),
+        p_alive=[0.0] + [0.9] * (n - 1),
+    )
+    tiers = frame.with_columns(v=value_index_expr(profile, AS_OF)).select(
+        tier_expr(profile.tiers, n, "v")
+    )
+    assert tiers.to_series()[0] == profile.tiers
+    # Without decay and P(alive) the same customer would have led (the old index).
+    undecayed = frame.with_columns(days_since_last=pl.lit(0), p_alive=pl.lit(None))
+    tiers = undecayed.with_columns(v=value_index_expr(profile, AS_OF)).select(
+        tier_expr(profile.tiers, n, "v")
+    )
+    assert tiers.to_series()[0] == 1
+
+
+def test_value_settings_are_on_the_settings_page_with_labels() -> None:
+    from winback.app.settings.service import PROFILE_GROUPS, PROFILE_LABELS
+
+    shown = {path for _, _, paths in PROFILE_GROUPS for path in paths}
+    for name in ("necessary_spend_weight", "discretionary_spend_weight", "credit_half_life_days"):
+        assert f"value_weights.{name}" in shown
+        assert str(PROFILE_LABELS[f"value_weights.{name}"])

@@ -56,6 +56,7 @@ from winback.analytics.value import (
     fit_btyd,
     p_alive,
     predict_value,
+    purchase_days,
     tier_expr,
     value_index_expr,
     value_table,
@@ -155,9 +156,10 @@ def run_analysis(
     clock = _Clock()
     features = customer_features(frames, profile, as_of)
     clock.lap("features")
-    training = _train(frames, profile, as_of, horizon, weights)
+    days = purchase_days(frames.orders)
+    training = _train(frames, profile, as_of, horizon, weights, days=days)
     clock.lap("fit")
-    scored = _score(features, training, profile, as_of, weights)
+    scored = _score(features, training, profile, as_of, weights, days=days)
     clock.lap("score")
     scores = scored.snapshot
     return AnalysisResult(
@@ -235,6 +237,8 @@ def _train(
     as_of: date,
     horizon: int,
     weights: dict[str, float] | None,
+    *,
+    days: pl.DataFrame | None = None,
 ) -> _Training:
     start = as_of - timedelta(days=horizon)
     known = frames.orders.filter(pl.col("order_date") <= start)["customer_pk"].unique().sort()
@@ -248,7 +252,7 @@ def _train(
     if not learnable(y):
         audit = {"customers": int(y.size), "positives": int(y.sum()), "note": "too_little_history"}
         return _Training(None, np.zeros((0, len(CODES))), y, audit, {}, None, sampled, choice)
-    btyd = fit_btyd(buyers, start)
+    btyd = fit_btyd(buyers, start, industry=profile.industry, days=days)
     alive = p_alive(btyd, buyers, start)
     buyers = buyers.with_columns(
         pl.Series("p_alive", alive, dtype=pl.Float64)
@@ -291,12 +295,14 @@ def _score(
     profile: BusinessProfile,
     as_of: date,
     weights: dict[str, float] | None,
+    *,
+    days: pl.DataFrame | None = None,
 ) -> _Scored:
     bought = pl.col("first_purchase").is_not_null()
     is_buyer = features.select(bought).to_series().to_numpy()
     # Only the columns scoring reads are copied; sorted by key, like ``features``.
     buyers = features.select(SCORING_COLUMNS).filter(bought)
-    btyd = fit_btyd(buyers, as_of)
+    btyd = fit_btyd(buyers, as_of, industry=profile.industry, days=days)
     prediction = predict_value(btyd, buyers, profile, as_of)
     buyers = pl.concat([buyers, prediction.values.drop("customer_pk")], how="horizontal")
     inputs = model_inputs(raw_values(buyers, as_of))
@@ -319,7 +325,7 @@ def _score(
         buyers, model.contributions(inputs), _triggered(buyers, profile), profile, pl.lit(as_of)
     )
     frame = frame.with_columns(_spread("top_signals", is_buyer, signals).fill_null("[]"))
-    frame = _segment(frame, buyers, profile)
+    frame = _segment(frame, buyers, profile, as_of)
     snapshot = frame.select(
         pl.col("customer_pk"),
         pl.lit(as_of).alias("as_of"),
@@ -386,13 +392,15 @@ def _triggered(buyers: pl.DataFrame, profile: BusinessProfile) -> BoolArray:
     return result
 
 
-def _segment(frame: pl.DataFrame, buyers: pl.DataFrame, profile: BusinessProfile) -> pl.DataFrame:
+def _segment(
+    frame: pl.DataFrame, buyers: pl.DataFrame, profile: BusinessProfile, as_of: date
+) -> pl.DataFrame:
     """RFM octant, A-E class, value index and tier."""
     references = rfm_references(buyers, profile)
     frame = frame.with_columns(
         rfm_octant=rfm_octant_expr(references),
         abc_class=abc_classes(frame),
-        value_index=value_index_expr(profile),
+        value_index=value_index_expr(profile, as_of),
     )
     bought = pl.col("first_purchase").is_not_null()
     ranked = frame.with_columns(pl.when(bought).then(pl.col("value_index")).alias("_value"))

@@ -86,6 +86,9 @@ PROFILE_GROUPS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
             "value_weights.survey_response",
             "value_weights.suggestion",
             "value_weights.suggestion_adopted",
+            "value_weights.necessary_spend_weight",
+            "value_weights.discretionary_spend_weight",
+            "value_weights.credit_half_life_days",
         ),
     ),
     (
@@ -146,6 +149,13 @@ PROFILE_LABELS: dict[str, Any] = {
     "value_weights.survey_response": _("Survey response"),
     "value_weights.suggestion": _("Suggestion"),
     "value_weights.suggestion_adopted": _("Adopted suggestion"),
+    "value_weights.necessary_spend_weight": _("Weight of spend on necessary categories (x)"),
+    "value_weights.discretionary_spend_weight": _(
+        "Weight of spend on discretionary categories (x)"
+    ),
+    "value_weights.credit_half_life_days": _(
+        "Referral and activity credit halves after this many idle days"
+    ),
     "programme.contacts_per_round": _("Contacts per customer and round"),
     "programme.contact_window_days": _("Contact cap window (days)"),
     "programme.max_contacts_in_window": _("Contacts allowed in the window"),
