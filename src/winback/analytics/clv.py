@@ -7,6 +7,7 @@ as-of date, ``monetary_value`` = average value of the repeat purchases. Any arra
 (NumPy arrays, Polars Series, lists, scalars).
 
 - :class:`BetaGeo` - BG/NBD (Fader, Hardie & Lee 2005, Marketing Science 24(2)).
+- :class:`ParetoNBD` - Pareto/NBD (Schmittlein, Morrison & Colombo 1987, Management Science).
 - :class:`GammaGamma` - spend (Colombo & Jiang 1999; Fader, Hardie & Lee 2005, JMR 42(4)).
 - :func:`clv` - discounted expected spend over a horizon.
 
@@ -32,8 +33,10 @@ from winback.analytics.btyd._common import (
 )
 from winback.analytics.btyd.beta_geo import BetaGeo, check_summary, future_purchases, p_alive
 from winback.analytics.btyd.gamma_gamma import GammaGamma
+from winback.analytics.btyd.pareto_nbd import ParetoNBD
 
 __all__ = ["MAX_CLV_STEPS", "BetaGeo", "GammaGamma", "ModelFitError", "NotFittedError", "clv"]
+__all__ += ["ParetoNBD"]
 
 # More steps than this is a unit mistake (e.g. a horizon in days with a step of one hour).
 MAX_CLV_STEPS = 10_000

@@ -56,8 +56,15 @@ TIME_SCALE_TARGET = 10.0
 # elsewhere (relative error below 1e-12 against mpmath, see the tests).
 _EASY_RANGE = 4.0
 _EASY_FALL = 12.0
-_EASY_RULE = tuple(np.asarray(a, dtype=np.float64) for a in np.polynomial.legendre.leggauss(16))
-_FULL_RULE = tuple(np.asarray(a, dtype=np.float64) for a in np.polynomial.legendre.leggauss(40))
+
+
+def _gauss_legendre(nodes: int) -> tuple[FloatArray, FloatArray]:
+    points, weights = np.polynomial.legendre.leggauss(nodes)
+    return np.asarray(points, dtype=np.float64), np.asarray(weights, dtype=np.float64)
+
+
+_EASY_RULE = _gauss_legendre(16)
+_FULL_RULE = _gauss_legendre(40)
 # The integral is cut where the log-integrand has fallen this far below its start: the
 # neglected tail is below e^-(CUT - 1) of the integral (the log-integrand is concave).
 _LOG_CUT = 40.0
