@@ -69,6 +69,8 @@ _FULL_RULE = _gauss_legendre(40)
 # neglected tail is below e^-(CUT - 1) of the integral (the log-integrand is concave).
 _LOG_CUT = 40.0
 _NEWTON_STEPS = 4
+# Fitted parameters (time rescaled) outside this range are not identified by the data.
+_IDENTIFIED = (1e-6, 1e6)
 
 
 @dataclass(frozen=True)
@@ -385,6 +387,7 @@ class ParetoNBD:
             _starting_point(groups),
             PARAM_NAMES,
         )
+        _refuse_unidentified(theta)
         r, alpha, s, beta = (float(v) for v in np.exp(theta))
         self.params_ = {"r": r, "alpha": alpha / scale, "s": s, "beta": beta / scale}
         per_group = _log_likelihood(r, alpha / scale, s, beta / scale, gx, gt, gage)
@@ -421,6 +424,23 @@ class ParetoNBD:
         if params is None:
             raise NotFittedError("this ParetoNBD model is not fitted yet; call fit() first")
         return dict(params)
+
+
+def _refuse_unidentified(theta: FloatArray) -> None:
+    """Refuse parameters beyond [1e-6, 1e6] on the rescaled time axis.
+
+    Along some directions the likelihood goes flat before the optimiser's bounds: identical
+    purchase rates, for one, send r and alpha to infinity together at a fixed r / alpha, and
+    the optimiser stops on the plateau. Such values mean the data cannot pin them down.
+    """
+    for name, value in zip(PARAM_NAMES, np.exp(theta), strict=True):
+        if not _IDENTIFIED[0] <= value <= _IDENTIFIED[1]:
+            where = "infinity" if value > 1 else "zero"
+            raise ModelFitError(
+                f"parameter {name} runs off to {where} ({value:.3g} with time rescaled so the "
+                "longest T is 10): the data cannot pin it down (too little variation between "
+                "customers); try a penalizer > 0"
+            )
 
 
 def _check_weights(weights: ArrayLike | None, size: int) -> FloatArray:
