@@ -505,3 +505,15 @@ def test_fit_on_simulated_customers_gives_finite_positive_parameters(
     assert np.all(np.isfinite(fitted))
     assert np.all(fitted > 0)
     assert np.isfinite(model.log_likelihood_)
+
+
+def test_predictions_keep_the_input_shape(cdnow_pareto: ParetoNBD) -> None:
+    x = np.array([[2.0, 0.0, 1.0], [3.0, 7.0, 0.0]])
+    recency = np.array([[30.43, 0.0, 1.0], [20.0, 35.0, 0.0]])
+    flat = cdnow_pareto.p_alive(x.ravel(), recency.ravel(), 38.86)
+    np.testing.assert_array_equal(cdnow_pareto.p_alive(x, recency, 38.86), flat.reshape(2, 3))
+    expected = cdnow_pareto.expected_purchases(10.0, x, recency, 38.86)
+    assert expected.shape == (2, 3)
+    np.testing.assert_array_equal(
+        expected.ravel(), cdnow_pareto.expected_purchases(10.0, x.ravel(), recency.ravel(), 38.86)
+    )

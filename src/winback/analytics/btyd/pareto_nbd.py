@@ -97,7 +97,12 @@ def _terms(
     *,
     gradient: bool,
 ) -> _Terms:
-    """The alive and dead terms of each customer's likelihood (see the module docstring)."""
+    """The alive and dead terms of each customer's likelihood (see the module docstring).
+
+    Works on flat arrays; the results have the inputs' common shape.
+    """
+    shape = np.broadcast(x, t_x, age).shape
+    x, t_x, age = (np.broadcast_to(a, shape).ravel() for a in (x, t_x, age))
     p = r + x  # exponent on alpha + tau
     q = s + 1.0  # exponent on beta + tau
     start_a = alpha + t_x
@@ -140,9 +145,10 @@ def _terms(
             mean_log_b = log_start_b + np.where(a_smaller, mean_log_big, mean_nu)
             mean_inv_a = np.where(a_smaller, mean_inv_small, mean_inv_big)
             mean_inv_b = np.where(a_smaller, mean_inv_big, mean_inv_small)
-        else:
-            mean_log_a = mean_log_b = mean_inv_a = mean_inv_b = log_alive
-    return _Terms(log_alive, log_dead, mean_log_a, mean_inv_a, mean_log_b, mean_inv_b)
+        else:  # not asked for
+            mean_log_a = mean_log_b = mean_inv_a = mean_inv_b = np.empty(0)
+    pieces = (log_alive, log_dead, mean_log_a, mean_inv_a, mean_log_b, mean_inv_b)
+    return _Terms(*(a.reshape(shape) if a.size == x.size else a for a in pieces))
 
 
 def _quadrature(
