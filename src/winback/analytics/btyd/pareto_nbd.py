@@ -214,7 +214,7 @@ def _cut(
             step = (value + _LOG_CUT) / slope
             cut = np.where(beyond, np.clip(cut - step, 0.0, end), cut)
             value, slope = psi(cut)
-            # Guard: a step that lands short of the crossing (rounding) is not taken.
+            # Rows that reached the crossing (to rounding) stop there.
             beyond &= value < -_LOG_CUT
         result: FloatArray = np.where(np.isfinite(cut), cut, end)
         value, _ = psi(result)
