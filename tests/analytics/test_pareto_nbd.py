@@ -392,8 +392,8 @@ def test_fit_refuses_bad_input(
 @pytest.mark.parametrize(
     ("weights", "message"),
     [
-        (np.ones(19), "same length"),
-        (np.r_[np.ones(19), -1.0], "weights (customers per row) are negative"),
+        (np.ones(19), "weights must have one value per customer row (19 for 20)"),
+        (np.r_[np.ones(19), -1.0], "1 customer(s): weight is negative"),
         (np.r_[np.ones(19), np.nan], "weights has 1 missing or non-finite"),
         (np.r_[np.ones(19), np.inf], "weights has 1 missing or non-finite"),
         (np.where(GOOD_X > 0, 0.0, 1.0), "only 0 customer(s) made a repeat purchase"),

@@ -34,7 +34,6 @@ from numpy.typing import ArrayLike
 from scipy.special import digamma, expit, gammaln
 
 from winback.analytics.btyd._common import (
-    MIN_REPEAT_BUYERS,
     FloatArray,
     ModelFitError,
     NotFittedError,
@@ -42,11 +41,10 @@ from winback.analytics.btyd._common import (
     broadcast,
     check_penalizer,
     dot,
-    group_rows,
     minimise,
     refuse,
 )
-from winback.analytics.btyd.beta_geo import check_summary
+from winback.analytics.btyd.beta_geo import check_summary, fit_groups
 
 PARAM_NAMES = ("r", "alpha", "s", "beta")
 # As for BG/NBD: the fit rescales time so that the longest T is this long.
@@ -371,21 +369,7 @@ class ParetoNBD:
         distinct (x, t_x, T) rows with their counts fits the same model as the customers.
         """
         penalizer = check_penalizer(self.penalizer)
-        x, t_x, age = check_summary(frequency, recency, T, ModelFitError)
-        x, t_x, age = x.ravel(), t_x.ravel(), age.ravel()
-        weight = _check_weights(weights, x.size)
-        keep = weight > 0
-        x, t_x, age, weight = x[keep], t_x[keep], age[keep], weight[keep]
-        if x.size == 0:
-            raise ModelFitError("no customers to fit")
-        repeaters = float(weight[x > 0].sum())
-        if repeaters < MIN_REPEAT_BUYERS:
-            raise ModelFitError(
-                f"only {repeaters:g} customer(s) made a repeat purchase; the Pareto/NBD model "
-                f"needs at least {MIN_REPEAT_BUYERS}"
-            )
-        (gx, gt, gage), _, inverse = group_rows(x, t_x, age)
-        counts = np.bincount(inverse, weights=weight, minlength=gx.size).astype(np.float64)
+        (gx, gt, gage), counts = fit_groups(frequency, recency, T, weights, "Pareto/NBD")
         scale = TIME_SCALE_TARGET / float(gage.max())
         groups = _Groups(gx, gt * scale, gage * scale, counts, float(counts.sum()))
         theta = minimise(
@@ -447,16 +431,6 @@ def _refuse_unidentified(theta: FloatArray) -> None:
                 "longest T is 10): the data cannot pin it down (too little variation between "
                 "customers); try a penalizer > 0"
             )
-
-
-def _check_weights(weights: ArrayLike | None, size: int) -> FloatArray:
-    if weights is None:
-        return np.ones(size)
-    weight = as_float_array(weights, "weights", ModelFitError).ravel()
-    if weight.size != size:
-        raise ModelFitError("frequency, recency, T and weights must have the same length")
-    refuse(weight < 0, "weights (customers per row) are negative", ModelFitError)
-    return weight
 
 
 def _check_horizon(t: ArrayLike) -> FloatArray:
