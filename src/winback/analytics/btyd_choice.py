@@ -38,7 +38,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import ArrayLike, NDArray
 
-from winback.analytics.clv import BetaGeo, ModelFitError, ModifiedBetaGeo
+from winback.analytics.clv import BetaGeo, ModelFitError, ModifiedBetaGeo, ParetoNBD
 
 FloatArray = NDArray[np.float64]
 
@@ -71,9 +71,8 @@ class CountModel(Protocol):
 
 
 CountFactory = Callable[[], CountModel]
-# The candidates, in order of preference when scores tie. Other count models (Pareto/NBD)
-# join here.
-COUNT_MODELS: tuple[CountFactory, ...] = (BetaGeo, ModifiedBetaGeo)
+# The candidates, in order of preference when scores tie.
+COUNT_MODELS: tuple[CountFactory, ...] = (BetaGeo, ModifiedBetaGeo, ParetoNBD)
 
 
 def _penalised(penalizer: float) -> CountFactory:

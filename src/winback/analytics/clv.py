@@ -7,6 +7,7 @@ as-of date, ``monetary_value`` = average value of the repeat purchases. Any arra
 (NumPy arrays, Polars Series, lists, scalars).
 
 - :class:`BetaGeo` - BG/NBD (Fader, Hardie & Lee 2005, Marketing Science 24(2)).
+- :class:`ParetoNBD` - Pareto/NBD (Schmittlein, Morrison & Colombo 1987, Management Science).
 - :class:`ModifiedBetaGeo` - MBG/NBD (Batislam, Denizel & Filiztekin 2007, IJRM 24(3)): BG/NBD
   where a customer may also leave right after the first purchase.
 - :class:`BetaGeoBetaBinom` - BG/BB (Fader, Hardie & Shang 2010, Marketing Science 29(6)) for
@@ -38,6 +39,7 @@ from winback.analytics.btyd.beta_geo import BetaGeo, check_summary, future_purch
 from winback.analytics.btyd.beta_geo_beta_binom import BetaGeoBetaBinom
 from winback.analytics.btyd.gamma_gamma import GammaGamma
 from winback.analytics.btyd.modified_beta_geo import ModifiedBetaGeo
+from winback.analytics.btyd.pareto_nbd import ParetoNBD
 
 __all__ = [
     "MAX_CLV_STEPS",
@@ -47,6 +49,7 @@ __all__ = [
     "ModelFitError",
     "ModifiedBetaGeo",
     "NotFittedError",
+    "ParetoNBD",
     "clv",
 ]
 
