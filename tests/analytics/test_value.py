@@ -110,9 +110,9 @@ def test_analysis_values_are_sane(analysis: AnalysisResult, retail: BusinessProf
     scores = analysis.scores
     buyers = scores.filter(pl.col("days_since_last").is_not_null())
     # Chosen on the holdout; spend fades before dropout, so not Gamma-Gamma.
-    assert analysis.model["btyd"]["count_model"] in {"bg_nbd", "mbg_nbd"}
+    assert analysis.model["btyd"]["count_model"] in {"bg_nbd", "mbg_nbd", "pareto_nbd"}
     candidates = analysis.model["btyd"]["model_choice"]["candidates"]
-    assert {row["model"] for row in candidates} == {"bg_nbd", "mbg_nbd"}
+    assert {row["model"] for row in candidates} == {"bg_nbd", "mbg_nbd", "pareto_nbd"}
     assert all("holdout_mae" in row for row in candidates)
     assert analysis.model["value_model"] == f"{analysis.model['btyd']['count_model']}+group_spend"
     assert buyers["p_alive"].is_between(0, 1).all()
