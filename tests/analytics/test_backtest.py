@@ -105,7 +105,8 @@ def test_bootstrap_centres_on_the_estimate() -> None:
     label = rng.random(2000) < 0.3
     score = np.round(1 / (1 + np.exp(-(rng.normal(size=2000) + label))), 2)
     samples = bootstrap_samples(score, label, score, resamples=400, seed=1, max_cells=5_000)
-    assert samples["roc_auc"] is not None and samples["brier"] is not None
+    assert samples["roc_auc"] is not None
+    assert samples["brier"] is not None
     point = roc_auc(score, label) or 0.0
     assert np.mean(samples["roc_auc"]) == pytest.approx(point, abs=0.005)
     assert np.mean(samples["brier"]) == pytest.approx(brier(score, label) or 0.0, abs=0.003)
@@ -167,7 +168,8 @@ def test_backtest_defaults_to_the_score_horizon_and_splits_actionable(
         assert sum(row["n"] for row in group["calibration"]) == group["customers"]
     assert result["probability"] in ("churn_probability", "churn_score / 100")
     assert result["weights_source"]
-    assert set(result["weights"]) and result["btyd_model"]
+    assert set(result["weights"])
+    assert result["btyd_model"]
 
 
 def test_backtest_refuses_too_few_outcomes(retail: BusinessProfile) -> None:
