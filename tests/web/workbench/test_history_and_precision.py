@@ -49,6 +49,7 @@ def pages(client: Client, lang: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_the_notice_shows_when_priors_were_used(world: World) -> None:
     with_model({"priors_used": ["churn_weights", "btyd"], "status_rule": "base_rate"})
     client = Client()
