@@ -244,3 +244,83 @@ def test_an_empty_store_gives_empty_frames_with_the_contract_types() -> None:
     check_contract(frames.order_lines, contracts.ORDER_LINES)
     check_contract(frames.events, contracts.EVENTS)
     assert frames.customers.height == frames.orders.height == 0
+
+
+def build_rounds(pk: dict[str, int]) -> dict[str, int]:
+    """Two rounds around the as-of date: March's (treated, control, a contact attempt after the
+    as-of date) and April's (started after it: not known on the as-of date)."""
+    from winback.store.programme import models as p
+
+    def round_of(month: date, end: date) -> p.Round:
+        return p.Round.objects.create(
+            month=month,
+            seed=1,
+            holdout_share=0.2,
+            as_of=month,
+            round_start=month,
+            round_end=end,
+        )
+
+    march = round_of(date(2024, 3, 1), date(2024, 3, 31))
+    april = round_of(date(2024, 4, 1), date(2024, 4, 30))
+
+    def member(rnd: p.Round, who: int, arm: str) -> None:
+        p.RoundMember.objects.create(
+            round=rnd, customer_id=who, arm=arm, stage="lost", priority_rank=1
+        )
+
+    member(march, pk["ann"], p.Arm.TREATED)
+    member(march, pk["stub"], p.Arm.CONTROL)
+    member(march, pk["late_joiner"], p.Arm.TREATED)
+    member(march, pk["future"], p.Arm.TREATED)  # not known on the as-of date
+    member(april, pk["ann"], p.Arm.TREATED)
+
+    def attempt(who: int, day: str) -> None:
+        task = p.CallTask.objects.get_or_create(round=march, customer_id=who)[0]
+        p.ContactAttempt.objects.create(
+            task=task,
+            outcome="not_reached",
+            occurred_at=at(day),
+            occurred_date=date.fromisoformat(day),
+        )
+
+    attempt(pk["ann"], "2024-03-12")
+    attempt(pk["late_joiner"], "2024-04-03")  # after the as-of date: not yet contacted
+    return {"march": march.pk, "april": april.pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_treatments_are_memberships_of_rounds_started_by_the_as_of_date() -> None:
+    pk = build_store()
+    rounds = build_rounds(pk)
+    treatments = extract(AS_OF).treatments
+    check_contract(treatments, contracts.TREATMENTS)
+    march = {
+        "round_pk": rounds["march"],
+        "planned_date": date(2024, 3, 1),
+        "round_start": date(2024, 3, 1),
+        "round_end": date(2024, 3, 31),
+    }
+    assert treatments.sort("customer_pk").to_dicts() == sorted(
+        [
+            {"customer_pk": pk["ann"], **march, "arm": "treated", "contacted": True},
+            {"customer_pk": pk["stub"], **march, "arm": "control", "contacted": False},
+            {"customer_pk": pk["late_joiner"], **march, "arm": "treated", "contacted": False},
+        ],
+        key=lambda row: int(str(row["customer_pk"])),
+    )
+
+    later = extract(date(2024, 4, 30)).treatments
+    assert later.filter(pl.col("round_pk") == rounds["april"])["customer_pk"].to_list() == [
+        pk["ann"]
+    ]
+    contacted = later.filter(pl.col("customer_pk") == pk["late_joiner"])["contacted"]
+    assert contacted.to_list() == [True]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_store_without_rounds_gives_an_empty_treatments_frame() -> None:
+    build_store()
+    treatments = extract(AS_OF).treatments
+    check_contract(treatments, contracts.TREATMENTS)
+    assert treatments.height == 0

@@ -7,6 +7,10 @@ as-of date, ``monetary_value`` = average value of the repeat purchases. Any arra
 (NumPy arrays, Polars Series, lists, scalars).
 
 - :class:`BetaGeo` - BG/NBD (Fader, Hardie & Lee 2005, Marketing Science 24(2)).
+- :class:`ModifiedBetaGeo` - MBG/NBD (Batislam, Denizel & Filiztekin 2007, IJRM 24(3)): BG/NBD
+  where a customer may also leave right after the first purchase.
+- :class:`BetaGeoBetaBinom` - BG/BB (Fader, Hardie & Shang 2010, Marketing Science 29(6)) for
+  discrete purchase opportunities; takes ``n_periods`` (whole opportunities) instead of ``T``.
 - :class:`GammaGamma` - spend (Colombo & Jiang 1999; Fader, Hardie & Lee 2005, JMR 42(4)).
 - :func:`clv` - discounted expected spend over a horizon.
 
@@ -31,9 +35,20 @@ from winback.analytics.btyd._common import (
     group_rows,
 )
 from winback.analytics.btyd.beta_geo import BetaGeo, check_summary, future_purchases, p_alive
+from winback.analytics.btyd.beta_geo_beta_binom import BetaGeoBetaBinom
 from winback.analytics.btyd.gamma_gamma import GammaGamma
+from winback.analytics.btyd.modified_beta_geo import ModifiedBetaGeo
 
-__all__ = ["MAX_CLV_STEPS", "BetaGeo", "GammaGamma", "ModelFitError", "NotFittedError", "clv"]
+__all__ = [
+    "MAX_CLV_STEPS",
+    "BetaGeo",
+    "BetaGeoBetaBinom",
+    "GammaGamma",
+    "ModelFitError",
+    "ModifiedBetaGeo",
+    "NotFittedError",
+    "clv",
+]
 
 # More steps than this is a unit mistake (e.g. a horizon in days with a step of one hour).
 MAX_CLV_STEPS = 10_000

@@ -9,7 +9,7 @@ Money is integer cents; dates are business-local calendar dates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -58,6 +58,19 @@ CONTACTS: dict[str, pl.DataType] = {
     "direction": pl.String(),  # "outbound" | "inbound"
     "outcome": pl.String(),  # winback.schema.CONTACT_OUTCOMES codes
 }
+# One row per customer per win-back round they were drawn into (R5, R6): the programme's own
+# touch on the history, so the churn score can learn from customers it did not treat. Only
+# rounds that started on or before the as-of date; "contacted": an agent's attempt on or
+# before that date (only treated customers are called).
+TREATMENTS: dict[str, pl.DataType] = {
+    "customer_pk": pl.Int64(),
+    "round_pk": pl.Int64(),
+    "planned_date": pl.Date(),  # the day the round was planned as of
+    "round_start": pl.Date(),
+    "round_end": pl.Date(),
+    "arm": pl.String(),  # "treated" | "control"
+    "contacted": pl.Boolean(),
+}
 
 # One row per customer per as-of date: what the store writes to CustomerSnapshot and what
 # `winback export scores` prints (with external_id in place of customer_pk).
@@ -91,6 +104,9 @@ class AnalyticsFrames:
     order_lines: pl.DataFrame
     events: pl.DataFrame
     contacts: pl.DataFrame
+    # Round membership; empty when the business has no programme history (or the caller, a
+    # test or a benchmark, has none to give).
+    treatments: pl.DataFrame = field(default_factory=lambda: empty(TREATMENTS))
 
 
 def empty(contract: dict[str, pl.DataType]) -> pl.DataFrame:

@@ -39,6 +39,7 @@ from winback.analytics.frames import (
     ORDER_LINES,
     ORDERS,
     SNAPSHOT,
+    TREATMENTS,
     AnalyticsFrames,
     conform,
 )
@@ -48,6 +49,7 @@ from winback.analytics.metrics import compare_scores
 from winback.analytics.sampling import hash_fold, hash_sample
 from winback.analytics.segments import abc_classes, rfm_octant_expr, rfm_references
 from winback.analytics.signals import top_signals
+from winback.analytics.training_set import TrainingChoice, untouched
 from winback.analytics.value import (
     BtydFit,
     Prediction,
@@ -171,6 +173,7 @@ def run_analysis(
             "horizon_days": horizon,
             "training_as_of": (as_of - timedelta(days=horizon)).isoformat(),
             "training_customers": int(training.label.size),
+            **training.choice.describe(),
             "training_sampled": training.sampled,
             "weights_source": scored.model.source,
             "intercept": round(scored.model.intercept, 6),
@@ -191,6 +194,7 @@ def conformed(frames: AnalyticsFrames) -> AnalyticsFrames:
         order_lines=conform(frames.order_lines, ORDER_LINES, "order_lines"),
         events=conform(frames.events, EVENTS, "events"),
         contacts=conform(frames.contacts, CONTACTS, "contacts"),
+        treatments=conform(frames.treatments, TREATMENTS, "treatments"),
     )
 
 
@@ -215,6 +219,7 @@ class _Training:
     heldout: dict[str, Any]
     btyd: BtydFit | None
     sampled: bool
+    choice: TrainingChoice  # who the weights were learned from (the untouched customers)
 
 
 def purchasers(orders: pl.DataFrame, after: date, upto: date) -> pl.Series:
@@ -237,11 +242,12 @@ def _train(
     sampled = chosen.len() < known.len()
     features = customer_features(frames, profile, start, only=chosen if sampled else None)
     buyers = features.filter(pl.col("first_purchase").is_not_null())
+    buyers, choice = untouched(buyers, frames.treatments, start, as_of)
     label = ~buyers["customer_pk"].is_in(purchasers(frames.orders, start, as_of).implode())
     y = label.to_numpy().astype(bool)
     if not learnable(y):
         audit = {"customers": int(y.size), "positives": int(y.sum()), "note": "too_little_history"}
-        return _Training(None, np.zeros((0, len(CODES))), y, audit, {}, None, sampled)
+        return _Training(None, np.zeros((0, len(CODES))), y, audit, {}, None, sampled, choice)
     btyd = fit_btyd(buyers, start)
     alive = p_alive(btyd, buyers, start)
     buyers = buyers.with_columns(
@@ -262,7 +268,7 @@ def _train(
     heldout["horizon_days"] = horizon
     model = _fit(inputs, y, weights)
     audit = indicator_audit(inputs, y, model)
-    return _Training(model, inputs, y, audit, heldout, btyd, sampled)
+    return _Training(model, inputs, y, audit, heldout, btyd, sampled, choice)
 
 
 def _fit(inputs: FloatArray, label: BoolArray, weights: dict[str, float] | None) -> ChurnModel:

@@ -114,6 +114,26 @@ def contacts_sql(d: Dialect, as_of: date) -> str:
     )
 
 
+def treatments_sql(d: Dialect, as_of: date) -> str:
+    # Memberships of rounds started by ``as_of``; "contacted" looks for an agent's attempt on
+    # the member's call task dated by then (an index look-up on the task's round and customer).
+    t = tables()
+    cut = d.date_literal(as_of)
+    attempted = (
+        f"EXISTS (SELECT 1 FROM {t.call_task} ct JOIN {t.contact_attempt} ca "
+        "ON ca.task_id = ct.id WHERE ct.round_id = m.round_id "
+        f"AND ct.customer_id = m.customer_id AND ca.occurred_date <= {cut})"
+    )
+    return (
+        "SELECT m.customer_id AS customer_pk, m.round_id AS round_pk, "
+        f"{d.day('r.as_of')} AS planned_day, {d.day('r.round_start')} AS start_day, "
+        f"{d.day('r.round_end')} AS end_day, m.arm, "
+        f"CASE WHEN {attempted} THEN 1 ELSE 0 END AS contacted "
+        f"FROM {t.round_member} m JOIN {t.round} r ON r.id = m.round_id "
+        f"WHERE r.round_start <= {cut} ORDER BY m.round_id, m.customer_id"
+    )
+
+
 def stores_sql() -> str:
     return f"SELECT s.id AS store_id, s.code AS store_code FROM {tables().store} s"
 
@@ -187,6 +207,16 @@ def shape_contacts(raw: pl.DataFrame) -> pl.DataFrame:
     return contracts.conform(frame, contracts.CONTACTS, "contacts")
 
 
+def shape_treatments(raw: pl.DataFrame) -> pl.DataFrame:
+    frame = raw.with_columns(
+        as_date("planned_day").alias("planned_date"),
+        as_date("start_day").alias("round_start"),
+        as_date("end_day").alias("round_end"),
+        (pl.col("contacted").cast(pl.Int64) == 1).alias("contacted"),
+    )
+    return contracts.conform(frame, contracts.TREATMENTS, "treatments")
+
+
 def shape_customers(raw: pl.DataFrame, stores: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """Customers known on ``as_of``: joined by then, or seen (order, event) by then.
 
@@ -213,7 +243,8 @@ def shape_customers(raw: pl.DataFrame, stores: pl.DataFrame, as_of: date) -> pl.
 
 
 def extract_frames(db: DatabaseURL, as_of: date, *, time_zone: str) -> AnalyticsFrames:
-    """Read customers, orders, order lines, events and contacts dated on or before ``as_of``.
+    """Read customers, orders, order lines, events, contacts and round memberships dated on or
+    before ``as_of``.
 
     ``time_zone`` is the business's (an IANA name): resolution timestamps become local dates.
     """
@@ -232,6 +263,7 @@ def extract_frames(db: DatabaseURL, as_of: date, *, time_zone: str) -> Analytics
                 "orders": orders_sql(dialect, as_of),
                 "events": events_sql(dialect, as_of),
                 "contacts": contacts_sql(dialect, as_of),
+                "treatments": treatments_sql(dialect, as_of),
             },
         ],
     )
@@ -242,10 +274,14 @@ def extract_frames(db: DatabaseURL, as_of: date, *, time_zone: str) -> Analytics
     contacts = shape_contacts(raw.pop("contacts")).join(
         customers.select("customer_pk"), on="customer_pk", how="semi", maintain_order="left"
     )
+    treatments = shape_treatments(raw.pop("treatments")).join(
+        customers.select("customer_pk"), on="customer_pk", how="semi", maintain_order="left"
+    )
     return AnalyticsFrames(
         customers=customers,
         orders=orders,
         order_lines=order_lines,
         events=events,
         contacts=contacts,
+        treatments=treatments,
     )

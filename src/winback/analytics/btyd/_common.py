@@ -22,6 +22,35 @@ LOG_PARAM_BOUND = 18.0
 GRADIENT_TOLERANCE = 1e-5
 
 
+def row_weights(weights: ArrayLike | None, size: int, error: type[ValueError]) -> FloatArray:
+    """How many customers each of ``size`` rows stands for: 1 each when ``weights`` is None.
+
+    Weights must be finite and >= 0 (they need not be whole numbers); a row of weight 0 is
+    as if it were not there.
+    """
+    if weights is None:
+        return np.ones(size, dtype=np.float64)
+    values = as_float_array(weights, "weights", error).ravel()
+    if values.size != size:
+        raise error(f"weights must have one value per customer row ({values.size} for {size})")
+    refuse(values < 0, "weight is negative", error)
+    return values
+
+
+def group_weighted_rows(
+    weights: FloatArray, *columns: FloatArray
+) -> tuple[list[FloatArray], FloatArray]:
+    """Distinct rows among those of positive weight, and the total weight of each.
+
+    A row of weight w counts as w identical rows, so fitting with weights equals fitting on
+    the rows repeated.
+    """
+    keep = weights > 0
+    groups, _, inverse = group_rows(*(column[keep] for column in columns))
+    totals = np.bincount(inverse, weights=weights[keep], minlength=groups[0].size)
+    return groups, totals.astype(np.float64)
+
+
 class ModelFitError(ValueError):
     """A model cannot be fitted to (or applied to) the data given; the message says why."""
 
@@ -137,12 +166,14 @@ def minimise(objective: Objective, start: FloatArray, names: Sequence[str]) -> F
     theta = np.asarray(result.x, dtype=np.float64)
     if not (np.all(np.isfinite(theta)) and np.isfinite(result.fun)):
         raise ModelFitError("the fit produced non-finite parameters; the data cannot be modelled")
+    # Before the convergence check: a parameter on its bound is the reason the others cannot
+    # settle (e.g. r and alpha both drifting to infinity with their ratio fixed).
+    _refuse_runaway_parameters(theta, names)
     if not _converged(result):
         raise ModelFitError(
             f"the optimiser did not converge ({result.message}); check the data for "
             "extreme values or try a penalizer > 0"
         )
-    _refuse_runaway_parameters(theta, names)
     return theta
 
 

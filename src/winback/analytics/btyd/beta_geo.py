@@ -30,9 +30,10 @@ from winback.analytics.btyd._common import (
     check_frequency,
     check_penalizer,
     dot,
-    group_rows,
+    group_weighted_rows,
     minimise,
     refuse,
+    row_weights,
 )
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
@@ -305,7 +306,8 @@ class BetaGeo:
 
     ``fit`` raises :class:`ModelFitError` on: no customers; missing, negative or non-integer
     frequency; negative recency or T; recency > T; frequency 0 with recency > 0; frequency > 0
-    with recency 0; fewer than 10 repeat buyers; an optimiser that does not converge;
+    with recency 0; weights missing, negative or not one per row; fewer than 10 repeat buyers
+    (weighted); an optimiser that does not converge;
     parameters that are non-finite or run off to 0 or infinity.
     """
 
@@ -318,20 +320,20 @@ class BetaGeo:
     def __repr__(self) -> str:
         return f"BetaGeo(penalizer={self.penalizer!r})"
 
-    def fit(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BetaGeo:
-        """Maximum-likelihood fit of (r, alpha, a, b) to repeat purchases (x, t_x, T)."""
+    def fit(
+        self,
+        frequency: ArrayLike,
+        recency: ArrayLike,
+        T: ArrayLike,
+        weights: ArrayLike | None = None,
+    ) -> BetaGeo:
+        """Maximum-likelihood fit of (r, alpha, a, b) to repeat purchases (x, t_x, T).
+
+        ``weights`` (optional) says how many customers each row stands for, so a summary
+        table of distinct (x, t_x, T) rows with their counts fits as the customers would.
+        """
         penalizer = check_penalizer(self.penalizer)
-        x, t_x, age = check_summary(frequency, recency, T, ModelFitError)
-        x, t_x, age = x.ravel(), t_x.ravel(), age.ravel()
-        if x.size == 0:
-            raise ModelFitError("no customers to fit")
-        repeaters = int(np.count_nonzero(x))
-        if repeaters < MIN_REPEAT_BUYERS:
-            raise ModelFitError(
-                f"only {repeaters} customer(s) made a repeat purchase; the BG/NBD model "
-                f"needs at least {MIN_REPEAT_BUYERS}"
-            )
-        (gx, gt, gage), counts, _ = group_rows(x, t_x, age)
+        (gx, gt, gage), counts = fit_groups(frequency, recency, T, weights, "BG/NBD")
         scale = TIME_SCALE_TARGET / float(gage.max())
         groups = _Groups.build(gx, gt * scale, gage * scale, counts)
         theta = minimise(
@@ -374,6 +376,32 @@ class BetaGeo:
         if params is None:
             raise NotFittedError("this BetaGeo model is not fitted yet; call fit() first")
         return dict(params)
+
+
+def fit_groups(
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    weights: ArrayLike | None,
+    model: str,
+) -> tuple[list[FloatArray], FloatArray]:
+    """Distinct (x, t_x, T) rows to fit on and how many customers each stands for.
+
+    Raises :class:`ModelFitError` on invalid summaries or weights, no customers, or fewer
+    than ``MIN_REPEAT_BUYERS`` repeat buyers (counted with their weights).
+    """
+    x, t_x, age = check_summary(frequency, recency, T, ModelFitError)
+    x, t_x, age = x.ravel(), t_x.ravel(), age.ravel()
+    weight = row_weights(weights, x.size, ModelFitError)
+    if not weight.sum() > 0:
+        raise ModelFitError("no customers to fit")
+    repeaters = dot(weight, (x > 0).astype(np.float64))
+    if repeaters < MIN_REPEAT_BUYERS:
+        raise ModelFitError(
+            f"only {repeaters:g} customer(s) made a repeat purchase; the {model} model "
+            f"needs at least {MIN_REPEAT_BUYERS}"
+        )
+    return group_weighted_rows(weight, x, t_x, age)
 
 
 def _check_horizon(t: ArrayLike) -> FloatArray:

@@ -30,9 +30,10 @@ from winback.analytics.btyd._common import (
     check_frequency,
     check_penalizer,
     dot,
-    group_rows,
+    group_weighted_rows,
     minimise,
     refuse,
+    row_weights,
 )
 
 PARAM_NAMES = ("p", "q", "v")
@@ -141,9 +142,10 @@ class GammaGamma:
     ``log_likelihood_`` (total over repeat buyers, unpenalised). No training data are kept.
 
     ``fit`` raises :class:`ModelFitError` on: missing, negative or non-integer frequency;
-    missing monetary values; a repeat buyer with a non-positive average; fewer than 10 repeat
-    buyers; an optimiser that does not converge; parameters that are non-finite or run off to
-    0 or infinity; and a fitted q <= 1, where the mean spend would be infinite.
+    missing monetary values; a repeat buyer with a non-positive average; weights missing,
+    negative or not one per row; fewer than 10 repeat buyers (weighted); an optimiser that
+    does not converge; parameters that are non-finite or run off to 0 or infinity; and a
+    fitted q <= 1, where the mean spend would be infinite.
     """
 
     params_: dict[str, float]
@@ -155,18 +157,28 @@ class GammaGamma:
     def __repr__(self) -> str:
         return f"GammaGamma(penalizer={self.penalizer!r})"
 
-    def fit(self, frequency: ArrayLike, monetary_value: ArrayLike) -> GammaGamma:
-        """Maximum-likelihood fit of (p, q, v) on the repeat buyers among the customers given."""
+    def fit(
+        self,
+        frequency: ArrayLike,
+        monetary_value: ArrayLike,
+        weights: ArrayLike | None = None,
+    ) -> GammaGamma:
+        """Maximum-likelihood fit of (p, q, v) on the repeat buyers among the customers given.
+
+        ``weights`` (optional) says how many customers each row stands for.
+        """
         penalizer = check_penalizer(self.penalizer)
         x, spend = check_spend(frequency, monetary_value, ModelFitError)
+        weight = row_weights(weights, x.size, ModelFitError)
         repeat = x.ravel() > 0
-        x, spend = x.ravel()[repeat], spend.ravel()[repeat]
-        if x.size < MIN_REPEAT_BUYERS:
+        x, spend, weight = x.ravel()[repeat], spend.ravel()[repeat], weight[repeat]
+        repeaters = float(weight.sum())
+        if repeaters < MIN_REPEAT_BUYERS:
             raise ModelFitError(
-                f"only {x.size} customer(s) made a repeat purchase; the Gamma-Gamma model "
+                f"only {repeaters:g} customer(s) made a repeat purchase; the Gamma-Gamma model "
                 f"needs at least {MIN_REPEAT_BUYERS}"
             )
-        (gx, gz), counts, _ = group_rows(x, spend)
+        (gx, gz), counts = group_weighted_rows(weight, x, spend)
         scale = dot(counts, gz) / float(counts.sum())  # mean repeat spend
         groups = _Groups(gx, gz / scale, counts, float(counts.sum()))
         theta = minimise(

@@ -110,6 +110,7 @@ def frame_rows(frames: AnalyticsFrames) -> dict[str, int]:
         "order_lines": frames.order_lines.height,
         "events": frames.events.height,
         "contacts": frames.contacts.height,
+        "treatments": frames.treatments.height,
     }
 
 
