@@ -135,6 +135,10 @@ class BusinessProfile:
     lifecycle_rule: str = "fixed"
     # Days ahead the churn score looks ("no purchase within N days"); None: lifecycle.lost_from.
     churn_horizon_days: int | None = None
+    # Early warning: the share of buyers who are not lost flagged each analysis (the riskiest by
+    # churn probability), or, when set, a fixed number of customers the team can work.
+    early_warning_share: float = 0.10
+    early_warning_capacity: int | None = None
     rfm_reference: str = "median"  # what "high" in RFM is measured against: "median" | "mean"
     cost_to_serve_per_year: float = 10.0  # currency units per customer (mailings, care, ...)
     value_weights: ValueWeights = field(default_factory=ValueWeights)
@@ -153,6 +157,10 @@ class BusinessProfile:
             raise ValueError(f"rfm_reference must be one of {RFM_REFERENCES}")
         if self.churn_horizon_days is not None and self.churn_horizon_days < 1:
             raise ValueError("churn_horizon_days must be at least 1 day")
+        if not 0 < self.early_warning_share <= 1:
+            raise ValueError("early_warning_share must be above 0 and at most 1")
+        if self.early_warning_capacity is not None and self.early_warning_capacity < 1:
+            raise ValueError("early_warning_capacity must be at least 1 customer (or empty)")
         if self.cost_to_serve_per_year < 0:
             raise ValueError("cost_to_serve_per_year cannot be negative")
         try:

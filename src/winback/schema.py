@@ -180,6 +180,7 @@ SCORE_COLUMNS: tuple[ScoreColumn, ...] = (
     ScoreColumn("customer_type"),
     ScoreColumn("status"),
     ScoreColumn("churn_score", 2),
+    ScoreColumn("churn_probability", 4),
     ScoreColumn("p_alive", 4),
     ScoreColumn("expected_purchases_365", 4),
     ScoreColumn("clv_365", 2),

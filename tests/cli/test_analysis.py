@@ -116,6 +116,7 @@ def test_analyze_twice_exports_the_same_bytes(tmp_path: Path) -> None:
     ids = sorted(Customer.objects.values_list("external_id", flat=True))
     assert exported["customer_id"].to_list() == ids
     assert exported["churn_score"].is_between(0, 100).all()
+    assert exported["churn_probability"].is_between(0, 1).all()
     assert AuditLog.objects.filter(action="export_scores", object_id=day).count() == 4
 
 
@@ -163,6 +164,10 @@ def test_csv_and_xlsx_exports_match_the_stored_snapshot(tmp_path: Path) -> None:
         assert row["stage"] == snapshot.stage
         assert row["status"] == snapshot.status
         assert float(row["churn_score"]) == pytest.approx(snapshot.churn_score, abs=0.005)
+        assert snapshot.churn_probability is not None
+        assert float(row["churn_probability"]) == pytest.approx(
+            snapshot.churn_probability, abs=0.00005
+        )
         assert json.loads(row["top_signals"]) == snapshot.top_signals
     sheet = load_workbook(tmp_path / "s.xlsx", read_only=True).active
     assert sheet is not None
@@ -178,14 +183,92 @@ def test_backtest_reports_the_score_and_the_baselines() -> None:
     result = json.loads(invoke("backtest", "--as-of", as_of, "--horizon", "90", "--json").stdout)
     assert result["as_of"] == as_of
     assert result["horizon_days"] == 90
+    assert result["horizon_source"] == "given"
     assert result["customers"] > 100
     for name in ("churn_score", "recency", "p_alive"):
         assert 0.0 <= result["scores"][name]["roc_auc"] <= 1.0
     assert len(result["calibration"]) == 10
+    actionable = result["actionable"]
+    assert actionable["customers"] < result["customers"]
+    low, high = actionable["intervals"]["roc_auc"]
+    assert low <= actionable["scores"]["churn_score"]["roc_auc"] <= high
 
     shown = invoke("backtest", "--as-of", as_of, "--horizon", "90").stdout
-    for text in ("ROC-AUC", "PR-AUC", "lift top 10%", "Brier", "流失评分"):
+    for text in ("ROC-AUC", "PR-AUC", "lift top 10%", "Brier", "流失评分", "ECE"):
         assert text in shown
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("loaded")
+def test_backtest_defaults_to_the_score_horizon() -> None:
+    from winback.analytics.pipeline import churn_horizon
+    from winback.app.settings.profile import current_profile
+
+    horizon = churn_horizon(current_profile())
+    as_of = (END - timedelta(days=horizon)).isoformat()
+    result = json.loads(invoke("backtest", "--as-of", as_of, "--json").stdout)
+    assert result["horizon_days"] == horizon
+    assert result["horizon_source"] == "score"
+    assert result["weights_source"]
+    assert result["btyd_model"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("loaded")
+def test_backtest_refuses_too_few_outcomes() -> None:
+    from winback.cli import app
+
+    early = (END - timedelta(days=16 * 30)).isoformat()  # two months into the history
+    result = CliRunner().invoke(app, ["backtest", "--as-of", early, "--horizon", "30", "--json"])
+    assert result.exit_code == 1
+    refused = json.loads(result.stdout)
+    assert refused["error"] == "too_few_outcomes"
+    assert min(refused["positives"], refused["negatives"]) < refused["minimum"] == 30
+    shown = CliRunner().invoke(app, ["backtest", "--as-of", early, "--horizon", "30"])
+    assert shown.exit_code == 1
+    assert "30" in shown.output
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("loaded")
+def test_analyze_reports_the_precision_of_earlier_warnings() -> None:
+    from winback.app.settings.profile import current_profile
+    from winback.store.analysis.models import AnalysisRun, CustomerSnapshot
+
+    at_risk = current_profile().lateness_at_risk
+    three, one = END - timedelta(days=91), END - timedelta(days=30)
+    first = json.loads(invoke("analyze", "--as-of", three.isoformat(), "--json").stdout)
+    assert first["early_warning_precision"] == {"1m": None, "3m": None}
+    invoke("analyze", "--as-of", one.isoformat(), "--json")
+    latest = json.loads(invoke("analyze", "--as-of", END.isoformat(), "--json").stdout)
+    precision = latest["early_warning_precision"]
+    assert precision["1m"]["flagged_on"] == one.isoformat()
+    assert precision["3m"]["flagged_on"] == three.isoformat()
+    assert AnalysisRun.objects.get(as_of=END).params["model"]["early_warning_precision"] == (
+        precision
+    )
+    for key, day in (("1m", one), ("3m", three)):
+        flagged = CustomerSnapshot.objects.filter(as_of=day, early_warning=True).exclude(
+            status="lost"
+        )
+        assert precision[key]["flagged"] == flagged.count() > 0
+        # The drifted, counted from the stored rows one by one.
+        days = (END - day).days
+        now = {s.customer_id: s for s in CustomerSnapshot.objects.filter(as_of=END)}
+        hits = 0
+        for snap in flagged:
+            later = now[snap.customer_id]
+            gone = later.days_since_last is not None and later.days_since_last >= days
+            late = later.status == "lost" or (
+                later.expected_interval_days is not None
+                and later.days_since_last is not None
+                and later.days_since_last / later.expected_interval_days >= at_risk
+            )
+            hits += gone and late
+        assert precision[key]["flagged_drifted"] == hits
+        assert 0 <= precision[key]["base_rate"] <= 1
+    shown = invoke("analyze", "--as-of", END.isoformat()).stdout
+    assert precision["1m"]["flagged_on"] in shown
 
 
 @pytest.mark.django_db(transaction=True)

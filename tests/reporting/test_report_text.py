@@ -144,6 +144,61 @@ def test_sentences_carry_the_figures() -> None:
     assert "90.0%" in en["pareto"][0], "the top 20% (one of two buyers) brought 9 of 10"
 
 
+def with_model(model: dict[str, Any]) -> metrics.ReportInputs:
+    base = inputs([])
+    runs = [dict(r) for r in base.runs]
+    runs[-1]["model"] = model
+    base.runs = runs
+    return base
+
+
+STORED = {
+    "flagged_on": "2024-05-31",
+    "as_of": "2024-06-30",
+    "days": 30,
+    "flagged": 40,
+    "flagged_drifted": 14,
+    "precision": 0.35,
+    "unflagged": 360,
+    "unflagged_drifted": 36,
+    "base_rate": 0.1,
+    "lift": 3.5,
+}
+
+
+def test_the_stored_precision_is_told_at_one_and_three_months() -> None:
+    report = metrics.build_report(
+        with_model({"early_warning_precision": {"1m": STORED, "3m": None}})
+    )
+    assert report["early_warning"]["stored"] == {"1m": STORED, "3m": None}
+    en = " ".join(sentences(report, "en")["early_warning"])
+    assert "Of 40 customers flagged about 1 month ago (2024-05-31), 14 (35.0%)" in en
+    assert "3.5 times" in en
+    assert "3 months" not in en
+    zh = " ".join(sentences(report, "zh")["early_warning"])
+    assert "约 1 个月前（2024-05-31）预警的 40 名客户中" in zh
+    assert "注意" not in zh
+
+
+@pytest.mark.parametrize(
+    ("model", "shown"),
+    [
+        ({"priors_used": ["btyd"], "status_rule": "probability_cutoff"}, True),
+        ({"priors_used": [], "status_rule": "base_rate"}, True),
+        ({"priors_used": [], "status_rule": "probability_cutoff"}, False),
+        ({}, False),
+        ({"priors_used": "btyd"}, False),  # not a list: read defensively
+    ],
+)
+def test_the_history_notice_follows_the_model(model: dict[str, Any], shown: bool) -> None:
+    report = metrics.build_report(with_model(model))
+    assert report["history"]["shown"] is shown
+    for lang, words in (("en", "too little history"), ("zh", "自身历史数据还不够")):
+        text = " ".join(sentences(report, lang)["audit"] + sentences(report, lang)["early_warning"])
+        told = words in text or ("base rate" in text if lang == "en" else "流失基准率" in text)
+        assert told is shown
+
+
 @pytest.mark.slow  # a whole report with its charts
 def test_html_is_self_contained_and_marks_simulated_sections() -> None:
     from winback.reporting.render_html import render_html

@@ -26,6 +26,7 @@ def snapshot_rows() -> pl.DataFrame:
             "customer_type": ["lost", "evergreen", "alert", "vulnerable"],
             "status": ["lost", "active", "at_risk", "at_risk"],
             "churn_score": [91.23456, 3.0, 55.5, 70.0],
+            "churn_probability": [0.9123456, 0.03, None, 0.7],
             "p_alive": [0.0123456, 0.99, None, 0.5],
             "expected_purchases_365": [0.1, 12.0, 1.0, 0.5],
             "clv_365": [-3.456, 2500.0, 80.0, 10.0],
@@ -67,6 +68,7 @@ def test_csv_columns_order_format_and_bom(tmp_path: Path) -> None:
     assert back["customer_id"].to_list() == ["'=HYPERLINK(1)", "'@risk", "A-02", "C-10"]
     c10 = back.filter(pl.col("customer_id") == "C-10").row(0, named=True)
     assert c10["churn_score"] == "91.23"
+    assert c10["churn_probability"] == "0.9123"
     assert c10["p_alive"] == "0.0123"
     assert c10["clv_365"] == "-3.46"  # a negative number stays a number
     assert c10["expected_interval_days"] == "30.0"
@@ -75,6 +77,7 @@ def test_csv_columns_order_format_and_bom(tmp_path: Path) -> None:
     assert json.loads(c10["top_signals"]) == [{"code": "late"}]
     a02 = back.filter(pl.col("customer_id") == "A-02").row(0, named=True)
     assert a02["p_alive"] is None
+    assert a02["churn_probability"] is None
     assert a02["tier"] is None
 
 

@@ -30,6 +30,7 @@ def scores(pks: list[int], churn: float, *, as_of: date = AS_OF) -> pl.DataFrame
             "customer_type": ["lost"] * n,
             "status": ["lost"] * n,
             "churn_score": [churn] * n,
+            "churn_probability": [churn / 100] * n,
             "p_alive": [None] + [0.25] * (n - 1),  # the first row has no model value
             "expected_purchases_365": [1.5] * n,
             "clv_365": [123.45] * n,
@@ -98,6 +99,7 @@ def test_a_rerun_replaces_that_date_only(stage: bool) -> None:
     today = CustomerSnapshot.objects.filter(as_of=AS_OF)
     assert sorted(today.values_list("customer_id", flat=True)) == sorted(pks[:2])
     assert set(today.values_list("churn_score", flat=True)) == {55.0}
+    assert set(today.values_list("churn_probability", flat=True)) == {0.55}
     assert CustomerSnapshot.objects.filter(as_of=earlier).count() == 4
 
 

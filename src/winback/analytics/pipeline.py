@@ -333,6 +333,7 @@ def _score(
         "customer_type",
         "status",
         "churn_score",
+        (pl.col("churn_score") / 100).alias("churn_probability"),
         pl.col("p_alive").round(6),
         pl.col("expected_purchases_365").round(4),
         pl.col("clv_365").round(2),
@@ -369,7 +370,9 @@ def _classify(
     """Stage -> status -> early warning -> customer type -> retention action."""
     frame = frame.with_columns(stage=stage_expr(profile))
     frame = frame.with_columns(status=status_expr(profile))
-    frame = frame.with_columns(early_warning=early_warning_expr(profile))
+    # Ranked by the calibrated probability when the frame has it (same order as the score).
+    risk = "churn_probability" if "churn_probability" in frame.columns else "churn_score"
+    frame = frame.with_columns(early_warning=early_warning_expr(profile, risk))
     return frame.with_columns(
         customer_type=customer_type_expr(profile, records_engagement=records_engagement),
         retention_action=retention_action_expr(),

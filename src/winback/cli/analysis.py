@@ -73,6 +73,10 @@ def analyze(
 
     with analysis_progress(console, quiet=as_json) as report:
         run = run_analysis(day, progress=report)
+    model = (run.params or {}).get("model") or {}
+    priors = list(model.get("priors_used") or [])
+    status_rule = model.get("status_rule")
+    precision = model.get("early_warning_precision") or {}
     if as_json:
         print_json(
             {
@@ -80,12 +84,20 @@ def analyze(
                 "customers": run.customers,
                 "counts": run.counts,
                 "timings": run.timings,
+                "priors_used": priors,
+                "status_rule": status_rule,
+                "early_warning_precision": precision,
             }
         )
         return
-    from winback.cli.render import counts_table
+    from winback.cli.render import counts_table, history_notice_text, precision_table
 
     out.print(counts_table(run.counts, day))
+    if priors or status_rule == "base_rate":
+        out.print("[yellow]" + history_notice_text(priors, status_rule) + "[/yellow]")
+    table = precision_table(precision)
+    if table is not None:
+        out.print(table)
     out.print(
         _("%(n)s customers scored in %(s).1f s.")
         % {"n": f"{run.customers:,}", "s": float(run.timings.get("total", 0.0))}
@@ -94,18 +106,43 @@ def analyze(
 
 def backtest(
     as_of: str = typer.Option(..., "--as-of", help="Score as of this past date (YYYY-MM-DD)."),
-    horizon: int = typer.Option(90, "--horizon", help="Days after the date to check against."),
+    horizon: int | None = typer.Option(
+        None,
+        "--horizon",
+        help="Days after the date to check against (default: the churn score's own horizon).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """Check the churn score against what happened next, beside two simple baselines."""
     day = parse_day(as_of)
-    if horizon <= 0:
+    if horizon is not None and horizon <= 0:
         raise typer.BadParameter(_("the horizon must be at least one day"))
     django_setup()
+    from winback.analytics.backtest import TooFewOutcomes
     from winback.app.analysis.service import backtest as run_backtest
 
-    with console.status(_("Backtesting...")):
-        result = run_backtest(day, horizon)
+    try:
+        with console.status(_("Backtesting...")):
+            result = run_backtest(day, horizon)
+    except TooFewOutcomes as exc:
+        message = _(
+            "Too few outcomes to judge the score: among the customers still active, silent or "
+            "sleeping, %(pos)s did not buy again and %(neg)s did; at least %(min)s of each are "
+            "needed. Choose an earlier date or a longer history."
+        ) % {"pos": exc.positives, "neg": exc.negatives, "min": exc.minimum}
+        if as_json:
+            print_json(
+                {
+                    "error": "too_few_outcomes",
+                    "message": message,
+                    "positives": exc.positives,
+                    "negatives": exc.negatives,
+                    "minimum": exc.minimum,
+                }
+            )
+        else:
+            console.print(f"[red]{message}[/red]")
+        raise typer.Exit(1) from None
     if as_json:
         print_json(result)
         return

@@ -76,10 +76,16 @@ def run_demo(
     console.print(counts_table(run.counts, end_date))
 
     horizon = churn_horizon(profile)
-    with console.status(_("Backtesting the churn score...")):
-        checked = backtest(end_date - timedelta(days=horizon), horizon)
-    for table in backtest_tables(checked):
-        console.print(table)
+    from winback.analytics.backtest import TooFewOutcomes
+
+    try:
+        with console.status(_("Backtesting the churn score...")):
+            checked = backtest(end_date - timedelta(days=horizon), horizon)
+    except TooFewOutcomes as exc:
+        console.print(f"[yellow]{exc}[/yellow]")
+    else:
+        for table in backtest_tables(checked):
+            console.print(table)
 
     export = export_scores(
         end_date, "csv", out / "exports" / f"scores-{end_date.isoformat()}.csv", reason="demo"

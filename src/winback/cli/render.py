@@ -74,12 +74,7 @@ SCORER_LABELS = {
 }
 
 
-def backtest_tables(result: dict[str, Any]) -> list[Table]:
-    """The metrics per score (churn score and the two baselines) and the calibration table."""
-    title = _("Backtest as of %(as_of)s, horizon %(h)s days") % {
-        "as_of": result.get("as_of", ""),
-        "h": result.get("horizon_days", ""),
-    }
+def _metrics_table(title: str, result: dict[str, Any]) -> Table:
     metrics = Table(title=title)
     metrics.caption = _(
         "%(n)s customers who had bought, %(pos)s did not buy again (base rate %(rate)s)"
@@ -92,13 +87,68 @@ def backtest_tables(result: dict[str, Any]) -> list[Table]:
     for _key, label in METRICS:
         metrics.add_column(label, justify="right")
     scorers: dict[str, dict[str, Any] | None] = result.get("scores") or {}
+    intervals: dict[str, Any] = result.get("intervals") or {}
     for name, values in scorers.items():
         label = _(SCORER_LABELS.get(name, name))
-        metrics.add_row(label, *[number((values or {}).get(key)) for key, _label in METRICS])
-    tables = [metrics]
-    calibration: list[dict[str, Any]] = result.get("calibration") or []
+        cells = []
+        for key, _label in METRICS:
+            cell = number((values or {}).get(key))
+            band = intervals.get(key) if name == "churn_score" else None
+            if band:
+                cell += f" [{number(band[0])}, {number(band[1])}]"
+            cells.append(cell)
+        metrics.add_row(label, *cells)
+    return metrics
+
+
+def backtest_tables(result: dict[str, Any]) -> list[Table]:
+    """The models used, the metrics per score (all buyers, then the actionable ones) with 95%
+    bootstrap intervals, calibration figures and the calibration table."""
+    values = {"as_of": result.get("as_of", ""), "h": result.get("horizon_days", "")}
+    models = Table(title=_("Models used"), show_header=False)
+    source = result.get("weights_source")
+    models.add_row(_("horizon (days)"), str(result.get("horizon_days", "-")))
+    models.add_row(_("churn weights"), str(source or "-"))
+    weights: dict[str, Any] = result.get("weights") or {}
+    models.add_row(
+        _("weights"), ", ".join(f"{k} {number(float(v))}" for k, v in sorted(weights.items()))
+    )
+    models.add_row(_("BTYD model"), str(result.get("btyd_model") or "-"))
+    models.add_row(_("probability checked"), str(result.get("probability") or "-"))
+    priors = result.get("priors_used") or []
+    if priors or result.get("status_rule") == "base_rate":
+        models.add_row(_("note"), history_notice_text(priors, result.get("status_rule")))
+    tables = [models]
+    tables.append(
+        _metrics_table(
+            _("Backtest as of %(as_of)s, horizon %(h)s days: all buyers") % values, result
+        )
+    )
+    actionable: dict[str, Any] = result.get("actionable") or {}
+    if actionable:
+        tables.append(
+            _metrics_table(
+                _("Actionable customers (active, silent, sleeping), horizon %(h)s days") % values,
+                actionable,
+            )
+        )
+    fit = Table(title=_("Calibration of the probability"))
+    fit.add_column(_("customers"))
+    for column in ("ECE", _("slope"), _("intercept")):
+        fit.add_column(column, justify="right")
+    for name, group in ((_("all buyers"), result), (_("actionable"), actionable)):
+        if group:
+            fit.add_row(
+                name,
+                number(group.get("ece")),
+                number(group.get("calibration_slope")),
+                number(group.get("calibration_intercept")),
+            )
+    fit.caption = _("Slope 1 and intercept 0: calibrated; slope below 1: too extreme.")
+    tables.append(fit)
+    calibration: list[dict[str, Any]] = (actionable or result).get("calibration") or []
     if calibration:
-        table = Table(title=_("Calibration of the churn score (deciles of the prediction)"))
+        table = Table(title=_("Reliability of the probability (deciles, actionable customers)"))
         headers = {
             "bin": _("decile"),
             "n": _("customers"),
@@ -112,6 +162,46 @@ def backtest_tables(result: dict[str, Any]) -> list[Table]:
             table.add_row(*[number(row.get(c)) for c in columns])
         tables.append(table)
     return tables
+
+
+def history_notice_text(priors: list[str], status_rule: str | None) -> str:
+    """The plain-words notice when the analysis leaned on priors (too little history)."""
+    parts = []
+    if priors:
+        parts.append(
+            _("Too little history: the analysis used built-in priors (%(what)s).")
+            % {"what": ", ".join(priors)}
+        )
+    if status_rule == "base_rate":
+        parts.append(_("At-risk status follows the business's base rate, not a learned cut-off."))
+    return " ".join(parts)
+
+
+def precision_table(precision: dict[str, Any]) -> Table | None:
+    """The early-warning precision at one and three months, when earlier analyses exist."""
+    rows = {k: v for k, v in (precision or {}).items() if isinstance(v, dict)}
+    if not rows:
+        return None
+    table = Table(title=_("Early-warning precision"))
+    for header in (
+        _("flagged on"),
+        _("flagged"),
+        _("drifted"),
+        _("precision"),
+        _("base rate"),
+        _("lift"),
+    ):
+        table.add_column(header, justify="right")
+    for value in rows.values():
+        table.add_row(
+            str(value.get("flagged_on", "-")),
+            number(value.get("flagged")),
+            number(value.get("flagged_drifted")),
+            number(value.get("precision")),
+            number(value.get("base_rate")),
+            number(value.get("lift")),
+        )
+    return table
 
 
 def number(value: Any) -> str:

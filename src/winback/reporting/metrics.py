@@ -135,7 +135,11 @@ def build_report(inputs: ReportInputs) -> dict[str, Any]:
         "reasons": reason_section(inputs),
         "tiers": tier_movements(inputs.tier_flow),
         "pareto": pareto(inputs.revenue_12m),
-        "early_warning": early_warning_precision(inputs.early_warning),
+        "early_warning": {
+            **early_warning_precision(inputs.early_warning),
+            "stored": stored_precision(run_by_day[inputs.current_as_of].get("model")),
+        },
+        "history": history_notice(run_by_day[inputs.current_as_of].get("model")),
         "agents": agent_effort(inputs.agents, inputs.ratings),
         "roi": roi_table(estimates),
         "programme_holdout": programme_holdout(inputs.programme_holdout),
@@ -659,6 +663,30 @@ def early_warning_precision(frame: pl.DataFrame | None) -> dict[str, Any]:
         "lift": precision / base if precision is not None and base else None,
         "recall": hits / lapsed if lapsed else None,
     }
+
+
+PRECISION_LOOKBACKS = ("1m", "3m")
+
+
+def stored_precision(model: Any) -> dict[str, Any]:
+    """The early-warning precision the analysis stored (``model["early_warning_precision"]``):
+    at about one and three months, each None when there was no analysis that long before."""
+    stored = model.get("early_warning_precision") if isinstance(model, dict) else None
+    stored = stored if isinstance(stored, dict) else {}
+    return {
+        key: stored[key] if isinstance(stored.get(key), dict) else None
+        for key in PRECISION_LOOKBACKS
+    }
+
+
+def history_notice(model: Any) -> dict[str, Any]:
+    """Whether the analysis leaned on priors for lack of history (``priors_used``) and whether
+    at-risk status follows the base rate (``status_rule``); read defensively."""
+    model = model if isinstance(model, dict) else {}
+    used = model.get("priors_used")
+    priors = [str(p) for p in used if isinstance(p, str)] if isinstance(used, list) else []
+    base_rate = model.get("status_rule") == "base_rate"
+    return {"shown": bool(priors) or base_rate, "priors_used": priors, "base_rate": base_rate}
 
 
 # --- agents, audit, data quality ---------------------------------------------------------------

@@ -583,20 +583,76 @@ def _pareto(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
 
 def _early_warning(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
     e = r["early_warning"]
+    lines = _history_lines(r, zh)
     if not e["available"] or not e["flagged"]:
-        return ["上月没有预警数据。" if zh else "There were no early warnings last month to check."]
-    lift = "-" if e["lift"] is None else f"{e['lift']:.1f}"
-    if zh:
-        return [
+        lines.append(
+            "上月没有预警数据。" if zh else "There were no early warnings last month to check."
+        )
+    else:
+        lift = "-" if e["lift"] is None else f"{e['lift']:.1f}"
+        lines.append(
             f"上月预警的 {num(e['flagged'])} 名客户中，"
             f"{num(e['flagged_lapsed'])} 名（{pct(e['precision'])}）"
             f"本月已流失，而全体基准为 {pct(e['base_rate'])}，是基准的 {lift} 倍。"
-        ]
-    return [
-        f"Of {num(e['flagged'])} customers flagged last month, {num(e['flagged_lapsed'])} "
-        f"({pct(e['precision'])}) are lost now against a base rate of {pct(e['base_rate'])}: "
-        f"{lift} times the base."
-    ]
+            if zh
+            else f"Of {num(e['flagged'])} customers flagged last month, {num(e['flagged_lapsed'])} "
+            f"({pct(e['precision'])}) are lost now against a base rate of {pct(e['base_rate'])}: "
+            f"{lift} times the base."
+        )
+    stored = e.get("stored") or {}
+    for key, months_zh, months_en in (
+        ("1m", "约 1 个月", "about 1 month"),
+        ("3m", "约 3 个月", "about 3 months"),
+    ):
+        s = stored.get(key)
+        if not s or not s.get("flagged"):
+            continue
+        lift = "-" if s.get("lift") is None else f"{s['lift']:.1f}"
+        if zh:
+            lines.append(
+                f"{months_zh}前（{s['flagged_on']}）预警的 {num(s['flagged'])} 名客户中，"
+                f"{num(s['flagged_drifted'])} 名（{pct(s['precision'])}）此后未再购买、"
+                f"已按自身节律逾期或已流失；未预警客户中这一比例为 {pct(s['base_rate'])}，"
+                f"是其 {lift} 倍。"
+            )
+        else:
+            lines.append(
+                f"Of {num(s['flagged'])} customers flagged {months_en} ago ({s['flagged_on']}), "
+                f"{num(s['flagged_drifted'])} ({pct(s['precision'])}) have not bought since and "
+                f"are overdue by their own rhythm or lost, against {pct(s['base_rate'])} of those "
+                f"not flagged: {lift} times as many."
+            )
+    return lines
+
+
+PRIOR_NAMES: dict[str, tuple[str, str]] = {
+    "churn_weights": ("the churn score's weights", "流失评分的权重"),
+    "btyd": ("the purchase-rhythm model (BTYD)", "购买节律模型（BTYD）"),
+}
+
+
+def _history_lines(r: dict[str, Any], zh: bool) -> list[str]:
+    """The "too little history" notice, when the analysis leaned on priors."""
+    h = r.get("history") or {}
+    if not h.get("shown"):
+        return []
+    lines = []
+    priors = [PRIOR_NAMES.get(p, (p, p))[1 if zh else 0] for p in h.get("priors_used") or []]
+    if priors:
+        lines.append(
+            f"注意：自身历史数据还不够，本次分析对{'、'.join(priors)}使用了内置的初始值。"
+            if zh
+            else "Note: too little history of your own yet; this analysis used built-in "
+            f"starting values for {', '.join(priors)}."
+        )
+    if h.get("base_rate"):
+        lines.append(
+            "流失风险状态按本企业的流失基准率划定，而非从数据中学到的阈值。"
+            if zh
+            else "At-risk status follows the business's base rate of leaving, not a cut-off "
+            "learned from the data."
+        )
+    return lines
 
 
 def _agents(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
@@ -653,17 +709,23 @@ def _roi(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
 
 def _audit(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
     a = r["audit"]
+    history = _history_lines(r, zh)
     if not a["table"].height:
-        return ["本次分析没有指标审计。" if zh else "The analysis has no indicator audit."]
+        return [
+            *history,
+            "本次分析没有指标审计。" if zh else "The analysis has no indicator audit.",
+        ]
     auc = "-" if a["best_auc"] is None else f"{a['best_auc']:.2f}"
     if zh:
         return [
+            *history,
             f"{a['table'].height} 个指标中建议保留 {a['keep']} 个、去掉 {a['drop']} 个；"
-            f"最强的是 {a['best']}（AUC {auc}）。"
+            f"最强的是 {a['best']}（AUC {auc}）。",
         ]
     return [
+        *history,
         f"Of {a['table'].height} indicators {a['keep']} are worth keeping and {a['drop']} could "
-        f"go; the strongest is {a['best']} (AUC {auc})."
+        f"go; the strongest is {a['best']} (AUC {auc}).",
     ]
 
 

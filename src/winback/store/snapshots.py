@@ -165,3 +165,20 @@ def read_snapshots(db: DatabaseURL, as_of: date) -> pl.DataFrame:
     )
     contract = {"external_id": pl.String(), **contracts.SNAPSHOT}
     return contracts.conform(frame, contract, "snapshots")
+
+
+def read_flags(db: DatabaseURL, as_of: date) -> pl.DataFrame:
+    """``as_of``'s early-warning flags with the stage and status they were set against
+    (``winback.analytics.early_warning.FLAGS_SCHEMA``), one row per customer."""
+    dialect = Dialect(db.engine)
+    sql = (
+        f"SELECT customer_id AS customer_pk, stage, status, early_warning FROM {tables().snapshot}"
+        f" WHERE as_of = {dialect.date_literal(as_of)}"
+    )
+    raw = read_groups(db, [{"flags": sql}])["flags"]
+    return raw.select(
+        pl.col("customer_pk").cast(pl.Int64),
+        pl.col("stage").cast(pl.String),
+        pl.col("status").cast(pl.String),
+        pl.col("early_warning").cast(pl.Boolean),
+    )

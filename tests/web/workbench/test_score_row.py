@@ -26,6 +26,7 @@ from winback.store.export import COLUMNS
 # from rounded ones, so any second rule or a missing one shows.
 AWKWARD = {
     "churn_score": 71.325,
+    "churn_probability": 0.71325,
     "p_alive": 0.123456789,
     "expected_purchases_365": 2.00005,
     "clv_365": 1234.565,

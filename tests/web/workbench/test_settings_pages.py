@@ -254,3 +254,25 @@ def test_questionnaires_are_shown_read_only(admin: User) -> None:
     page = signed_in(admin).get(reverse("settings_questionnaires")).content.decode()
     assert "回访问卷（首次联系）" in page
     assert "<form" not in page.split("<main")[1]  # nothing to submit
+
+
+def test_the_early_warning_rate_is_set_on_the_profile_page(admin: User) -> None:
+    client = signed_in(admin)
+    en = client.get(reverse("settings_profile"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Customers to flag early (empty: use the share)" in en
+    zh = client.get(reverse("settings_profile"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "每次预警的客户数（留空：按比例）" in zh
+    response = client.post(
+        reverse("settings_profile"),
+        _profile_post(early_warning_share=0.2, early_warning_capacity=120),
+    )
+    assert response.status_code == 302
+    profile = current_profile()
+    assert (profile.early_warning_share, profile.early_warning_capacity) == (0.2, 120)
+    before = current_profile()
+    for bad in ({"early_warning_share": 1.5}, {"early_warning_share": 0}):
+        response = client.post(reverse("settings_profile"), _profile_post(**bad))
+        assert response.status_code == 422
+    response = client.post(reverse("settings_profile"), _profile_post(early_warning_capacity=0))
+    assert response.status_code == 422  # the form's own minimum refuses it
+    assert current_profile() == before

@@ -23,16 +23,26 @@ from django.db import connection, transaction
 
 from winback.analytics.frames import AnalyticsFrames
 from winback.app.settings.profile import current_profile
+from winback.config import BusinessProfile
 from winback.environment import DatabaseURL
 from winback.store.analysis.models import AnalysisRun
 from winback.store.export import write_scores
 from winback.store.extract import extract_frames
-from winback.store.snapshots import read_snapshots, replace_snapshots, staged_snapshots
+from winback.store.snapshots import (
+    read_flags,
+    read_snapshots,
+    replace_snapshots,
+    staged_snapshots,
+)
 
 # Called with a stage code as each stage starts: extract, analyze, write, done.
 Progress = Callable[[str], None]
 STAGES = ("extract", "analyze", "write")
 HEADLINE = ("stage", "status", "tier")
+# Early-warning precision looks back at the analysis nearest on or before as_of - days, and
+# only if it is at most LOOKBACK_SLACK days older than that (else: not available).
+PRECISION_LOOKBACKS = {"1m": 30, "3m": 91}
+LOOKBACK_SLACK = 31
 
 
 class NoAnalysisError(LookupError):
@@ -116,10 +126,14 @@ def analyze(as_of: date, *, progress: Progress | None = None) -> AnalysisRun:
     extracted = time.perf_counter()
     report("analyze")
     result = analyze_frames(frames, profile, as_of)
-    analysed = time.perf_counter()
-    report("write")
     rows = frame_rows(frames)
     del frames
+    model = {
+        **result.model,
+        "early_warning_precision": warning_precisions(result.scores, as_of, profile),
+    }
+    analysed = time.perf_counter()
+    report("write")
     connection.ensure_connection()
     raw = connection.connection
     with (
@@ -134,7 +148,7 @@ def analyze(as_of: date, *, progress: Progress | None = None) -> AnalysisRun:
                 "params": {
                     "profile": profile.to_dict(),
                     "rows": rows,
-                    "model": result.model,
+                    "model": model,
                     "value_table": result.value_table,
                 },
                 "weights": result.weights,
@@ -157,18 +171,57 @@ def analyze(as_of: date, *, progress: Progress | None = None) -> AnalysisRun:
     return run
 
 
-def backtest(as_of: date, horizon_days: int) -> dict[str, Any]:
-    """Score as of ``as_of`` and compare with what happened in the next ``horizon_days`` days.
+def flagged_on(as_of: date, days: int) -> date | None:
+    """The analysis date nearest on or before ``as_of - days`` (within LOOKBACK_SLACK days)."""
+    target = as_of - timedelta(days=days)
+    earlier = (
+        AnalysisRun.objects.filter(
+            as_of__lte=target, as_of__gte=target - timedelta(days=LOOKBACK_SLACK)
+        )
+        .order_by("-as_of")
+        .values_list("as_of", flat=True)
+        .first()
+    )
+    return earlier
 
-    Data up to ``as_of + horizon_days`` is read: the core scores with what was known on
-    ``as_of`` and labels with the horizon that followed.
+
+def warning_precisions(
+    scores: pl.DataFrame, as_of: date, profile: BusinessProfile
+) -> dict[str, Any]:
+    """Precision of the early warnings of about one and three months before ``as_of``, judged
+    on ``scores`` (the analysis of ``as_of``); {"1m": None, ...} when there was no analysis."""
+    from winback.analytics.early_warning import warning_precision
+
+    found: dict[str, Any] = {}
+    days_by_key = {key: flagged_on(as_of, days) for key, days in PRECISION_LOOKBACKS.items()}
+    if not any(days_by_key.values()):
+        return dict.fromkeys(PRECISION_LOOKBACKS)
+    now = scores.select("customer_pk", "status", "days_since_last", "expected_interval_days")
+    with adbc_database() as db:
+        for key, day in days_by_key.items():
+            if day is None:
+                found[key] = None
+                continue
+            found[key] = warning_precision(read_flags(db, day), now, day, as_of, profile)
+    return found
+
+
+def backtest(as_of: date, horizon_days: int | None = None) -> dict[str, Any]:
+    """Score as of ``as_of`` and compare with what happened in the next ``horizon_days`` days
+    (default: the horizon the shipped score uses, ``pipeline.churn_horizon``).
+
+    Data up to ``as_of + horizon`` is read: the core scores with what was known on ``as_of``
+    and labels with the horizon that followed. Raises
+    :class:`winback.analytics.backtest.TooFewOutcomes` when the outcomes are too few to judge.
     """
     from winback.analytics.backtest import backtest as backtest_frames
+    from winback.analytics.pipeline import churn_horizon
 
-    if horizon_days <= 0:
+    if horizon_days is not None and horizon_days <= 0:
         raise ValueError("the horizon must be at least one day")
     profile = current_profile()
-    frames = extract(as_of + timedelta(days=horizon_days), profile.time_zone)
+    horizon = horizon_days if horizon_days is not None else churn_horizon(profile)
+    frames = extract(as_of + timedelta(days=horizon), profile.time_zone)
     return backtest_frames(frames, profile, as_of, horizon_days)
 
 

@@ -125,6 +125,9 @@ class ScoreOut(Schema):
     customer_type: str
     status: str
     churn_score: float | None
+    churn_probability: float | None = Field(
+        description="Calibrated probability (0-1) of no purchase within the score's horizon."
+    )
     p_alive: float | None
     expected_purchases_365: float | None
     clv_365: float | None

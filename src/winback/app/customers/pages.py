@@ -23,7 +23,12 @@ from django.utils.translation import ngettext
 
 from winback.app.accounts import permissions
 from winback.app.analysis.rows import shown_scores
-from winback.app.analysis.selectors import filter_snapshots, latest_run
+from winback.app.analysis.selectors import (
+    filter_snapshots,
+    history_notice,
+    latest_run,
+    warning_precision_rows,
+)
 from winback.app.analysis.wording import action_text, signals_text
 from winback.app.contacts import gate
 from winback.app.settings.rules import RuleData, current_rules
@@ -468,7 +473,7 @@ def customers_page(filters: CustomerFilters, page_number: str | int | None) -> d
                 "status": status_label(snapshot.status) if snapshot else "",
             }
         )
-    return {"run": run, "page": page, "items": items}
+    return {"run": run, "page": page, "items": items, "history": history_notice(run)}
 
 
 def _page_scores(page: Page[Any]) -> dict[int, dict[str, Any]]:
@@ -533,7 +538,13 @@ def early_warnings(
         }
         for snap in page.object_list  # one page: at most PAGE_SIZE rows
     ]
-    return {"run": run, "page": page, "items": items}
+    return {
+        "run": run,
+        "page": page,
+        "items": items,
+        "history": history_notice(run),
+        "precision": warning_precision_rows(run),
+    }
 
 
 def dashboard(*, lang: str = "zh-hans") -> dict[str, Any]:
@@ -556,6 +567,7 @@ def dashboard(*, lang: str = "zh-hans") -> dict[str, Any]:
     members = _grouped(RoundMember.objects.values_list("round_id", "arm"))
     return {
         "run": run,
+        "history": history_notice(run),
         "trend_svg": stage_trend_svg(history, lang),
         "early_warnings": int(counts.get("early_warning", {}).get("true", 0)),
         "stages": _in_order(counts.get("stage", {}), list(STAGE_LABELS), stage_label),

@@ -89,7 +89,13 @@ def _runs(window: MonthWindow) -> list[dict[str, Any]]:
         as_of__gt=_months_back(window.end, 13), as_of__lte=window.end + timedelta(days=1)
     ).order_by("as_of")
     return [
-        {"as_of": r.as_of, "customers": r.customers, "counts": r.counts, "audit": r.audit}
+        {
+            "as_of": r.as_of,
+            "customers": r.customers,
+            "counts": r.counts,
+            "audit": r.audit,
+            "model": (r.params or {}).get("model") or {},
+        }
         for r in rows
     ]
 

@@ -73,6 +73,11 @@ PROFILE_GROUPS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
             "rfm_reference",
         ),
     ),
+    (
+        "early_warning",
+        _("Early warning"),
+        ("early_warning_share", "early_warning_capacity"),
+    ),
     ("tiers", _("Value tiers"), ("tiers",)),
     (
         "value_weights",
@@ -140,6 +145,8 @@ PROFILE_LABELS: dict[str, Any] = {
     "lateness_lost": _("Lost when this many times later than usual"),
     "churn_horizon_days": _("Churn score horizon (days; empty: the lost threshold)"),
     "rfm_reference": _("RFM reference"),
+    "early_warning_share": _("Share of buyers not lost to flag early (e.g. 0.10 = riskiest 10%)"),
+    "early_warning_capacity": _("Customers to flag early (empty: use the share)"),
     "tiers": _("Number of value tiers (1-5)"),
     "value_weights.referral_converted": _("Converted referral (x the referred customer's revenue)"),
     "value_weights.forum_post": _("Forum post"),

@@ -33,6 +33,7 @@ class CustomerSnapshot(models.Model):
     customer_type = models.CharField(_("customer type"), max_length=16)
     status = models.CharField(_("status"), max_length=16)
     churn_score = models.FloatField(_("churn score (0-100)"))
+    churn_probability = models.FloatField(_("churn probability"), null=True)
     p_alive = models.FloatField(_("P(alive)"), null=True)
     expected_purchases_365 = models.FloatField(null=True)
     clv_365 = models.FloatField(_("predicted 12-month value"), null=True)

@@ -58,7 +58,7 @@ class ProfileForm(forms.Form):
             field: forms.Field
             if path in svc.PROFILE_CHOICES:
                 field = forms.ChoiceField(label=label, choices=svc.PROFILE_CHOICES[path])
-            elif path == "churn_horizon_days":
+            elif path in ("churn_horizon_days", "early_warning_capacity"):
                 field = forms.IntegerField(label=label, required=False, min_value=1)
             elif path == "programme.global_holdout_seed":
                 field = forms.IntegerField(label=label, required=False, min_value=0)
