@@ -123,7 +123,7 @@ def backtest(
 
 def _btyd_name(described: Any) -> str | None:
     if isinstance(described, dict):
-        for key in ("model", "name", "kind"):
+        for key in ("count_model", "model", "name", "kind"):
             if described.get(key):
                 return str(described[key])
         return "bg_nbd" if described.get("bg_nbd") else None
