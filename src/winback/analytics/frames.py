@@ -68,6 +68,7 @@ SNAPSHOT: dict[str, pl.DataType] = {
     "customer_type": pl.String(),  # prospect | new | vulnerable | alert | evergreen | lost
     "status": pl.String(),  # active | at_risk | lost
     "churn_score": pl.Float64(),  # 0-100
+    "churn_probability": pl.Float64(),  # calibrated P(no purchase within the horizon)
     "p_alive": pl.Float64(),
     "expected_purchases_365": pl.Float64(),
     "clv_365": pl.Float64(),  # currency units, not cents

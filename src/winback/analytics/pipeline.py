@@ -21,13 +21,17 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from winback.analytics.calibration import Calibration, fit_calibration
 from winback.analytics.churn import (
     ChurnModel,
+    base_rate_cutoff,
+    base_rate_status_expr,
     default_model,
     fit_churn_model,
     indicator_audit,
     learnable,
     status_expr,
+    with_calibration,
     with_weights,
 )
 from winback.analytics.early_warning import early_warning_expr, retention_action_expr, triggers
@@ -42,15 +46,22 @@ from winback.analytics.frames import (
     AnalyticsFrames,
     conform,
 )
-from winback.analytics.indicators import CODES, model_inputs, raw_values
+from winback.analytics.indicators import CODES, btyd_no_return, model_inputs, raw_values
 from winback.analytics.lifecycle import customer_type_expr, stage_expr
 from winback.analytics.metrics import compare_scores
+from winback.analytics.priors import (
+    CHURN_PRIOR_DOMINATES,
+    CHURN_PRIOR_STRENGTH,
+    churn_weight_prior,
+)
 from winback.analytics.sampling import hash_fold, hash_sample
 from winback.analytics.segments import abc_classes, rfm_octant_expr, rfm_references
 from winback.analytics.signals import top_signals
 from winback.analytics.value import (
+    TIME_UNIT_DAYS,
     BtydFit,
     Prediction,
+    Summary,
     fit_btyd,
     p_alive,
     predict_value,
@@ -65,6 +76,7 @@ BoolArray = NDArray[np.bool_]
 
 FIT_SAMPLE = 100_000
 HOLDOUT_FOLDS = 5
+STACK_OFFSETS = (0, 30, 60)  # training origins: as_of - horizon - each of these days
 # The feature columns that scoring, signals and segments read for the buyers.
 SCORING_COLUMNS = (
     "customer_pk",
@@ -146,16 +158,19 @@ def run_analysis(
     *,
     weights: dict[str, float] | None = None,
     horizon_days: int | None = None,
+    recalibrate: bool = False,
 ) -> AnalysisResult:
-    """:func:`analyze` with an explicit churn horizon (the backtest's)."""
+    """:func:`analyze` with an explicit churn horizon (the backtest's). ``recalibrate`` maps
+    the probability through a recalibration learned one horizon earlier (off by default: on
+    real data it made the probability worse, see docs/decisions/0026)."""
     frames = conformed(frames)
     horizon = horizon_days or churn_horizon(profile)
     clock = _Clock()
     features = customer_features(frames, profile, as_of)
     clock.lap("features")
-    training = _train(frames, profile, as_of, horizon, weights)
+    training = _train(frames, profile, as_of, horizon, weights, recalibrate=recalibrate)
     clock.lap("fit")
-    scored = _score(features, training, profile, as_of, weights)
+    scored = _score(features, training, profile, as_of, weights, horizon)
     clock.lap("score")
     scores = scored.snapshot
     return AnalysisResult(
@@ -179,6 +194,16 @@ def run_analysis(
             "value_notes": list(scored.prediction.notes),
             "btyd": scored.btyd.describe(),
             "training_btyd": training.btyd.describe() if training.btyd is not None else None,
+            "training_origins": list(training.origins),
+            "calibration": scored.model.calibration.describe()
+            if scored.model.calibration is not None
+            else None,
+            "prior_share": round(scored.model.prior_share, 4),
+            "priors_used": ["churn_weights"]
+            if training.prior is not None and scored.model.prior_share >= CHURN_PRIOR_DOMINATES
+            else [],
+            "status_rule": scored.status_rule,
+            "lapse_rate": None if training.lapse_rate is None else round(training.lapse_rate, 6),
         },
     )
 
@@ -208,11 +233,29 @@ class _Clock:
 
 @dataclass(frozen=True)
 class _Training:
-    model: ChurnModel | None  # None: too little history, default weights at scoring
+    model: ChurnModel | None  # None: too little history, prior/default weights at scoring
     inputs: FloatArray
     label: BoolArray
     audit: dict[str, Any]
     heldout: dict[str, Any]
+    btyd: BtydFit | None
+    sampled: bool
+    lapse_rate: float | None  # share of the latest origin's buyers who did not come back
+    origins: tuple[str, ...] = ()  # training origins stacked into the fit
+    prior: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """The training rows of one origin: buyers as of ``day``, label = no purchase in
+    (day, day + horizon]."""
+
+    day: date
+    keys: NDArray[np.int64]
+    inputs: FloatArray
+    label: BoolArray
+    days_since_last: FloatArray
+    alive: FloatArray | None
     btyd: BtydFit | None
     sampled: bool
 
@@ -224,49 +267,148 @@ def purchasers(orders: pl.DataFrame, after: date, upto: date) -> pl.Series:
     return orders.filter(bought)["customer_pk"].unique()
 
 
+def training_buyers(features: pl.DataFrame) -> pl.DataFrame:
+    """The customers a weight fit learns from, at one origin: everyone who had bought by then.
+    This is the one place where the training customers are chosen (to leave some out, filter
+    here)."""
+    return features.filter(pl.col("first_purchase").is_not_null())
+
+
+def with_btyd_columns(
+    buyers: pl.DataFrame, alive: FloatArray | None, fit: BtydFit | None, as_of: date, horizon: int
+) -> pl.DataFrame:
+    """``p_alive`` and ``btyd_no_return`` (P(no purchase within ``horizon`` days) under
+    BG/NBD) for the buyers; null when the model is not available."""
+    if alive is None or fit is None or fit.bg is None:
+        missing = pl.lit(None, dtype=pl.Float64)
+        return buyers.with_columns(missing.alias("p_alive"), missing.alias("btyd_no_return"))
+    s = Summary.of(buyers, as_of)
+    quiet = btyd_no_return(
+        fit.bg.params_, alive, s.frequency, s.age, horizon / TIME_UNIT_DAYS
+    )
+    return buyers.with_columns(
+        pl.Series("p_alive", alive, dtype=pl.Float64),
+        pl.Series("btyd_no_return", quiet, dtype=pl.Float64),
+    )
+
+
+def _origin(frames: AnalyticsFrames, profile: BusinessProfile, day: date, horizon: int) -> _Origin:
+    known = frames.orders.filter(pl.col("order_date") <= day)["customer_pk"].unique().sort()
+    chosen = known.filter(pl.Series(hash_sample(known.to_numpy(), FIT_SAMPLE)))
+    sampled = chosen.len() < known.len()
+    features = customer_features(frames, profile, day, only=chosen if sampled else None)
+    buyers = training_buyers(features)
+    came_back = purchasers(frames.orders, day, day + timedelta(days=horizon))
+    label = (~buyers["customer_pk"].is_in(came_back.implode())).to_numpy().astype(bool)
+    btyd = fit_btyd(buyers, day) if buyers.height else None
+    alive = p_alive(btyd, buyers, day) if btyd is not None else None
+    buyers = with_btyd_columns(buyers, alive, btyd, day, horizon)
+    return _Origin(
+        day=day,
+        keys=buyers["customer_pk"].to_numpy().astype(np.int64),
+        inputs=model_inputs(raw_values(buyers, day)),
+        label=label,
+        days_since_last=buyers["days_since_last"].to_numpy().astype(np.float64),
+        alive=alive,
+        btyd=btyd,
+        sampled=sampled,
+    )
+
+
+def _stack(origins: list[_Origin]) -> tuple[FloatArray, BoolArray]:
+    inputs = np.vstack([o.inputs for o in origins]) if origins else np.zeros((0, len(CODES)))
+    label = np.concatenate([o.label for o in origins]) if origins else np.zeros(0, dtype=bool)
+    return inputs, label
+
+
+def _origins(
+    frames: AnalyticsFrames,
+    profile: BusinessProfile,
+    latest: date,
+    horizon: int,
+    cache: dict[date, _Origin],
+) -> list[_Origin]:
+    """The stacked origins ``latest - k`` (k in STACK_OFFSETS) that have buyers."""
+    first = frames.orders["order_date"].min()
+    chosen = []
+    for offset in STACK_OFFSETS:
+        day = latest - timedelta(days=offset)
+        if not isinstance(first, date) or day < first:
+            continue
+        if day not in cache:
+            cache[day] = _origin(frames, profile, day, horizon)
+        if cache[day].label.size:
+            chosen.append(cache[day])
+    return chosen
+
+
 def _train(
     frames: AnalyticsFrames,
     profile: BusinessProfile,
     as_of: date,
     horizon: int,
     weights: dict[str, float] | None,
+    *,
+    recalibrate: bool = False,
 ) -> _Training:
     start = as_of - timedelta(days=horizon)
-    known = frames.orders.filter(pl.col("order_date") <= start)["customer_pk"].unique().sort()
-    chosen = known.filter(pl.Series(hash_sample(known.to_numpy(), FIT_SAMPLE)))
-    sampled = chosen.len() < known.len()
-    features = customer_features(frames, profile, start, only=chosen if sampled else None)
-    buyers = features.filter(pl.col("first_purchase").is_not_null())
-    label = ~buyers["customer_pk"].is_in(purchasers(frames.orders, start, as_of).implode())
-    y = label.to_numpy().astype(bool)
-    if not learnable(y):
+    prior = churn_weight_prior(profile.industry)
+    cache: dict[date, _Origin] = {}
+    origins = _origins(frames, profile, start, horizon, cache)
+    latest = origins[0] if origins and origins[0].day == start else None
+    lapse = float(latest.label.mean()) if latest is not None else None
+    inputs, y = _stack(origins)
+    sampled = any(o.sampled for o in origins)
+    days = tuple(o.day.isoformat() for o in origins)
+    if latest is None or not learnable(y):
         audit = {"customers": int(y.size), "positives": int(y.sum()), "note": "too_little_history"}
-        return _Training(None, np.zeros((0, len(CODES))), y, audit, {}, None, sampled)
-    btyd = fit_btyd(buyers, start)
-    alive = p_alive(btyd, buyers, start)
-    buyers = buyers.with_columns(
-        pl.Series("p_alive", alive, dtype=pl.Float64)
-        if alive is not None
-        else pl.lit(None, dtype=pl.Float64).alias("p_alive")
-    )
-    inputs = model_inputs(raw_values(buyers, start))
-    held = hash_fold(buyers["customer_pk"].to_numpy(), HOLDOUT_FOLDS)
-    partial = _fit(inputs[~held], y[~held], weights)
+        label = latest.label if latest is not None else np.zeros(0, dtype=bool)
+        return _Training(None, inputs, label, audit, {}, None, sampled, lapse, days, prior)
+    # Held-out metrics: one customer in five (by key) is left out of every stacked origin.
+    held_rows = np.concatenate([hash_fold(o.keys, HOLDOUT_FOLDS) for o in origins])
+    partial = _fit(inputs[~held_rows], y[~held_rows], weights, prior)
+    held = hash_fold(latest.keys, HOLDOUT_FOLDS)
     heldout = compare_scores(
-        y[held],
-        partial.probability(inputs[held]),
-        buyers["days_since_last"].to_numpy()[held].astype(np.float64),
-        alive[held] if alive is not None else None,
+        latest.label[held],
+        partial.raw_probability(latest.inputs[held]),
+        latest.days_since_last[held],
+        latest.alive[held] if latest.alive is not None else None,
     )
     heldout["training_as_of"] = start.isoformat()
     heldout["horizon_days"] = horizon
-    model = _fit(inputs, y, weights)
+    model = _fit(inputs, y, weights, prior)
+    if recalibrate and not weights:
+        model = with_calibration(model, _calibration(frames, profile, latest, horizon, prior, cache))
     audit = indicator_audit(inputs, y, model)
-    return _Training(model, inputs, y, audit, heldout, btyd, sampled)
+    return _Training(model, inputs, y, audit, heldout, latest.btyd, sampled, lapse, days, prior)
 
 
-def _fit(inputs: FloatArray, label: BoolArray, weights: dict[str, float] | None) -> ChurnModel:
-    model = fit_churn_model(inputs, label)
+def _calibration(
+    frames: AnalyticsFrames,
+    profile: BusinessProfile,
+    latest: _Origin,
+    horizon: int,
+    prior: dict[str, float] | None,
+    cache: dict[date, _Origin],
+) -> Calibration | None:
+    """The same model fitted one horizon earlier, applied to the latest training origin
+    (whose outcome is known): how its raw probabilities map to what happened there."""
+    earlier = _origins(frames, profile, latest.day - timedelta(days=horizon), horizon, cache)
+    inputs, label = _stack(earlier)
+    if not learnable(label):
+        return None
+    model = _fit(inputs, label, None, prior)
+    raw = model.raw_probability(latest.inputs)
+    return fit_calibration(raw, latest.label, latest.day.isoformat())
+
+
+def _fit(
+    inputs: FloatArray,
+    label: BoolArray,
+    weights: dict[str, float] | None,
+    prior: dict[str, float] | None,
+) -> ChurnModel:
+    model = fit_churn_model(inputs, label, prior, CHURN_PRIOR_STRENGTH if prior else 0.0)
     return with_weights(model, weights, inputs, label) if weights else model
 
 
@@ -274,6 +416,7 @@ def _fit(inputs: FloatArray, label: BoolArray, weights: dict[str, float] | None)
 class _Scored:
     snapshot: pl.DataFrame
     model: ChurnModel
+    status_rule: str  # "probability_cutoff" | "base_rate"
     btyd: BtydFit
     prediction: Prediction
     value_table: list[dict[str, Any]]
@@ -285,6 +428,7 @@ def _score(
     profile: BusinessProfile,
     as_of: date,
     weights: dict[str, float] | None,
+    horizon: int,
 ) -> _Scored:
     bought = pl.col("first_purchase").is_not_null()
     is_buyer = features.select(bought).to_series().to_numpy()
@@ -293,21 +437,32 @@ def _score(
     btyd = fit_btyd(buyers, as_of)
     prediction = predict_value(btyd, buyers, profile, as_of)
     buyers = pl.concat([buyers, prediction.values.drop("customer_pk")], how="horizontal")
-    inputs = model_inputs(raw_values(buyers, as_of))
+    alive = buyers["p_alive"].to_numpy() if buyers["p_alive"].null_count() == 0 else None
+    inputs = model_inputs(
+        raw_values(with_btyd_columns(buyers, alive, btyd, as_of, horizon), as_of)
+    )
     model = training.model
     if model is None:
-        model = default_model(inputs)
+        model = default_model(inputs, training.prior, training.label)
         if weights:
             model = with_weights(model, weights, training.inputs, training.label)
-    score = np.round(100 * model.probability(inputs), 2)
+    probability = model.probability(inputs)
+    rule = _status_rule(model, training)
     # Buyers' values spread back over all customers by position (no join, no copy).
     frame = features.with_columns(
         _spread("p_alive", is_buyer, prediction.values["p_alive"]),
         _spread("expected_purchases_365", is_buyer, prediction.values["expected_purchases_365"]),
         _spread("clv_365", is_buyer, prediction.values["clv_365"]),
-        _spread("churn_score", is_buyer, pl.Series(score)).fill_null(0.0),
+        _spread("churn_score", is_buyer, pl.Series(np.round(100 * probability, 2))).fill_null(0.0),
+        _spread("churn_probability", is_buyer, pl.Series(np.round(probability, 6))).fill_null(
+            0.0
+        ),
     )
-    frame = _classify(frame, profile, records_engagement=_records_engagement(features))
+    status = status_expr(profile)
+    if rule == "base_rate":
+        cutoff = base_rate_cutoff(100 * probability, training.lapse_rate or 0.0)
+        status = base_rate_status_expr(profile, round(cutoff, 2))
+    frame = _classify(frame, profile, status, records_engagement=_records_engagement(features))
     buyers = frame.select(*SCORING_COLUMNS, "p_alive", "early_warning").filter(bought)
     signals = top_signals(
         buyers, model.contributions(inputs), _triggered(buyers, profile), profile, pl.lit(as_of)
@@ -321,6 +476,7 @@ def _score(
         "customer_type",
         "status",
         "churn_score",
+        "churn_probability",
         pl.col("p_alive").round(6),
         pl.col("expected_purchases_365").round(4),
         pl.col("clv_365").round(2),
@@ -338,7 +494,17 @@ def _score(
         "customer_pk", "value_index"
     )
     table = value_table(in_value, profile.cost_to_serve_per_year)
-    return _Scored(conform(snapshot, SNAPSHOT, "scores"), model, btyd, prediction, table)
+    return _Scored(conform(snapshot, SNAPSHOT, "scores"), model, rule, btyd, prediction, table)
+
+
+def _status_rule(model: ChurnModel, training: _Training) -> str:
+    """"probability_cutoff" when the score is a probability learned mostly from the business's
+    own history; else "base_rate" (statuses follow its lapse rate), as long as there is a
+    lapse rate to follow."""
+    trusted = model.source.startswith("learned") and model.prior_share < CHURN_PRIOR_DOMINATES
+    if trusted or training.lapse_rate is None:
+        return "probability_cutoff"
+    return "base_rate"
 
 
 def _spread(name: str, mask: BoolArray, values: pl.Series) -> pl.Series:
@@ -352,11 +518,11 @@ def _records_engagement(features: pl.DataFrame) -> bool:
 
 
 def _classify(
-    frame: pl.DataFrame, profile: BusinessProfile, *, records_engagement: bool
+    frame: pl.DataFrame, profile: BusinessProfile, status: pl.Expr, *, records_engagement: bool
 ) -> pl.DataFrame:
     """Stage -> status -> early warning -> customer type -> retention action."""
     frame = frame.with_columns(stage=stage_expr(profile))
-    frame = frame.with_columns(status=status_expr(profile))
+    frame = frame.with_columns(status=status)
     frame = frame.with_columns(early_warning=early_warning_expr(profile))
     return frame.with_columns(
         customer_type=customer_type_expr(profile, records_engagement=records_engagement),

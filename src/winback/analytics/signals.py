@@ -1,6 +1,7 @@
 """Each customer's top signals (R2, R9): up to three warning signs as a deterministic JSON list.
 
-A signal is an indicator that pushes this customer's churn score up (w_j z_j > 0) and is
+A signal is an indicator (other than the BTYD inputs few_repeats, long_tenure and
+btyd_no_return, which are never listed) that pushes this customer's churn score up (w_j z_j > 0) and is
 actually present in the raw data (e.g. spend really fell), or that triggered the early
 warning; triggered ones come first, then by contribution (ties: declared order). Each is an
 object with the code first and named values, e.g.
@@ -59,6 +60,9 @@ def signal_fields(as_of_expr: pl.Expr) -> dict[str, dict[str, pl.Expr]]:
             "usual_interval_days": _int(interval),
         },
         "low_p_alive": {"p_alive_pct": _int(pl.col("p_alive") * 100)},
+        "few_repeats": {"repeats": _int(pl.col("n_purchases") - 1)},
+        "long_tenure": {"days": _int((as_of_expr - pl.col("first_purchase")).dt.total_days())},
+        "btyd_no_return": {"p_alive_pct": _int(pl.col("p_alive") * 100)},
         "frequency_down": _pair("n_purchases_365", "n_purchases_prev_365"),
         "spend_down": {"pct": _int((prior_spend - spend) * 100 / prior_spend)},
         "category_narrowing": _pair("categories_365", "categories_prev_365"),
@@ -92,6 +96,11 @@ def present(profile: BusinessProfile) -> dict[str, pl.Expr]:
         "long_silence": pl.col("days_since_last") >= profile.lifecycle.silent_from,
         "late_vs_rhythm": pl.col("lateness") > 1,
         "low_p_alive": pl.col("p_alive") < 0.5,
+        # The BTYD inputs shape the score but are not shown as signs of their own: what they
+        # say reaches staff as long_silence, late_vs_rhythm and low_p_alive.
+        "few_repeats": pl.lit(value=False),
+        "long_tenure": pl.lit(value=False),
+        "btyd_no_return": pl.lit(value=False),
         "frequency_down": prior_year & (pl.col("n_purchases_365") < pl.col("n_purchases_prev_365")),
         "spend_down": prior_year & (pl.col("spend_365_cents") < pl.col("spend_prev_365_cents")),
         "category_narrowing": prior_year
