@@ -224,7 +224,6 @@ def model_inputs(raw: pl.DataFrame) -> FloatArray:
     return np.column_stack(columns)
 
 
-
 def btyd_no_return(
     params: dict[str, float],
     alive: FloatArray,

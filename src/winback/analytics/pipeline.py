@@ -283,9 +283,7 @@ def with_btyd_columns(
         missing = pl.lit(None, dtype=pl.Float64)
         return buyers.with_columns(missing.alias("p_alive"), missing.alias("btyd_no_return"))
     s = Summary.of(buyers, as_of)
-    quiet = btyd_no_return(
-        fit.bg.params_, alive, s.frequency, s.age, horizon / TIME_UNIT_DAYS
-    )
+    quiet = btyd_no_return(fit.bg.params_, alive, s.frequency, s.age, horizon / TIME_UNIT_DAYS)
     return buyers.with_columns(
         pl.Series("p_alive", alive, dtype=pl.Float64),
         pl.Series("btyd_no_return", quiet, dtype=pl.Float64),
@@ -378,7 +376,9 @@ def _train(
     heldout["horizon_days"] = horizon
     model = _fit(inputs, y, weights, prior)
     if recalibrate and not weights:
-        model = with_calibration(model, _calibration(frames, profile, latest, horizon, prior, cache))
+        model = with_calibration(
+            model, _calibration(frames, profile, latest, horizon, prior, cache)
+        )
     audit = indicator_audit(inputs, y, model)
     return _Training(model, inputs, y, audit, heldout, latest.btyd, sampled, lapse, days, prior)
 
@@ -438,9 +438,7 @@ def _score(
     prediction = predict_value(btyd, buyers, profile, as_of)
     buyers = pl.concat([buyers, prediction.values.drop("customer_pk")], how="horizontal")
     alive = buyers["p_alive"].to_numpy() if buyers["p_alive"].null_count() == 0 else None
-    inputs = model_inputs(
-        raw_values(with_btyd_columns(buyers, alive, btyd, as_of, horizon), as_of)
-    )
+    inputs = model_inputs(raw_values(with_btyd_columns(buyers, alive, btyd, as_of, horizon), as_of))
     model = training.model
     if model is None:
         model = default_model(inputs, training.prior, training.label)
@@ -454,9 +452,7 @@ def _score(
         _spread("expected_purchases_365", is_buyer, prediction.values["expected_purchases_365"]),
         _spread("clv_365", is_buyer, prediction.values["clv_365"]),
         _spread("churn_score", is_buyer, pl.Series(np.round(100 * probability, 2))).fill_null(0.0),
-        _spread("churn_probability", is_buyer, pl.Series(np.round(probability, 6))).fill_null(
-            0.0
-        ),
+        _spread("churn_probability", is_buyer, pl.Series(np.round(probability, 6))).fill_null(0.0),
     )
     status = status_expr(profile)
     if rule == "base_rate":
@@ -498,7 +494,7 @@ def _score(
 
 
 def _status_rule(model: ChurnModel, training: _Training) -> str:
-    """"probability_cutoff" when the score is a probability learned mostly from the business's
+    """ "probability_cutoff" when the score is a probability learned mostly from the business's
     own history; else "base_rate" (statuses follow its lapse rate), as long as there is a
     lapse rate to follow."""
     trusted = model.source.startswith("learned") and model.prior_share < CHURN_PRIOR_DOMINATES
