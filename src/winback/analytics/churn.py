@@ -310,7 +310,7 @@ def base_rate_cutoff(scores: FloatArray, lapse_rate: float) -> float:
     """The score above which the top ``lapse_rate`` share of buyers lie (ties included)."""
     if scores.size == 0 or lapse_rate <= 0.0:
         return float("inf")
-    flagged = int(round(min(lapse_rate, 1.0) * scores.size))
+    flagged = round(min(lapse_rate, 1.0) * scores.size)
     if flagged == 0:
         return float("inf")
     return float(np.sort(scores)[::-1][flagged - 1])

@@ -4,8 +4,7 @@ A signal is an indicator (other than the BTYD inputs few_repeats, long_tenure an
 btyd_no_return, which are never listed) that pushes this customer's churn score up
 (w_j z_j > 0) and is actually present in the raw data (e.g. spend really fell), or that
 triggered the early warning; triggered ones come first, then by contribution (ties: declared
-order). Each is an
-object with the code first and named values, e.g.
+order). Each is an object with the code first and named values, e.g.
 [{"code":"late_vs_rhythm","days_late":42,"usual_interval_days":12},{"code":"spend_down","pct":60}]
 Built with Polars string expressions, so no Python loop over customers.
 """
