@@ -14,8 +14,9 @@ Training (a time-split backtest on the business's own history): indicators as of
 ``as_of - horizon`` (and, stacked, 30 and 60 days before that), label = no purchase in the
 following horizon. Small histories: the weights are pulled toward an industry prior
 (:mod:`winback.analytics.priors`) by a ridge penalty centred at the prior whose strength
-falls with the number of training customers, (tau / n) x |w - w_prior|^2 / 2 on the mean
-log-loss: with n = tau customers the data and the prior weigh the same. The audit reports
+falls with the number of training rows, (tau / n) x |w - w_prior|^2 / 2 on the mean
+log-loss; the prior's share of the information about a weight is tau / (tau + n p (1 - p))
+(:func:`prior_share`, p the base rate). The audit reports
 each indicator's single-variable ROC-AUC on that set, the Spearman correlations, redundant
 pairs (|rho| > 0.8) and which indicators could be dropped.
 """
@@ -149,8 +150,17 @@ def fit_churn_model(
     for code, value in zip(np.array(CODES)[active], fitted, strict=True):
         weights[str(code)] = round(float(value), 6)
     stayed = inputs[~label].mean(axis=0)
-    share = prior_strength / (prior_strength + label.size) if toward is not None else 0.0
+    share = prior_share(prior_strength, label) if toward is not None else 0.0
     return ChurnModel(weights, intercept, center, scale, stayed, "learned", dropped, share)
+
+
+def prior_share(prior_strength: float, label: BoolArray) -> float:
+    """tau / (tau + n ybar (1 - ybar)): the prior's share of the information about a weight.
+    A standardised indicator's weight gets about n p (1 - p) of Fisher information from n
+    training rows (at the base rate p) and tau from the prior's penalty."""
+    rate = float(label.mean()) if label.size else 0.0
+    information = label.size * rate * (1.0 - rate)
+    return prior_strength / (prior_strength + information) if prior_strength > 0 else 0.0
 
 
 def default_model(

@@ -17,11 +17,13 @@ from __future__ import annotations
 # history (no complaints recorded, say) are dropped at fit time whatever their prior.
 #
 # The ridge penalty toward the prior has strength CHURN_PRIOR_STRENGTH / n on the mean
-# log-loss: with CHURN_PRIOR_STRENGTH training customers the data and the prior weigh the
-# same. The analysis reports "churn_weights" in model["priors_used"] when the prior weighed
-# at least as much as the data (CHURN_PRIOR_DOMINATES).
+# log-loss of n training rows; the prior's share of the information about a weight is then
+# tau / (tau + n p (1 - p)) at base rate p (winback.analytics.churn.prior_share): the data
+# and the prior weigh the same at n p (1 - p) = tau, about 500 rows at a 30% lapse rate. The
+# analysis reports "churn_weights" in model["priors_used"] when the prior weighed at least as
+# much as the data (CHURN_PRIOR_DOMINATES).
 
-CHURN_PRIOR_STRENGTH = 400.0
+CHURN_PRIOR_STRENGTH = 100.0
 CHURN_PRIOR_DOMINATES = 0.5  # prior share tau / (tau + n) at or above which it "was used"
 
 CHURN_WEIGHT_PRIORS: dict[str, dict[str, float]] = {
