@@ -46,7 +46,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from aa_real_data import SAMPLE, master_text, read_cdnow  # noqa: E402
-
 from winback.analytics.calibration import calibration_error, recalibration_slope  # noqa: E402
 from winback.analytics.frames import AnalyticsFrames  # noqa: E402
 from winback.analytics.metrics import roc_auc  # noqa: E402
@@ -226,9 +225,7 @@ def generated_rows(industry: str, seed: int, customers: int, months: int) -> lis
             "horizon": horizon,
             "buyers": int(label.size),
             "auc_score": roc_auc(score, label),
-            "auc_recency": roc_auc(
-                scores["days_since_last"].to_numpy().astype(np.float64), label
-            ),
+            "auc_recency": roc_auc(scores["days_since_last"].to_numpy().astype(np.float64), label),
             "auc_expected": roc_auc(-scores["expected_purchases_365"].to_numpy(), label),
             "actionable": int(actionable.sum()),
             "actionable_rate": float(label[actionable].mean()) if actionable.any() else None,

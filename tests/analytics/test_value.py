@@ -120,4 +120,6 @@ def test_too_few_repeat_buyers_fall_back_and_say_so() -> None:
     expected = dict(zip(scores["customer_pk"], scores["expected_purchases_365"], strict=True))
     assert expected[2] == 0.0
     assert expected[3] > 0
-    assert result.model["weights_source"] == "default"
+    # Too little history to learn from: the retail industry prior's weights.
+    assert result.model["weights_source"] == "prior"
+    assert result.model["priors_used"] == ["churn_weights"]

@@ -22,6 +22,9 @@ from winback.config import BusinessProfile
 
 TOP = 3
 _TRIGGER_BONUS = 1e6
+# The BTYD inputs shape the score but are never listed as signs of their own: what they say
+# reaches staff as long_silence, late_vs_rhythm and low_p_alive.
+NOT_LISTED: tuple[str, ...] = ("few_repeats", "long_tenure", "btyd_no_return")
 
 
 def _int(expr: pl.Expr) -> pl.Expr:
@@ -49,7 +52,8 @@ def _pair(current: str, prior: str) -> dict[str, pl.Expr]:
 
 
 def signal_fields(as_of_expr: pl.Expr) -> dict[str, dict[str, pl.Expr]]:
-    """Indicator code -> the named values its signal carries (over the scoring frame)."""
+    """Indicator code -> the named values its signal carries (over the scoring frame); every
+    code but :data:`NOT_LISTED`."""
     days, interval = pl.col("days_since_last"), pl.col("expected_interval_days")
     spend, prior_spend = pl.col("spend_365_cents"), pl.col("spend_prev_365_cents")
     latest = pl.col("survey_score_latest")
@@ -60,9 +64,6 @@ def signal_fields(as_of_expr: pl.Expr) -> dict[str, dict[str, pl.Expr]]:
             "usual_interval_days": _int(interval),
         },
         "low_p_alive": {"p_alive_pct": _int(pl.col("p_alive") * 100)},
-        "few_repeats": {"repeats": _int(pl.col("n_purchases") - 1)},
-        "long_tenure": {"days": _int((as_of_expr - pl.col("first_purchase")).dt.total_days())},
-        "btyd_no_return": {"p_alive_pct": _int(pl.col("p_alive") * 100)},
         "frequency_down": _pair("n_purchases_365", "n_purchases_prev_365"),
         "spend_down": {"pct": _int((prior_spend - spend) * 100 / prior_spend)},
         "category_narrowing": _pair("categories_365", "categories_prev_365"),
@@ -96,11 +97,6 @@ def present(profile: BusinessProfile) -> dict[str, pl.Expr]:
         "long_silence": pl.col("days_since_last") >= profile.lifecycle.silent_from,
         "late_vs_rhythm": pl.col("lateness") > 1,
         "low_p_alive": pl.col("p_alive") < 0.5,
-        # The BTYD inputs shape the score but are not shown as signs of their own: what they
-        # say reaches staff as long_silence, late_vs_rhythm and low_p_alive.
-        "few_repeats": pl.lit(value=False),
-        "long_tenure": pl.lit(value=False),
-        "btyd_no_return": pl.lit(value=False),
         "frequency_down": prior_year & (pl.col("n_purchases_365") < pl.col("n_purchases_prev_365")),
         "spend_down": prior_year & (pl.col("spend_365_cents") < pl.col("spend_prev_365_cents")),
         "category_narrowing": prior_year
@@ -121,7 +117,7 @@ def top_signals(
     as_of_expr: pl.Expr,
 ) -> pl.Series:
     """JSON lists for the rows of ``frame`` (buyers, with p_alive); matrices in CODES order."""
-    conditions = present(profile)
+    conditions = present(profile) | dict.fromkeys(NOT_LISTED, pl.lit(value=False))
     shown = frame.select([conditions[c].fill_null(value=False).alias(c) for c in CODES])
     is_present = shown.to_numpy().astype(bool) if frame.height else np.zeros((0, len(CODES)), bool)
     eligible = (is_present & (contributions > 0)) | triggered
@@ -130,7 +126,7 @@ def top_signals(
     chosen = np.take_along_axis(priority, order, axis=1)
     slots = np.where(np.isfinite(chosen), order, -1)
 
-    texts = payloads(as_of_expr)
+    texts = payloads(as_of_expr) | dict.fromkeys(NOT_LISTED, pl.lit(None, dtype=pl.String))
     columns = frame.select([texts[c].alias(f"_s{j}") for j, c in enumerate(CODES)])
     slot_frame = pl.DataFrame(
         {f"_slot{k}": slots[:, k] for k in range(TOP)},
