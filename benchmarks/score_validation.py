@@ -281,19 +281,33 @@ def real_table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def noise_floor(probability: np.ndarray, draws: int = 200) -> float:
+    """The ECE a perfectly calibrated prediction shows on this many customers by chance: the
+    mean ECE of ``probability`` against outcomes drawn from it."""
+    rng = np.random.default_rng(0)
+    values = [
+        calibration_error(probability, rng.random(probability.size) < probability) or 0.0
+        for _ in range(draws)
+    ]
+    return float(np.mean(values))
+
+
 def generated_table(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
         "| industry | seed | as of | horizon | buyers | AUC score | AUC recency | AUC exp. "
-        "purchases | untreated actionable | their rate | ECE | slope | ECE all buyers | "
-        "mean abs weight change per month, stacked / single origin |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "purchases | untreated actionable | their rate | ECE | ECE of a calibrated score at "
+        "this n | slope | ECE all buyers | mean abs weight change per month, stacked / single "
+        "origin |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
+        "| --- |",
     ]
     for r in rows:
+        floor = noise_floor(np.array(r["probabilities"], dtype=np.float64))
         lines.append(
             f"| {r['industry']} | {r['seed']} | {r['as_of']} | {r['horizon']} | {r['buyers']:,} | "
             f"{_f(r['auc_score'])} | {_f(r['auc_recency'])} | {_f(r['auc_expected'])} | "
             f"{r['actionable']:,} | {_f(r['actionable_rate'])} | {_f(r['ece'])} | "
-            f"{_f(r['slope'], 2)} | {_f(r['ece_all'])} | "
+            f"{_f(floor)} | {_f(r['slope'], 2)} | {_f(r['ece_all'])} | "
             f"{r['weight_change_stacked']:.3f} / {r['weight_change_single']:.3f} |"
         )
     if rows:
@@ -302,7 +316,8 @@ def generated_table(rows: list[dict[str, Any]]) -> list[str]:
         lines.append("")
         lines.append(
             f"Pooled untreated actionable customers ({y.size:,}): ECE "
-            f"{_f(calibration_error(p, y))}, calibration slope {_f(recalibration_slope(p, y), 2)}."
+            f"{_f(calibration_error(p, y))} (a calibrated score: {_f(noise_floor(p))}), "
+            f"calibration slope {_f(recalibration_slope(p, y), 2)}."
         )
     return lines
 

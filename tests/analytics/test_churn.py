@@ -8,6 +8,7 @@ import pytest
 
 from winback.analytics.churn import (
     SCORE_AT_RISK,
+    base_rate_cutoff,
     default_model,
     fit_churn_model,
     indicator_audit,
@@ -175,3 +176,12 @@ def test_status_combines_score_lateness_and_stage(retail: BusinessProfile) -> No
         "at_risk",  # past the lost threshold, but the evidence says not gone
         "active",  # a prospect
     ]
+
+
+def test_base_rate_cutoff_flags_the_lapse_rate_share() -> None:
+    scores = np.arange(100, dtype=np.float64)[::-1].copy()
+    cutoff = base_rate_cutoff(scores, 0.3)
+    assert (scores >= cutoff).sum() == 30
+    assert base_rate_cutoff(scores, 0.0) == float("inf")
+    assert (scores >= base_rate_cutoff(scores, 1.0)).all()
+    assert base_rate_cutoff(np.zeros(0), 0.5) == float("inf")
