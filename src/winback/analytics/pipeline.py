@@ -190,7 +190,7 @@ def run_analysis(
         model={
             "horizon_days": horizon,
             "training_as_of": (as_of - timedelta(days=horizon)).isoformat(),
-            "training_customers": int(training.label.size),
+            "training_customers": int(training.label.size),  # rows over the stacked origins
             "training_sampled": training.sampled,
             "weights_source": scored.model.source,
             "intercept": round(scored.model.intercept, 6),
@@ -371,8 +371,7 @@ def _train(
     days = tuple(o.day.isoformat() for o in origins)
     if latest is None or not learnable(y):
         audit = {"customers": int(y.size), "positives": int(y.sum()), "note": "too_little_history"}
-        label = latest.label if latest is not None else np.zeros(0, dtype=bool)
-        return _Training(None, inputs, label, audit, {}, None, sampled, lapse, days, prior)
+        return _Training(None, inputs, y, audit, {}, None, sampled, lapse, days, prior)
     # Held-out metrics: one customer in five (by key) is left out of every stacked origin.
     held_rows = np.concatenate([hash_fold(o.keys, HOLDOUT_FOLDS) for o in origins])
     partial = _fit(inputs[~held_rows], y[~held_rows], weights, prior)
