@@ -287,12 +287,16 @@ def with_btyd_columns(
     buyers: pl.DataFrame, alive: FloatArray | None, fit: BtydFit | None, as_of: date, horizon: int
 ) -> pl.DataFrame:
     """``p_alive`` and ``btyd_no_return`` (P(no purchase within ``horizon`` days) under
-    BG/NBD) for the buyers; null when the model is not available."""
-    if alive is None or fit is None or fit.bg is None:
+    BG/NBD) for the buyers; null when the model is not available. The zero-class term needs
+    only the gamma purchase rate (r, alpha) that BG/NBD, MBG/NBD and Pareto/NBD share."""
+    params = dict(getattr(fit.bg, "params_", {})) if fit is not None else {}
+    if alive is None or not {"r", "alpha"} <= set(params):
+        # No model, or one without a gamma purchase rate (r, alpha) for the zero class.
         missing = pl.lit(None, dtype=pl.Float64)
-        return buyers.with_columns(missing.alias("p_alive"), missing.alias("btyd_no_return"))
+        alive_column = pl.lit(None, dtype=pl.Float64) if alive is None else pl.Series(alive)
+        return buyers.with_columns(alive_column.alias("p_alive"), missing.alias("btyd_no_return"))
     s = Summary.of(buyers, as_of)
-    quiet = btyd_no_return(fit.bg.params_, alive, s.frequency, s.age, horizon / TIME_UNIT_DAYS)
+    quiet = btyd_no_return(params, alive, s.frequency, s.age, horizon / TIME_UNIT_DAYS)
     return buyers.with_columns(
         pl.Series("p_alive", alive, dtype=pl.Float64),
         pl.Series("btyd_no_return", quiet, dtype=pl.Float64),
