@@ -8,6 +8,7 @@ import pytest
 
 from winback.analytics.churn import (
     SCORE_AT_RISK,
+    base_rate_cutoff,
     default_model,
     fit_churn_model,
     indicator_audit,
@@ -98,10 +99,32 @@ def test_caller_weights_replace_learned_ones() -> None:
 
 
 def test_too_little_history_falls_back_to_documented_defaults() -> None:
-    x, leave = _inputs(n=50)
+    x, leave = _inputs(n=20)
     model = fit_churn_model(x, leave)
     assert model.source == "default"
     assert model.weights["late_vs_rhythm"] == default_model(x).weights["late_vs_rhythm"] > 0
+
+
+def test_too_little_history_with_a_prior_takes_the_prior_and_the_lapse_rate() -> None:
+    x, leave = _inputs(n=20)
+    prior = dict.fromkeys(CODES, 0.0) | {"long_silence": 0.7}
+    model = fit_churn_model(x, leave, prior, 400.0)
+    assert model.source == "prior"
+    assert model.weights["long_silence"] == 0.7
+    assert model.prior_share == 1.0
+    rate = (leave.sum() + 0.5) / (leave.size + 1)
+    assert model.intercept == pytest.approx(np.log(rate / (1 - rate)))
+
+
+def test_the_prior_pulls_small_fits_and_lets_large_ones_go() -> None:
+    x, leave = _inputs(n=3000)
+    free = fit_churn_model(x, leave)
+    prior = dict.fromkeys(CODES, 0.0)
+    pulled_small = fit_churn_model(x[:150], leave[:150], prior, 400.0)
+    pulled_large = fit_churn_model(x, leave, prior, 400.0)
+    assert pulled_small.prior_share > 0.5 > pulled_large.prior_share
+    size = {m: sum(m.weights.values()) for m in (free, pulled_small, pulled_large)}
+    assert size[pulled_small] < size[pulled_large] < size[free]
 
 
 def test_analyze_uses_caller_weights(
@@ -153,3 +176,12 @@ def test_status_combines_score_lateness_and_stage(retail: BusinessProfile) -> No
         "at_risk",  # past the lost threshold, but the evidence says not gone
         "active",  # a prospect
     ]
+
+
+def test_base_rate_cutoff_flags_the_lapse_rate_share() -> None:
+    scores = np.arange(100, dtype=np.float64)[::-1].copy()
+    cutoff = base_rate_cutoff(scores, 0.3)
+    assert (scores >= cutoff).sum() == 30
+    assert base_rate_cutoff(scores, 0.0) == float("inf")
+    assert (scores >= base_rate_cutoff(scores, 1.0)).all()
+    assert base_rate_cutoff(np.zeros(0), 0.5) == float("inf")

@@ -180,3 +180,29 @@ def test_missing_columns_are_refused(synth: Synthetic, retail: BusinessProfile) 
     )
     with pytest.raises(ValueError, match="orders frame lacks columns"):
         analyze(broken, retail, AS_OF)
+
+
+def test_small_young_business_follows_its_lapse_rate_with_the_industry_prior(
+    retail: BusinessProfile,
+) -> None:
+    """300 customers, six months of history: the weights lean on the industry prior and the
+    statuses on the business's own lapse rate, not on the 50 cut-off."""
+    small = synth_history(300, start=date(2025, 1, 1), end=date(2025, 6, 30), seed=3)
+    result = analyze(small.frames, retail, date(2025, 6, 30))
+    assert result.model["priors_used"] == ["churn_weights"]
+    assert result.model["status_rule"] == "base_rate"
+    lapse = result.model["lapse_rate"]
+    assert 0.0 < lapse < 1.0
+    buyers = result.scores.filter(pl.col("days_since_last").is_not_null())
+    at_risk = float(buyers["status"].is_in(["at_risk", "lost"]).mean())
+    assert abs(at_risk - lapse) <= 0.10
+    probability = buyers["churn_probability"].to_numpy()
+    assert ((probability >= 0) & (probability <= 1)).all()
+    assert np.allclose(buyers["churn_score"].to_numpy(), np.round(100 * probability, 2), atol=0.01)
+
+
+def test_large_history_learns_its_own_weights_with_cut_offs(analysis: AnalysisResult) -> None:
+    assert analysis.model["priors_used"] == []
+    assert analysis.model["status_rule"] == "probability_cutoff"
+    assert analysis.model["prior_share"] < 0.5
+    assert len(analysis.model["training_origins"]) == 3

@@ -143,7 +143,9 @@ def test_too_few_repeat_buyers_take_the_industry_prior_and_say_so() -> None:
     scores = result.scores.filter(pl.col("days_since_last").is_not_null())
     assert scores["p_alive"].is_between(0, 1).all()
     assert (scores["clv_365"] >= 0).all()
-    assert result.model["weights_source"] == "default"
+    # Too little history to learn from: the retail industry prior's weights.
+    assert result.model["weights_source"] == "prior"
+    assert result.model["priors_used"] == ["churn_weights", "btyd"]
 
 
 def test_without_a_prior_too_few_repeat_buyers_fall_back_to_the_rhythm() -> None:

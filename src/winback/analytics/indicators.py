@@ -10,6 +10,11 @@ days to the prior 365, (x + 1) smoothed; customers without a prior year get 0 (n
 The list is deliberately short (seed 000: "do not invent indicators to pad the list"); the
 audit in :mod:`winback.analytics.churn` shows which of them earn their place on a business's
 own history.
+
+Three indicators carry what buy-till-you-die models know (frequency, age and their joint
+prediction): ``few_repeats``, ``long_tenure`` and ``btyd_no_return``, the BG/NBD probability
+of no purchase within the churn horizon, computed by :func:`btyd_no_return`. With them the
+score starts from the BG/NBD prediction and the other signs correct it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class Indicator:
     log1p: bool  # model input is log1p(raw)
     en: str
     zh: str
+    logit: bool = False  # model input is logit(raw), for a probability
 
 
 INDICATORS: tuple[Indicator, ...] = (
@@ -59,6 +65,33 @@ INDICATORS: tuple[Indicator, ...] = (
         "Probability the customer is still active, from the BG/NBD buy-till-you-die model "
         "(Fader, Hardie & Lee 2005): weighs recency against the customer's own frequency.",
         "BG/NBD 模型估计的客户仍然活跃的概率:结合最近一次购买与该客户自己的购买频率。",
+    ),
+    Indicator(
+        "few_repeats",
+        -1,
+        True,
+        "Repeat purchase days so far (purchase days after the first): a customer who came "
+        "back many times is a habit, a one-time buyer is not yet.",
+        "首次之后的重复购买天数:回来过很多次的客户已成习惯,只买过一次的还没有。",
+    ),
+    Indicator(
+        "long_tenure",
+        +1,
+        True,
+        "Days since the first purchase. Read together with the repeat purchases: the same "
+        "number of visits spread over a longer time means a slower, fading habit (BG/NBD's T).",
+        "距首次购买的天数。与重复购买次数一起看:同样的来店次数分摊在更长的时间里,"
+        "说明习惯更慢、在减弱(BG/NBD 的 T)。",
+    ),
+    Indicator(
+        "btyd_no_return",
+        +1,
+        False,
+        "Probability of no purchase within the churn horizon from the BG/NBD model: gone for "
+        "good, or still a customer but not due back within the horizon (Fader, Hardie & Lee "
+        "2005).",
+        "BG/NBD 模型估计的观察期内不再购买的概率:已经离开,或仍是客户但观察期内不会回来。",
+        logit=True,
     ),
     Indicator(
         "frequency_down",
@@ -124,6 +157,7 @@ INDICATORS: tuple[Indicator, ...] = (
     ),
 )
 CODES: tuple[str, ...] = tuple(i.code for i in INDICATORS)
+PROBABILITY_FLOOR = 1e-4  # logit inputs are clipped to [floor, 1 - floor]
 
 
 def _log_ratio(current: str, prior: str, *, needs_prior_year: bool) -> pl.Expr:
@@ -136,7 +170,9 @@ def _log_ratio(current: str, prior: str, *, needs_prior_year: bool) -> pl.Expr:
 
 
 def raw_values(features: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """The raw value of every indicator for buyers (``features`` plus a ``p_alive`` column)."""
+    """The raw value of every indicator for buyers (``features`` plus the ``p_alive`` and
+    ``btyd_no_return`` columns; null when BG/NBD is not available, and the indicator then has
+    no variance and is dropped)."""
     latest = pl.col("survey_score_latest")
     days_since_engagement = (pl.lit(as_of) - pl.col("engagement_last")).dt.total_days()
     return features.select(
@@ -144,6 +180,12 @@ def raw_values(features: pl.DataFrame, as_of: date) -> pl.DataFrame:
         pl.col("days_since_last").cast(pl.Float64).alias("long_silence"),
         pl.col("lateness").alias("late_vs_rhythm"),
         pl.col("p_alive").fill_null(0.5).alias("low_p_alive"),
+        (pl.col("n_purchases") - 1).clip(lower_bound=0).cast(pl.Float64).alias("few_repeats"),
+        (pl.lit(as_of) - pl.col("first_purchase"))
+        .dt.total_days()
+        .cast(pl.Float64)
+        .alias("long_tenure"),
+        pl.col("btyd_no_return").fill_null(0.5).alias("btyd_no_return"),
         _log_ratio("n_purchases_365", "n_purchases_prev_365", needs_prior_year=True).alias(
             "frequency_down"
         ),
@@ -173,7 +215,32 @@ def model_inputs(raw: pl.DataFrame) -> FloatArray:
         values = raw[indicator.code].to_numpy().astype(np.float64)
         if indicator.log1p:
             values = np.log1p(np.clip(values, 0.0, None))
+        elif indicator.logit:
+            clipped = np.clip(values, PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR)
+            values = np.log(clipped) - np.log1p(-clipped)
         columns.append(indicator.direction * values)
     if not columns:
         return np.zeros((raw.height, 0))
     return np.column_stack(columns)
+
+
+def btyd_no_return(
+    params: dict[str, float],
+    alive: FloatArray,
+    frequency: FloatArray,
+    age: FloatArray,
+    horizon: float,
+) -> FloatArray:
+    """P(no purchase in the next ``horizon`` periods | x, t_x, T) under BG/NBD.
+
+    = 1 - P(alive) + P(alive) x ((alpha + T) / (alpha + T + t))^(r + x): an alive customer
+    buys at a rate whose posterior is Gamma(r + x, alpha + T), and the chance of no purchase
+    in t at such a rate is that ratio to the power r + x (Fader, Hardie & Lee 2005, the NBD
+    zero class). ``alive`` is BG/NBD's P(alive); ``frequency``, ``age`` and ``horizon`` in the
+    model's time unit.
+    """
+    shape = params["r"] + frequency
+    scale = params["alpha"] + age
+    quiet = np.exp(shape * (np.log(scale) - np.log(scale + horizon)))
+    result: FloatArray = np.clip(1.0 - alive + alive * quiet, 0.0, 1.0)
+    return result

@@ -21,17 +21,21 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from winback.analytics.calibration import Calibration, fit_calibration
 from winback.analytics.churn import (
     ChurnModel,
+    base_rate_cutoff,
+    base_rate_status_expr,
     default_model,
     fit_churn_model,
     indicator_audit,
     learnable,
     status_expr,
+    with_calibration,
     with_weights,
 )
 from winback.analytics.early_warning import early_warning_expr, retention_action_expr, triggers
-from winback.analytics.features import customer_features
+from winback.analytics.features import Backend, customer_features
 from winback.analytics.frames import (
     CONTACTS,
     CUSTOMERS,
@@ -43,16 +47,23 @@ from winback.analytics.frames import (
     AnalyticsFrames,
     conform,
 )
-from winback.analytics.indicators import CODES, model_inputs, raw_values
+from winback.analytics.indicators import CODES, btyd_no_return, model_inputs, raw_values
 from winback.analytics.lifecycle import customer_type_expr, stage_expr
 from winback.analytics.metrics import compare_scores
+from winback.analytics.priors import (
+    CHURN_PRIOR_DOMINATES,
+    CHURN_PRIOR_STRENGTH,
+    churn_weight_prior,
+)
 from winback.analytics.sampling import hash_fold, hash_sample
 from winback.analytics.segments import abc_classes, rfm_octant_expr, rfm_references
 from winback.analytics.signals import top_signals
-from winback.analytics.training_set import TrainingChoice, untouched
+from winback.analytics.training_set import TRAINING_RULE, TrainingChoice, untouched
 from winback.analytics.value import (
+    TIME_UNIT_DAYS,
     BtydFit,
     Prediction,
+    Summary,
     fit_btyd,
     p_alive,
     predict_value,
@@ -68,6 +79,12 @@ BoolArray = NDArray[np.bool_]
 
 FIT_SAMPLE = 100_000
 HOLDOUT_FOLDS = 5
+STACK_OFFSETS = (0, 30, 60)  # training origins: as_of - horizon - each of these days
+# Up to this many order rows the feature engine runs on Polars: the engines agree bit for bit
+# (tests/analytics/test_features.py), and on small bases DuckDB's query planning dominates
+# (about 1.5 s against 0.2 s per as-of date on 2,500 customers), which the stacked training
+# origins pay four times.
+POLARS_MAX_ORDERS = 500_000
 # The feature columns that scoring, signals and segments read for the buyers.
 SCORING_COLUMNS = (
     "customer_pk",
@@ -149,17 +166,20 @@ def run_analysis(
     *,
     weights: dict[str, float] | None = None,
     horizon_days: int | None = None,
+    recalibrate: bool = False,
 ) -> AnalysisResult:
-    """:func:`analyze` with an explicit churn horizon (the backtest's)."""
+    """:func:`analyze` with an explicit churn horizon (the backtest's). ``recalibrate`` maps
+    the probability through a recalibration learned one horizon earlier (off by default: on
+    real data it made the probability worse, see docs/decisions/0026)."""
     frames = conformed(frames)
     horizon = horizon_days or churn_horizon(profile)
     clock = _Clock()
-    features = customer_features(frames, profile, as_of)
+    features = customer_features(frames, profile, as_of, backend=_backend(frames))
     clock.lap("features")
     days = purchase_days(frames.orders)
-    training = _train(frames, profile, as_of, horizon, weights, days=days)
+    training = _train(frames, profile, as_of, horizon, weights, recalibrate=recalibrate, days=days)
     clock.lap("fit")
-    scored = _score(features, training, profile, as_of, weights, days=days)
+    scored = _score(features, training, profile, as_of, weights, horizon, days=days)
     clock.lap("score")
     scores = scored.snapshot
     return AnalysisResult(
@@ -174,7 +194,7 @@ def run_analysis(
         model={
             "horizon_days": horizon,
             "training_as_of": (as_of - timedelta(days=horizon)).isoformat(),
-            "training_customers": int(training.label.size),
+            "training_customers": int(training.label.size),  # rows over the stacked origins
             **training.choice.describe(),
             "training_sampled": training.sampled,
             "weights_source": scored.model.source,
@@ -184,8 +204,25 @@ def run_analysis(
             "value_notes": list(scored.prediction.notes),
             "btyd": scored.btyd.describe(),
             "training_btyd": training.btyd.describe() if training.btyd is not None else None,
+            "training_origins": list(training.origins),
+            "calibration": scored.model.calibration.describe()
+            if scored.model.calibration is not None
+            else None,
+            "prior_share": round(scored.model.prior_share, 4),
+            "priors_used": (
+                ["churn_weights"]
+                if training.prior is not None and scored.model.prior_share >= CHURN_PRIOR_DOMINATES
+                else []
+            )
+            + list(scored.btyd.priors_used),
+            "status_rule": scored.status_rule,
+            "lapse_rate": None if training.lapse_rate is None else round(training.lapse_rate, 6),
         },
     )
+
+
+def _backend(frames: AnalyticsFrames) -> Backend:
+    return "polars" if frames.orders.height <= POLARS_MAX_ORDERS else "duckdb"
 
 
 def conformed(frames: AnalyticsFrames) -> AnalyticsFrames:
@@ -214,14 +251,33 @@ class _Clock:
 
 @dataclass(frozen=True)
 class _Training:
-    model: ChurnModel | None  # None: too little history, default weights at scoring
+    model: ChurnModel | None  # None: too little history, prior/default weights at scoring
     inputs: FloatArray
     label: BoolArray
     audit: dict[str, Any]
     heldout: dict[str, Any]
     btyd: BtydFit | None
     sampled: bool
+    lapse_rate: float | None  # share of the latest origin's buyers who did not come back
     choice: TrainingChoice  # who the weights were learned from (the untouched customers)
+    origins: tuple[str, ...] = ()  # training origins stacked into the fit
+    prior: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """The training rows of one origin: buyers as of ``day``, label = no purchase in
+    (day, day + horizon]."""
+
+    day: date
+    keys: NDArray[np.int64]
+    inputs: FloatArray
+    label: BoolArray
+    days_since_last: FloatArray
+    alive: FloatArray | None
+    btyd: BtydFit | None
+    sampled: bool
+    choice: TrainingChoice
 
 
 def purchasers(orders: pl.DataFrame, after: date, upto: date) -> pl.Series:
@@ -231,6 +287,94 @@ def purchasers(orders: pl.DataFrame, after: date, upto: date) -> pl.Series:
     return orders.filter(bought)["customer_pk"].unique()
 
 
+def training_buyers(features: pl.DataFrame) -> pl.DataFrame:
+    """The customers a weight fit learns from, at one origin: everyone who had bought by then.
+    This is the one place where the training customers are chosen (to leave some out, filter
+    here)."""
+    return features.filter(pl.col("first_purchase").is_not_null())
+
+
+def with_btyd_columns(
+    buyers: pl.DataFrame, alive: FloatArray | None, fit: BtydFit | None, as_of: date, horizon: int
+) -> pl.DataFrame:
+    """``p_alive`` and ``btyd_no_return`` (P(no purchase within ``horizon`` days) under
+    BG/NBD) for the buyers; null when the model is not available. The zero-class term needs
+    only the gamma purchase rate (r, alpha) that BG/NBD, MBG/NBD and Pareto/NBD share."""
+    params = dict(getattr(fit.bg, "params_", {})) if fit is not None else {}
+    if alive is None or not {"r", "alpha"} <= set(params):
+        # No model, or one without a gamma purchase rate (r, alpha) for the zero class.
+        missing = pl.lit(None, dtype=pl.Float64)
+        alive_column = pl.lit(None, dtype=pl.Float64) if alive is None else pl.Series(alive)
+        return buyers.with_columns(alive_column.alias("p_alive"), missing.alias("btyd_no_return"))
+    s = Summary.of(buyers, as_of)
+    quiet = btyd_no_return(params, alive, s.frequency, s.age, horizon / TIME_UNIT_DAYS)
+    return buyers.with_columns(
+        pl.Series("p_alive", alive, dtype=pl.Float64),
+        pl.Series("btyd_no_return", quiet, dtype=pl.Float64),
+    )
+
+
+def _origin(
+    frames: AnalyticsFrames,
+    profile: BusinessProfile,
+    day: date,
+    horizon: int,
+    days: pl.DataFrame | None,
+) -> _Origin:
+    known = frames.orders.filter(pl.col("order_date") <= day)["customer_pk"].unique().sort()
+    chosen = known.filter(pl.Series(hash_sample(known.to_numpy(), FIT_SAMPLE)))
+    sampled = chosen.len() < known.len()
+    features = customer_features(
+        frames, profile, day, only=chosen if sampled else None, backend=_backend(frames)
+    )
+    end = day + timedelta(days=horizon)
+    buyers, choice = untouched(training_buyers(features), frames.treatments, day, end)
+    came_back = purchasers(frames.orders, day, end)
+    label = (~buyers["customer_pk"].is_in(came_back.implode())).to_numpy().astype(bool)
+    btyd = fit_btyd(buyers, day, industry=profile.industry, days=days) if buyers.height else None
+    alive = p_alive(btyd, buyers, day) if btyd is not None else None
+    buyers = with_btyd_columns(buyers, alive, btyd, day, horizon)
+    return _Origin(
+        day=day,
+        keys=buyers["customer_pk"].to_numpy().astype(np.int64),
+        inputs=model_inputs(raw_values(buyers, day)),
+        label=label,
+        days_since_last=buyers["days_since_last"].to_numpy().astype(np.float64),
+        alive=alive,
+        btyd=btyd,
+        sampled=sampled,
+        choice=choice,
+    )
+
+
+def _stack(origins: list[_Origin]) -> tuple[FloatArray, BoolArray]:
+    inputs = np.vstack([o.inputs for o in origins]) if origins else np.zeros((0, len(CODES)))
+    label = np.concatenate([o.label for o in origins]) if origins else np.zeros(0, dtype=bool)
+    return inputs, label
+
+
+def _origins(
+    frames: AnalyticsFrames,
+    profile: BusinessProfile,
+    latest: date,
+    horizon: int,
+    cache: dict[date, _Origin],
+    days: pl.DataFrame | None = None,
+) -> list[_Origin]:
+    """The stacked origins ``latest - k`` (k in STACK_OFFSETS) that have buyers."""
+    first = frames.orders["order_date"].min()
+    chosen = []
+    for offset in STACK_OFFSETS:
+        day = latest - timedelta(days=offset)
+        if not isinstance(first, date) or day < first:
+            continue
+        if day not in cache:
+            cache[day] = _origin(frames, profile, day, horizon, days)
+        if cache[day].label.size:
+            chosen.append(cache[day])
+    return chosen
+
+
 def _train(
     frames: AnalyticsFrames,
     profile: BusinessProfile,
@@ -238,45 +382,72 @@ def _train(
     horizon: int,
     weights: dict[str, float] | None,
     *,
+    recalibrate: bool = False,
     days: pl.DataFrame | None = None,
 ) -> _Training:
     start = as_of - timedelta(days=horizon)
-    known = frames.orders.filter(pl.col("order_date") <= start)["customer_pk"].unique().sort()
-    chosen = known.filter(pl.Series(hash_sample(known.to_numpy(), FIT_SAMPLE)))
-    sampled = chosen.len() < known.len()
-    features = customer_features(frames, profile, start, only=chosen if sampled else None)
-    buyers = features.filter(pl.col("first_purchase").is_not_null())
-    buyers, choice = untouched(buyers, frames.treatments, start, as_of)
-    label = ~buyers["customer_pk"].is_in(purchasers(frames.orders, start, as_of).implode())
-    y = label.to_numpy().astype(bool)
-    if not learnable(y):
+    prior = churn_weight_prior(profile.industry)
+    cache: dict[date, _Origin] = {}
+    origins = _origins(frames, profile, start, horizon, cache, days)
+    latest = origins[0] if origins and origins[0].day == start else None
+    lapse = float(latest.label.mean()) if latest is not None else None
+    inputs, y = _stack(origins)
+    sampled = any(o.sampled for o in origins)
+    stacked = tuple(o.day.isoformat() for o in origins)
+    choice = latest.choice if latest is not None else TrainingChoice(TRAINING_RULE, 0, 0)
+    if latest is None or not learnable(y):
         audit = {"customers": int(y.size), "positives": int(y.sum()), "note": "too_little_history"}
-        return _Training(None, np.zeros((0, len(CODES))), y, audit, {}, None, sampled, choice)
-    btyd = fit_btyd(buyers, start, industry=profile.industry, days=days)
-    alive = p_alive(btyd, buyers, start)
-    buyers = buyers.with_columns(
-        pl.Series("p_alive", alive, dtype=pl.Float64)
-        if alive is not None
-        else pl.lit(None, dtype=pl.Float64).alias("p_alive")
-    )
-    inputs = model_inputs(raw_values(buyers, start))
-    held = hash_fold(buyers["customer_pk"].to_numpy(), HOLDOUT_FOLDS)
-    partial = _fit(inputs[~held], y[~held], weights)
+        return _Training(None, inputs, y, audit, {}, None, sampled, lapse, choice, stacked, prior)
+    # Held-out metrics: one customer in five (by key) is left out of every stacked origin.
+    held_rows = np.concatenate([hash_fold(o.keys, HOLDOUT_FOLDS) for o in origins])
+    partial = _fit(inputs[~held_rows], y[~held_rows], weights, prior)
+    held = hash_fold(latest.keys, HOLDOUT_FOLDS)
     heldout = compare_scores(
-        y[held],
-        partial.probability(inputs[held]),
-        buyers["days_since_last"].to_numpy()[held].astype(np.float64),
-        alive[held] if alive is not None else None,
+        latest.label[held],
+        partial.raw_probability(latest.inputs[held]),
+        latest.days_since_last[held],
+        latest.alive[held] if latest.alive is not None else None,
     )
     heldout["training_as_of"] = start.isoformat()
     heldout["horizon_days"] = horizon
-    model = _fit(inputs, y, weights)
+    model = _fit(inputs, y, weights, prior)
+    if recalibrate and not weights:
+        model = with_calibration(
+            model, _calibration(frames, profile, latest, horizon, prior, cache, days)
+        )
     audit = indicator_audit(inputs, y, model)
-    return _Training(model, inputs, y, audit, heldout, btyd, sampled, choice)
+    return _Training(
+        model, inputs, y, audit, heldout, latest.btyd, sampled, lapse, choice, stacked, prior
+    )
 
 
-def _fit(inputs: FloatArray, label: BoolArray, weights: dict[str, float] | None) -> ChurnModel:
-    model = fit_churn_model(inputs, label)
+def _calibration(
+    frames: AnalyticsFrames,
+    profile: BusinessProfile,
+    latest: _Origin,
+    horizon: int,
+    prior: dict[str, float] | None,
+    cache: dict[date, _Origin],
+    days: pl.DataFrame | None,
+) -> Calibration | None:
+    """The same model fitted one horizon earlier, applied to the latest training origin
+    (whose outcome is known): how its raw probabilities map to what happened there."""
+    earlier = _origins(frames, profile, latest.day - timedelta(days=horizon), horizon, cache, days)
+    inputs, label = _stack(earlier)
+    if not learnable(label):
+        return None
+    model = _fit(inputs, label, None, prior)
+    raw = model.raw_probability(latest.inputs)
+    return fit_calibration(raw, latest.label, latest.day.isoformat())
+
+
+def _fit(
+    inputs: FloatArray,
+    label: BoolArray,
+    weights: dict[str, float] | None,
+    prior: dict[str, float] | None,
+) -> ChurnModel:
+    model = fit_churn_model(inputs, label, prior, CHURN_PRIOR_STRENGTH if prior else 0.0)
     return with_weights(model, weights, inputs, label) if weights else model
 
 
@@ -284,6 +455,7 @@ def _fit(inputs: FloatArray, label: BoolArray, weights: dict[str, float] | None)
 class _Scored:
     snapshot: pl.DataFrame
     model: ChurnModel
+    status_rule: str  # "probability_cutoff" | "base_rate"
     btyd: BtydFit
     prediction: Prediction
     value_table: list[dict[str, Any]]
@@ -295,6 +467,7 @@ def _score(
     profile: BusinessProfile,
     as_of: date,
     weights: dict[str, float] | None,
+    horizon: int,
     *,
     days: pl.DataFrame | None = None,
 ) -> _Scored:
@@ -305,21 +478,28 @@ def _score(
     btyd = fit_btyd(buyers, as_of, industry=profile.industry, days=days)
     prediction = predict_value(btyd, buyers, profile, as_of)
     buyers = pl.concat([buyers, prediction.values.drop("customer_pk")], how="horizontal")
-    inputs = model_inputs(raw_values(buyers, as_of))
+    alive = buyers["p_alive"].to_numpy() if buyers["p_alive"].null_count() == 0 else None
+    inputs = model_inputs(raw_values(with_btyd_columns(buyers, alive, btyd, as_of, horizon), as_of))
     model = training.model
     if model is None:
-        model = default_model(inputs)
+        model = default_model(inputs, training.prior, training.label)
         if weights:
             model = with_weights(model, weights, training.inputs, training.label)
-    score = np.round(100 * model.probability(inputs), 2)
+    probability = model.probability(inputs)
+    rule = _status_rule(model, training)
     # Buyers' values spread back over all customers by position (no join, no copy).
     frame = features.with_columns(
         _spread("p_alive", is_buyer, prediction.values["p_alive"]),
         _spread("expected_purchases_365", is_buyer, prediction.values["expected_purchases_365"]),
         _spread("clv_365", is_buyer, prediction.values["clv_365"]),
-        _spread("churn_score", is_buyer, pl.Series(score)).fill_null(0.0),
+        _spread("churn_score", is_buyer, pl.Series(np.round(100 * probability, 2))).fill_null(0.0),
+        _spread("churn_probability", is_buyer, pl.Series(np.round(probability, 6))).fill_null(0.0),
     )
-    frame = _classify(frame, profile, records_engagement=_records_engagement(features))
+    status = status_expr(profile)
+    if rule == "base_rate":
+        cutoff = base_rate_cutoff(100 * probability, training.lapse_rate or 0.0)
+        status = base_rate_status_expr(profile, round(cutoff, 2))
+    frame = _classify(frame, profile, status, records_engagement=_records_engagement(features))
     buyers = frame.select(*SCORING_COLUMNS, "p_alive", "early_warning").filter(bought)
     signals = top_signals(
         buyers, model.contributions(inputs), _triggered(buyers, profile), profile, pl.lit(as_of)
@@ -333,7 +513,7 @@ def _score(
         "customer_type",
         "status",
         "churn_score",
-        (pl.col("churn_score") / 100).alias("churn_probability"),
+        "churn_probability",
         pl.col("p_alive").round(6),
         pl.col("expected_purchases_365").round(4),
         pl.col("clv_365").round(2),
@@ -351,7 +531,17 @@ def _score(
         "customer_pk", "value_index"
     )
     table = value_table(in_value, profile.cost_to_serve_per_year)
-    return _Scored(conform(snapshot, SNAPSHOT, "scores"), model, btyd, prediction, table)
+    return _Scored(conform(snapshot, SNAPSHOT, "scores"), model, rule, btyd, prediction, table)
+
+
+def _status_rule(model: ChurnModel, training: _Training) -> str:
+    """ "probability_cutoff" when the score is a probability learned mostly from the business's
+    own history; else "base_rate" (statuses follow its lapse rate), as long as there is a
+    lapse rate to follow."""
+    trusted = model.source.startswith("learned") and model.prior_share < CHURN_PRIOR_DOMINATES
+    if trusted or training.lapse_rate is None:
+        return "probability_cutoff"
+    return "base_rate"
 
 
 def _spread(name: str, mask: BoolArray, values: pl.Series) -> pl.Series:
@@ -365,11 +555,11 @@ def _records_engagement(features: pl.DataFrame) -> bool:
 
 
 def _classify(
-    frame: pl.DataFrame, profile: BusinessProfile, *, records_engagement: bool
+    frame: pl.DataFrame, profile: BusinessProfile, status: pl.Expr, *, records_engagement: bool
 ) -> pl.DataFrame:
     """Stage -> status -> early warning -> customer type -> retention action."""
     frame = frame.with_columns(stage=stage_expr(profile))
-    frame = frame.with_columns(status=status_expr(profile))
+    frame = frame.with_columns(status=status)
     # Ranked by the calibrated probability when the frame has it (same order as the score).
     risk = "churn_probability" if "churn_probability" in frame.columns else "churn_score"
     frame = frame.with_columns(early_warning=early_warning_expr(profile, risk))

@@ -1,9 +1,10 @@
 """Each customer's top signals (R2, R9): up to three warning signs as a deterministic JSON list.
 
-A signal is an indicator that pushes this customer's churn score up (w_j z_j > 0) and is
-actually present in the raw data (e.g. spend really fell), or that triggered the early
-warning; triggered ones come first, then by contribution (ties: declared order). Each is an
-object with the code first and named values, e.g.
+A signal is an indicator (other than the BTYD inputs few_repeats, long_tenure and
+btyd_no_return, which are never listed) that pushes this customer's churn score up
+(w_j z_j > 0) and is actually present in the raw data (e.g. spend really fell), or that
+triggered the early warning; triggered ones come first, then by contribution (ties: declared
+order). Each is an object with the code first and named values, e.g.
 [{"code":"late_vs_rhythm","days_late":42,"usual_interval_days":12},{"code":"spend_down","pct":60}]
 Built with Polars string expressions, so no Python loop over customers.
 """
@@ -21,6 +22,9 @@ from winback.config import BusinessProfile
 
 TOP = 3
 _TRIGGER_BONUS = 1e6
+# The BTYD inputs shape the score but are never listed as signs of their own: what they say
+# reaches staff as long_silence, late_vs_rhythm and low_p_alive.
+NOT_LISTED: tuple[str, ...] = ("few_repeats", "long_tenure", "btyd_no_return")
 
 
 def _int(expr: pl.Expr) -> pl.Expr:
@@ -48,7 +52,8 @@ def _pair(current: str, prior: str) -> dict[str, pl.Expr]:
 
 
 def signal_fields(as_of_expr: pl.Expr) -> dict[str, dict[str, pl.Expr]]:
-    """Indicator code -> the named values its signal carries (over the scoring frame)."""
+    """Indicator code -> the named values its signal carries (over the scoring frame); every
+    code but :data:`NOT_LISTED`."""
     days, interval = pl.col("days_since_last"), pl.col("expected_interval_days")
     spend, prior_spend = pl.col("spend_365_cents"), pl.col("spend_prev_365_cents")
     latest = pl.col("survey_score_latest")
@@ -112,7 +117,7 @@ def top_signals(
     as_of_expr: pl.Expr,
 ) -> pl.Series:
     """JSON lists for the rows of ``frame`` (buyers, with p_alive); matrices in CODES order."""
-    conditions = present(profile)
+    conditions = present(profile) | dict.fromkeys(NOT_LISTED, pl.lit(value=False))
     shown = frame.select([conditions[c].fill_null(value=False).alias(c) for c in CODES])
     is_present = shown.to_numpy().astype(bool) if frame.height else np.zeros((0, len(CODES)), bool)
     eligible = (is_present & (contributions > 0)) | triggered
@@ -121,7 +126,7 @@ def top_signals(
     chosen = np.take_along_axis(priority, order, axis=1)
     slots = np.where(np.isfinite(chosen), order, -1)
 
-    texts = payloads(as_of_expr)
+    texts = payloads(as_of_expr) | dict.fromkeys(NOT_LISTED, pl.lit(None, dtype=pl.String))
     columns = frame.select([texts[c].alias(f"_s{j}") for j, c in enumerate(CODES)])
     slot_frame = pl.DataFrame(
         {f"_slot{k}": slots[:, k] for k in range(TOP)},
