@@ -176,5 +176,5 @@ def test_the_programme_s_own_returns_do_not_move_the_weights(retail: BusinessPro
     assert blind_a.weights != blind_b.weights
     assert (
         blind_a.model["training_customers"]
-        == a.model["training_customers"] + a.model["training_excluded_treated"]
+        == a.model["training_customers"] + a.model["training_rows_excluded_treated"]
     )

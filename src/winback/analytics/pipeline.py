@@ -195,7 +195,9 @@ def run_analysis(
             "horizon_days": horizon,
             "training_as_of": (as_of - timedelta(days=horizon)).isoformat(),
             "training_customers": int(training.label.size),  # rows over the stacked origins
-            **training.choice.describe(),
+            **training.choice.describe(),  # at the latest origin
+            "training_origin_customers": training.origin_customers,
+            "training_rows_excluded_treated": training.excluded_rows,
             "training_sampled": training.sampled,
             "weights_source": scored.model.source,
             "intercept": round(scored.model.intercept, 6),
@@ -260,6 +262,8 @@ class _Training:
     sampled: bool
     lapse_rate: float | None  # share of the latest origin's buyers who did not come back
     choice: TrainingChoice  # who the weights were learned from (the untouched customers)
+    origin_customers: int  # training customers at the latest origin
+    excluded_rows: int  # treated rows left out over all stacked origins
     origins: tuple[str, ...] = ()  # training origins stacked into the fit
     prior: dict[str, float] | None = None
 
@@ -395,9 +399,15 @@ def _train(
     sampled = any(o.sampled for o in origins)
     stacked = tuple(o.day.isoformat() for o in origins)
     choice = latest.choice if latest is not None else TrainingChoice(TRAINING_RULE, 0, 0)
+    counts = (
+        int(latest.label.size) if latest is not None else 0,
+        sum(o.choice.excluded_treated for o in origins),
+    )
     if latest is None or not learnable(y):
         audit = {"customers": int(y.size), "positives": int(y.sum()), "note": "too_little_history"}
-        return _Training(None, inputs, y, audit, {}, None, sampled, lapse, choice, stacked, prior)
+        return _Training(
+            None, inputs, y, audit, {}, None, sampled, lapse, choice, *counts, stacked, prior
+        )
     # Held-out metrics: one customer in five (by key) is left out of every stacked origin.
     held_rows = np.concatenate([hash_fold(o.keys, HOLDOUT_FOLDS) for o in origins])
     partial = _fit(inputs[~held_rows], y[~held_rows], weights, prior)
@@ -417,7 +427,18 @@ def _train(
         )
     audit = indicator_audit(inputs, y, model)
     return _Training(
-        model, inputs, y, audit, heldout, latest.btyd, sampled, lapse, choice, stacked, prior
+        model,
+        inputs,
+        y,
+        audit,
+        heldout,
+        latest.btyd,
+        sampled,
+        lapse,
+        choice,
+        *counts,
+        stacked,
+        prior,
     )
 
 

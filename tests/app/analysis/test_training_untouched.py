@@ -90,6 +90,6 @@ def test_the_analysis_learns_without_the_customers_treated_in_the_training_perio
     assert model["training_rule"] == "exclude_treated"
     assert model["training_excluded_treated"] == len(groups["treated"] & bought) > 0
     assert model["training_control_kept"] == len(groups["control"] & bought) > 0
-    assert model["training_customers"] == len(bought) - len(groups["treated"] & bought)
+    assert model["training_origin_customers"] == len(bought) - len(groups["treated"] & bought)
     assert run.params["rows"]["treatments"] == 40 + 12 + 15  # July's round is not known yet
     assert run.backtest["customers"] < model["training_customers"]
