@@ -84,6 +84,20 @@ def _penalised(penalizer: float) -> CountFactory:
 FALLBACK_MODELS: tuple[CountFactory, ...] = (_penalised(0.001), _penalised(0.01))
 
 
+def same_kind(model: object) -> CountFactory:
+    """A factory of unfitted models of the same class and penalty as ``model`` (a fitted
+    count model), so a choice made once can be reused on nearby dates without refitting
+    every candidate."""
+    kind: Any = type(model)
+    penalizer = float(getattr(model, "penalizer", 0.0))
+
+    def make() -> CountModel:
+        made: CountModel = kind(penalizer=penalizer)
+        return made
+
+    return make
+
+
 def model_name(model: object) -> str:
     name = MODEL_NAMES.get(type(model).__name__, type(model).__name__)
     penalizer = getattr(model, "penalizer", 0.0)

@@ -13,6 +13,7 @@ then refitted on everyone. On very large bases the fit uses a deterministic samp
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from winback.analytics.btyd_choice import COUNT_MODELS, CountFactory, same_kind
 from winback.analytics.calibration import Calibration, fit_calibration
 from winback.analytics.churn import (
     ChurnModel,
@@ -324,6 +326,7 @@ def _origin(
     day: date,
     horizon: int,
     days: pl.DataFrame | None,
+    candidates: Sequence[CountFactory] = COUNT_MODELS,
 ) -> _Origin:
     known = frames.orders.filter(pl.col("order_date") <= day)["customer_pk"].unique().sort()
     chosen = known.filter(pl.Series(hash_sample(known.to_numpy(), FIT_SAMPLE)))
@@ -335,7 +338,11 @@ def _origin(
     buyers, choice = untouched(training_buyers(features), frames.treatments, day, end)
     came_back = purchasers(frames.orders, day, end)
     label = (~buyers["customer_pk"].is_in(came_back.implode())).to_numpy().astype(bool)
-    btyd = fit_btyd(buyers, day, industry=profile.industry, days=days) if buyers.height else None
+    btyd = (
+        fit_btyd(buyers, day, industry=profile.industry, days=days, candidates=candidates)
+        if buyers.height
+        else None
+    )
     alive = p_alive(btyd, buyers, day) if btyd is not None else None
     buyers = with_btyd_columns(buyers, alive, btyd, day, horizon)
     return _Origin(
@@ -365,15 +372,23 @@ def _origins(
     cache: dict[date, _Origin],
     days: pl.DataFrame | None = None,
 ) -> list[_Origin]:
-    """The stacked origins ``latest - k`` (k in STACK_OFFSETS) that have buyers."""
+    """The stacked origins ``latest - k`` (k in STACK_OFFSETS) that have buyers.
+
+    The count model is chosen (on a holdout, when ``days`` is given) at the latest origin
+    only; the earlier ones refit the chosen kind, which costs one fit instead of a choice."""
     first = frames.orders["order_date"].min()
     chosen = []
+    candidates: Sequence[CountFactory] = COUNT_MODELS
+    choosing = days
     for offset in STACK_OFFSETS:
         day = latest - timedelta(days=offset)
         if not isinstance(first, date) or day < first:
             continue
         if day not in cache:
-            cache[day] = _origin(frames, profile, day, horizon, days)
+            cache[day] = _origin(frames, profile, day, horizon, choosing, candidates)
+        fit = cache[day].btyd
+        if fit is not None and fit.bg is not None and not fit.priors_used:
+            candidates, choosing = (same_kind(fit.bg),), None
         if cache[day].label.size:
             chosen.append(cache[day])
     return chosen
