@@ -83,6 +83,7 @@ def run_demo(
             checked = backtest(end_date - timedelta(days=horizon), horizon)
     except TooFewOutcomes as exc:
         console.print(f"[yellow]{exc}[/yellow]")
+        checked = {"refused": str(exc)}
     else:
         for table in backtest_tables(checked):
             console.print(table)

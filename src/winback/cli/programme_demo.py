@@ -11,12 +11,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rich.console import Console
 from rich.table import Table
 
 from winback.app.actors import Actor
 from winback.app.analysis.service import analyze
 from winback.app.rounds.service import (
+    ControlTooSmall,
     demo_team,
     plan_round,
     round_status,
@@ -40,13 +42,20 @@ def run_programme_demo(
         analyze(start)
         # The demo's rounds are small: they are planned with the override, which their design
         # records, and their reports carry the design's warning.
-        rnd = plan_round(
-            Actor.system("demo"),
-            month=start,
-            seed=DEMO_SEED + i,
-            agents=agents,
-            allow_small_control=True,
-        ).round
+        try:
+            rnd = plan_round(
+                Actor.system("demo"),
+                month=start,
+                seed=DEMO_SEED + i,
+                agents=agents,
+                allow_small_control=True,
+            ).round
+        except ControlTooSmall:
+            console.print(
+                _("%(month)s: no round; too few eligible customers to keep a control group.")
+                % {"month": f"{start:%Y-%m}"}
+            )
+            continue
         simulated = simulate_round_contacts(rnd, ground_truth, seed=DEMO_SEED + 100 + i)
         statuses = [round_status(r, start, n_boot=500) for r in rounds]
         console.print(plan_table(rnd, simulated))

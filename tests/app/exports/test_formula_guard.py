@@ -72,7 +72,7 @@ def _business(folder: Path) -> None:
 
     run_demo(
         industry="aesthetics",
-        customers=80,
+        customers=160,
         months=8,
         seed=5,
         out=folder / "demo",

@@ -68,6 +68,25 @@ def test_a_round_below_the_floor_is_refused_unless_overridden() -> None:
     assert row.detail["control"] == design.n_control
 
 
+def test_a_round_without_any_control_customer_is_refused_even_with_the_override() -> None:
+    from winback.app.rounds.service import ControlTooSmall, plan_round
+    from winback.store.programme.models import Round
+
+    build_world(control_floor=None)
+    with pytest.raises(ControlTooSmall) as refused:
+        plan_round(
+            Actor.system(),
+            month=MONTH,
+            seed=5,
+            agents=team(),
+            holdout=0.0,
+            allow_small_control=True,
+        )
+    assert refused.value.design.n_control == 0
+    assert refused.value.design.n_treated > 0
+    assert not Round.objects.exists()
+
+
 def test_the_stored_design_matches_the_round_it_describes() -> None:
     from winback.app.rounds.planning import prepare_plan
     from winback.app.rounds.service import plan_round
@@ -111,7 +130,7 @@ def test_recent_treated_never_enter_a_control_group_and_controls_are_never_conta
 ) -> None:
     from winback.app.contacts import gate
     from winback.app.rounds.call_lists import call_list
-    from winback.app.rounds.service import plan_round
+    from winback.app.rounds.service import ControlTooSmall, plan_round
     from winback.app.settings.profile import set_profile
 
     with transaction.atomic():
@@ -120,13 +139,27 @@ def test_recent_treated_never_enter_a_control_group_and_controls_are_never_conta
         first = plan_round(
             Actor.system(), month=MONTH, seed=world_seed, agents=team(), holdout=holdout
         ).round
-        later = plan_round(
-            Actor.system(), month=_month(gap), seed=world_seed + 1, agents=team(), holdout=holdout
-        ).round
-        a, b = _arms(first), _arms(later)
+        try:
+            later = plan_round(
+                Actor.system(),
+                month=_month(gap),
+                seed=world_seed + 1,
+                agents=team(),
+                holdout=holdout,
+            ).round
+        except ControlTooSmall as refused:
+            # So few eligible customers are left that no control group could be drawn: the
+            # month gets no round at all.
+            empty_control = refused.design.n_control == 0
+            later = None
+        else:
+            empty_control = True
+        assert empty_control, "only an empty control group refuses a round with the override"
+        a = _arms(first)
+        b = _arms(later) if later is not None else {"treated": set(), "control": set()}
         assert a["treated"]
         assert a["control"]
-        if (later.round_start - first.round_start).days < recent_days:
+        if later is not None and (later.round_start - first.round_start).days < recent_days:
             # recently treated: in neither arm of the later round (out of its comparison)
             assert not (a["treated"] & b["control"])
             assert not (a["treated"] & b["treated"])
@@ -137,7 +170,9 @@ def test_recent_treated_never_enter_a_control_group_and_controls_are_never_conta
         judged = gate.verdicts(sorted(a["control"]), on=on)
         if day < MEASUREMENT_DAYS:
             assert not judged["allowed"].any()
-            listed = set(call_list(first)["customer_pk"]) | set(call_list(later)["customer_pk"])
+            listed = set(call_list(first)["customer_pk"])
+            if later is not None:
+                listed |= set(call_list(later)["customer_pk"])
             shown = gate.allowed_only(
                 pl.DataFrame({"customer_pk": sorted(listed)}, schema={"customer_pk": pl.Int64}),
                 on=on,
@@ -146,7 +181,9 @@ def test_recent_treated_never_enter_a_control_group_and_controls_are_never_conta
         else:
             # the first window has closed: only the later round's control group (if it is
             # still measured on that day) keeps the reason
-            later_measured = later.round_start + timedelta(days=MEASUREMENT_DAYS) > on
+            later_measured = (
+                later is not None and later.round_start + timedelta(days=MEASUREMENT_DAYS) > on
+            )
             still = b["control"] if later_measured else set()
             freed = judged.filter(~pl.col("customer_pk").is_in(sorted(still)))
             assert "control_group" not in set(freed["reason"].drop_nulls())

@@ -117,7 +117,14 @@ def _estimate(
     """The round at its pre-registered horizon, net of its cost (agent time and the offers
     redeemed by then, discounts counted once: see ``inference.round_cost``)."""
     at = outcomes.filter(pl.col("horizon") == horizon)
-    look = effects.filter(pl.col("horizon") == horizon).row(0, named=True)
+    # A round without one of its arms (stored before such rounds were refused) has no effect
+    # rows: nothing is known at any horizon, so nothing is counted as cost or as matured.
+    looks = effects.filter(pl.col("horizon") == horizon) if "horizon" in effects.columns else None
+    look = (
+        looks.row(0, named=True)
+        if looks is not None and looks.height
+        else {"agent_cost": 0.0, "matured": False}
+    )
     redeemed = (
         at.filter((pl.col("arm") == "treated") & pl.col("offer_redeemed").fill_null(False))
         .select("customer_pk")

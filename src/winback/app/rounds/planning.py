@@ -56,8 +56,9 @@ class NoSnapshotError(LookupError):
 
 
 class ControlTooSmall(ValueError):
-    """The round's control group is below the hard floor and no override was given: the round
-    is not stored (a round that cannot measure anything would only look like evidence)."""
+    """The round's control group is below the hard floor and no override was given, or it is
+    empty: the round is not stored (a round that cannot measure anything would only look like
+    evidence)."""
 
     def __init__(self, design: RoundDesign) -> None:
         super().__init__(f"control group of {design.n_control} < floor {design.control_floor}")
@@ -182,7 +183,8 @@ def plan_and_store(
         allow_small_control=allow_small_control,
     )
     design = prepared.plan.design
-    if design.below_floor and not design.small_control_allowed:
+    # No control customer at all: nothing could ever be measured, override or not.
+    if design.n_control == 0 or (design.below_floor and not design.small_control_allowed):
         raise ControlTooSmall(design)
     with transaction.atomic():
         refresh_returned(prepared.config.round_start)  # what the plan read as pending
