@@ -93,39 +93,23 @@ CHURN_WEIGHT_PRIORS: dict[str, dict[str, float]] = {
         "open_complaint": 0.55,
         "low_satisfaction": 0.15,
     },
-    "b2b": {
-        "long_silence": 0.2,
-        "late_vs_rhythm": 0.4,
-        "low_p_alive": 0.25,
-        "few_repeats": 0.35,
-        "long_tenure": 0.2,
-        "btyd_no_return": 0.75,
-        "frequency_down": 0.05,
-        "spend_down": 0.1,
-        "category_narrowing": 0.05,
-        "engagement_down": 0.05,
-        "engagement_silence": 0.25,
-        "unanswered_contacts": 0.1,
-        "open_complaint": 0.55,
-        "low_satisfaction": 0.15,
-    },
-    "accounting": {
-        "long_silence": 0.2,
-        "late_vs_rhythm": 0.4,
-        "low_p_alive": 0.25,
-        "few_repeats": 0.35,
-        "long_tenure": 0.2,
-        "btyd_no_return": 0.75,
-        "frequency_down": 0.05,
-        "spend_down": 0.1,
-        "category_narrowing": 0.05,
-        "engagement_down": 0.05,
-        "engagement_silence": 0.25,
-        "unanswered_contacts": 0.1,
-        "open_complaint": 0.55,
-        "low_satisfaction": 0.15,
-    },
 }
+
+FITTED_CHURN_PRIORS = ("retail", "restaurant", "dental", "aesthetics")
+# Industries without a fitted row: the mean of the fitted ones, rounded to 0.05.
+for _industry in ("b2b", "accounting"):
+    CHURN_WEIGHT_PRIORS[_industry] = {
+        code: round(
+            round(
+                sum(CHURN_WEIGHT_PRIORS[i][code] for i in FITTED_CHURN_PRIORS)
+                / len(FITTED_CHURN_PRIORS)
+                / 0.05
+            )
+            * 0.05,
+            2,
+        )
+        for code in CHURN_WEIGHT_PRIORS["retail"]
+    }
 
 FALLBACK_INDUSTRY = "retail"
 
