@@ -35,7 +35,9 @@ def _planned(known: bool = False):  # type: ignore[no-untyped-def]
                     channel="phone",
                     outcome="reached",
                     reason_code=KNOWN[i % len(KNOWN)],
-                    occurred_at=datetime.combine(SNAPSHOT_DAY - timedelta(days=60), time(10), tzinfo=TZ),
+                    occurred_at=datetime.combine(
+                        SNAPSHOT_DAY - timedelta(days=60), time(10), tzinfo=TZ
+                    ),
                     occurred_date=SNAPSHOT_DAY - timedelta(days=60),
                 )
                 for i, pk in enumerate(world.customer_ids[::3])
@@ -85,7 +87,8 @@ def test_the_plan_is_reproduced_for_the_reason_it_was_made_with() -> None:
     _, rnd = _planned(known=True)
     tasks = list(CallTask.objects.filter(round=rnd).select_related("round", "customer"))
     members = [_member(t) for t in tasks]
-    assert len(tasks) >= 10 and {m.reason_code for m in members} >= {"", *KNOWN}
+    assert len(tasks) >= 10
+    assert {m.reason_code for m in members} >= {"", *KNOWN}
     for task, member in zip(tasks, members, strict=True):
         proposal = propose(task, member, member.reason_code)
         assert proposal is not None
@@ -114,14 +117,20 @@ def test_attitude_changes_script_menu_and_channel_at_once() -> None:
     assert ContactLog.objects.filter(customer_id=task.customer_id).latest("pk").channel == "sms"
     [row] = _replans(task)
     assert row["reason"] == "attitude"
-    assert row["channel"] == {"before": "sms", "after": playbook.channel, "wanted": "phone", "block": None}
+    assert row["channel"] == {
+        "before": "sms",
+        "after": playbook.channel,
+        "wanted": "phone",
+        "block": None,
+    }
     assert row["offers"] == {"before": list(before.codes), "after": list(updated.menu.codes)}
     page = call_page(task.agent, task.pk, lang="en")
     assert page.playbook.reason == "attitude"
     assert page.talking_points == playbook.talking_points("en")
     assert [o.code for o in page.offers] == list(updated.menu.codes)
     label = current_rules().taxonomy.label("attitude", "en")
-    assert label in page.replanned and page.channel_note == ""
+    assert label in page.replanned
+    assert page.channel_note == ""
 
 
 def test_recording_the_reason_the_task_follows_changes_nothing() -> None:
@@ -129,14 +138,16 @@ def test_recording_the_reason_the_task_follows_changes_nothing() -> None:
     task = _task_on(rnd, "phone", reason="attitude")  # the plan knew attitude
     before, channel = task.menu, _member(task).channel
     updated = _log(task, outcome="reached", reason_code="attitude")
-    assert updated.menu == before and _member(task).channel == channel
+    assert updated.menu == before
+    assert _member(task).channel == channel
     assert _replans(task) == []
     # after a re-plan, the reason it followed is the one in force
     other = _task_on(rnd, "sms")
     _log(other, outcome="reached", reason_code="attitude")
     replanned = other.__class__.objects.get(pk=other.pk).menu
     again = _log(other, outcome="call_back", reason_code="attitude")
-    assert again.menu == replanned and len(_replans(other)) == 1
+    assert again.menu == replanned
+    assert len(_replans(other)) == 1
 
 
 def test_not_found_keeps_the_stage_plan() -> None:
@@ -150,7 +161,8 @@ def test_not_found_keeps_the_stage_plan() -> None:
     assert _member(task).channel == "sms"
     assert _replans(task) == []
     page = call_page(task.agent, task.pk, lang="en")
-    assert page.playbook.reason == "not_found" and page.replanned == ""
+    assert page.playbook.reason == "not_found"
+    assert page.replanned == ""
 
 
 def test_a_forbidden_channel_is_not_chosen_and_the_page_says_why() -> None:
@@ -158,16 +170,24 @@ def test_a_forbidden_channel_is_not_chosen_and_the_page_says_why() -> None:
     from winback.store.programme.models import ProgrammeSettings
 
     _, rnd = _planned()
-    ProgrammeSettings.objects.create(playbooks={"playbooks": [{"reason": "attitude", "channel": "email"}]})
+    ProgrammeSettings.objects.create(
+        playbooks={"playbooks": [{"reason": "attitude", "channel": "email"}]}
+    )
     task = _task_on(rnd, "sms")
     assert not task.customer.email
     _log(task, outcome="reached", reason_code="attitude")
     assert _member(task).channel == "sms"  # kept: the customer has no e-mail address
     [row] = _replans(task)
-    assert row["channel"] == {"before": "sms", "after": "sms", "wanted": "email", "block": "no_email"}
+    assert row["channel"] == {
+        "before": "sms",
+        "after": "sms",
+        "wanted": "email",
+        "block": "no_email",
+    }
     with translation.override("en"):
         page = call_page(task.agent, task.pk, lang="en")
-    assert "no e-mail address" in page.channel_note and "SMS" in page.channel_note
+    assert "no e-mail address" in page.channel_note
+    assert "SMS" in page.channel_note
 
 
 def test_do_not_contact_closes_the_task_and_nothing_is_re_planned() -> None:
@@ -175,8 +195,10 @@ def test_do_not_contact_closes_the_task_and_nothing_is_re_planned() -> None:
     task = _task_on(rnd, "sms")
     before = task.menu
     updated = _log(task, outcome="do_not_contact", reason_code="attitude")
-    assert updated.status != "open" and updated.customer.do_not_contact
-    assert updated.menu == before and _member(task).channel == "sms"
+    assert updated.status != "open"
+    assert updated.customer.do_not_contact
+    assert updated.menu == before
+    assert _member(task).channel == "sms"
     assert _replans(task) == []
 
 

@@ -35,7 +35,8 @@ def _sms_task():  # type: ignore[no-untyped-def]
         .order_by("pk")
         .first()
     )
-    assert task is not None and task.agent is not None
+    assert task is not None
+    assert task.agent is not None
     task.agent.set_password(PASSWORD)
     task.agent.save()
     return task
@@ -43,8 +44,10 @@ def _sms_task():  # type: ignore[no-untyped-def]
 
 def _inside(page: Page, selector: str, width: int) -> None:
     box = page.locator(selector).bounding_box()
-    assert box is not None and box["width"] > 0
-    assert box["x"] >= 0 and box["x"] + box["width"] <= width + 1, (selector, box)
+    assert box is not None
+    assert box["width"] > 0
+    assert box["x"] >= 0, (selector, box)
+    assert box["x"] + box["width"] <= width + 1, (selector, box)
 
 
 def test_a_reason_re_plans_offers_and_channel_before_the_second_contact(
@@ -80,7 +83,8 @@ def test_a_reason_re_plans_offers_and_channel_before_the_second_contact(
 
     task.refresh_from_db()
     after = list(task.menu.codes)
-    assert after != before and "priority_service" in after
+    assert after != before
+    assert "priority_service" in after
     assert page.inner_text("#channel") == phone != sms
     shown = [li.get_attribute("data-offer") for li in page.locator("#offers li").all()]
     assert shown == after
@@ -99,7 +103,8 @@ def test_a_reason_re_plans_offers_and_channel_before_the_second_contact(
         phone_en = str(ContactChannel(playbook.channel).label)
     assert page.inner_text("#channel") == phone_en
     note = page.inner_text("#replanned")
-    assert "Re-planned after reason" in note and rules.taxonomy.label("attitude", "en") in note
+    assert "Re-planned after reason" in note
+    assert rules.taxonomy.label("attitude", "en") in note
     offers_en = page.inner_text("#offers")
     for code in after:
         assert rules.catalogue.offer(code).label("en") in offers_en

@@ -100,7 +100,8 @@ def latest_replan(task_id: int) -> ReplanNote | None:
     )
     if not isinstance(row, dict) or not row.get("reason"):
         return None
-    channel = row.get("channel") if isinstance(row.get("channel"), dict) else {}
+    found = row.get("channel")
+    channel: dict[str, Any] = found if isinstance(found, dict) else {}
     return ReplanNote(
         reason=str(row["reason"]),
         channel_before=str(channel.get("before") or ""),
@@ -119,7 +120,9 @@ def replan_on_reason(task_id: int, reason_code: str, *, agent: User | None) -> R
     task = CallTask.objects.select_related("round", "customer").get(pk=task_id)
     if task.status != TaskStatus.OPEN or task.customer.do_not_contact:
         return None
-    member = RoundMember.objects.filter(round_id=task.round_id, customer_id=task.customer_id).first()
+    member = RoundMember.objects.filter(
+        round_id=task.round_id, customer_id=task.customer_id
+    ).first()
     if member is None:
         return None
     previous = latest_replan(task.pk)
