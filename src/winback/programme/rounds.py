@@ -428,7 +428,7 @@ def plan_round(
         balance=("required_seniority",),
     )
     treated = assigned.filter(pl.col("arm") == "treated")
-    menus = _menus(treated, inputs, config, playbooks, taxonomy, catalogue, as_of)
+    menus = plan_menus(treated, inputs, config, playbooks, taxonomy, catalogue, as_of)
     calls = assign_agents(
         treated.join(menus.offer_dates, on="customer_pk", how="left"),
         capacity,
@@ -530,7 +530,7 @@ def _select(
     return chosen.filter("selected").drop("selected"), waitlist
 
 
-def _menus(
+def plan_menus(
     treated: pl.DataFrame,
     inputs: RoundInputs,
     config: RoundConfig,
@@ -539,6 +539,7 @@ def _menus(
     catalogue: OfferCatalogue,
     as_of: date,
 ) -> OfferMenus:
+    """Step 6: the treated customers' offer menus (the re-plan after a reason calls it too)."""
     favourites = inputs.favourites if inputs.favourites is not None else FAVOURITES.empty()
     return offer_menus(
         _offer_customers(treated, config.alive_floor),
@@ -565,19 +566,9 @@ def _pool_with_channels(
 ) -> pl.DataFrame:
     pool = candidate_pool(inputs.snapshot, config)
     reasons = _known_reasons(inputs, as_of, taxonomy)
-    reason_channels = playbooks.reason_frame(taxonomy).select(
-        "reason_code", _reason_channel="channel"
-    )
-    stage_channels = playbooks.stage_frame().select("stage", "stage_channel")
     pool = (
-        pool.join(reasons, on="customer_pk", how="left")
-        .join(reason_channels, on="reason_code", how="left")
-        .join(stage_channels, on="stage", how="left")
-        .with_columns(
-            channel=pl.coalesce("_reason_channel", "stage_channel"),
-            expected_value=expected_value(config),
-        )
-        .drop("_reason_channel", "stage_channel")
+        planned_channels(pool.join(reasons, on="customer_pk", how="left"), playbooks, taxonomy)
+        .with_columns(expected_value=expected_value(config))
         .filter(pl.col("expected_value") >= config.min_expected_value)
     )
     pool = pool.with_columns(
@@ -588,6 +579,22 @@ def _pool_with_channels(
         .cast(pl.Int64)
     )
     return with_required_seniority(pool, playbooks, taxonomy, config.seniority)
+
+
+def planned_channels(frame: pl.DataFrame, playbooks: Playbooks, taxonomy: Taxonomy) -> pl.DataFrame:
+    """``frame`` (with ``stage`` and ``reason_code``, null when not known) plus ``channel``:
+    the reason's playbook channel when the reason is known, else the stage's first channel
+    (the re-plan after a reason, :mod:`winback.programme.replan`, applies the same rule)."""
+    reason_channels = playbooks.reason_frame(taxonomy).select(
+        "reason_code", _reason_channel="channel"
+    )
+    stage_channels = playbooks.stage_frame().select("stage", "stage_channel")
+    return (
+        frame.join(reason_channels, on="reason_code", how="left")
+        .join(stage_channels, on="stage", how="left")
+        .with_columns(channel=pl.coalesce("_reason_channel", "stage_channel"))
+        .drop("_reason_channel", "stage_channel")
+    )
 
 
 def _offer_customers(treated: pl.DataFrame, alive_floor: float) -> pl.DataFrame:

@@ -277,6 +277,15 @@ def lost_won_trend(stage_flows: list[dict[str, Any]]) -> pl.DataFrame:
 
 # The monthly looks at a round (+30/+60/+90 days): progress, one row per round and horizon.
 # Only the look at the round's pre-registered horizon (``primary``) enters the verdict.
+# Did the purchases keep what the calls promised (R7)? Computed per look by
+# winback.programme.attribution.round_effects: of the treated customers who chose an offer,
+# the share who bought with its coupon; of those whose offer was for one of their categories,
+# the share who bought in it (null when none).
+PROMISE_COLUMNS: dict[str, pl.DataType] = {
+    "offer_redemption_rate": pl.Float64(),
+    "category_match_rate": pl.Float64(),
+}
+
 ROUND_COLUMNS: dict[str, pl.DataType] = {
     "round_id": pl.Int64(),
     "round": pl.String(),
@@ -300,6 +309,7 @@ ROUND_COLUMNS: dict[str, pl.DataType] = {
     "revenue_uplift_high": pl.Float64(),
     "re_engaged_treated": pl.Float64(),
     "re_engaged_control": pl.Float64(),
+    **PROMISE_COLUMNS,
 }
 
 # One row per round, read at its pre-registered horizon (winback.programme.inference): what the
@@ -343,6 +353,7 @@ ROUND_ESTIMATE_COLUMNS: dict[str, pl.DataType] = {
     "roi_low": pl.Float64(),
     "roi_high": pl.Float64(),
     "interval_method": pl.String(),
+    **PROMISE_COLUMNS,
 }
 
 
@@ -399,11 +410,25 @@ def round_estimate_row(
 def estimate_table(statuses: list[dict[str, Any]]) -> pl.DataFrame:
     """The round table: one row per round at its pre-registered horizon, oldest first."""
     rows = [
-        {**s["estimate"], "simulated": bool(s.get("simulated"))}
+        {**s["estimate"], **_promises_at_primary(s), "simulated": bool(s.get("simulated"))}
         for s in statuses
         if s.get("estimate") is not None
     ]
     return pl.DataFrame(rows, schema=ROUND_ESTIMATE_COLUMNS).sort("matured_on", "round_id")
+
+
+def _promises_at_primary(status: dict[str, Any]) -> dict[str, Any]:
+    """The offer redemption and category match of the round's look at its pre-registered
+    horizon (the same figures as that look's row)."""
+    look: dict[str, Any] = next(
+        (
+            h
+            for h in status.get("horizons", ())
+            if h.get("horizon") == status.get("primary_horizon")
+        ),
+        {},
+    )
+    return {k: look.get(k) for k in PROMISE_COLUMNS}
 
 
 def latest_matured(rounds: pl.DataFrame) -> pl.DataFrame:

@@ -39,6 +39,8 @@ PERCENT_COLUMNS = frozenset(
         "precision",
         "base_rate",
         "recall",
+        "offer_redemption_rate",
+        "category_match_rate",
     }
 )
 POINT_COLUMNS = frozenset({"change"})
@@ -100,6 +102,8 @@ HEADERS: dict[str, tuple[str, str]] = {
     "rate": ("Rate", "比例"),
     "reviews": ("Quality reviews", "质检条数"),
     "avg_rating": ("Average rating (1-5)", "平均质检评分（1-5）"),
+    "offer_redemption_rate": ("Offer redeemed", "优惠核销率"),
+    "category_match_rate": ("Category matched", "品类匹配率"),
 }
 
 

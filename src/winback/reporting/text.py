@@ -482,14 +482,45 @@ def _rounds(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
             f"共 {frame.height} 个轮次，各自在预先登记的时点（{days} 天）读取，其中 "
             f"{matured.height} 个已到期；到期轮次中 {above} 个的回购提升区间在零以上，"
             f"{below} 个在零以下，其余包含零。"
-            "表中列出每个轮次及其区间；+30、+60 天的查看只表示进度。"
+            "表中列出每个轮次及其区间；+30、+60 天的查看只表示进度。",
+            _promises(frame, zh),
         ]
     return [
         f"{frame.height} rounds, each read at its pre-registered horizon ({days} days); "
         f"{matured.height} have matured. Of these, {above} have a return-rate uplift interval "
         f"above zero, {below} below zero and the rest include zero. The table lists every "
-        "round with its interval; the +30 and +60 day looks show progress only."
+        "round with its interval; the +30 and +60 day looks show progress only.",
+        _promises(frame, zh),
     ]
+
+
+def _promises(frame: pl.DataFrame, zh: bool) -> str:
+    """Offer redemption and category match (R7), defined, averaged over the rounds that have
+    them, each round at its pre-registered horizon."""
+    offered = frame.filter(pl.col("offer_redemption_rate").is_not_null())
+    if offered.height == 0:
+        return (
+            "通话中还没有客户选定优惠：优惠核销率和品类匹配率尚无数据。"
+            if zh
+            else "No offer has been chosen on a call yet: offer redemption and category match "
+            "are not known."
+        )
+    redeemed = offered["offer_redemption_rate"].mean()
+    matched = frame["category_match_rate"].drop_nulls().mean()
+    matched_text = pct(matched) if matched is not None else "-"  # type: ignore[arg-type]
+    if zh:
+        return (
+            f"承诺是否兑现（各轮在预先登记的时点）：在通话中选定优惠的干预组客户里，平均 "
+            f"{pct(redeemed)} 用该优惠的券码购买（优惠核销率）；优惠针对其常买品类的客户里，"  # type: ignore[arg-type]
+            f"平均 {matched_text} 在该品类购买（品类匹配率）；{offered.height} 个轮次有选定的优惠。"
+        )
+    return (
+        "Promises kept, each round at its pre-registered horizon: of the treated customers who "
+        f"chose an offer on the call, on average {pct(redeemed)} bought with its coupon "  # type: ignore[arg-type]
+        "(offer redeemed); of those whose offer was for one of their categories, "
+        f"{matched_text} bought in that category (category matched); {offered.height} rounds "
+        "had a chosen offer."
+    )
 
 
 def _lift(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:

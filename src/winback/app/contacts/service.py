@@ -23,6 +23,7 @@ from django.utils import timezone
 from winback.app.accounts import permissions
 from winback.app.contacts import gate
 from winback.app.contacts.gate import ContactNotAllowed as ContactNotAllowed
+from winback.app.contacts.replan import replan_on_reason
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
 from winback.programme.contacts import (
@@ -133,6 +134,8 @@ def log_contact(
             raise StaleWrite(f"task {task_id} changed while being written")
         if outcome == ContactOutcome.DO_NOT_CONTACT:
             mark_do_not_contact(task.customer_id, on=local_day, source="contact", user=agent)
+        if reason_code:  # the second contact follows the reason (an open task only)
+            replan_on_reason(task.pk, reason_code, agent=agent)
         # Read back inside the transaction, while the row is still ours: after the commit
         # another agent's write may already have moved the version on.
         task.refresh_from_db()

@@ -31,9 +31,11 @@ from winback.app.analysis.selectors import (
 )
 from winback.app.analysis.wording import action_text, signals_text
 from winback.app.contacts import gate
+from winback.app.contacts.replan import ReplanNote, latest_replan
 from winback.app.settings.rules import RuleData, current_rules
 from winback.programme.playbooks import Playbook, StagePolicy
 from winback.programme.privacy import mask_phone
+from winback.programme.replan import reason_in_force
 from winback.reporting.charts import stage_chart, to_svg
 from winback.reporting.metrics import stage_history
 from winback.store.accounts.models import AuditLog, User
@@ -91,6 +93,11 @@ NOT_ALLOWED_MESSAGES = {
         "The customer has an open complaint: the complaints team handles them until it is resolved."
     ),
     "task_closed": _("This call task is already closed."),
+}
+CHANNEL_BLOCK_MESSAGES = {
+    "no_phone": _("no phone number"),
+    "no_email": _("no e-mail address"),
+    "outside_allowed_hours": _("outside the channel's allowed hours"),
 }
 
 
@@ -341,6 +348,8 @@ class CallPage:
     reasons: list[tuple[str, str]]
     can_log: bool
     blocked: str = ""  # why the contact gate stops this customer now (translated), or ""
+    replanned: str = ""  # "Re-planned after reason X" (translated), or ""
+    channel_note: str = ""  # why the reason's channel was not used (translated), or ""
 
 
 def call_page(user: User, task_id: int, *, lang: str, reveal: bool = False) -> CallPage:
@@ -354,7 +363,10 @@ def call_page(user: User, task_id: int, *, lang: str, reveal: bool = False) -> C
         round_id=task.round_id, customer_id=task.customer_id
     ).first()
     rules = current_rules()
-    reason_code = task.reason_code or (member.reason_code if member else "")
+    replan = latest_replan(task.pk)
+    reason_code = reason_in_force(
+        task.reason_code, replan.reason if replan else "", member.reason_code if member else ""
+    )
     playbook = rules.playbooks.for_reason(reason_code or None)
     policy = _stage_policy(rules, member.stage if member else "")
     phone = _phone_shown(user, task.customer, task, reveal=reveal, via="call")
@@ -386,7 +398,34 @@ def call_page(user: User, task_id: int, *, lang: str, reveal: bool = False) -> C
         and task.status == TaskStatus.OPEN
         and stopped is None,
         blocked=not_allowed_message(stopped) if stopped else "",
+        **_replan_notes(replan, rules, lang),
     )
+
+
+def _replan_notes(note: ReplanNote | None, rules: RuleData, lang: str) -> dict[str, str]:
+    """The call page's words for the task's latest re-plan: after which reason, and why the
+    reason's channel was not used when it was not."""
+    if note is None:
+        return {}
+    reason = rules.taxonomy.label(note.reason, lang)
+    shown = {
+        "replanned": str(
+            _("Re-planned after reason: %(reason)s. The script, offers and channel follow it.")
+        )
+        % {"reason": reason}
+    }
+    if note.channel_block:
+        shown["channel_note"] = str(
+            _(
+                "The playbook's channel %(wanted)s cannot reach this customer (%(why)s): "
+                "the contact stays on %(channel)s."
+            )
+        ) % {
+            "wanted": channel_label(note.wanted_channel),
+            "why": str(CHANNEL_BLOCK_MESSAGES.get(note.channel_block, note.channel_block)),
+            "channel": channel_label(note.channel),
+        }
+    return shown
 
 
 def _stage_policy(rules: RuleData, stage: str) -> StagePolicy | None:

@@ -56,16 +56,24 @@ def simulate_round_contacts(rnd: Round, ground_truth_path: Path, seed: int) -> d
     task_agent = dict(CallTask.objects.filter(round=rnd).values_list("pk", "agent_id"))
     logged, refused_by_rules = 0, 0
     won: set[int] = set()
+    # The offer presented is the first of the task's menu as it stands at that contact: a
+    # reason found on an earlier contact may have re-planned it.
+    presented: dict[int, tuple[str | None, str | None]] = {}
     # Each contact goes through the service, one transaction each, as an agent's would.
     for row in contacts.iter_rows(named=True):
-        task = CallTask.objects.only("version").get(pk=row["task_id"])
+        task = CallTask.objects.only("version", "offer_menu").get(pk=row["task_id"])
+        offer_code = row["offer_code"]
+        if offer_code is not None:
+            first = task.menu.first
+            offer_code = first.code if first else None
+            presented[row["task_id"]] = (offer_code, (first.category or None) if first else None)
         try:
             log_contact(
                 row["task_id"],
                 agent=agents.get(task_agent.get(row["task_id"]) or -1),
                 outcome=row["outcome"],
                 reason_code=row["reason_code"] or "",
-                offer_code=row["offer_code"] or "",
+                offer_code=offer_code or "",
                 promised_return_date=row["promised_return_date"],
                 expected_version=task.version,
                 occurred_at=datetime.combine(row["occurred_date"], CALL_HOUR, tzinfo=tz),
@@ -77,7 +85,26 @@ def simulate_round_contacts(rnd: Round, ground_truth_path: Path, seed: int) -> d
         logged += 1
         if row["won_back"]:
             won.add(row["task_id"])
-    accepted = contacts.filter(pl.col("task_id").is_in(list(won)))
+    made = pl.DataFrame(
+        [(t, code, category) for t, (code, category) in presented.items()],
+        schema={"task_id": pl.Int64(), "_offer": pl.String(), "_category": pl.String()},
+        orient="row",
+    )
+    accepted = (
+        contacts.filter(pl.col("task_id").is_in(list(won)))
+        .join(made, on="task_id", how="left")
+        .with_columns(offer_code=pl.when(pl.col("offer_code").is_not_null()).then("_offer"))
+        .drop("_offer", "_category")
+    )
+    tasks = (
+        tasks.join(made, on="task_id", how="left")
+        .with_columns(
+            category_code=pl.when(pl.col("_offer").is_not_null())
+            .then("_category")
+            .otherwise("category_code")
+        )
+        .drop("_offer", "_category")
+    )
     orders = return_orders(accepted, tasks, truth, round_start=rnd.round_start, seed=seed + 1)
     inserted = insert_orders(rnd, orders, tz)
     return {

@@ -260,6 +260,9 @@ def _shown(horizon: dict[str, Any]) -> dict[str, Any]:
         "treated_rate": _pct(horizon.get("p_treated")),
         "control_rate": _pct(horizon.get("p_control")),
         "uplift_shown": _pct(horizon.get("uplift")),
+        # what the calls promised and the purchases kept (round_status computes both)
+        "redemption_shown": _pct(horizon.get("offer_redemption_rate")),
+        "category_match_shown": _pct(horizon.get("category_match_rate")),
         "interval_shown": (
             f"[{_pct(horizon['uplift_low'])}, {_pct(horizon['uplift_high'])}]"
             if horizon.get("uplift_low") is not None

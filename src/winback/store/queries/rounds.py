@@ -45,6 +45,14 @@ def round_cohort(*, round_id: int) -> Cohort:
     )
 
 
+def customers_cohort(*, customer_ids: Sequence[int]) -> Cohort:
+    """These customers (a task's customer, when its plan is worked out again)."""
+    return Cohort(
+        f"SELECT c.id FROM {tables().customer} c WHERE c.id IN ({placeholders(customer_ids)})",
+        tuple(customer_ids),
+    )
+
+
 # --- the planner's inputs -----------------------------------------------------------------------
 
 SNAPSHOT_SCHEMA: dict[str, pl.DataType] = {
@@ -74,6 +82,18 @@ def snapshot_rows(*, snapshot_as_of: date, statuses: Sequence[str]) -> pl.DataFr
         f"SELECT s.customer_id, {cols} FROM {tables().snapshot} s "
         f"WHERE s.as_of = %s AND s.status IN ({placeholders(statuses)})",
         [snapshot_as_of, *statuses],
+        SNAPSHOT_SCHEMA,
+    )
+
+
+def cohort_snapshot_rows(*, snapshot_as_of: date, cohort: Cohort) -> pl.DataFrame:
+    """The scores the planner reads, of the cohort's customers in the snapshot of
+    ``snapshot_as_of`` (whatever their status)."""
+    cols = ", ".join(f"s.{c}" for c in list(SNAPSHOT_SCHEMA)[1:])
+    return query_frame(
+        f"SELECT s.customer_id, {cols} FROM {tables().snapshot} s "
+        f"WHERE s.as_of = %s AND s.customer_id IN ({cohort.sql})",
+        [snapshot_as_of, *cohort.params],
         SNAPSHOT_SCHEMA,
     )
 
