@@ -426,3 +426,48 @@ def test_command_line_writes_the_files_and_prints_a_summary(tmp_path: Path) -> N
     assert manifest["end_date"] == "2026-01-31"
     assert manifest["industry"] == "restaurant"
     assert "orders.csv" in result.output
+
+
+def test_the_response_level_is_recorded_and_changes_no_import_file(
+    dataset: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    from winback.cli import app
+
+    out, manifest = dataset
+    assert manifest["response"] == "realistic"
+    assert pl.read_parquet(out / manifest["ground_truth"])["response"].unique().to_list() == [
+        "realistic"
+    ]
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            "--industry",
+            "retail",
+            "--customers",
+            str(CUSTOMERS),
+            "--months",
+            str(MONTHS),
+            "--seed",
+            "11",
+            "--out",
+            str(tmp_path),
+            "--end-date",
+            END.isoformat(),
+            "--response",
+            "large",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    large = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert large["response"] == "large"
+    truth = pl.read_parquet(tmp_path / large["ground_truth"])
+    assert truth["response"].unique().to_list() == ["large"]
+    assert truth.drop("response").equals(
+        pl.read_parquet(out / "ground_truth.parquet").drop("response")
+    )
+    for entry in large["files"]:
+        assert (tmp_path / entry["path"]).read_bytes() == (out / entry["path"]).read_bytes()
+    with pytest.raises(ValueError, match="response"):
+        generate_dataset("retail", 10, 3, 1, tmp_path / "x", end_date=END, response="huge")
+    assert not (tmp_path / "x").exists()
