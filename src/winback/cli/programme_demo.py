@@ -100,7 +100,7 @@ def response_line(level: str) -> str:
         )
     return _(
         "Simulated response to a call: realistic (a few points more of the called customers "
-        "come back than of the control group; some rounds will be too small to tell)."
+        "come back than of the control group; a demo-sized round is too small to confirm it)."
     )
 
 
