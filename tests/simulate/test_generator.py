@@ -426,3 +426,41 @@ def test_command_line_writes_the_files_and_prints_a_summary(tmp_path: Path) -> N
     assert manifest["end_date"] == "2026-01-31"
     assert manifest["industry"] == "restaurant"
     assert "orders.csv" in result.output
+
+
+def test_the_response_level_is_recorded_and_changes_no_import_file(tmp_path: Path) -> None:
+    from winback.cli import app
+
+    out = tmp_path / "realistic"
+    manifest = generate_dataset("dental", 200, 6, 11, out, end_date=END)
+    assert manifest["response"] == "realistic"
+    assert pl.read_parquet(out / manifest["ground_truth"])["response"].unique().to_list() == [
+        "realistic"
+    ]
+    large_out = tmp_path / "large"
+    args = ["--industry", "dental", "--customers", "200", "--months", "6", "--seed", "11"]
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            *args,
+            "--out",
+            str(large_out),
+            "--end-date",
+            END.isoformat(),
+            "--response",
+            "large",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    large = json.loads((large_out / "manifest.json").read_text(encoding="utf-8"))
+    assert large["response"] == "large"
+    truth = pl.read_parquet(large_out / large["ground_truth"])
+    assert truth["response"].unique().to_list() == ["large"]
+    realistic_truth = pl.read_parquet(out / manifest["ground_truth"])
+    assert truth.drop("response").equals(realistic_truth.drop("response"))
+    for entry in large["files"]:
+        assert (large_out / entry["path"]).read_bytes() == (out / entry["path"]).read_bytes()
+    with pytest.raises(ValueError, match="response"):
+        generate_dataset("retail", 10, 3, 1, tmp_path / "x", end_date=END, response="huge")
+    assert not (tmp_path / "x").exists()

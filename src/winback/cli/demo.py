@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from winback.cli.common import console
+from winback.cli.generate import RESPONSE_HELP, Response
 
 
 def register(app: typer.Typer, export_app: typer.Typer) -> None:
@@ -18,6 +19,7 @@ def register(app: typer.Typer, export_app: typer.Typer) -> None:
         seed: int = typer.Option(7, help="Random seed."),
         out: Path = typer.Option(Path("var/demo"), help="Where sample files and outputs go."),
         rounds: int = typer.Option(6, help="Monthly win-back rounds over the last months."),
+        response: Response = typer.Option(Response.realistic, help=RESPONSE_HELP),
     ) -> None:
         """Generate sample data, import it and run the monthly cycle; print where things are."""
         from winback.store.bootstrap import setup
@@ -33,4 +35,5 @@ def register(app: typer.Typer, export_app: typer.Typer) -> None:
             out=out,
             console=console,
             rounds=rounds,
+            response=response.value,
         )

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from winback.periods import month_start, months_ending, previous_month_end
+from winback.simulate.response import DEFAULT_RESPONSE
 
 SERVE_URL = "http://127.0.0.1:8000/"
 
@@ -49,8 +50,12 @@ def run_demo(
     console: Console,
     end_date: date | None = None,
     rounds: int = 6,
+    response: str = DEFAULT_RESPONSE,
 ) -> DemoOutcome:
-    """Run the cycle; the history ends ``end_date`` (default: the last day of last month)."""
+    """Run the cycle; the history ends ``end_date`` (default: the last day of last month).
+
+    ``response`` is the generated world's response to a win-back call (``realistic`` or
+    ``large``); the simulated rounds use the world's level."""
     from winback.analytics.pipeline import churn_horizon
     from winback.app.analysis.service import analyze, backtest, export_scores
     from winback.app.settings.profile import set_profile
@@ -61,7 +66,9 @@ def run_demo(
     profile = set_profile(industry)
     end = end_date or last_month_end(profile.time_zone)
     console.rule(_("Winback demo"))
-    manifest = generate(industry, customers, months, seed, out / "sample", end, console)
+    manifest = generate(
+        industry, customers, months, seed, out / "sample", end, console, response=response
+    )
     end_date = manifest_end_date(manifest)
     console.print(_("Business profile set to the %(industry)s preset.") % {"industry": industry})
 
@@ -160,6 +167,8 @@ def generate(
     folder: Path,
     end_date: date,
     console: Console,
+    *,
+    response: str = DEFAULT_RESPONSE,
 ) -> dict[str, Any]:
     from winback.simulate.generator import generate_dataset
 
@@ -168,7 +177,7 @@ def generate(
         % {"n": f"{customers:,}", "industry": industry, "months": months}
     ):
         manifest: dict[str, Any] = generate_dataset(
-            industry, customers, months, seed, folder, end_date=end_date
+            industry, customers, months, seed, folder, end_date=end_date, response=response
         )
     return manifest
 

@@ -22,6 +22,20 @@ class Industry(StrEnum):
     accounting = "accounting"
 
 
+class Response(StrEnum):
+    """How strongly simulated customers respond to a win-back call (winback.simulate.response)."""
+
+    realistic = "realistic"
+    large = "large"
+
+
+RESPONSE_HELP = (
+    "Simulated response to a win-back call: realistic (a few points more of the called "
+    "customers come back than of the control group) or large (a third or more come back; "
+    "for demonstrations). Recorded in the manifest and the ground truth."
+)
+
+
 def register(app: typer.Typer, export_app: typer.Typer) -> None:
     @app.command()
     def generate(
@@ -37,6 +51,7 @@ def register(app: typer.Typer, export_app: typer.Typer) -> None:
             "--end-date",
             help="Last day of the history, YYYY-MM-DD (default: end of last month).",
         ),
+        response: Response = typer.Option(Response.realistic, help=RESPONSE_HELP),
     ) -> None:
         """Write sample CSV/XLSX exports, ground truth and a manifest for one industry."""
         from winback.simulate.calendar import last_day_of_previous_month
@@ -46,11 +61,18 @@ def register(app: typer.Typer, export_app: typer.Typer) -> None:
         started = time.perf_counter()
         with console.status(f"simulating {customers:,} {industry.value} customers ..."):
             manifest = generate_dataset(
-                industry.value, customers, months, seed, out_dir, end_date=last_day
+                industry.value,
+                customers,
+                months,
+                seed,
+                out_dir,
+                end_date=last_day,
+                response=response.value,
             )
         elapsed = time.perf_counter() - started
         out.print(_summary(manifest))
         out.print(f"history {manifest['start_date']} .. {manifest['end_date']}, {elapsed:.1f} s")
+        out.print(f"simulated response to a call: {manifest['response']}")
         out.print(f"files and manifest.json in {out_dir.resolve()}")
         out.print(f"ground truth: {(out_dir / manifest['ground_truth']).resolve()}")
 

@@ -31,9 +31,14 @@ DEMO_SEED = 20240101
 
 
 def run_programme_demo(
-    *, ground_truth: Path, months: list[date], console: Console
+    *, ground_truth: Path, months: list[date], console: Console, response: str | None = None
 ) -> list[dict[str, Any]]:
-    """Run one round per month; returns one record per month (plan, simulation, monitoring)."""
+    """Run one round per month; returns one record per month (plan, simulation, monitoring).
+
+    ``response`` is the simulated customers' response to a call (``realistic`` or ``large``);
+    None uses the generated world's (recorded in its ground truth)."""
+    level = world_response(ground_truth, response)
+    console.print(response_line(level))
     agents = demo_team()
     records: list[dict[str, Any]] = []
     rounds: list[Round] = []
@@ -56,7 +61,9 @@ def run_programme_demo(
                 % {"month": f"{start:%Y-%m}"}
             )
             continue
-        simulated = simulate_round_contacts(rnd, ground_truth, seed=DEMO_SEED + 100 + i)
+        simulated = simulate_round_contacts(
+            rnd, ground_truth, seed=DEMO_SEED + 100 + i, response=level
+        )
         statuses = [round_status(r, start, n_boot=500) for r in rounds]
         console.print(plan_table(rnd, simulated))
         for status in statuses:
@@ -72,6 +79,29 @@ def run_programme_demo(
         )
         rounds.append(rnd)
     return records
+
+
+def world_response(ground_truth: Path, response: str | None) -> str:
+    """The response level the rounds are simulated with: ``response``, else the world's."""
+    import polars as pl
+
+    from winback.simulate.agents import truth_response
+
+    columns = pl.read_parquet_schema(ground_truth)
+    truth = pl.read_parquet(ground_truth, columns=["response"]) if "response" in columns else None
+    return truth_response(truth if truth is not None else pl.DataFrame(), response)
+
+
+def response_line(level: str) -> str:
+    if level == "large":
+        return _(
+            "Simulated response to a call: large (a third or more of the called customers come "
+            "back; for demonstrations)."
+        )
+    return _(
+        "Simulated response to a call: realistic (a few points more of the called customers "
+        "come back than of the control group; a demo-sized round is too small to confirm it)."
+    )
 
 
 def plan_table(rnd: Round, simulated: dict[str, Any]) -> Table:

@@ -9,14 +9,25 @@ Given a round's call tasks and ``ground_truth.parquet`` (see :mod:`winback.simul
    with probability ``diagnosis_accuracy``, else ``not_found`` or a random other reason. A few
    customers ask not to be contacted again.
 3. **Playbook contact** a week later (the third and last allowed attempt): the first offer of
-   the menu is presented; the customer is won back with probability ``offer_responsiveness``,
-   halved when the diagnosed reason is wrong (the playbook then misses the point). Won-back
-   customers promise a return date; the rest decline.
+   the menu is presented; the customer is won back with the true individual effect of
+   :mod:`winback.simulate.response`: :func:`~winback.simulate.response.call_lift` of the
+   customer's hidden ``offer_responsiveness``, lateness (days since the last purchase over the
+   expected interval) and P(alive) at the round's planning snapshot, times
+   :func:`~winback.simulate.response.offer_multiplier` of the presented offer against the true
+   reason's playbook preference, times ``wrong_reason_penalty`` when the diagnosed reason is
+   wrong (the playbook then misses the point); capped at 1. Won-back customers promise a
+   return date; the rest decline.
 
 :func:`return_orders` then draws, for won-back customers, the purchases they make within 90
 days of the round start: the first near the promised date with the offer's coupon, sometimes a
-second one. Every row is labelled simulated. Control customers are never contacted here: they
-keep their natural history.
+second one. A customer who comes back within that window anyway (``returns_anyway``: a natural
+purchase in the history) keeps the natural history alone: the call changed nothing for them,
+so no purchase is added. Every row is labelled simulated. Control customers are never
+contacted here: they keep their natural history.
+
+The response level (``realistic`` by default, ``large`` for demonstrations; see
+:data:`~winback.simulate.response.RESPONSE_SCALES`) is the world's: the ground truth's
+``response`` column, unless the caller names one.
 """
 
 from __future__ import annotations
@@ -27,9 +38,21 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
+from winback.programme.offers import OfferCatalogue
+from winback.programme.playbooks import Playbooks
 from winback.programme.reasons import FALLBACK_CODE, REASON_CODES
+from winback.programme.taxonomy import Taxonomy
+from winback.simulate.response import (
+    DEFAULT_RESPONSE,
+    call_lift,
+    offer_multiplier,
+    response_scale,
+)
 
 TASKS_COLUMNS = ("task_id", "customer_pk", "external_id", "arm", "planned_date")
+# What the response depends on at the round's planning snapshot (null when unknown: a
+# customer without a purchase has no lateness, and the call moves them not at all).
+RESPONSE_INPUTS = ("days_since_last", "expected_interval_days", "p_alive")
 DEFAULT_REACHABILITY = 0.6
 DEFAULT_RESPONSIVENESS = 0.1
 WINDOW_DAYS = 90
@@ -52,10 +75,14 @@ def simulate_contacts(
     *,
     seed: int,
     behaviour: AgentBehaviour = AgentBehaviour(),
+    response: str | None = None,
 ) -> pl.DataFrame:
     """One row per simulated contact attempt of a treated task.
 
-    ``tasks`` needs :data:`TASKS_COLUMNS` and may hold ``offer_code`` (the menu's first offer).
+    ``tasks`` needs :data:`TASKS_COLUMNS` and may hold ``offer_code`` (the menu's first offer),
+    ``is_price`` (whether that offer is a price offer; looked up in the default catalogue when
+    missing) and :data:`RESPONSE_INPUTS` (missing: unknown). ``response`` names the response
+    level; None reads the ground truth's ``response`` column (``realistic`` without one).
     Returns ``task_id``, ``customer_pk``, ``attempt`` (1-based), ``occurred_date``, ``outcome``,
     ``reason_code``, ``offer_code``, ``promised_return_date``, ``won_back`` and ``simulated``.
     """
@@ -71,7 +98,10 @@ def simulate_contacts(
     dnc = reached & (u[:, 3] < behaviour.do_not_contact_rate)
     reason = _diagnosed(base["true_reason"], u[:, 4], u[:, 5], behaviour)
     right = (reason == base["true_reason"]).fill_null(False).to_numpy()
-    p_win = base["responsiveness"].to_numpy() * np.where(right, 1.0, behaviour.wrong_reason_penalty)
+    p_win = win_probability(base, truth_response(truth, response)) * np.where(
+        right, 1.0, behaviour.wrong_reason_penalty
+    )
+    p_win = np.clip(p_win, 0.0, 1.0)
     playbook = reached & ~dnc
     won = playbook & (u[:, 6] < p_win)
     start = base["planned_date"]
@@ -92,6 +122,53 @@ def simulate_contacts(
     return _attempt_rows(frame, behaviour)
 
 
+def truth_response(truth: pl.DataFrame, response: str | None = None) -> str:
+    """The response level: ``response`` when given, else the world's (the ground truth's
+    ``response`` column), else the default; checked against the known levels."""
+    if response is None and "response" in truth.columns:
+        levels = truth["response"].drop_nulls().unique().to_list()
+        if len(levels) > 1:
+            raise ValueError(f"the ground truth mixes response levels: {sorted(levels)}")
+        response = str(levels[0]) if levels else None
+    chosen = response or DEFAULT_RESPONSE
+    response_scale(chosen)
+    return chosen
+
+
+def reason_preferences() -> pl.DataFrame:
+    """The offer preference (``price``, ``perk`` or null) of each true reason's default
+    playbook: what kind of offer suits the customer's real reason for leaving."""
+    return (
+        Playbooks.default()
+        .reason_frame(Taxonomy.default())
+        .select(true_reason="reason_code", preference="offer_preference")
+    )
+
+
+def win_probability(base: pl.DataFrame, response: str) -> np.ndarray:
+    """The true probability that a reached customer is won back by the presented offer (before
+    the wrong-reason penalty): the call's lift times the offer's multiplier, capped at 1."""
+    days = base["days_since_last"].cast(pl.Float64)
+    interval = base["expected_interval_days"].cast(pl.Float64)
+    lateness = (days / interval.replace(0.0, None)).fill_null(float("nan")).to_numpy()
+    lift = call_lift(
+        base["responsiveness"].to_numpy(),
+        lateness,
+        base["p_alive"].cast(pl.Float64).fill_null(float("nan")).to_numpy(),
+        response=response,
+    )
+    with_pref = base.select("true_reason", "offer_code", "is_price").join(
+        reason_preferences(), on="true_reason", how="left", maintain_order="left"
+    )
+    factor = offer_multiplier(
+        with_pref["offer_code"].to_numpy(),
+        with_pref["is_price"].fill_null(False).to_numpy(),
+        with_pref["preference"].to_numpy(),
+    )
+    out: np.ndarray = np.clip(lift * factor, 0.0, 1.0)
+    return out
+
+
 def _with_truth(tasks: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
     gt = truth.select(
         pl.col("external_id").cast(pl.String),
@@ -103,7 +180,13 @@ def _with_truth(tasks: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
     )
     if "offer_code" not in tasks.columns:
         tasks = tasks.with_columns(offer_code=pl.lit(None, dtype=pl.String))
-    return tasks.join(gt, on="external_id", how="left").with_columns(
+    if "is_price" not in tasks.columns:
+        kinds = OfferCatalogue.default().frame().select("offer_code", "is_price")
+        tasks = tasks.join(kinds, on="offer_code", how="left", maintain_order="left")
+    tasks = tasks.with_columns(
+        pl.lit(None, dtype=pl.Float64).alias(c) for c in RESPONSE_INPUTS if c not in tasks.columns
+    )
+    return tasks.join(gt, on="external_id", how="left", maintain_order="left").with_columns(
         reachability=pl.col("reachability").fill_null(DEFAULT_REACHABILITY).clip(0.0, 1.0),
         responsiveness=pl.col("responsiveness").fill_null(DEFAULT_RESPONSIVENESS).clip(0.0, 1.0),
         latent_value=pl.col("latent_value").fill_null(1.0),
@@ -201,14 +284,15 @@ def return_orders(
     """Purchases of won-back customers within 90 days of ``round_start``.
 
     ``tasks`` may hold ``avg_ticket`` (currency units, the customer's usual basket; 100 when
-    missing) and ``category_code`` (the offer's category). Returns ``task_id``,
+    missing), ``category_code`` (the offer's category) and ``returns_anyway`` (the customer
+    comes back within the window without the call: no purchase is added). Returns ``task_id``,
     ``customer_pk``, ``seq``, ``order_date``, ``amount_cents``, ``coupon_code``,
     ``category_code`` and ``simulated``.
     """
     won = contacts.filter("won_back").select(
         "task_id", "customer_pk", "offer_code", "promised_return_date", "occurred_date"
     )
-    extra = [c for c in ("avg_ticket", "category_code") if c in tasks.columns]
+    extra = [c for c in ("avg_ticket", "category_code", "returns_anyway") if c in tasks.columns]
     won = won.join(
         _with_truth(tasks.select("task_id", "external_id", *extra), truth).select(
             "task_id", "latent_value", "preferred_category", *extra
@@ -216,6 +300,8 @@ def return_orders(
         on="task_id",
         how="left",
     ).sort("task_id")
+    if "returns_anyway" in won.columns:
+        won = won.filter(~pl.col("returns_anyway").fill_null(False)).drop("returns_anyway")
     if "avg_ticket" not in won.columns:
         won = won.with_columns(avg_ticket=pl.lit(None, dtype=pl.Float64))
     if "category_code" not in won.columns:

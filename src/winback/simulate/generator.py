@@ -43,6 +43,11 @@ Ground truth columns (``ground_truth.parquet``):
   offer brings the customer back, lowered for reasons no offer fixes), ``reachability``
   (probability of answering a call), ``preferred_channel``, ``preferred_category``,
   ``secondary_category``, ``decision_style``, ``referred_by``
+* ``response``: the world's response level to a win-back call (``realistic`` or ``large``, the
+  same on every row; also in the manifest). A simulated call wins back a reached customer with
+  :func:`winback.simulate.response.call_lift` of ``offer_responsiveness``, the customer's
+  lateness and P(alive) at the round's snapshot, times the presented offer's
+  :func:`~winback.simulate.response.offer_multiplier` (see :mod:`winback.simulate.agents`).
 
 The core reads no clock: ``end_date`` must be given (the command line passes the last day of
 the previous month).
@@ -78,6 +83,7 @@ from winback.simulate.population import (
 )
 from winback.simulate.purchases import ALIVE, Orders, coupons, simulate_lines, simulate_orders
 from winback.simulate.reasons import TRUE_REASONS, assign_reasons, offer_responsiveness
+from winback.simulate.response import DEFAULT_RESPONSE, response_scale
 from winback.simulate.vocab import name_pools
 
 StreamFactory = Callable[[str], np.random.Generator]
@@ -118,8 +124,12 @@ def generate_dataset(
     seed: int,
     out: Path,
     end_date: date | None = None,
+    response: str = DEFAULT_RESPONSE,
 ) -> dict[str, Any]:
     """Simulate, write the import files and the ground truth into ``out``; return the manifest.
+
+    ``response`` is the world's response level to a win-back call (``realistic`` or
+    ``large``): recorded in the manifest and the ground truth, it changes no generated file.
 
     ``end_date`` is required (the argument is optional only to keep call sites readable):
     nothing in the core reads the clock, so pass e.g.
@@ -132,6 +142,7 @@ def generate_dataset(
         )
     if customers < 1:
         raise ValueError("customers must be at least 1")
+    response_scale(response)  # an unknown level is refused before anything is written
     spec = spec_for(industry)
     window = window_for(end_date, months)
     seeds = dict(zip(STREAMS, np.random.SeedSequence(seed).spawn(len(STREAMS)), strict=True))
@@ -147,7 +158,9 @@ def generate_dataset(
     ]
     if [f["kind"] for f in files] != list(IMPORT_ORDER):
         raise AssertionError("exports must follow schema.IMPORT_ORDER")
-    ground_truth(sim).write_parquet(out / GROUND_TRUTH)
+    ground_truth(sim).with_columns(response=pl.lit(response, dtype=pl.String)).write_parquet(
+        out / GROUND_TRUTH
+    )
     manifest: dict[str, Any] = {
         "industry": industry,
         "seed": seed,
@@ -157,6 +170,7 @@ def generate_dataset(
         "end_date": window.end.isoformat(),
         "files": files,
         "ground_truth": GROUND_TRUTH,
+        "response": response,
     }
     (out / MANIFEST).write_text(
         json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"

@@ -39,6 +39,10 @@ def _tasks(n: int, start: date) -> pl.DataFrame:
             "planned_date": [start + timedelta(days=i % 20) for i in range(n)],
             "offer_code": ["V20"] * n,
             "avg_ticket": [80.0] * n,
+            # at the planning snapshot: two and a half intervals late, as moveable as it gets
+            "days_since_last": [75] * n,
+            "expected_interval_days": [30.0] * n,
+            "p_alive": [0.6] * n,
         }
     )
 
@@ -93,7 +97,9 @@ def test_unresponsive_customers_are_not_won_back() -> None:
 @pytest.mark.django_db
 def test_a_simulated_round_goes_through_the_contact_rules(tmp_path: Path) -> None:
     from winback.app.rounds.service import plan_round, simulate_round_contacts
+    from winback.app.rounds.simulation import round_tasks
     from winback.app.settings.profile import current_profile
+    from winback.store.analysis.models import CustomerSnapshot
     from winback.store.customers.models import ContactLog, Customer, Order
     from winback.store.programme.models import CallTask, ContactAttempt, RoundMember
 
@@ -104,7 +110,25 @@ def test_a_simulated_round_goes_through_the_contact_rules(tmp_path: Path) -> Non
     )
     path = tmp_path / "ground_truth.parquet"
     _truth(ext, reach=0.8, respond=0.6).write_parquet(path)
+    tasks = round_tasks(rnd)
+    # what the true response reads comes from the round's planning snapshot
+    snap = pl.DataFrame(
+        list(
+            CustomerSnapshot.objects.filter(as_of=rnd.snapshot_as_of).values_list(
+                "customer_id", "days_since_last", "expected_interval_days", "p_alive"
+            )
+        ),
+        schema=["customer_pk", "days", "interval", "alive"],
+        orient="row",
+    )
+    joined = tasks.join(snap, on="customer_pk", how="left")
+    assert tasks["days_since_last"].is_not_null().any()
+    assert joined["days_since_last"].eq_missing(joined["days"]).all()
+    assert joined["p_alive"].eq_missing(joined["alive"]).all()
+    assert joined["expected_interval_days"].eq_missing(joined["interval"]).all()
+    assert tasks["is_price"].is_not_null().all()
     result = simulate_round_contacts(rnd, path, seed=5)
+    assert result["response"] == "realistic"
 
     attempts = ContactAttempt.objects.filter(task__round=rnd)
     assert result["contacts"] == attempts.count() > 0

@@ -7,7 +7,7 @@ simulated contacts carry ``simulated=True`` in the contact log and the attempts.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,8 +17,15 @@ from django.db import transaction
 
 from winback.app.contacts.service import ContactNotAllowed, StaleWrite, log_contact
 from winback.app.settings.profile import current_profile
+from winback.app.settings.rules import current_rules
 from winback.programme.menus import OfferMenu
-from winback.simulate.agents import return_orders, simulate_contacts
+from winback.programme.offers import PRICE_KINDS
+from winback.simulate.agents import (
+    WINDOW_DAYS,
+    return_orders,
+    simulate_contacts,
+    truth_response,
+)
 from winback.store.accounts.models import User
 from winback.store.customers.models import Category, Customer, Order, OrderLine
 from winback.store.programme.models import CallTask, Round
@@ -29,28 +36,59 @@ CALL_HOUR = time(10, 0)
 
 
 def round_tasks(rnd: Round) -> pl.DataFrame:
-    """The round's open tasks with what the simulation needs (first offer, usual basket)."""
+    """The round's open tasks with what the simulation needs: the first offer (its category and
+    whether it is a price offer), the usual basket, and what the customer's true response
+    depends on at the round's planning snapshot (days since the last purchase, expected
+    interval, P(alive)) with whether the customer comes back within the window anyway."""
     frame = rounds_store.open_tasks_with_ticket(round_id=rnd.pk, ticket_before=rnd.round_start)
+    inputs = rounds_store.open_task_response_inputs(
+        round_id=rnd.pk,
+        snapshot_as_of=rnd.snapshot_as_of or rnd.as_of,
+        start=rnd.round_start,
+        end=rnd.round_start + timedelta(days=WINDOW_DAYS - 1),
+        skip_channel=SIMULATED_CHANNEL,
+    )
     firsts = [
         (pk, OfferMenu.from_json(menu).first)
         for pk, menu in CallTask.objects.filter(round=rnd).values_list("pk", "offer_menu")
     ]
+    price_kinds = set(PRICE_KINDS)
+    catalogue_price = {o.code: o.is_price for o in current_rules().catalogue.offers}
     first_offer = [
-        (pk, o.code if o else None, (o.category or None) if o else None) for pk, o in firsts
+        (
+            pk,
+            o.code if o else None,
+            (o.category or None) if o else None,
+            (o.kind in price_kinds if o.kind else catalogue_price.get(o.code, False))
+            if o
+            else None,
+        )
+        for pk, o in firsts
     ]
     offers = pl.DataFrame(
         first_offer,
-        schema={"task_id": pl.Int64(), "offer_code": pl.String(), "category_code": pl.String()},
+        schema={
+            "task_id": pl.Int64(),
+            "offer_code": pl.String(),
+            "category_code": pl.String(),
+            "is_price": pl.Boolean(),
+        },
         orient="row",
     )
-    return frame.join(offers, on="task_id", how="left")
+    return frame.join(offers, on="task_id", how="left").join(inputs, on="task_id", how="left")
 
 
-def simulate_round_contacts(rnd: Round, ground_truth_path: Path, seed: int) -> dict[str, Any]:
-    """Simulate the agents' calls of ``rnd`` and the return purchases they bring."""
+def simulate_round_contacts(
+    rnd: Round, ground_truth_path: Path, seed: int, *, response: str | None = None
+) -> dict[str, Any]:
+    """Simulate the agents' calls of ``rnd`` and the return purchases they bring.
+
+    ``response`` is the response level (``realistic`` or ``large``); None uses the generated
+    world's (recorded in its ground truth)."""
     truth = pl.read_parquet(ground_truth_path)
+    level = truth_response(truth, response)
     tasks = round_tasks(rnd)
-    contacts = simulate_contacts(tasks, truth, seed=seed)
+    contacts = simulate_contacts(tasks, truth, seed=seed, response=level)
     tz = ZoneInfo(current_profile().time_zone)
     agents = {u.pk: u for u in User.objects.filter(call_tasks__round=rnd).distinct()}
     task_agent = dict(CallTask.objects.filter(round=rnd).values_list("pk", "agent_id"))
@@ -109,6 +147,7 @@ def simulate_round_contacts(rnd: Round, ground_truth_path: Path, seed: int) -> d
     inserted = insert_orders(rnd, orders, tz)
     return {
         "round_id": rnd.pk,
+        "response": level,
         "tasks": tasks.height,
         "contacts": logged,
         "contacts_refused_by_rules": refused_by_rules,

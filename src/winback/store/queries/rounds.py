@@ -336,3 +336,31 @@ def open_tasks_with_ticket(*, round_id: int, ticket_before: date) -> pl.DataFram
             "avg_ticket": pl.Float64(),
         },
     )
+
+
+def open_task_response_inputs(
+    *, round_id: int, snapshot_as_of: date | None, start: date, end: date, skip_channel: str
+) -> pl.DataFrame:
+    """For each open call task of the round: what a simulated customer's response depends on
+    at the round's planning snapshot (``days_since_last``, ``expected_interval_days``,
+    ``p_alive`` of the snapshot of ``snapshot_as_of``; null without one) and whether the
+    customer comes back between ``start`` and ``end`` anyway (``returns_anyway``: a paid order
+    in the history, leaving out orders of ``skip_channel``)."""
+    t = tables()
+    return query_frame(
+        "SELECT t.id, s.days_since_last, s.expected_interval_days, s.p_alive, "
+        f"EXISTS (SELECT 1 FROM {t.order} o WHERE o.customer_id = t.customer_id "
+        " AND o.amount_cents > 0 AND o.order_date >= %s AND o.order_date <= %s "
+        " AND o.channel <> %s) "
+        f"FROM {t.call_task} t LEFT JOIN {t.snapshot} s "
+        " ON s.customer_id = t.customer_id AND s.as_of = %s "
+        "WHERE t.round_id = %s AND t.status = %s",
+        [start, end, skip_channel, snapshot_as_of, round_id, TaskStatus.OPEN.value],
+        {
+            "task_id": pl.Int64(),
+            "days_since_last": pl.Int64(),
+            "expected_interval_days": pl.Float64(),
+            "p_alive": pl.Float64(),
+            "returns_anyway": pl.Boolean(),
+        },
+    )
