@@ -26,8 +26,9 @@ Per seed, one world (paired: both policies see the same customers and the same h
 
 Policies: (a) churn risk x value: priority ``churn_probability x clv_365 / P(alive)``; (b) the
 product's targeting: the uplift model trained on the rounds matured by the round's start
-(90 days; at least 2 rounds and 200 control outcomes), else the measured segments, else the
-stage priors (:func:`winback.programme.uplift_model.choose_policy`).
+(90 days; at least 2 rounds and 200 control outcomes, and a cross-fitted Qini whose interval
+lies above 0), else the measured segments, else the stage priors
+(:func:`winback.programme.uplift_model.decide`).
 
 Prints, per policy, incremental returns per 1,000 calls (true expected increments), the ratio
 (b)/(a) with a 95% bootstrap interval (seeds resampled, then calls within each), per round and
@@ -62,12 +63,7 @@ from winback.programme.assignment import working_days
 from winback.programme.qini import qini
 from winback.programme.rounds import RoundConfig, RoundInputs, plan_round
 from winback.programme.uplift_feedback import shrunk_uplift
-from winback.programme.uplift_model import (
-    choose_policy,
-    cross_fitted,
-    fit_uplift,
-    segment_counts,
-)
+from winback.programme.uplift_model import cross_fitted, decide, segment_counts
 from winback.simulate.calendar import window_for
 from winback.simulate.generator import STREAMS, simulate
 from winback.simulate.industries import spec_for
@@ -80,6 +76,7 @@ HORIZON = 90
 HOLDOUT = 0.10
 RANDOM_SHARE = 0.20
 POLICIES = ("churn_value", "uplift")
+QINI_RESAMPLES = 400  # the planner's evidence check in each round (the product uses 1,000)
 
 
 @dataclass
@@ -205,9 +202,10 @@ def priority(
     if policy == "churn_value":
         return snapshot.with_columns(p_return_uplift="churn_probability"), {}, "churn_value"
     rows = training_rows(book, start)
-    chosen = choose_policy(rows)
-    if chosen == "uplift_model":
-        predicted = fit_uplift(rows).predict(snapshot)
+    decision = decide(rows, resamples=QINI_RESAMPLES)
+    chosen = decision.policy
+    if decision.model is not None:
+        predicted = decision.model.predict(snapshot)
         return (
             snapshot.with_columns(p_return_uplift=predicted["uplift"]),
             {},

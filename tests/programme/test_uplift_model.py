@@ -13,6 +13,7 @@ from winback.programme.uplift_model import (
     UpliftModel,
     choose_policy,
     cross_fitted,
+    decide,
     fit_uplift,
     segment_counts,
 )
@@ -47,14 +48,14 @@ def customers(n: int, seed: int, start: int = 0) -> pl.DataFrame:
     )
 
 
-def rounds(k: int, n: int, seed: int, control: float = 0.1) -> pl.DataFrame:
+def rounds(k: int, n: int, seed: int, control: float = 0.1, effect: float = 1.0) -> pl.DataFrame:
     parts = []
     for r in range(k):
         c = customers(n, seed * 100 + r, start=r * n)
         rng = np.random.default_rng(seed * 1000 + r)
         treated = rng.random(n) >= control
         base = 0.05 + 0.15 * c["churn_probability"].to_numpy()
-        p = base + treated * true_effect(c)
+        p = base + treated * effect * true_effect(c)
         parts.append(
             c.with_columns(
                 round_id=pl.lit(r + 1, dtype=pl.Int64),
@@ -164,3 +165,26 @@ def test_missing_snapshot_figures_are_read_not_refused() -> None:
     assert out.height == 50
     assert out["uplift"].is_finite().all()
     assert out["uplift"].null_count() == 0
+
+
+@pytest.mark.slow  # three cross-fitted rounds of 3,000, twice
+def test_the_model_is_used_only_when_its_cross_fitted_qini_is_above_zero() -> None:
+    moved = decide(rounds(3, 3000, seed=10, control=0.2), resamples=300)
+    assert moved.policy == "uplift_model"
+    assert moved.reason == "qini_above_zero"
+    assert moved.model is not None
+    assert moved.qini is not None
+    assert moved.qini.low is not None
+    assert moved.qini.low > 0
+    assert moved.crossed_rounds == 3
+    # the same customers and base rates, but no call moves anyone
+    still = decide(rounds(3, 3000, seed=10, control=0.2, effect=0.0), resamples=300)
+    assert still.policy == "measured_segments"
+    assert still.reason == "qini_not_above_zero"
+    assert still.model is None
+    assert still.qini is not None
+    assert still.qini.low is not None
+    assert still.qini.low <= 0
+    few = decide(rounds(1, 500, seed=10))
+    assert (few.policy, few.reason) == ("measured_segments", "too_few_outcomes")
+    assert decide(rounds(1, 5, seed=10).head(0)).reason == "no_measured_round"

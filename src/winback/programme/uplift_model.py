@@ -12,7 +12,10 @@ predicted individual uplift ``tau(x) = P(return | called, x) - P(return | not ca
 2. imputed effects: ``D_1 = Y - mu_0(x)`` for the treated, ``D_0 = mu_1(x) - Y`` for the
    controls;
 3. effect models ``tau_1`` on ``D_1`` (treated) and ``tau_0`` on ``D_0`` (controls), ridge
-   regressions;
+   regressions with the penalty ``var(D) / EFFECT_PRIOR_SD^2``: the imputed effects of a
+   binary outcome are mostly noise (variance about ``p (1 - p)``, 0.1-0.2) around effects of a
+   few points, so a weight is a priori small (:data:`EFFECT_PRIOR_SD`, 1.5 points per standard
+   deviation of a feature);
 4. ``tau(x) = g tau_0(x) + (1 - g) tau_1(x)`` with ``g`` the propensity, here known by design:
    the rounds' treated share (about 0.9). The X-learner suits this split: ``tau_1`` leans on
    ``mu_0``, fitted on the few controls, so it gets the small weight ``1 - g``; ``tau_0`` leans
@@ -38,11 +41,12 @@ imputed effects of ``tau_0`` and the outcome model ``mu_0`` are made of, and the
 scarce arm. With :data:`SHRINK_CONTROLS` = 200 a model trained on 200 control outcomes counts
 half, on 600 three quarters.
 
-**Which policy** (:func:`choose_policy`, names as :mod:`winback.programme.targeting`): the
-model when at least :data:`MIN_MODEL_ROUNDS` (2) matured rounds and :data:`MIN_MODEL_CONTROLS`
-(200) control outcomes are known (two rounds, so the model can be checked round against round
-by cross-fitting); else the measured segments when any segment has both arms; else the stage
-priors.
+**Which policy** (:func:`decide`, names as :mod:`winback.programme.targeting`): the model
+when at least :data:`MIN_MODEL_ROUNDS` (2) matured rounds and :data:`MIN_MODEL_CONTROLS` (200)
+control outcomes are known (two rounds, so the model can be checked round against round by
+cross-fitting) *and* that check shows it ranks better than chance: the Qini coefficient of its
+cross-fitted predictions has a 95% interval above 0. Else the measured segments when any
+segment has both arms; else the stage priors.
 
 **Honest cross-fitting by round** (:func:`cross_fitted`): each member's prediction comes from a
 model trained on the *other* rounds only, so its own outcome never enters its score; the Qini
@@ -62,6 +66,7 @@ import numpy.typing as npt
 import polars as pl
 
 from winback.programme.frames import Contract
+from winback.programme.qini import QiniResult, qini
 from winback.programme.targeting import UPLIFT_PREDICTIONS
 from winback.programme.uplift_feedback import shrunk_uplift
 
@@ -69,9 +74,14 @@ FloatArray = npt.NDArray[np.float64]
 
 MIN_MODEL_ROUNDS: Final = 2
 MIN_MODEL_CONTROLS: Final = 200
+QINI_RESAMPLES: Final = 1000
+QINI_SEED: Final = 0
 SHRINK_CONTROLS: Final = 200.0
 LOGISTIC_L2: Final = 1.0  # penalty on the standardised weights, log-likelihood (sum) scale
-RIDGE_L2: Final = 20.0  # penalty on the standardised weights, sum-of-squares scale
+# Prior standard deviation of an effect model's weight on a standardised feature: one standard
+# deviation of a feature moves the predicted uplift by about this much (1.5 points). The ridge
+# penalty is the noise-to-prior variance ratio, lambda = var(D) / EFFECT_PRIOR_SD^2.
+EFFECT_PRIOR_SD: Final = 0.015
 NEWTON_STEPS: Final = 50
 NEWTON_TOL: Final = 1e-8
 TIERS: Final = (1, 2, 3, 4)  # tier 5 is the reference
@@ -181,7 +191,10 @@ def fit_logistic(x: FloatArray, y: FloatArray, l2: float) -> FloatArray:
 
 
 def fit_ridge(x: FloatArray, y: FloatArray, l2: float) -> FloatArray:
-    """Ridge regression; ``x`` holds an unpenalised intercept column first."""
+    """Ridge regression; ``x`` holds an unpenalised intercept column first. As the posterior
+    mean under a normal prior ``N(0, s^2)`` on the weights and noise variance ``sigma^2``, the
+    penalty is ``sigma^2 / s^2`` (Hoerl & Kennard 1970; Hastie, Tibshirani & Friedman 2009,
+    sec. 3.4.1)."""
     k = x.shape[1]
     penalty = np.full(k, l2)
     penalty[0] = 0.0
@@ -327,7 +340,7 @@ def fit_uplift(
     rows: pl.DataFrame,
     *,
     logistic_l2: float = LOGISTIC_L2,
-    ridge_l2: float = RIDGE_L2,
+    effect_prior_sd: float = EFFECT_PRIOR_SD,
     shrink_controls: float = SHRINK_CONTROLS,
 ) -> UpliftModel:
     """Fit the X-learner on ``rows`` (UPLIFT_TRAINING: one row per member of a matured round).
@@ -348,8 +361,8 @@ def fit_uplift(
     mu1 = fit_logistic(xt, yt, logistic_l2)
     d1 = yt - _sigmoid(xt @ mu0)
     d0 = _sigmoid(xc @ mu1) - yc
-    tau1 = fit_ridge(xt, d1, ridge_l2)
-    tau0 = fit_ridge(xc, d0, ridge_l2)
+    tau1 = fit_ridge(xt, d1, float(np.var(d1)) / effect_prior_sd**2)
+    tau0 = fit_ridge(xc, d0, float(np.var(d0)) / effect_prior_sd**2)
     shrunk = shrunk_uplift(segment_counts(r), "segment")
     n_control = int((~treated).sum())
     return UpliftModel(
@@ -419,3 +432,58 @@ def cross_fitted(rows: pl.DataFrame, **fit_options: float) -> pl.DataFrame:
             }
         )
     return pl.concat(parts)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The policy a round uses, and why (:func:`decide`)."""
+
+    policy: str
+    reason: str  # no_measured_round | too_few_outcomes | qini_not_above_zero | qini_above_zero
+    model: UpliftModel | None = None
+    qini: QiniResult | None = None
+    crossed_rounds: int = 0
+
+
+def decide(
+    rows: pl.DataFrame,
+    *,
+    min_rounds: int = MIN_MODEL_ROUNDS,
+    min_controls: int = MIN_MODEL_CONTROLS,
+    resamples: int = QINI_RESAMPLES,
+    seed: int = QINI_SEED,
+) -> Decision:
+    """The targeting policy for these training rows, with its evidence.
+
+    With enough outcomes (:func:`choose_policy`) the model still has to *show* it ranks better
+    than chance out of sample: the Qini coefficient of its predictions cross-fitted by round
+    must have its bootstrap interval's lower end above 0. Otherwise the round falls back to the
+    measured segments (or the stage priors), and the decision keeps the Qini that was read."""
+    r = UPLIFT_TRAINING.conform(rows)
+    policy = choose_policy(r, min_rounds=min_rounds, min_controls=min_controls)
+    if policy != "uplift_model":
+        reason = "too_few_outcomes" if r.height else "no_measured_round"
+        return Decision(policy=policy, reason=reason)
+    crossed = cross_fitted(r)
+    fallback = choose_policy(r, min_rounds=10**9, min_controls=10**9)
+    if crossed.is_empty() or crossed["arm"].n_unique() < 2:
+        return Decision(policy=fallback, reason="too_few_outcomes")
+    evidence = qini(
+        crossed["uplift"].to_numpy(),
+        (crossed["arm"] == "treated").to_numpy(),
+        crossed["returned"].to_numpy(),
+        resamples=resamples,
+        seed=seed,
+    )
+    rounds = int(crossed["round_id"].n_unique())
+    if evidence.low is None or evidence.low <= 0.0:
+        return Decision(
+            policy=fallback, reason="qini_not_above_zero", qini=evidence, crossed_rounds=rounds
+        )
+    return Decision(
+        policy="uplift_model",
+        reason="qini_above_zero",
+        model=fit_uplift(r),
+        qini=evidence,
+        crossed_rounds=rounds,
+    )

@@ -80,19 +80,32 @@ def _arms(rnd: object) -> dict[str, list[int]]:
     return arms
 
 
-def _two_matured_rounds() -> tuple[object, object]:
+def _came_back(rnd: object, effect: bool) -> list[int]:
+    """Every fourth control customer comes back; with ``effect`` the treated customers whose
+    churn score is below 50 (a call moves them, not the others), else every second one."""
+    from winback.store.analysis.models import CustomerSnapshot
+
+    arms = _arms(rnd)
+    low = set(
+        CustomerSnapshot.objects.filter(as_of=SNAPSHOT_DAY, churn_score__lt=50).values_list(
+            "customer_id", flat=True
+        )
+    )
+    treated = [pk for pk in arms["treated"] if pk in low] if effect else arms["treated"][::2]
+    return arms["control"][::4] + treated
+
+
+def _two_matured_rounds(effect: bool = True) -> tuple[object, object]:
     from winback.app.rounds.service import plan_round
 
     build_world(n=400)
     first = plan_round(Actor.system(), month=MONTH, seed=5, agents=team(), holdout=0.5).round
-    arms = _arms(first)
-    _buy(arms["control"][::4] + arms["treated"][::2], MONTH + timedelta(days=20))
+    _buy(_came_back(first, effect), MONTH + timedelta(days=20))
     _second_snapshot()
     second = plan_round(
         Actor.system(), month=SECOND_MONTH, seed=6, agents=team(), holdout=0.5
     ).round
-    arms = _arms(second)
-    _buy(arms["control"][1::3] + arms["treated"][1::2], SECOND_MONTH + timedelta(days=30))
+    _buy(_came_back(second, effect), SECOND_MONTH + timedelta(days=30))
     return first, second
 
 
@@ -130,6 +143,7 @@ def test_one_matured_round_gives_the_measured_segments_not_a_model() -> None:
     assert t.detail["treated_outcomes"] == len(arms["treated"])
 
 
+@pytest.mark.slow  # two rounds planned through the use case
 def test_members_are_described_by_the_snapshot_their_round_was_planned_on() -> None:
     from winback.app.rounds.targeting import training_rows
     from winback.store.analysis.models import CustomerSnapshot
@@ -146,10 +160,11 @@ def test_members_are_described_by_the_snapshot_their_round_was_planned_on() -> N
     assert one["p_alive"].to_list() == pytest.approx([earlier[pk] for pk in one["customer_pk"]])
     assert set(two["p_alive"].to_list()) == {0.99}
     # outcomes as the window recorded them
-    bought = set(_arms(first)["control"][::4] + _arms(first)["treated"][::2])
+    bought = set(_came_back(first, effect=True))
     assert set(one.filter("returned")["customer_pk"].to_list()) == bought
 
 
+@pytest.mark.slow  # two rounds planned through the use case
 def test_with_enough_outcomes_the_model_predicts_every_candidate(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -172,7 +187,13 @@ def test_with_enough_outcomes_the_model_predicts_every_candidate(
     monkeypatch.undo()
     t = targeting.targeting_for(LATER, candidates, learned, random_share=0.2)
     assert t.policy == "uplift_model"
+    assert t.detail["reason"] == "qini_above_zero"
     assert t.predictions is not None
+    # the model learned who a call moves: low churn scores get the higher uplift
+    scored = t.predictions.join(candidates, on="customer_pk")
+    low = scored.filter(pl.col("churn_score") < 50)["uplift"].mean()
+    high = scored.filter(pl.col("churn_score") >= 50)["uplift"].mean()
+    assert low > high  # type: ignore[operator]
     UPLIFT_PREDICTIONS.conform(t.predictions)
     assert sorted(t.predictions["customer_pk"].to_list()) == sorted(
         candidates["customer_pk"].to_list()
@@ -190,5 +211,23 @@ def test_with_enough_outcomes_the_model_predicts_every_candidate(
     q = d["qini"]
     assert q["rounds"] == 2
     assert q["n_treated"] + q["n_control"] == rows.height
-    assert q["qini_low"] <= q["qini"] <= q["qini_high"]
+    assert 0 < q["qini_low"] <= q["qini"] <= q["qini_high"]
     assert t.to_json()["model_version"] == t.model_version
+
+
+@pytest.mark.slow  # two rounds planned through the use case
+def test_a_model_that_ranks_no_better_than_chance_is_not_used() -> None:
+    from winback.app.rounds import targeting
+    from winback.app.rounds.feedback import feedback
+
+    _two_matured_rounds(effect=False)  # who comes back has nothing to do with the scores
+    candidates = _candidates(SECOND_SNAPSHOT)
+    t = targeting.targeting_for(LATER, candidates, feedback(LATER), random_share=0.2)
+    assert t.detail["control_outcomes"] >= targeting.MIN_CONTROLS
+    assert t.policy == "measured_segments"
+    assert t.model_version is None
+    assert t.predictions is None
+    assert t.detail["reason"] == "qini_not_above_zero"
+    q = t.detail["qini"]
+    assert q["rounds"] == 2
+    assert q["qini_low"] <= 0 <= q["qini_high"]

@@ -7,7 +7,8 @@ round was planned on and with their outcome, are the training rows of the uplift
 uplift, shrunk toward the measured segments; its quality is checked by cross-fitting round
 against round and reading the Qini coefficient of those honest predictions
 (:mod:`winback.programme.qini`). With fewer, the measured segments serve, and before any
-measured round the stage priors.
+measured round the stage priors. The model is used only when that cross-fitted Qini's 95%
+interval lies above 0 (:func:`winback.programme.uplift_model.decide`).
 """
 
 from __future__ import annotations
@@ -19,22 +20,17 @@ import polars as pl
 
 from winback.app.rounds.feedback import Feedback, matured_outcomes
 from winback.programme.attribution import MEASUREMENT_DAYS
-from winback.programme.qini import qini
 from winback.programme.targeting import Targeting
 from winback.programme.uplift_model import (
     MIN_MODEL_CONTROLS,
     MIN_MODEL_ROUNDS,
     UPLIFT_TRAINING,
-    choose_policy,
-    cross_fitted,
-    fit_uplift,
+    decide,
 )
 from winback.store.queries.uplift import member_features
 
 MIN_ROUNDS = MIN_MODEL_ROUNDS
 MIN_CONTROLS = MIN_MODEL_CONTROLS
-QINI_RESAMPLES = 1000
-QINI_SEED = 0
 
 
 def training_rows(as_of: date) -> pl.DataFrame:
@@ -53,22 +49,28 @@ def targeting_for(
     """The policy for a round starting ``as_of`` whose candidates are ``candidates`` (the
     snapshot rows, SNAPSHOT contract); ``learned`` is :func:`.feedback.feedback`'s result."""
     rows = training_rows(as_of)
-    policy = choose_policy(rows, min_rounds=MIN_ROUNDS, min_controls=MIN_CONTROLS)
+    decision = decide(rows, min_rounds=MIN_ROUNDS, min_controls=MIN_CONTROLS)
     treated = int((rows["arm"] == "treated").sum())
     detail: dict[str, Any] = {
+        "reason": decision.reason,
         "training_rounds": sorted(int(r) for r in rows["round_id"].unique()),
         "treated_outcomes": treated,
         "control_outcomes": rows.height - treated,
         "min_rounds": MIN_ROUNDS,
         "min_controls": MIN_CONTROLS,
+        "qini": (
+            {"rounds": decision.crossed_rounds, **decision.qini.to_json()}
+            if decision.qini is not None
+            else None
+        ),
     }
-    if policy != "uplift_model":
+    model = decision.model
+    if model is None:
+        policy = decision.policy
         if policy == "measured_segments" and not learned.uplift_by_segment:
             policy = "stage_priors"
         return Targeting(policy=policy, random_share=random_share, detail=detail)
-    model = fit_uplift(rows)
     detail["shrink_weight"] = round(model.shrink_weight, 6)
-    detail["qini"] = cross_fitted_qini(rows)
     detail["model"] = model.to_json()
     return Targeting(
         policy="uplift_model",
@@ -77,20 +79,3 @@ def targeting_for(
         predictions=model.predict(candidates),
         detail=detail,
     )
-
-
-def cross_fitted_qini(rows: pl.DataFrame) -> dict[str, Any] | None:
-    """The Qini coefficient (with its bootstrap interval) of the predictions each round gets
-    from a model trained on the other rounds; None when not computable."""
-    crossed = cross_fitted(rows)
-    arms = set(crossed["arm"].unique().to_list())
-    if not {"treated", "control"} <= arms:
-        return None
-    result = qini(
-        crossed["uplift"].to_numpy(),
-        (crossed["arm"] == "treated").to_numpy(),
-        crossed["returned"].to_numpy(),
-        resamples=QINI_RESAMPLES,
-        seed=QINI_SEED,
-    )
-    return {"rounds": crossed["round_id"].n_unique(), **result.to_json()}
