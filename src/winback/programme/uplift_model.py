@@ -452,13 +452,15 @@ def decide(
     min_controls: int = MIN_MODEL_CONTROLS,
     resamples: int = QINI_RESAMPLES,
     seed: int = QINI_SEED,
+    require_evidence: bool = True,
 ) -> Decision:
     """The targeting policy for these training rows, with its evidence.
 
     With enough outcomes (:func:`choose_policy`) the model still has to *show* it ranks better
     than chance out of sample: the Qini coefficient of its predictions cross-fitted by round
     must have its bootstrap interval's lower end above 0. Otherwise the round falls back to the
-    measured segments (or the stage priors), and the decision keeps the Qini that was read."""
+    measured segments (or the stage priors), and the decision keeps the Qini that was read.
+    ``require_evidence=False`` skips that check (for measuring what the check costs)."""
     r = UPLIFT_TRAINING.conform(rows)
     policy = choose_policy(r, min_rounds=min_rounds, min_controls=min_controls)
     if policy != "uplift_model":
@@ -476,7 +478,7 @@ def decide(
         seed=seed,
     )
     rounds = int(crossed["round_id"].n_unique())
-    if evidence.low is None or evidence.low <= 0.0:
+    if require_evidence and (evidence.low is None or evidence.low <= 0.0):
         return Decision(
             policy=fallback, reason="qini_not_above_zero", qini=evidence, crossed_rounds=rounds
         )
