@@ -153,7 +153,8 @@ def order_menus(
             pl.col("beta").fill_null(learning.prior_beta),
         )
     )
-    rng = np.random.default_rng(learning.seed)
+    # A stream of its own: the round seed also draws the control group.
+    rng = np.random.default_rng([learning.seed, 0x0FFE])
     theta = rng.beta(rows["alpha"].to_numpy(), rows["beta"].to_numpy())
     uniform = rng.random(rows.height)
     customers = rows.select(pl.col("customer_pk").rle_id().alias("c"))["c"].to_numpy()

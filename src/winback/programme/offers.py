@@ -28,8 +28,10 @@ hunting. So, per customer:
    the first option (the one agents present) is drawn by Thompson sampling per reason x tier
    among the menu's options, with an exploration floor (:mod:`winback.programme.offer_bandit`).
 6. **Budget** - the round's offer budget is spent greedily by expected incremental value per
-   reserved cost (the menu's most expensive option, as the customer picks one); customers past
-   the budget keep only free options. The sum of the reserved costs never exceeds the budget.
+   reserved cost (the menu's most expensive option, as the customer picks one); what is left
+   then funds, in the same order, the other customers' cheapest option (their menu shrinks to
+   it); customers past both keep only free options. The sum of the reserved costs never
+   exceeds the budget.
 
 Everything is one Polars pipeline over customer x offer pairs, ranked with window functions.
 """
@@ -619,17 +621,41 @@ def _apply_budget(menu: pl.DataFrame, budget: float | None) -> tuple[pl.DataFram
         .sort(["ratio", "customer_pk"], descending=[True, False])
         .with_columns(funded=pl.col("reserve").cum_sum() <= budget + _EPS)
     )
-    kept = menu.join(funded.select("customer_pk", "funded"), on="customer_pk").filter(
-        pl.col("funded") | (pl.col("cost") <= 0)
+    reserved = float(funded.filter("funded")["reserve"].sum())
+    # What the funded customers leave over goes, in the same greedy way, to the others'
+    # cheapest option (their menu shrinks to it) rather than to nothing.
+    cheapest = (
+        menu.group_by("customer_pk")
+        .agg(cheapest=pl.col("cost").min())
+        .join(funded.filter(~pl.col("funded")).select("customer_pk", "value"), on="customer_pk")
+    )
+    partly = cheapest.with_columns(
+        ratio=pl.when(pl.col("cheapest") <= 0)
+        .then(pl.lit(float("inf")))
+        .otherwise(pl.col("value").fill_null(0.0) / pl.col("cheapest"))
+    ).sort(["ratio", "customer_pk"], descending=[True, False])
+    partly = partly.with_columns(
+        partly=pl.col("cheapest").clip(lower_bound=0.0).cum_sum() <= budget - reserved + _EPS
+    ).filter("partly")
+    kept = (
+        menu.join(funded.select("customer_pk", "funded"), on="customer_pk")
+        .join(partly.select("customer_pk", "cheapest"), on="customer_pk", how="left")
+        .filter(
+            pl.col("funded")
+            | (pl.col("cost") <= pl.col("cheapest").fill_null(0.0) + _EPS)
+            | (pl.col("cost") <= 0)
+        )
     )
     kept = kept.with_columns(
         menu_rank=pl.col("menu_rank").rank("ordinal").over("customer_pk").cast(pl.Int64)
-    ).drop("funded")
-    reserved = funded.filter("funded")["reserve"].sum()
+    ).drop("funded", "cheapest")
+    reserved += float(partly["cheapest"].clip(lower_bound=0.0).sum())
+    n_funded = int(funded["funded"].sum())
     info = {
         "budget": float(budget),
-        "reserved": float(reserved),
-        "funded_customers": int(funded["funded"].sum()),
-        "unfunded_customers": int((~funded["funded"]).sum()),
+        "reserved": reserved,
+        "funded_customers": n_funded,
+        "partly_funded_customers": partly.height,
+        "unfunded_customers": funded.height - n_funded - partly.height,
     }
     return kept, info

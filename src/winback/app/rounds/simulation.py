@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 from django.db import transaction
 
+from winback.app.contacts.offer_budget import OfferOverBudget
 from winback.app.contacts.service import ContactNotAllowed, StaleWrite, log_contact
 from winback.app.settings.profile import current_profile
 from winback.programme.menus import OfferMenu
@@ -59,18 +60,20 @@ def simulate_round_contacts(rnd: Round, ground_truth_path: Path, seed: int) -> d
     # Each contact goes through the service, one transaction each, as an agent's would.
     for row in contacts.iter_rows(named=True):
         task = CallTask.objects.only("version").get(pk=row["task_id"])
+        contact = {
+            "agent": agents.get(task_agent.get(row["task_id"]) or -1),
+            "outcome": row["outcome"],
+            "reason_code": row["reason_code"] or "",
+            "promised_return_date": row["promised_return_date"],
+            "expected_version": task.version,
+            "occurred_at": datetime.combine(row["occurred_date"], CALL_HOUR, tzinfo=tz),
+            "simulated": True,
+        }
         try:
-            log_contact(
-                row["task_id"],
-                agent=agents.get(task_agent.get(row["task_id"]) or -1),
-                outcome=row["outcome"],
-                reason_code=row["reason_code"] or "",
-                offer_code=row["offer_code"] or "",
-                promised_return_date=row["promised_return_date"],
-                expected_version=task.version,
-                occurred_at=datetime.combine(row["occurred_date"], CALL_HOUR, tzinfo=tz),
-                simulated=True,
-            )
+            try:
+                log_contact(row["task_id"], offer_code=row["offer_code"] or "", **contact)
+            except OfferOverBudget:  # the round's offer budget is spent: no offer granted
+                log_contact(row["task_id"], offer_code="", **contact)
         except (ContactNotAllowed, StaleWrite):
             refused_by_rules += 1
             continue
