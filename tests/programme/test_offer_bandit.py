@@ -118,3 +118,45 @@ def test_learning_concentrates_on_the_best_offer_in_simulation() -> None:
         )
     assert share_best[0] < 0.5  # starts spread (equal priors)
     assert share_best[-1] > 0.75  # ends on the best offer (floor: at most 90% possible)
+
+
+def test_option_results_count_presented_redeemed_came_back_and_margin_per_cell() -> None:
+    from winback.programme.offer_bandit import option_results
+
+    rng = np.random.default_rng(5)
+    n = 200
+    presented = pl.DataFrame(
+        {
+            "customer_pk": np.arange(n),
+            "tier": rng.integers(1, 3, n),
+            "reason_code": rng.choice(["price", ""], n),
+            "offer_code": rng.choice(CODES, n),
+        }
+    )
+    came = rng.random(n) < 0.3
+    redeemed = came & (rng.random(n) < 0.5)
+    spend = np.where(came, rng.gamma(2.0, 50.0, n), 0.0)
+    # Outcomes of a few customers are missing (not in the window's frame): they count as
+    # presented, not redeemed, not back.
+    outcomes = pl.DataFrame(
+        {"customer_pk": np.arange(n), "came_back": came, "spend": spend, "offer_redeemed": redeemed}
+    ).filter(pl.col("customer_pk") >= 10)
+    costs = rng.uniform(1, 20, n)
+    offers_made = pl.DataFrame({"customer_pk": np.arange(n), "offer_cost": costs})
+    result = option_results(presented, outcomes, offers_made, gross_margin=0.4)
+    for row in result.iter_rows(named=True):
+        reason = "price" if row["reason_code"] == "price" else ""
+        mask = (
+            (presented["tier"].to_numpy() == row["tier"])
+            & (presented["reason_code"].to_numpy() == reason)
+            & (presented["offer_code"].to_numpy() == row["offer_code"])
+        )
+        known = mask & (np.arange(n) >= 10)
+        assert row["presented"] == int(mask.sum())
+        assert row["came_back"] == int((came & known).sum())
+        assert row["redeemed"] == int((redeemed & known).sum())
+        margin = float((spend[known] * 0.4).sum() - costs[known & redeemed].sum())
+        assert row["option_margin"] == pytest.approx(margin)
+        assert row["came_back_rate"] == pytest.approx(row["came_back"] / row["presented"])
+    assert set(result["reason_code"]) == {"price", UNKNOWN_REASON}
+    assert int(result["presented"].sum()) == n

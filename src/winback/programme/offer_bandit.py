@@ -182,3 +182,87 @@ def order_menus(
     )
     out = rows.with_columns(menu_rank=new_rank.cast(pl.Int64))
     return out.select(*menu.columns, "explored").sort(["customer_pk", "menu_rank"])
+
+
+# --- results per option -------------------------------------------------------------------------
+
+OPTION_RESULTS: dict[str, pl.DataType] = {
+    "reason_code": pl.String(),
+    "tier": pl.Int64(),
+    "offer_code": pl.String(),
+    "presented": pl.Int64(),
+    "redeemed": pl.Int64(),
+    "came_back": pl.Int64(),
+    "redemption_rate": pl.Float64(),
+    "came_back_rate": pl.Float64(),
+    "option_margin": pl.Float64(),
+    "option_margin_per_presented": pl.Float64(),
+}
+
+
+def option_results(
+    presented: pl.DataFrame,
+    outcomes: pl.DataFrame,
+    offers_made: pl.DataFrame,
+    *,
+    gross_margin: float,
+) -> pl.DataFrame:
+    """Per reason x tier x offer: customers presented the offer, how many redeemed it (an
+    order with its coupon), came back, and the margin of their purchases in the window net of
+    the redeemed offers' cost (:data:`OPTION_RESULTS`; reason ``"unknown"`` when none).
+
+    ``presented``: customer_pk, tier, reason_code, offer_code (one row per customer);
+    ``outcomes``: customer_pk, came_back, spend, offer_redeemed at one horizon
+    (:func:`winback.programme.attribution.round_outcomes`); ``offers_made``: customer_pk,
+    offer_cost of the offer each chose. The margin is not incremental (the control group is
+    offered nothing): it compares options with each other, not with no call."""
+    rows = (
+        presented.select(
+            pl.col("customer_pk").cast(pl.Int64),
+            pl.col("tier").cast(pl.Int64),
+            reason_code=_reason_key(pl.col("reason_code").cast(pl.String)),
+            offer_code=pl.col("offer_code").cast(pl.String),
+        )
+        .join(
+            outcomes.select(
+                pl.col("customer_pk").cast(pl.Int64),
+                pl.col("came_back").cast(pl.Boolean).fill_null(False),
+                pl.col("spend").cast(pl.Float64).fill_null(0.0),
+                pl.col("offer_redeemed").cast(pl.Boolean).fill_null(False),
+            ),
+            on="customer_pk",
+            how="left",
+        )
+        .join(
+            offers_made.select(
+                pl.col("customer_pk").cast(pl.Int64), pl.col("offer_cost").cast(pl.Float64)
+            ),
+            on="customer_pk",
+            how="left",
+        )
+        .with_columns(
+            pl.col("came_back").fill_null(False),
+            pl.col("spend").fill_null(0.0),
+            pl.col("offer_redeemed").fill_null(False),
+        )
+        .with_columns(
+            _margin=pl.col("spend") * gross_margin
+            - pl.when("offer_redeemed").then(pl.col("offer_cost").fill_null(0.0)).otherwise(0.0)
+        )
+    )
+    return (
+        rows.group_by("reason_code", "tier", "offer_code")
+        .agg(
+            presented=pl.len().cast(pl.Int64),
+            redeemed=pl.col("offer_redeemed").sum().cast(pl.Int64),
+            came_back=pl.col("came_back").sum().cast(pl.Int64),
+            option_margin=pl.col("_margin").sum(),
+        )
+        .with_columns(
+            redemption_rate=pl.col("redeemed") / pl.col("presented"),
+            came_back_rate=pl.col("came_back") / pl.col("presented"),
+            option_margin_per_presented=pl.col("option_margin") / pl.col("presented"),
+        )
+        .select([pl.col(c).cast(t) for c, t in OPTION_RESULTS.items()])
+        .sort("reason_code", "tier", "offer_code")
+    )
