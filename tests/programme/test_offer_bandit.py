@@ -40,7 +40,7 @@ def test_posterior_is_the_pooled_prior_plus_each_cells_counts() -> None:
             "came_back": [6, 1, 1, 2],
         }
     )
-    learning = learn(counts, prior_strength=2.0, default_rate=0.1)
+    learning = learn(counts, prior_strength=2.0, tier_pooling=0.0, default_rate=0.1)
     pooled = (10 + 0.1 * 2.0) / (50 + 2.0)
     assert learning.prior_alpha == pytest.approx(pooled * 2.0)
     assert learning.prior_beta == pytest.approx((1 - pooled) * 2.0)
@@ -56,6 +56,33 @@ def test_posterior_is_the_pooled_prior_plus_each_cells_counts() -> None:
     assert learning.summary()["posterior_cells"] == 3
     with pytest.raises(ValueError, match="came_back"):
         learn(counts.with_columns(came_back=pl.col("presented") + 1))
+
+
+def test_a_cell_borrows_from_the_same_reason_and_offer_in_other_tiers() -> None:
+    counts = pl.DataFrame(
+        {
+            "reason_code": ["price"] * 4,
+            "tier": [1, 1, 2, 2],
+            "offer_code": ["a", "b", "a", "b"],
+            "presented": [200, 200, 3, 3],
+            "came_back": [60, 10, 0, 0],
+        }
+    )
+    learning = learn(counts, prior_strength=2.0, tier_pooling=10.0, default_rate=0.1)
+    pooled = (70 + 0.2) / (406 + 2.0)
+    post = learning.posteriors.filter(pl.col("tier") == 2).sort("offer_code")
+    # Tier 2's prior mean for "a" is tier 1's rate of "a" (60/200, shrunk), worth 10 customers.
+    mean_a = (60 + pooled * 2.0) / (200 + 2.0)
+    assert post["alpha"][0] == pytest.approx(mean_a * 10.0)
+    assert post["beta"][0] == pytest.approx((1 - mean_a) * 10.0 + 3)
+    # So with 3 presentations each, "a" is still drawn first far more often than "b" in tier 2,
+    # and in tier 3, where nothing was presented yet, too.
+    for tier in (2, 3):
+        menu, segments = _menus(4000, ["a", "b"], tier=tier)
+        segments = segments.with_columns(reason_code=pl.lit("price"))
+        firsts = _firsts(order_menus(menu, segments, learn(counts, seed=1, floor=0.0)))
+        assert (firsts == "a").mean() > 0.8  # type: ignore[operator]
+    assert learning.summary()["reason_offer_priors"] == 2
 
 
 def test_exploration_floor_puts_every_option_first_often_enough() -> None:

@@ -5,11 +5,14 @@ learned. For every cell (reason, tier, offer) the chance that a treated customer
 presented the offer came back within the round's horizon gets a Beta posterior (Russo et al.,
 *A Tutorial on Thompson Sampling*, 2018):
 
-* **prior** - a weak Beta centred on the pooled came-back rate of every presented offer
-  (``prior_strength`` pseudo-customers, default 2), so a cell with few presentations follows
-  the pooled rate and a cell with many follows its own data; before any round has matured the
-  pooled rate is ``default_rate``.
-* **posterior** - Beta(prior_alpha + came back, prior_beta + presented - came back).
+* **prior** - two levels. The pooled came-back rate of every presented offer, shrunk towards
+  ``default_rate`` by ``prior_strength`` pseudo-customers (default 2: before any round has
+  matured it is ``default_rate``), is the prior of the rate of each (reason, offer) across
+  tiers; that rate, measured on the *other* tiers of the same reason and offer, is the prior
+  mean of a cell, worth ``tier_pooling`` pseudo-customers (default 10). A cell with few
+  presentations thus borrows from the same offer for the same reason in other tiers, a cell
+  with many follows its own data; ``tier_pooling=0`` gives every cell the weak pooled prior.
+* **posterior** - Beta(prior alpha + came back, prior beta + presented - came back).
 * **draw** - for every customer, one draw from each of their menu options' posteriors (one
   vector over all customer x option rows, seeded); the option with the largest draw goes first,
   the other options stay behind in their fit order.
@@ -37,6 +40,7 @@ UNKNOWN_REASON = "unknown"
 DEFAULT_FLOOR = 0.05
 MAX_FLOOR = 0.2  # with menus of up to 5 options, floor x options stays <= 1
 DEFAULT_PRIOR_STRENGTH = 2.0
+DEFAULT_TIER_POOLING = 10.0
 DEFAULT_RATE = 0.10
 
 # Matured rounds' presentations: one row per (reason, tier, offer) or per customer.
@@ -61,6 +65,8 @@ class OfferLearning:
     prior_beta: float
     floor: float = DEFAULT_FLOOR
     seed: int = 0
+    # reason_key, offer_code, alpha, beta: the prior of a cell without data of its own
+    parents: pl.DataFrame | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.floor <= MAX_FLOOR:
@@ -74,6 +80,7 @@ class OfferLearning:
             "policy": "thompson_sampling",
             "posterior_cells": self.posteriors.height,
             "presented": int(self.posteriors["presented"].sum()),
+            "reason_offer_priors": 0 if self.parents is None else self.parents.height,
             "prior_alpha": round(self.prior_alpha, 6),
             "prior_beta": round(self.prior_beta, 6),
             "floor": self.floor,
@@ -87,11 +94,14 @@ def learn(
     floor: float = DEFAULT_FLOOR,
     seed: int = 0,
     prior_strength: float = DEFAULT_PRIOR_STRENGTH,
+    tier_pooling: float = DEFAULT_TIER_POOLING,
     default_rate: float = DEFAULT_RATE,
 ) -> OfferLearning:
     """Beta posteriors per (reason, tier, offer) from ``counts`` (:data:`OFFER_COUNTS`)."""
     if prior_strength <= 0:
         raise ValueError("prior_strength must be positive")
+    if tier_pooling < 0:
+        raise ValueError("tier_pooling cannot be negative")
     if not 0.0 < default_rate < 1.0:
         raise ValueError("default_rate must be in (0, 1)")
     frame = OFFER_COUNTS.conform(counts)
@@ -113,11 +123,53 @@ def learn(
     # Pooled rate, itself shrunk towards the default so 0/n or n/n never gives a degenerate prior.
     pooled = (k + default_rate * prior_strength) / (n + prior_strength)
     a0, b0 = pooled * prior_strength, (1.0 - pooled) * prior_strength
-    posteriors = cells.with_columns(
-        alpha=pl.lit(a0) + pl.col("came_back").cast(pl.Float64),
-        beta=pl.lit(b0) + (pl.col("presented") - pl.col("came_back")).cast(pl.Float64),
+    if tier_pooling == 0:
+        posteriors = cells.with_columns(
+            alpha=pl.lit(a0) + pl.col("came_back").cast(pl.Float64),
+            beta=pl.lit(b0) + (pl.col("presented") - pl.col("came_back")).cast(pl.Float64),
+        )
+        return OfferLearning(posteriors, a0, b0, floor=floor, seed=seed)
+
+    def shrunk(k: pl.Expr, n: pl.Expr) -> pl.Expr:  # the pooled prior's mean after k of n
+        return (k.cast(pl.Float64) + pooled * prior_strength) / (n + prior_strength)
+
+    parent_keys = ["reason_key", "offer_code"]
+    totals = cells.group_by(parent_keys).agg(
+        _n=pl.col("presented").sum(), _k=pl.col("came_back").sum()
     )
-    return OfferLearning(posteriors, a0, b0, floor=floor, seed=seed)
+    parents = totals.select(
+        *parent_keys,
+        alpha=shrunk(pl.col("_k"), pl.col("_n")) * tier_pooling,
+        beta=(1.0 - shrunk(pl.col("_k"), pl.col("_n"))) * tier_pooling,
+    ).sort(parent_keys)
+    # A cell's prior mean: the same reason and offer in the other tiers (its own data is
+    # counted once, in the posterior).
+    mean = shrunk(pl.col("_k") - pl.col("came_back"), pl.col("_n") - pl.col("presented"))
+    posteriors = (
+        cells.join(totals, on=parent_keys)
+        .with_columns(
+            alpha=mean * tier_pooling + pl.col("came_back").cast(pl.Float64),
+            beta=(1.0 - mean) * tier_pooling
+            + (pl.col("presented") - pl.col("came_back")).cast(pl.Float64),
+        )
+        .drop("_n", "_k")
+        .sort(_KEYS)
+    )
+    return OfferLearning(posteriors, a0, b0, floor=floor, seed=seed, parents=parents)
+
+
+def _parents(learning: OfferLearning) -> pl.DataFrame:
+    schema = {
+        "reason_key": pl.String(),
+        "offer_code": pl.String(),
+        "_p_alpha": pl.Float64(),
+        "_p_beta": pl.Float64(),
+    }
+    if learning.parents is None:
+        return pl.DataFrame(schema=schema)
+    return learning.parents.select(
+        "reason_key", "offer_code", _p_alpha="alpha", _p_beta="beta"
+    ).cast(schema)  # type: ignore[arg-type]
 
 
 def _reason_key(reason: pl.Expr) -> pl.Expr:
@@ -148,9 +200,10 @@ def order_menus(
             on=_KEYS,
             how="left",
         )
+        .join(_parents(learning), on=["reason_key", "offer_code"], how="left")
         .with_columns(
-            pl.col("alpha").fill_null(learning.prior_alpha),
-            pl.col("beta").fill_null(learning.prior_beta),
+            alpha=pl.coalesce("alpha", "_p_alpha", pl.lit(learning.prior_alpha)),
+            beta=pl.coalesce("beta", "_p_beta", pl.lit(learning.prior_beta)),
         )
     )
     # A stream of its own: the round seed also draws the control group.
