@@ -87,8 +87,18 @@ class ProgrammeRules:
     # (0 = off); the seed is fixed when the share is first set above 0.
     global_holdout_share: float = 0.0
     global_holdout_seed: int | None = None
+    # Offers: each round's offer budget is this many currency units per treated customer
+    # (spent greedily at planning, checked again when an accepted offer is logged), and the
+    # share of customers whose first offer is drawn at random by the offer learning's
+    # exploration floor (each option first with at least this probability).
+    offer_budget_per_treated: float = 50.0
+    offer_exploration_floor: float = 0.05
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.offer_budget_per_treated <= 100_000:
+            raise ValueError("offer_budget_per_treated must be between 0 and 100000")
+        if not 0.0 <= self.offer_exploration_floor <= 0.2:
+            raise ValueError("offer_exploration_floor must be in [0, 0.2]")
         if not 0.0 <= self.holdout_share < 1.0:
             raise ValueError("holdout_share must be in [0, 1)")
         if not 0.0 < self.hoped_effect < 1.0:

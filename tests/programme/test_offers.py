@@ -10,6 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from winback.programme.defaults.offers import MIN_BASKET
+from winback.programme.offer_bandit import learn
 from winback.programme.offers import OfferCatalogue, offer_menus
 from winback.programme.playbooks import Playbooks
 from winback.programme.taxonomy import Taxonomy
@@ -31,22 +33,53 @@ KINDS = [
 ]
 
 
-def _customers(n: int, seed: int) -> pl.DataFrame:
+SPEND_KINDS = ("gamma", "zero", "none", "tiny", "huge", "mixed")
+
+
+def _customers(n: int, seed: int, spend: str = "gamma") -> pl.DataFrame:
     rng = np.random.default_rng(seed)
     reasons = [None, "price", "attitude", "speed", "budget_cut", "moved_away"]
+    gamma = rng.gamma(2.0, 100.0, n)
+    spends: dict[str, list[float | None]] = {
+        "gamma": list(gamma),
+        "zero": [0.0] * n,
+        "none": [None] * n,
+        "tiny": list(rng.uniform(0.0, 0.01, n)),
+        "huge": list(gamma * 1e6),
+        "mixed": [
+            [0.0, None, 1e-4, 1e7, float(g)][int(i)]
+            for i, g in zip(rng.integers(0, 5, n), gamma, strict=True)
+        ],
+    }
     return pl.DataFrame(
         {
             "customer_pk": np.arange(1, n + 1),
             "tier": rng.integers(1, 6, n),
             "stage": rng.choice(STAGES, n),
-            "expected_spend": rng.gamma(2.0, 100.0, n),
+            "expected_spend": spends[spend],
             "expected_interval_days": rng.uniform(5, 200, n),
             "days_since_last": rng.integers(0, 400, n),
             "reason_code": [reasons[int(i)] for i in rng.integers(0, len(reasons), n)],
             "expected_value": rng.gamma(2.0, 50.0, n),
         },
-        schema_overrides={"stage": pl.String(), "reason_code": pl.String()},
+        schema_overrides={
+            "stage": pl.String(),
+            "reason_code": pl.String(),
+            "expected_spend": pl.Float64(),
+        },
     )
+
+
+def _typical(customers: pl.DataFrame, tier: int) -> float:
+    """The tier's typical basket, computed here from its definition: the median positive
+    expected spend of the tier, else of everyone, else the catalogue's minimum basket."""
+    spend = customers["expected_spend"].fill_null(0.0).to_numpy()
+    tiers = customers["tier"].to_numpy()
+    mine = spend[(tiers == tier) & (spend > 0)]
+    if mine.size:
+        return float(np.median(mine))
+    everyone = spend[spend > 0]
+    return float(np.median(everyone)) if everyone.size else MIN_BASKET
 
 
 def _favourites(n: int, seed: int) -> pl.DataFrame:
@@ -83,15 +116,28 @@ offer_strategy = st.fixed_dictionaries(
     caps=st.lists(st.sampled_from([0.0, 0.05, 0.1, 0.2, 0.5]), min_size=5, max_size=5),
     budget=st.none() | st.sampled_from([0.0, 50.0, 500.0, 5000.0]),
     seed=st.integers(0, 2**31),
+    spend=st.sampled_from(SPEND_KINDS),
+    learning=st.booleans(),
 )
 def test_menus_never_break_depth_budget_or_fairness_caps(
-    offers: list[dict[str, object]], caps: list[float], budget: float | None, seed: int
+    offers: list[dict[str, object]],
+    caps: list[float],
+    budget: float | None,
+    seed: int,
+    spend: str,
+    learning: bool,
 ) -> None:
+    """For any customers (expected spend 0, unknown, tiny, huge or mixed), with or without
+    learning: no option exceeds the tier's depth cap or the fairness bound, both measured on
+    max(expected spend, the tier's typical basket), and the reserved costs fit the budget."""
     entries = [{"code": f"o{i}", "zh": "优惠", "en": "offer", **o} for i, o in enumerate(offers)]
     catalogue = OfferCatalogue.from_dict(
         {"offers": entries, "depth_cap_by_tier": {str(t + 1): c for t, c in enumerate(caps)}}
     )
-    customers = _customers(60, seed)
+    customers = _customers(60, seed, spend)
+    counts = pl.DataFrame(
+        {"tier": [1, 2, 3], "offer_code": ["o0", "o0", "o1"], "presented": [10, 5, 8]}
+    ).with_columns(came_back=pl.col("presented") // 2)
     result = offer_menus(
         customers,
         _favourites(60, seed),
@@ -102,15 +148,19 @@ def test_menus_never_break_depth_budget_or_fairness_caps(
         round_start=START,
         round_end=END,
         budget=budget,
+        learning=learn(counts, seed=seed) if learning else None,
     )
     menu = result.menu.join(customers, on="customer_pk")
     by_code = {o.code: o for o in catalogue.offers}
+    typical = {t: _typical(customers, t) for t in range(1, 6)}
     for row in menu.iter_rows(named=True):
         offer = by_code[row["offer_code"]]
-        base = row["expected_spend"] * offer.visits
+        basket = max(row["expected_spend"] or 0.0, typical[row["tier"]])
+        base = basket * offer.visits
         cost = offer.depth_share * base + offer.depth_abs
         depth = cost / base if cost > 0 else 0.0
         assert row["cost"] == pytest.approx(cost)
+        assert row["depth"] == pytest.approx(depth)
         # Depth cap of the tier.
         assert depth <= caps[row["tier"] - 1] + 1e-9
         # Fairness: never deeper than the best offer open to evergreen customers of the tier,
@@ -118,8 +168,7 @@ def test_menus_never_break_depth_budget_or_fairness_caps(
         if row["stage"] != "active":
             evergreen = [
                 min(
-                    (o.depth_share * row["expected_spend"] * o.visits + o.depth_abs)
-                    / (row["expected_spend"] * o.visits),
+                    (o.depth_share * basket * o.visits + o.depth_abs) / (basket * o.visits),
                     caps[row["tier"] - 1],
                 )
                 for o in catalogue.offers
@@ -282,3 +331,22 @@ def test_catalogue_validation_and_json_round_trip() -> None:
     bad_reason = default.merge({"offers": [{"code": "double_points", "reasons": ["nope"]}]})
     with pytest.raises(ValueError, match="nope"):
         bad_reason.check(TAXONOMY)
+
+
+def test_zero_expected_spend_is_measured_on_the_tiers_typical_basket() -> None:
+    """The measured defect: a tier-5 customer with expected spend 0 got offers whose cost
+    counted as 0, so the menu went past the tier's 5% cap. Now the basket is the tier's
+    typical one (here the other tier-5 customer's 200) and the caps hold."""
+    customers = pl.concat([_one(None, tier=5), _one(None, tier=5)]).with_columns(
+        customer_pk=pl.Series([1, 2]), expected_spend=pl.Series([0.0, 200.0])
+    )
+    menu = _menu(customers)
+    zero = menu.filter(pl.col("customer_pk") == 1)
+    assert zero.height > 0
+    assert (zero["depth"] <= 0.05 + 1e-9).all()
+    # Its double points (3%) cost 3% of the typical basket, not 0.
+    points = zero.filter(pl.col("offer_code") == "double_points")
+    assert points["cost"][0] == pytest.approx(0.03 * 200.0)
+    # The same menu as the customer whose own basket is the typical one.
+    other = menu.filter(pl.col("customer_pk") == 2)
+    assert zero["offer_code"].sort().to_list() == other["offer_code"].sort().to_list()

@@ -10,6 +10,11 @@ hunting. So, per customer:
 2. **Caps** - an offer deeper than the tier's depth cap is dropped; and the fairness rule: a
    lapsed customer (any stage but active) is never offered more than the best offer open to
    evergreen (active) customers of the same tier, measured on the same customer's basket.
+   Cost and depth are measured on the **basket**: max(expected spend, the tier's typical
+   basket), the typical basket being the median positive expected spend of the tier's
+   customers (else of all customers, else ``min_basket``). A customer whose expected spend is
+   0 or unknown is thus offered at most what the tier's usual customer may be offered, and a
+   percent-off offer has a real cost in the budget.
 3. **Fit** - offers are scored by favourite-category match (weighted by its share of spend),
    the reason (price offers for price reasons, non-price perks for service reasons, from the
    playbooks), whether they build continued buying, purchase frequency, and depth (cheaper is
@@ -19,9 +24,14 @@ hunting. So, per customer:
    purchase: last purchase + personal interval (or the matched category's replenishment
    interval), stepped forward by whole intervals into the round and clamped to its window
    (Dick's supermarket: offers timed to the customer's own cycle).
-5. **Budget** - the round's offer budget is spent greedily by expected incremental value per
-   reserved cost (the menu's most expensive option, as the customer picks one); customers past
-   the budget keep only free options.
+5. **Learning** (optional) - with an :class:`~winback.programme.offer_bandit.OfferLearning`,
+   the first option (the one agents present) is drawn by Thompson sampling per reason x tier
+   among the menu's options, with an exploration floor (:mod:`winback.programme.offer_bandit`).
+6. **Budget** - the round's offer budget is spent greedily by expected incremental value per
+   reserved cost (the menu's most expensive option, as the customer picks one); what is left
+   then funds, in the same order, the other customers' cheapest option (their menu shrinks to
+   it); customers past both keep only free options. The sum of the reserved costs never
+   exceeds the budget.
 
 Everything is one Polars pipeline over customer x offer pairs, ranked with window functions.
 """
@@ -36,8 +46,9 @@ from typing import Any
 
 import polars as pl
 
-from winback.programme.defaults.offers import DEPTH_CAP_BY_TIER, OFFERS
+from winback.programme.defaults.offers import DEPTH_CAP_BY_TIER, MIN_BASKET, OFFERS
 from winback.programme.frames import FAVOURITES, OFFER_CUSTOMERS, OFFER_MENU, typed
+from winback.programme.offer_bandit import OfferLearning, order_menus
 from winback.programme.playbooks import STAGES, Playbooks
 from winback.programme.taxonomy import Taxonomy
 
@@ -241,18 +252,34 @@ def offer_menus(
     menu_size: int = 3,
     weights: FitWeights = FitWeights(),
     frequent_interval_days: float = 30.0,
+    min_basket: float = MIN_BASKET,
+    learning: OfferLearning | None = None,
 ) -> OfferMenus:
     """Build each customer's menu of up to ``menu_size`` options (see the module docstring).
 
     ``customers`` follows :data:`winback.programme.frames.OFFER_CUSTOMERS`, ``favourites``
     :data:`~winback.programme.frames.FAVOURITES`. ``budget`` (currency units) caps the sum of
-    the reserved costs; ``None`` means no budget cap.
+    the reserved costs; ``None`` means no budget cap. ``min_basket`` is the typical basket
+    when no customer has a positive expected spend; ``learning`` orders each menu's first
+    option by Thompson sampling (None: the fit order).
     """
     if not 1 <= menu_size <= 5:
         raise ValueError("menu_size must be between 1 and 5")
     if round_end < round_start:
         raise ValueError("round_end is before round_start")
-    cust = OFFER_CUSTOMERS.conform(customers)
+    if not min_basket > 0:
+        raise ValueError("min_basket must be positive")
+    if budget is not None and not budget >= 0:
+        raise ValueError("budget cannot be negative")
+    cust = OFFER_CUSTOMERS.conform(customers).with_columns(
+        pl.col("expected_spend").fill_nan(0.0).fill_null(0.0)
+    )
+    baskets = typical_baskets(cust, min_basket)
+    cust = cust.join(baskets, on="tier", how="left").with_columns(
+        basket=pl.max_horizontal(
+            pl.col("expected_spend"), pl.col("typical_basket").fill_null(min_basket)
+        )
+    )
     favs = FAVOURITES.conform(favourites)
     tables = _tables(catalogue)
     pairs = _pairs(cust, tables, playbooks, taxonomy)
@@ -262,8 +289,14 @@ def offer_menus(
     menu = _rank(scored, menu_size).join(
         tables.offers.select("offer_idx", "offer_code", "kind"), on="offer_idx", how="left"
     )
+    if learning is not None:
+        menu = order_menus(menu, cust.select("customer_pk", "tier", "reason_code"), learning)
     menu = _timing(menu, as_of, round_start, round_end)
     menu, budget_info = _apply_budget(menu, budget)
+    budget_info["typical_basket_by_tier"] = {
+        str(t): round(float(b), 2) for t, b in baskets.sort("tier").iter_rows()
+    }
+    budget_info["learning"] = learning.summary() if learning is not None else None
     menu = typed(menu, OFFER_MENU).sort(["customer_pk", "menu_rank"])
     dates = menu.filter(pl.col("menu_rank") == 1).select("customer_pk", "contact_date")
     # Customers without an offer are still best contacted near their own next purchase.
@@ -360,8 +393,25 @@ def _tables(catalogue: OfferCatalogue) -> _Tables:
     )
 
 
+def typical_baskets(customers: pl.DataFrame, min_basket: float = MIN_BASKET) -> pl.DataFrame:
+    """``tier``, ``typical_basket``: the median positive expected spend of the tier's
+    customers, else of all customers, else ``min_basket`` (tiers 1 to 5 always present)."""
+    positive = customers.filter(pl.col("expected_spend") > 0)
+    overall = positive["expected_spend"].median() if positive.height else None
+    fallback = float(overall) if isinstance(overall, int | float) else float(min_basket)
+    by_tier = positive.group_by("tier").agg(typical_basket=pl.col("expected_spend").median())
+    tiers = pl.DataFrame(
+        {"tier": sorted({1, 2, 3, 4, 5, *customers["tier"].drop_nulls().to_list()})},
+        schema={"tier": pl.Int64()},
+    )
+    return tiers.join(by_tier, on="tier", how="left").select(
+        "tier", typical_basket=pl.col("typical_basket").fill_null(fallback).cast(pl.Float64)
+    )
+
+
 def _with_cost(frame: pl.DataFrame) -> pl.DataFrame:
-    spend_base = pl.col("expected_spend") * pl.col("visits")
+    """Cost and depth of each pair, measured on the customer's basket (see the module doc)."""
+    spend_base = pl.col("basket") * pl.col("visits")
     cost = pl.col("depth_share") * spend_base + pl.col("depth_abs")
     return frame.with_columns(cost=cost).with_columns(
         depth=pl.when(pl.col("cost") <= 0)
@@ -459,7 +509,7 @@ def _apply_caps(
     evergreen = tables.tier_stage.filter(pl.col("stage") == "active").drop("stage")
     fair = (
         cust.filter(pl.col("stage") != "active")
-        .select("customer_pk", "tier", "expected_spend")
+        .select("customer_pk", "tier", "basket")
         .join(evergreen, on="tier", how="inner")
         .join(
             tables.offers.select("offer_idx", "depth_share", "depth_abs", "visits"), on="offer_idx"
@@ -571,17 +621,41 @@ def _apply_budget(menu: pl.DataFrame, budget: float | None) -> tuple[pl.DataFram
         .sort(["ratio", "customer_pk"], descending=[True, False])
         .with_columns(funded=pl.col("reserve").cum_sum() <= budget + _EPS)
     )
-    kept = menu.join(funded.select("customer_pk", "funded"), on="customer_pk").filter(
-        pl.col("funded") | (pl.col("cost") <= 0)
+    reserved = float(funded.filter("funded")["reserve"].sum())
+    # What the funded customers leave over goes, in the same greedy way, to the others'
+    # cheapest option (their menu shrinks to it) rather than to nothing.
+    cheapest = (
+        menu.group_by("customer_pk")
+        .agg(cheapest=pl.col("cost").min())
+        .join(funded.filter(~pl.col("funded")).select("customer_pk", "value"), on="customer_pk")
+    )
+    partly = cheapest.with_columns(
+        ratio=pl.when(pl.col("cheapest") <= 0)
+        .then(pl.lit(float("inf")))
+        .otherwise(pl.col("value").fill_null(0.0) / pl.col("cheapest"))
+    ).sort(["ratio", "customer_pk"], descending=[True, False])
+    partly = partly.with_columns(
+        partly=pl.col("cheapest").clip(lower_bound=0.0).cum_sum() <= budget - reserved + _EPS
+    ).filter("partly")
+    kept = (
+        menu.join(funded.select("customer_pk", "funded"), on="customer_pk")
+        .join(partly.select("customer_pk", "cheapest"), on="customer_pk", how="left")
+        .filter(
+            pl.col("funded")
+            | (pl.col("cost") <= pl.col("cheapest").fill_null(0.0) + _EPS)
+            | (pl.col("cost") <= 0)
+        )
     )
     kept = kept.with_columns(
         menu_rank=pl.col("menu_rank").rank("ordinal").over("customer_pk").cast(pl.Int64)
-    ).drop("funded")
-    reserved = funded.filter("funded")["reserve"].sum()
+    ).drop("funded", "cheapest")
+    reserved += float(partly["cheapest"].clip(lower_bound=0.0).sum())
+    n_funded = int(funded["funded"].sum())
     info = {
         "budget": float(budget),
-        "reserved": float(reserved),
-        "funded_customers": int(funded["funded"].sum()),
-        "unfunded_customers": int((~funded["funded"]).sum()),
+        "reserved": reserved,
+        "funded_customers": n_funded,
+        "partly_funded_customers": partly.height,
+        "unfunded_customers": funded.height - n_funded - partly.height,
     }
     return kept, info

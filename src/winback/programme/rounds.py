@@ -74,6 +74,7 @@ from winback.programme.frames import (
     typed,
 )
 from winback.programme.holdout import assign_holdout, strata_sizes
+from winback.programme.offer_bandit import OfferLearning
 from winback.programme.offers import FitWeights, OfferCatalogue, OfferMenus, offer_menus
 from winback.programme.playbooks import STAGES, Playbooks
 from winback.programme.taxonomy import Taxonomy
@@ -148,7 +149,9 @@ class RoundConfig:
     seniority: SeniorityRules = field(default_factory=SeniorityRules)
     hours: ContactHours = field(default_factory=ContactHours)
     holidays: tuple[date, ...] = ()  # non-working days inside the round
-    offer_budget: float | None = None  # currency units; None = no budget cap
+    offer_budget: float | None = None  # currency units; None = per treated x treated
+    offer_budget_per_treated: float | None = None  # None (and no offer_budget): no budget cap
+    offer_learning: OfferLearning | None = None  # None: the first option is the best fit
     menu_size: int = 3
     fit_weights: FitWeights = field(default_factory=FitWeights)
     frequent_interval_days: float = 30.0
@@ -183,6 +186,7 @@ class RoundConfig:
             design_alpha=rules.design_alpha,
             design_power=rules.design_power,
             control_floor=rules.control_floor,
+            offer_budget_per_treated=rules.offer_budget_per_treated,
         )
         return replace(base, **overrides)
 
@@ -541,7 +545,10 @@ def plan_menus(
 ) -> OfferMenus:
     """Step 6: the treated customers' offer menus (the re-plan after a reason calls it too)."""
     favourites = inputs.favourites if inputs.favourites is not None else FAVOURITES.empty()
-    return offer_menus(
+    budget = config.offer_budget
+    if budget is None and config.offer_budget_per_treated is not None:
+        budget = config.offer_budget_per_treated * treated.height
+    menus = offer_menus(
         _offer_customers(treated, config.alive_floor),
         favourites,
         catalogue,
@@ -550,11 +557,14 @@ def plan_menus(
         as_of=as_of,
         round_start=config.round_start,
         round_end=config.round_end,
-        budget=config.offer_budget,
+        budget=budget,
         menu_size=config.menu_size,
         weights=config.fit_weights,
         frequent_interval_days=config.frequent_interval_days,
+        learning=config.offer_learning,
     )
+    menus.budget["budget_per_treated"] = config.offer_budget_per_treated
+    return menus
 
 
 def _pool_with_channels(

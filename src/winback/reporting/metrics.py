@@ -142,6 +142,7 @@ def build_report(inputs: ReportInputs) -> dict[str, Any]:
         "history": history_notice(run_by_day[inputs.current_as_of].get("model")),
         "agents": agent_effort(inputs.agents, inputs.ratings),
         "roi": roi_table(estimates),
+        "offers": offer_table(inputs.rounds),
         "programme_holdout": programme_holdout(inputs.programme_holdout),
         "audit": audit_summary(run_by_day[inputs.current_as_of]["audit"]),
         "quality": data_quality(inputs.imports),
@@ -152,7 +153,7 @@ def simulated_sections(inputs: ReportInputs) -> list[str]:
     """Sections whose figures come (partly) from simulated contacts, to be labelled so."""
     sections: list[str] = []
     if any(r.get("simulated") for r in inputs.rounds):
-        sections += ["verdict", "rounds", "lift", "roi"]
+        sections += ["verdict", "rounds", "lift", "roi", "offers"]
     if inputs.agents.filter(pl.col("simulated")).height:
         sections.append("agents")
     if "simulated" in inputs.reason_records.columns and inputs.reason_records["simulated"].any():
@@ -528,6 +529,43 @@ def won_back_lift(rounds: pl.DataFrame) -> pl.DataFrame:
         "revenue_uplift_high",
         "re_engaged_treated",
         "re_engaged_control",
+    )
+
+
+OFFER_TABLE: dict[str, pl.DataType] = {
+    "round": pl.String(),
+    "matured": pl.Boolean(),
+    "simulated": pl.Boolean(),
+    "reason_code": pl.String(),
+    "tier": pl.Int64(),
+    "offer_code": pl.String(),
+    "presented": pl.Int64(),
+    "redeemed": pl.Int64(),
+    "came_back": pl.Int64(),
+    "redemption_rate": pl.Float64(),
+    "came_back_rate": pl.Float64(),
+    "option_margin": pl.Float64(),
+    "option_margin_per_presented": pl.Float64(),
+}
+
+
+def offer_table(rounds: list[dict[str, Any]]) -> pl.DataFrame:
+    """Results per offer option (reason x tier x offer) of every round, at its pre-registered
+    horizon, from ``round_status``'s ``offer_options``; most presented first per round."""
+    rows = [
+        {
+            "round": r["month"],
+            "matured": bool((r.get("estimate") or {}).get("matured", False)),
+            "simulated": bool(r.get("simulated", False)),
+            **option,
+        }
+        for r in rounds
+        for option in r.get("offer_options") or []
+    ]
+    frame = pl.DataFrame(rows, schema=OFFER_TABLE) if rows else pl.DataFrame(schema=OFFER_TABLE)
+    return frame.sort(
+        ["round", "presented", "reason_code", "tier", "offer_code"],
+        descending=[False, True, False, False, False],
     )
 
 

@@ -41,6 +41,8 @@ PERCENT_COLUMNS = frozenset(
         "recall",
         "offer_redemption_rate",
         "category_match_rate",
+        "redemption_rate",
+        "came_back_rate",
     }
 )
 POINT_COLUMNS = frozenset({"change"})
@@ -104,6 +106,15 @@ HEADERS: dict[str, tuple[str, str]] = {
     "avg_rating": ("Average rating (1-5)", "平均质检评分（1-5）"),
     "offer_redemption_rate": ("Offer redeemed", "优惠核销率"),
     "category_match_rate": ("Category matched", "品类匹配率"),
+    "offer_code": ("Offer", "优惠"),
+    "presented": ("Presented", "介绍人数"),
+    "redeemed": ("Redeemed", "核销"),
+    "came_back": ("Came back", "回购"),
+    "redemption_rate": ("Redemption rate", "核销率"),
+    "came_back_rate": ("Came-back rate", "回购率"),
+    "option_margin": ("Margin net of redeemed offers", "扣除核销优惠后毛利"),
+    "option_margin_per_presented": ("Margin per customer presented", "每位介绍客户毛利"),
+    "tier": ("Tier", "等级"),
 }
 
 
@@ -199,6 +210,7 @@ def section_tables(report: dict[str, Any]) -> dict[str, list[tuple[str, pl.DataF
             ("outcomes", report["agents"]["outcomes"]),
         ],
         "roi": [("roi", report["roi"])],
+        "offers": [("offers", report["offers"])],
         "audit": [("audit", report["audit"]["table"])],
         "quality": [
             ("quality_causes", report["quality"]["by_cause"]),

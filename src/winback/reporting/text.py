@@ -27,6 +27,7 @@ SECTIONS = (
     "early_warning",
     "agents",
     "roi",
+    "offers",
     "audit",
     "quality",
 )
@@ -46,6 +47,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "early_warning": ("Early-warning precision", "预警准确率"),
     "agents": ("Agent effort and quality", "坐席工作量与质量"),
     "roi": ("Cost vs incremental margin", "成本与增量毛利"),
+    "offers": ("Offers: results per option", "优惠：各选项效果"),
     "audit": ("Indicator audit", "指标审计"),
     "quality": ("Data quality", "数据质量"),
     "simulated": ("SIMULATED (demo data)", "模拟数据（演示）"),
@@ -738,6 +740,35 @@ def _roi(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
     ]
 
 
+def _offers(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
+    frame: pl.DataFrame = r["offers"].filter(pl.col("matured"))
+    if frame.height == 0:
+        return [
+            "还没有到期轮次的优惠结果。" if zh else "No round's offer results have matured yet."
+        ]
+    by_offer = (
+        frame.group_by("offer_code")
+        .agg(pl.col("presented").sum(), pl.col("came_back").sum(), pl.col("redeemed").sum())
+        .with_columns(rate=pl.col("came_back") / pl.col("presented"))
+        .sort(["presented", "offer_code"], descending=[True, False])
+    )
+    top = by_offer.row(0, named=True)
+    if zh:
+        return [
+            f"到期轮次中，{by_offer.height} 个优惠共向 {num(int(by_offer['presented'].sum()))} "
+            f"位客户介绍；最常介绍的是 {top['offer_code']}（{num(top['presented'])} 位，"
+            f"回购 {pct(top['rate'])}，核销 {num(top['redeemed'])} 次）。"
+            "各选项按原因和等级列示；毛利不是增量（对照组没有优惠），用于比较选项之间。"
+        ]
+    return [
+        f"In matured rounds {by_offer.height} offers were presented to "
+        f"{num(int(by_offer['presented'].sum()))} customers; the most presented was "
+        f"{top['offer_code']} ({num(top['presented'])} customers, {pct(top['rate'])} came back, "
+        f"{num(top['redeemed'])} redeemed). Options are listed per reason and tier; their margin "
+        "is not incremental (the control group gets no offer): it compares options."
+    ]
+
+
 def _audit(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
     a = r["audit"]
     history = _history_lines(r, zh)
@@ -798,6 +829,7 @@ _WRITERS = {
     "early_warning": _early_warning,
     "agents": _agents,
     "roi": _roi,
+    "offers": _offers,
     "audit": _audit,
     "quality": _quality,
 }

@@ -370,6 +370,26 @@ def test_contact_codes_must_be_offered(aw: ApiWorld) -> None:
     assert not ContactAttempt.objects.exists()
 
 
+def test_an_offer_past_the_rounds_offer_budget_is_a_clear_422(aw: ApiWorld) -> None:
+    rnd = aw.world.round
+    rnd.summary = {"offers": {"budget": 10.0}}  # the expert advice (15) does not fit, 8 does
+    rnd.save(update_fields=["summary"])
+    task = aw.world.task_mine
+    client = aw.client("agent1")
+    dear = post_contact(
+        client, task_id=task.pk, expected_version=1, outcome="reached", offer_code="expert_advice"
+    )
+    assert dear.status_code == 422
+    assert body(dear)["code"] == "offer_over_budget"
+    assert "15.00" in body(dear)["detail"]
+    assert not ContactAttempt.objects.exists()
+    cheap = post_contact(
+        client, task_id=task.pk, expected_version=1, outcome="reached", offer_code="free_delivery"
+    )
+    assert cheap.status_code == 201
+    assert ContactAttempt.objects.get().offer_cost == 8.0
+
+
 def test_only_the_assigned_agent_logs_contacts(aw: ApiWorld) -> None:
     task = aw.world.task_theirs
     for username in ("agent1", "supervisor", "admin"):

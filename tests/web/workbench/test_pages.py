@@ -242,6 +242,18 @@ def test_contact_not_allowed_shows_its_reason(world: World) -> None:
     assert not ContactAttempt.objects.exists()
 
 
+def test_an_offer_past_the_rounds_budget_shows_what_is_left(world: World) -> None:
+    world.round.summary = {"offers": {"budget": 10.0}}
+    world.round.save(update_fields=["summary"])
+    response = post_outcome(signed_in(world.agent1), world.task_mine, offer_code="expert_advice")
+    assert response.status_code == 422
+    page = response.content.decode()
+    # The offer's cost (15.00) and what is left of the budget (10.00), whatever the language.
+    assert "15.00" in page
+    assert "10.00" in page
+    assert not ContactAttempt.objects.exists()
+
+
 def test_invalid_outcome_is_rejected_with_the_form(world: World) -> None:
     response = post_outcome(signed_in(world.agent1), world.task_mine, outcome="teleported")
     assert response.status_code == 422

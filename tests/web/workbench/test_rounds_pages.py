@@ -318,6 +318,49 @@ def test_board_reads_the_round_at_its_pre_registered_horizon_with_intervals(
         assert word in page, word
 
 
+def test_board_shows_results_per_offer_option_and_the_offer_budget(
+    world: World, supervisor: User
+) -> None:
+    from winback.app.contacts.offer_budget import committed_cost
+
+    client = signed_in(supervisor)
+    create(client, "board")
+    rnd = Round.objects.get()
+    tasks = [t for t in CallTask.objects.filter(round=rnd).order_by("pk") if t.menu.codes][:5]
+    presented: dict[str, int] = {}
+    for i, task in enumerate(tasks):
+        # Reached: three accept the menu's last option, one hears the first and declines; the
+        # fifth is not reached and was presented nothing.
+        reached = i < 4
+        code = task.menu.offers[-1].code if i < 3 else ""
+        log_contact(
+            task.pk,
+            agent=task.agent,
+            outcome="reached" if reached else "not_reached",
+            offer_code=code,
+            expected_version=task.version,
+        )
+        if reached:
+            shown = code or task.menu.offers[0].code
+            presented[shown] = presented.get(shown, 0) + 1
+    response = client.get(reverse("round_board", args=[rnd.pk]))
+    options = response.context["offer_options"]
+    got: dict[str, int] = {}
+    for o in options:
+        got[o["offer_code"]] = got.get(o["offer_code"], 0) + o["presented"]
+    assert got == presented
+    # Nobody has bought yet: nothing redeemed, nobody came back.
+    assert all(o["redeemed"] == 0 and o["came_back"] == 0 for o in options)
+    page = response.content.decode()
+    assert 'id="offer-options"' in page
+    for code in presented:
+        assert f'data-offer="{code}"' in page
+    budget = response.context["offer_budget"]
+    assert budget["committed"] == f"{committed_cost(rnd.pk):,.0f}"
+    assert 'id="offer-budget"' in page
+    assert "Offers: results per option" in page
+
+
 @pytest.mark.parametrize("calls", [2, 9])
 def test_board_query_count_does_not_grow(
     calls: int, world: World, supervisor: User, django_assert_max_num_queries: NumQueries
@@ -327,10 +370,11 @@ def test_board_query_count_does_not_grow(
     rnd = Round.objects.get()
     for task in CallTask.objects.filter(round=rnd).order_by("pk")[:calls]:
         log_contact(task.pk, agent=task.agent, outcome="reached", expected_version=task.version)
-    # session, user, round, progress, reached, outcomes, 10 for the effects (members, orders,
+    # session, user, round, progress, reached, outcomes, 12 for the effects (members, orders,
     # lines, events, offers, contacts, pre-period spend and visits, memberships, the profile
-    # twice), the profile for the currency, the session save (3 with its savepoint)
-    with django_assert_max_num_queries(20):
+    # twice, the offers presented: tasks and members), the offer rules and the committed
+    # offer cost, the profile for the currency, the session save (3 with its savepoint)
+    with django_assert_max_num_queries(24):
         assert client.get(reverse("round_board", args=[rnd.pk])).status_code == 200
     # session, user, rounds, arm sizes, task progress, session save (3)
     with django_assert_max_num_queries(8):

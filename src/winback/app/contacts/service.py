@@ -89,6 +89,9 @@ def log_contact(
             raise StaleWrite(f"task {task_id}: version {task.version}, not {expected_version}")
         _check_allowed(task, profile.programme.contacts_per_round, on=local_day)
         check_codes(task, reason_code, offer_code)
+        from winback.app.contacts.offer_budget import commit_offer
+
+        offer_cost = commit_offer(task, offer_code)  # the round's offer budget holds
         log = ContactLog.objects.create(
             source_key=f"programme:{uuid.uuid4().hex}",
             customer_id=task.customer_id,
@@ -110,6 +113,7 @@ def log_contact(
             outcome=outcome,
             reason_code=reason_code,
             offer_code=offer_code,
+            offer_cost=offer_cost,
             promised_return_date=promised_return_date,
             notes=notes,
             simulated=simulated,

@@ -28,6 +28,7 @@ from winback.programme.attribution import (
 from winback.programme.design import RoundDesign
 from winback.programme.inference import round_cost
 from winback.programme.menus import OfferMenu
+from winback.programme.offer_bandit import option_results
 from winback.reporting.metrics import round_estimate_row
 from winback.store.programme.models import CallTask, Round
 from winback.store.queries import rounds as rounds_store
@@ -87,6 +88,12 @@ def round_status(rnd: Round, as_of: date, *, n_boot: int = 2000) -> dict[str, An
         cohort=members, start=start - timedelta(days=PRE_PERIOD_DAYS), end=start - timedelta(days=1)
     )
     estimate = _estimate(rnd, outcomes, effects, offers, pre, primary, as_of, rates, n_boot)
+    options = option_results(
+        rounds_store.presented_offers(round_ids=[rnd.pk]),
+        outcomes.filter(pl.col("horizon") == primary),
+        offers,
+        gross_margin=rates.gross_margin,
+    )
     return {
         "round_id": rnd.pk,
         "month": rnd.month.strftime("%Y-%m"),
@@ -99,6 +106,9 @@ def round_status(rnd: Round, as_of: date, *, n_boot: int = 2000) -> dict[str, An
         "horizons": effects.to_dicts(),
         "primary_horizon": primary,
         "estimate": estimate,
+        # Per reason x tier x offer at the primary horizon: presented, redeemed, came back,
+        # margin (winback.programme.offer_bandit.option_results).
+        "offer_options": options.to_dicts(),
         "retirement": _retirement(rnd, as_of),
     }
 

@@ -22,6 +22,7 @@ from winback.app.analysis.selectors import latest_analysis
 from winback.app.contacts import gate
 from winback.app.contacts.service import expire_open_tasks
 from winback.app.rounds.feedback import feedback
+from winback.app.rounds.offer_learning import offer_learning_for
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
 from winback.periods import month_bounds
@@ -132,6 +133,9 @@ def prepare_plan(
     if learned.base_rate is not None:
         overrides["base_rate"] = learned.base_rate
         overrides["base_rate_source"] = learned.base_rate_source
+    overrides["offer_learning"] = offer_learning_for(
+        start, seed=seed, floor=profile.programme.offer_exploration_floor
+    )
     config = RoundConfig.from_profile(profile, round_start=start, round_end=end, **overrides)
     team = agent_frame(agents)
     inputs = read_inputs(snap_day, start, config.statuses, team)

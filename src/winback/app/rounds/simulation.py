@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 from django.db import transaction
 
+from winback.app.contacts.offer_budget import OfferOverBudget
 from winback.app.contacts.service import ContactNotAllowed, StaleWrite, log_contact
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
@@ -105,18 +106,20 @@ def simulate_round_contacts(
             first = task.menu.first
             offer_code = first.code if first else None
             presented[row["task_id"]] = (offer_code, (first.category or None) if first else None)
+        contact = {
+            "agent": agents.get(task_agent.get(row["task_id"]) or -1),
+            "outcome": row["outcome"],
+            "reason_code": row["reason_code"] or "",
+            "promised_return_date": row["promised_return_date"],
+            "expected_version": task.version,
+            "occurred_at": datetime.combine(row["occurred_date"], CALL_HOUR, tzinfo=tz),
+            "simulated": True,
+        }
         try:
-            log_contact(
-                row["task_id"],
-                agent=agents.get(task_agent.get(row["task_id"]) or -1),
-                outcome=row["outcome"],
-                reason_code=row["reason_code"] or "",
-                offer_code=offer_code or "",
-                promised_return_date=row["promised_return_date"],
-                expected_version=task.version,
-                occurred_at=datetime.combine(row["occurred_date"], CALL_HOUR, tzinfo=tz),
-                simulated=True,
-            )
+            try:
+                log_contact(row["task_id"], offer_code=offer_code or "", **contact)
+            except OfferOverBudget:  # the round's offer budget is spent: no offer granted
+                log_contact(row["task_id"], offer_code="", **contact)
         except (ContactNotAllowed, StaleWrite):
             refused_by_rules += 1
             continue

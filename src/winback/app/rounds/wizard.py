@@ -15,9 +15,12 @@ from typing import Any
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
+from winback.app.contacts.offer_budget import committed_cost, round_budget
 from winback.app.rounds.monitoring import round_status
 from winback.app.rounds.planning import active_agents, prepare_plan
 from winback.app.settings.profile import current_profile
+from winback.app.settings.rules import current_rules
+from winback.programme.offer_bandit import UNKNOWN_REASON
 from winback.programme.rounds import EXCLUSION_CAUSES
 from winback.reporting.charts import lift_chart, rounds_chart, to_svg
 from winback.reporting.metrics import REACHED, round_table, won_back_lift
@@ -244,9 +247,42 @@ def round_board(rnd: Round, *, as_of: date, lang: str) -> dict[str, Any]:
             for h in status["horizons"]
         ],
         "estimate": _estimate_shown(status["estimate"]),
+        "offer_options": _options_shown(status["offer_options"], lang),
+        "offer_budget": _offer_budget(rnd),
         "charts": charts,
         "as_of": as_of,
     }
+
+
+def _options_shown(options: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """Results per offer option (reason x tier x offer) with labels and percentages, most
+    presented first."""
+    rules = current_rules()
+    names = {o.code: o.label(lang) for o in rules.catalogue.offers}
+    rows = sorted(options, key=lambda o: (-o["presented"], o["reason_code"], o["tier"]))
+    return [
+        {
+            **o,
+            "reason": (
+                _("Not known yet")
+                if o["reason_code"] == UNKNOWN_REASON
+                else rules.taxonomy.label(o["reason_code"], lang)
+            ),
+            "offer": names.get(o["offer_code"], o["offer_code"]),
+            "redemption_shown": _pct(o["redemption_rate"]),
+            "came_back_shown": _pct(o["came_back_rate"]),
+            "margin_shown": _money(o["option_margin"]),
+        }
+        for o in rows
+    ]
+
+
+def _offer_budget(rnd: Round) -> dict[str, Any] | None:
+    """The round's offer budget and what accepted offers have committed of it so far."""
+    budget = round_budget(rnd)
+    if budget is None:
+        return None
+    return {"budget": _money(budget), "committed": _money(committed_cost(rnd.pk))}
 
 
 def _pct(value: float | None) -> str:

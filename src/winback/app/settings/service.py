@@ -107,6 +107,8 @@ PROFILE_GROUPS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
             "programme.holdout_share",
             "programme.agent_minute_cost",
             "programme.call_minutes",
+            "programme.offer_budget_per_treated",
+            "programme.offer_exploration_floor",
         ),
     ),
     (
@@ -170,6 +172,10 @@ PROFILE_LABELS: dict[str, Any] = {
     "programme.holdout_share": _("Control group share"),
     "programme.agent_minute_cost": _("Cost of an agent minute"),
     "programme.call_minutes": _("Minutes per call"),
+    "programme.offer_budget_per_treated": _("Offer budget per treated customer and round"),
+    "programme.offer_exploration_floor": _(
+        "Offer learning: least chance of each offer to be presented first (0 to 0.2)"
+    ),
     "programme.hoped_effect": _("Hoped-for increase in the came-back rate (share, e.g. 0.04)"),
     "programme.design_alpha": _("Test level alpha (two-sided)"),
     "programme.design_power": _("Target power"),

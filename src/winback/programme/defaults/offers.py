@@ -177,3 +177,7 @@ OFFERS: list[dict[str, Any]] = [
 
 # The deepest offer (as a share of the spend it applies to) each tier may receive.
 DEPTH_CAP_BY_TIER: dict[int, float] = {1: 0.20, 2: 0.15, 3: 0.12, 4: 0.08, 5: 0.05}
+
+# The typical basket (currency units) when no customer of the round has a positive expected
+# spend: offers' cost and depth are never measured on less than the tier's typical basket.
+MIN_BASKET: float = 50.0

@@ -153,6 +153,9 @@ class ContactAttempt(models.Model):
     outcome = models.CharField(_("outcome"), max_length=24, choices=ContactOutcome.choices)
     reason_code = models.CharField(_("leave reason"), max_length=64, blank=True)
     offer_code = models.CharField(_("offer chosen"), max_length=64, blank=True)
+    # The chosen option's cost (currency units) from the task's menu: what the round's offer
+    # budget commits (null without an offer, and on attempts logged before it was stored).
+    offer_cost = models.FloatField(_("offer cost"), null=True, blank=True)
     promised_return_date = models.DateField(_("promised return date"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     simulated = models.BooleanField(_("simulated (demo)"), default=False)

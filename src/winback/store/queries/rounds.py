@@ -13,11 +13,13 @@ from datetime import date
 from typing import Any
 
 import polars as pl
+from django.db.models import Exists, OuterRef
+from django.db.models.fields.json import KT
 
 from winback.analytics.frames import SNAPSHOT
 from winback.store.customers.models import ContactOutcome
 from winback.store.frames import placeholders, query_frame
-from winback.store.programme.models import TaskStatus
+from winback.store.programme.models import CallTask, ContactAttempt, RoundMember, TaskStatus
 from winback.store.tables import tables
 
 
@@ -363,4 +365,68 @@ def open_task_response_inputs(
             "p_alive": pl.Float64(),
             "returns_anyway": pl.Boolean(),
         },
+    )
+
+
+# --- offers presented ---------------------------------------------------------------------------
+
+PRESENTED_SCHEMA: dict[str, pl.DataType] = {
+    "round_id": pl.Int64(),
+    "customer_pk": pl.Int64(),
+    "tier": pl.Int64(),
+    "reason_code": pl.String(),
+    "offer_code": pl.String(),
+}
+
+
+def presented_offers(*, round_ids: Sequence[int]) -> pl.DataFrame:
+    """The offer presented to each treated member of these rounds who was reached: the one
+    they chose when they chose one, else the menu's first option (what agents present); with
+    the member's tier and the reason known at planning (the menu's segment). Three
+    statements however many members."""
+    ids = list(round_ids)
+    reached = ContactAttempt.objects.filter(task_id=OuterRef("pk"), outcome=ContactOutcome.REACHED)
+    tasks = pl.DataFrame(
+        list(
+            CallTask.objects.filter(round_id__in=ids)
+            .annotate(first=KT("offer_menu__0__offer_code"), reached=Exists(reached))
+            .filter(reached=True)
+            .order_by()
+            .values_list("round_id", "customer_id", "offer_code", "first")
+        ),
+        schema={
+            "round_id": pl.Int64(),
+            "customer_pk": pl.Int64(),
+            "chosen": pl.String(),
+            "first": pl.String(),
+        },
+        orient="row",
+    )
+    members = pl.DataFrame(
+        list(
+            RoundMember.objects.filter(round_id__in=ids, arm="treated")
+            .order_by()
+            .values_list("round_id", "customer_id", "tier", "reason_code")
+        ),
+        schema={
+            "round_id": pl.Int64(),
+            "customer_pk": pl.Int64(),
+            "tier": pl.Int64(),
+            "reason_code": pl.String(),
+        },
+        orient="row",
+    )
+    empty = pl.lit(None, dtype=pl.String)
+    return (
+        members.join(tasks, on=["round_id", "customer_pk"], how="inner")
+        .with_columns(
+            offer_code=pl.coalesce(
+                pl.when(pl.col("chosen") != "").then("chosen").otherwise(empty),
+                pl.when(pl.col("first") != "").then("first").otherwise(empty),
+            ),
+            reason_code=pl.when(pl.col("reason_code") != "").then("reason_code").otherwise(empty),
+        )
+        .filter(pl.col("offer_code").is_not_null())
+        .select(list(PRESENTED_SCHEMA))
+        .cast(PRESENTED_SCHEMA)  # type: ignore[arg-type]
     )

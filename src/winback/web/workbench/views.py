@@ -27,6 +27,7 @@ from django.views.i18n import set_language as django_set_language
 
 from winback.app.accounts import permissions
 from winback.app.accounts.permissions import staff_required
+from winback.app.contacts.offer_budget import OfferOverBudget
 from winback.app.contacts.service import InvalidChoice
 from winback.app.customers import pages as services
 from winback.app.rounds.service import ContactNotAllowed, StaleWrite, log_contact
@@ -180,6 +181,8 @@ def _log_outcome(request: HttpRequest, task_id: int) -> HttpResponseBase:
             )
         except ContactNotAllowed as exc:
             error = services.not_allowed_message(exc.code)
+        except OfferOverBudget as exc:
+            error = exc.detail
         except InvalidChoice:
             error = _("This reason or offer is no longer offered for this call: reload the page.")
         else:

@@ -1,0 +1,15 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("programme", "0005_round_design"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="contactattempt",
+            name="offer_cost",
+            field=models.FloatField(blank=True, null=True, verbose_name="offer cost"),
+        ),
+    ]
