@@ -14,7 +14,9 @@ presented the offer came back within the round's horizon gets a Beta posterior (
   with many follows its own data; ``tier_pooling=0`` gives every cell the weak pooled prior.
 * **posterior** - Beta(prior alpha + came back, prior beta + presented - came back).
 * **draw** - for every customer, one draw from each of their menu options' posteriors (one
-  vector over all customer x option rows, seeded); the option with the largest draw goes first,
+  vector over all customer x option rows: the inverse Beta CDF of a uniform that is a fixed
+  hash of the round seed, the customer and the offer, so re-planning one customer's menu
+  draws what the plan drew); the option with the largest draw goes first,
   the other options stay behind in their fit order.
 * **exploration floor** - with probability ``min(1, floor x options)`` a customer's first option
   is instead drawn uniformly among their options, so every option that passed the caps is
@@ -28,11 +30,14 @@ without a known reason form the reason cell ``"unknown"``.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
+from scipy import special
 
 from winback.programme.frames import Contract
 
@@ -176,6 +181,37 @@ def _reason_key(reason: pl.Expr) -> pl.Expr:
     return pl.when(reason.is_null() | (reason == "")).then(pl.lit(UNKNOWN_REASON)).otherwise(reason)
 
 
+_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """SplitMix64's finaliser: a well-spread 64-bit hash of each value (wrapping arithmetic)."""
+    with np.errstate(over="ignore"):
+        z = x + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        out: npt.NDArray[np.uint64] = (z ^ (z >> np.uint64(31))) & _MASK64
+    return out
+
+
+def _uniform(
+    seed: int, customer: npt.NDArray[np.uint64], offer: npt.NDArray[np.uint64], stream: int
+) -> npt.NDArray[np.float64]:
+    """A uniform in (0, 1) per row, a fixed function of (seed, customer, offer, stream)."""
+    key = _mix(np.full(customer.shape, np.uint64(seed % 2**64)) ^ np.uint64(stream))
+    key = _mix(key ^ customer)
+    key = _mix(key ^ offer)
+    return ((key >> np.uint64(11)).astype(np.float64) + 0.5) / float(2**53)
+
+
+def _code_keys(codes: pl.Series) -> npt.NDArray[np.uint64]:
+    """A stable 64-bit key per offer code (CRC-32 of the few distinct codes, not per row)."""
+    distinct = codes.fill_null("").unique().to_list()
+    table = {c: zlib.crc32(c.encode("utf-8")) for c in distinct}
+    keys = codes.fill_null("").replace_strict(table, return_dtype=pl.UInt64)
+    return keys.to_numpy().astype(np.uint64)
+
+
 def order_menus(
     menu: pl.DataFrame, segments: pl.DataFrame, learning: OfferLearning
 ) -> pl.DataFrame:
@@ -183,8 +219,8 @@ def order_menus(
     drawn by Thompson sampling with the exploration floor; the rest keep their order.
 
     ``segments`` gives each customer's ``tier`` and ``reason_code``. Adds the column
-    ``explored`` (the first option came from the floor's uniform draw). Deterministic for a
-    given menu and ``learning.seed``."""
+    ``explored`` (the first option came from the floor's uniform draw). Each customer's draw depends
+    only on ``learning.seed``, the customer and the menu's offers."""
     if menu.height == 0:
         return menu.with_columns(explored=pl.lit(False))
     seg = segments.select(
@@ -206,12 +242,17 @@ def order_menus(
             beta=pl.coalesce("beta", "_p_beta", pl.lit(learning.prior_beta)),
         )
     )
-    # A stream of its own: the round seed also draws the control group.
-    rng = np.random.default_rng([learning.seed, 0x0FFE])
-    theta = rng.beta(rows["alpha"].to_numpy(), rows["beta"].to_numpy())
-    uniform = rng.random(rows.height)
-    customers = rows.select(pl.col("customer_pk").rle_id().alias("c"))["c"].to_numpy()
-    explore_u = rng.random(int(customers.max()) + 1)[customers]
+    # Draws keyed by (round seed, customer, offer), not by position: re-planning one
+    # customer's menu later draws exactly what the round's plan drew for them.
+    customer = rows["customer_pk"].to_numpy().astype(np.uint64)
+    offer = _code_keys(rows["offer_code"])
+    theta = special.betaincinv(
+        rows["alpha"].to_numpy(),
+        rows["beta"].to_numpy(),
+        _uniform(learning.seed, customer, offer, 1),
+    )
+    uniform = _uniform(learning.seed, customer, offer, 2)
+    explore_u = _uniform(learning.seed, customer, np.zeros_like(offer), 3)
     rows = rows.with_columns(
         _theta=pl.Series(theta, dtype=pl.Float64),
         _uniform=pl.Series(uniform, dtype=pl.Float64),

@@ -254,6 +254,7 @@ def offer_menus(
     frequent_interval_days: float = 30.0,
     min_basket: float = MIN_BASKET,
     learning: OfferLearning | None = None,
+    baskets: Mapping[int, float] | None = None,
 ) -> OfferMenus:
     """Build each customer's menu of up to ``menu_size`` options (see the module docstring).
 
@@ -261,7 +262,9 @@ def offer_menus(
     :data:`~winback.programme.frames.FAVOURITES`. ``budget`` (currency units) caps the sum of
     the reserved costs; ``None`` means no budget cap. ``min_basket`` is the typical basket
     when no customer has a positive expected spend; ``learning`` orders each menu's first
-    option by Thompson sampling (None: the fit order).
+    option by Thompson sampling (None: the fit order). ``baskets`` (tier -> typical basket)
+    replaces the baskets computed from ``customers``: a re-plan of one customer uses the
+    round's (``budget["typical_basket_by_tier"]`` of its plan).
     """
     if not 1 <= menu_size <= 5:
         raise ValueError("menu_size must be between 1 and 5")
@@ -274,8 +277,14 @@ def offer_menus(
     cust = OFFER_CUSTOMERS.conform(customers).with_columns(
         pl.col("expected_spend").fill_nan(0.0).fill_null(0.0)
     )
-    baskets = typical_baskets(cust, min_basket)
-    cust = cust.join(baskets, on="tier", how="left").with_columns(
+    if baskets is None:
+        table = typical_baskets(cust, min_basket)
+    else:
+        table = pl.DataFrame(
+            {"tier": list(baskets), "typical_basket": list(baskets.values())},
+            schema={"tier": pl.Int64(), "typical_basket": pl.Float64()},
+        )
+    cust = cust.join(table, on="tier", how="left").with_columns(
         basket=pl.max_horizontal(
             pl.col("expected_spend"), pl.col("typical_basket").fill_null(min_basket)
         )
@@ -294,7 +303,7 @@ def offer_menus(
     menu = _timing(menu, as_of, round_start, round_end)
     menu, budget_info = _apply_budget(menu, budget)
     budget_info["typical_basket_by_tier"] = {
-        str(t): round(float(b), 2) for t, b in baskets.sort("tier").iter_rows()
+        str(t): float(b) for t, b in table.sort("tier").iter_rows()
     }
     budget_info["learning"] = learning.summary() if learning is not None else None
     menu = typed(menu, OFFER_MENU).sort(["customer_pk", "menu_rank"])

@@ -152,6 +152,9 @@ class RoundConfig:
     offer_budget: float | None = None  # currency units; None = per treated x treated
     offer_budget_per_treated: float | None = None  # None (and no offer_budget): no budget cap
     offer_learning: OfferLearning | None = None  # None: the first option is the best fit
+    # Tier -> typical basket for offer costs; None computes them from the treated customers
+    # (a re-plan passes its round's, so one customer's menu is costed as the plan costed it).
+    typical_baskets: Mapping[int, float] | None = None
     menu_size: int = 3
     fit_weights: FitWeights = field(default_factory=FitWeights)
     frequent_interval_days: float = 30.0
@@ -562,6 +565,7 @@ def plan_menus(
         weights=config.fit_weights,
         frequent_interval_days=config.frequent_interval_days,
         learning=config.offer_learning,
+        baskets=config.typical_baskets,
     )
     menus.budget["budget_per_treated"] = config.offer_budget_per_treated
     return menus

@@ -26,6 +26,7 @@ import polars as pl
 from django.db import connection
 
 from winback.app.actors import Actor, audit
+from winback.app.rounds.offer_learning import offer_learning_for
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import RuleData, current_rules
 from winback.programme.menus import OfferMenu, menu_json
@@ -183,8 +184,24 @@ def propose(
         return None
     budget = _budget(rnd)
     left = None if budget is None else max(0.0, budget - _reserved(rnd) + reserve(task.menu))
+    profile = current_profile()
+    # The round's offer learning as its plan used it: the same posteriors and seed, so the
+    # first option is drawn as the plan drew it for this customer.
+    seed = rnd.summary.get("seed") if isinstance(rnd.summary, dict) else None
+    learning = (
+        offer_learning_for(
+            rnd.round_start, seed=int(seed), floor=profile.programme.offer_exploration_floor
+        )
+        if isinstance(seed, int)
+        else None
+    )
     config = RoundConfig.from_profile(
-        current_profile(), round_start=rnd.round_start, round_end=rnd.round_end, offer_budget=left
+        profile,
+        round_start=rnd.round_start,
+        round_end=rnd.round_end,
+        offer_budget=left,
+        offer_learning=learning,
+        typical_baskets=_baskets(rnd),
     )
     customer = task.customer
     tasks = pl.DataFrame(
@@ -231,6 +248,15 @@ def _menu(offers: pl.DataFrame) -> OfferMenu:
     """The menu as stored (the planner's own JSON layout, :func:`menu_json`)."""
     stored = menu_json(offers)
     return OfferMenu.from_json(json.loads(stored["offer_menu"][0]) if stored.height else [])
+
+
+def _baskets(rnd: Round) -> dict[int, float] | None:
+    """The typical basket per tier the round's plan costed its offers on (None if unknown)."""
+    offers = rnd.summary.get("offers") if isinstance(rnd.summary, dict) else None
+    table = offers.get("typical_basket_by_tier") if isinstance(offers, dict) else None
+    if not isinstance(table, dict) or not table:
+        return None
+    return {int(tier): float(value) for tier, value in table.items()}
 
 
 def _budget(rnd: Round) -> float | None:
