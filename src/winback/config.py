@@ -87,6 +87,9 @@ class ProgrammeRules:
     # (0 = off); the seed is fixed when the share is first set above 0.
     global_holdout_share: float = 0.0
     global_holdout_seed: int | None = None
+    # Share of each round's places filled uniformly at random among the eligible customers,
+    # whatever the targeting policy ranks, so the next uplift model learns without bias.
+    random_share: float = 0.2
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.holdout_share < 1.0:
@@ -105,6 +108,8 @@ class ProgrammeRules:
             raise ValueError("recently_treated_days must be between 0 and 730")
         if not 0.0 <= self.global_holdout_share <= 0.5:
             raise ValueError("global_holdout_share must be in [0, 0.5]")
+        if not 0.0 <= self.random_share <= 0.5:
+            raise ValueError("random_share must be in [0, 0.5]")
         if self.global_holdout_seed is not None and not 0 <= self.global_holdout_seed < 2**63:
             raise ValueError("global_holdout_seed must be a non-negative 64-bit integer")
 
