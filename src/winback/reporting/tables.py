@@ -27,6 +27,7 @@ PERCENT_COLUMNS = frozenset(
         "low",
         "high",
         "share",
+        "random_share",
         "prev_share",
         "reach_rate",
         "reject_rate",
@@ -104,6 +105,11 @@ HEADERS: dict[str, tuple[str, str]] = {
     "avg_rating": ("Average rating (1-5)", "平均质检评分（1-5）"),
     "offer_redemption_rate": ("Offer redeemed", "优惠核销率"),
     "category_match_rate": ("Category matched", "品类匹配率"),
+    "policy": ("Targeting policy", "目标选择策略"),
+    "model_version": ("Model version", "模型版本"),
+    "random_share": ("Random share", "随机比例"),
+    "selected_by": ("Chosen", "选择方式"),
+    "known": ("Known (enough controls)", "可判断（对照组足够）"),
 }
 
 
@@ -185,6 +191,7 @@ def section_tables(report: dict[str, Any]) -> dict[str, list[tuple[str, pl.DataF
         "rounds": [
             ("rounds", report["rounds"].drop("round_id")),
             ("looks", report["looks"].drop("round_id")),
+            ("targeting", report["targeting"].drop("round_id")),
         ],
         "lift": [("lift", report["lift"])],
         "reasons": [
@@ -241,6 +248,8 @@ TRANSLATED_VALUES = (
     "department",
     "recommendation",
     "metric",
+    "policy",
+    "selected_by",
 )
 
 
@@ -316,6 +325,10 @@ def sheet_title(code: str, lang: str) -> str:
         "outcomes": ("Contact outcomes", "联系结果"),
         "looks": ("Looks at +30/+60/+90 days", "+30/+60/+90 天查看（进度）"),
         "programme_holdout": ("Programme vs global holdout", "项目整体与全局保留组"),
+        "targeting": (
+            "Targeting policies: chosen by priority vs at random",
+            "目标选择策略：按优先级与随机选择",
+        ),
         "quality_causes": ("Rejected by cause", "按原因拒绝"),
         "quality_files": ("Rejected by file", "按文件拒绝"),
     }
