@@ -93,6 +93,9 @@ class ProgrammeRules:
     # exploration floor (each option first with at least this probability).
     offer_budget_per_treated: float = 50.0
     offer_exploration_floor: float = 0.05
+    # Share of each round's places filled uniformly at random among the eligible customers,
+    # whatever the targeting policy ranks, so the next uplift model learns without bias.
+    random_share: float = 0.2
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.offer_budget_per_treated <= 100_000:
@@ -115,6 +118,8 @@ class ProgrammeRules:
             raise ValueError("recently_treated_days must be between 0 and 730")
         if not 0.0 <= self.global_holdout_share <= 0.5:
             raise ValueError("global_holdout_share must be in [0, 0.5]")
+        if not 0.0 <= self.random_share <= 0.5:
+            raise ValueError("random_share must be in [0, 0.5]")
         if self.global_holdout_seed is not None and not 0 <= self.global_holdout_seed < 2**63:
             raise ValueError("global_holdout_seed must be a non-negative 64-bit integer")
 

@@ -329,7 +329,9 @@ def test_the_wizard_preview_reads_pending_returns_and_only_create_records_them()
     world = build_world()
     # The world's November round treated the customer; the control hygiene would count them
     # as recently treated in December, before retirement: this test is about retirement.
-    set_profile(overrides={"programme": {"recently_treated_days": 0}})
+    # This world's snapshot has no value figures: with free calls the one eligible customer
+    # is still worth one (margin 0, not below it), so the round has a member to hold out.
+    set_profile(overrides={"programme": {"recently_treated_days": 0, "agent_minute_cost": 0.0}})
     for month in (2, 4, 6):
         past = Round.objects.create(
             month=date(2026, month, 1),

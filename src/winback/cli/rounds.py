@@ -148,10 +148,14 @@ def plan(
                 "strata": s["strata"],
                 "design": rnd.design,
                 "uplift": s.get("uplift"),
+                "not_worth_a_call": s.get("not_worth_a_call"),
+                "targeting": s.get("targeting"),
             }
         )
         return
     out.print(_summary_table(rnd.pk, month_label(first), s))
+    if s.get("targeting"):
+        out.print(_targeting_table(s["targeting"]))
     out.print(_design_table(rnd.design))
     for line in _design_warnings(rnd.design):
         console.print(f"[yellow]{line}[/yellow]")
@@ -165,6 +169,26 @@ def _summary_table(round_id: int, month: str, s: dict[str, Any]) -> Table:
     for key in keys:
         table.add_column(key, justify="right")
     table.add_row(*(str(s[k]) for k in keys))
+    return table
+
+
+def _targeting_table(t: dict[str, Any]) -> Table:
+    """The round's targeting policy, its random share and who was chosen how."""
+    table = Table(title=_("Targeting / 目标选择"))
+    table.add_column("policy")
+    table.add_column("model_version")
+    table.add_column("random_share", justify="right")
+    counts = t.get("counts", {})
+    by = counts.get("selected_by", {})
+    classes = counts.get("uplift_class", {})
+    for key in [*by, *classes]:
+        table.add_column(key, justify="right")
+    table.add_row(
+        str(t.get("policy")),
+        str(t.get("model_version") or "-"),
+        f"{float(t.get('random_share') or 0.0):.0%}",
+        *(str(v) for v in [*by.values(), *classes.values()]),
+    )
     return table
 
 

@@ -248,13 +248,16 @@ PLAN_MEMBERS: dict[str, pl.DataType] = {
     "tier": pl.Int64(),
     "stage": pl.String(),
     "reason_code": pl.String(),  # last known leave reason, may be null
-    "expected_value": pl.Float64(),  # expected incremental value used for priority
+    "expected_value": pl.Float64(),  # expected incremental margin used for priority
     "priority_rank": pl.Int64(),  # 1 = first
     "required_seniority": pl.Int64(),
     "channel": pl.String(),
     "agent_id": pl.Int64(),  # null for control customers
     "planned_date": pl.Date(),  # null for control customers
     "offer_date": pl.Date(),  # suggested date to present the offer, may be null
+    "selected_by": pl.String(),  # "priority" | "random" (winback.programme.priority)
+    "predicted_uplift": pl.Float64(),  # the uplift the priority used, may be null
+    "uplift_class": pl.String(),  # persuadable | sure_thing | lost_cause | do_not_disturb | unknown
 }
 EXCLUSIONS: dict[str, pl.DataType] = {"customer_pk": pl.Int64(), "cause": pl.String()}
 OFFER_MENU: dict[str, pl.DataType] = {

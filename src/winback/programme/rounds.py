@@ -14,16 +14,25 @@
    treated again while that round's outcome is measured), ``retired`` (N worked rounds
    without return), ``outside_allowed_hours`` (the planned time falls outside the channel's
    hours in the customer's local time).
-3. **Priority** by expected incremental value ``uplift x value if won back``; ``uplift`` is
-   the customer's ``p_return_uplift`` when the snapshot has one, else the figure of the
-   customer's (stage, tier) segment measured on past rounds and shrunk toward the programme
-   average (:mod:`winback.programme.uplift_feedback`), else a per-stage figure
-   (the defaults); value is ``clv_365 / P(alive)``: under the BG/NBD model the expected value
-   is P(alive) times the value of a customer known to be alive (Fader, Hardie & Lee 2005,
-   *Marketing Science* 24:275-284, eq. 10), which is what winning someone back restores.
-4. **Selection** of the best customers that agent capacity can serve, level by level of
-   required seniority, inflated by ``1 / (1 - holdout_share)`` so that after the holdout the
-   treated customers fit the capacity; the rest wait for a later round.
+3. **Priority** by expected incremental margin (:mod:`winback.programme.priority`):
+   ``uplift x value if won back x gross margin - contact cost - expected offer cost``;
+   ``uplift`` is the customer's ``p_return_uplift`` when the snapshot has one, else the
+   uplift model's prediction when the round's targeting policy is ``uplift_model``
+   (:mod:`winback.programme.targeting`), else the figure of the customer's (stage, tier)
+   segment measured on past rounds and shrunk toward the programme average
+   (:mod:`winback.programme.uplift_feedback`), else a per-stage figure (the defaults); value
+   is ``clv_365 / P(alive)``: under the BG/NBD model the expected value is P(alive) times the
+   value of a customer known to be alive (Fader, Hardie & Lee 2005, *Marketing Science*
+   24:275-284, eq. 10), which is what winning someone back restores. Each candidate also gets
+   an uplift class (persuadable, sure thing, lost cause, do not disturb). The pure defaults
+   (gross margin 1, no contact or offer cost) rank by ``uplift x value``;
+   :meth:`RoundConfig.from_profile` takes the business's figures.
+4. **Selection** of the customers that agent capacity can serve, level by level of required
+   seniority, inflated by ``1 / (1 - holdout_share)`` so that after the holdout the treated
+   customers fit the capacity: ``random_share`` of the places are drawn uniformly at random
+   among all eligible customers, the rest go by priority to customers worth a call (expected
+   margin at least ``min_expected_value``); the others worth a call wait for a later round,
+   the rest are counted as ``not_worth_a_call``.
 5. **Holdout** - a stratified random control group by (tier, stage), see
    :mod:`winback.programme.holdout`; control customers are never assigned nor contacted.
 6. **Offers** - a menu per treated customer, see :mod:`winback.programme.offers`.
@@ -53,7 +62,6 @@ from winback.programme.assignment import (
     agent_capacity,
     assign_agents,
     per_agent_counts,
-    select_within_capacity,
     with_required_seniority,
     working_days,
 )
@@ -77,6 +85,19 @@ from winback.programme.holdout import assign_holdout, strata_sizes
 from winback.programme.offer_bandit import OfferLearning
 from winback.programme.offers import FitWeights, OfferCatalogue, OfferMenus, offer_menus
 from winback.programme.playbooks import STAGES, Playbooks
+from winback.programme.priority import (
+    SELECTED_BY,
+    UPLIFT_CLASSES,
+    ClassThresholds,
+    class_counts,
+    contact_cost,
+    expected_margin,
+    expected_offer_cost,
+    select_places,
+    typical_offer_cost,
+    uplift_class,
+)
+from winback.programme.targeting import UPLIFT_PREDICTIONS, Targeting
 from winback.programme.taxonomy import Taxonomy
 from winback.vocabulary import ROUND_STATUSES
 
@@ -145,7 +166,16 @@ class RoundConfig:
     allow_small_control: bool = False
     horizon_days: int = MEASUREMENT_DAYS
     alive_floor: float = 0.05  # P(alive) below this is treated as this (value stays bounded)
-    min_expected_value: float = 0.0  # candidates below are not worth a call
+    min_expected_value: float = 0.0  # expected margin below this: not worth a call
+    # Expected incremental margin (winback.programme.priority): the pure defaults rank by
+    # uplift x value; from_profile takes the business's margin and contact cost, the caller
+    # the offer catalogue's depth per tier.
+    gross_margin: float = 1.0
+    contact_cost: float = 0.0  # per customer called in the round
+    offer_depth_by_tier: Mapping[int, float] = field(default_factory=dict)
+    class_thresholds: ClassThresholds = field(default_factory=ClassThresholds)
+    # Share of the places filled uniformly at random among all eligible customers.
+    random_share: float = 0.0
     seniority: SeniorityRules = field(default_factory=SeniorityRules)
     hours: ContactHours = field(default_factory=ContactHours)
     holidays: tuple[date, ...] = ()  # non-working days inside the round
@@ -170,6 +200,12 @@ class RoundConfig:
             raise ValueError(f"stages must be among {STAGES}")
         if not 0.0 < self.alive_floor <= 1.0:
             raise ValueError("alive_floor must be in (0, 1]")
+        if not 0.0 <= self.random_share <= 1.0:
+            raise ValueError("random_share must be in [0, 1]")
+        if not 0.0 < self.gross_margin <= 1.0:
+            raise ValueError("gross_margin must be in (0, 1]")
+        if self.contact_cost < 0:
+            raise ValueError("contact_cost cannot be negative")
 
     @classmethod
     def from_profile(
@@ -190,6 +226,13 @@ class RoundConfig:
             design_power=rules.design_power,
             control_floor=rules.control_floor,
             offer_budget_per_treated=rules.offer_budget_per_treated,
+            random_share=rules.random_share,
+            gross_margin=profile.gross_margin,
+            contact_cost=contact_cost(
+                agent_minute_cost=rules.agent_minute_cost,
+                call_minutes=rules.call_minutes,
+                contacts=rules.contacts_per_round,
+            ),
         )
         return replace(base, **overrides)
 
@@ -244,18 +287,87 @@ def segment_key(stage: pl.Expr, tier: pl.Expr) -> pl.Expr:
     return pl.concat_str([stage.cast(pl.String), tier.cast(pl.String)], separator="|")
 
 
-def expected_value(config: RoundConfig) -> pl.Expr:
-    """Expected incremental value of a contact: uplift x value if won back (module doc)."""
+def value_if_won_back(alive_floor: float) -> pl.Expr:
+    """``clv_365 / P(alive)`` (module doc), never negative."""
+    alive = pl.col("p_alive").fill_null(1.0).clip(alive_floor, 1.0)
+    return (pl.col("clv_365").fill_null(0.0) / alive).clip(lower_bound=0.0)
+
+
+def expected_spend(alive_floor: float) -> pl.Expr:
+    """Expected spend of the next purchase: the snapshot's ``avg_ticket`` when known, else the
+    yearly value if won back spread over the purchases of a year at the personal rhythm."""
+    interval = pl.col("expected_interval_days").clip(1.0, 365.0)
+    yearly = value_if_won_back(alive_floor)
+    return pl.coalesce(pl.col("avg_ticket"), yearly * interval / 365.0).fill_null(0.0)
+
+
+def with_targeting(
+    pool: pl.DataFrame, config: RoundConfig, targeting: Targeting | None = None
+) -> pl.DataFrame:
+    """``pool`` (SNAPSHOT rows) plus ``predicted_uplift`` (the uplift used), ``p_untreated``,
+    ``uplift_class`` and ``expected_value`` (the expected incremental margin, the priority).
+
+    Uplift: the snapshot's ``p_return_uplift``, else the uplift model's prediction (policy
+    ``uplift_model``), else the measured segment, else the stage figure. P(return | not
+    called): the model's ``p_untreated``, else the snapshot's predicted return within the
+    horizon (``expected_purchases_365`` read as a Poisson rate)."""
+    frame = pool
+    model_uplift: pl.Expr = pl.lit(None, dtype=pl.Float64)
+    model_p0: pl.Expr = pl.lit(None, dtype=pl.Float64)
+    use_model = targeting is not None and targeting.policy == "uplift_model"
+    if use_model and targeting is not None and targeting.predictions is not None:
+        preds = UPLIFT_PREDICTIONS.conform(targeting.predictions)
+        if preds["customer_pk"].n_unique() != preds.height:
+            raise ValueError("uplift predictions: one row per customer")
+        frame = frame.join(
+            preds.select("customer_pk", _model_uplift="uplift", _model_p0="p_untreated"),
+            on="customer_pk",
+            how="left",
+        )
+        model_uplift, model_p0 = pl.col("_model_uplift"), pl.col("_model_p0")
     stage_uplift = pl.col("stage").replace_strict(
         dict(config.uplift_by_stage), default=0.0, return_dtype=pl.Float64
     )
     measured = segment_key(pl.col("stage"), pl.col("tier")).replace_strict(
         dict(config.uplift_by_segment), default=None, return_dtype=pl.Float64
     )
-    uplift = pl.coalesce(pl.col("p_return_uplift"), measured, stage_uplift).clip(0.0, 1.0)
-    alive = pl.col("p_alive").fill_null(1.0).clip(config.alive_floor, 1.0)
-    value = (pl.col("clv_365").fill_null(0.0) / alive).clip(lower_bound=0.0)
-    return uplift * value
+    uplift = pl.coalesce(pl.col("p_return_uplift"), model_uplift, measured, stage_uplift)
+    horizon = config.horizon_days / 365.0
+    snapshot_p0 = (
+        1.0 - (-pl.col("expected_purchases_365").clip(lower_bound=0.0) * horizon).exp()
+        if "expected_purchases_365" in frame.columns
+        else pl.lit(None, dtype=pl.Float64)
+    )
+    depth = pl.col("tier").replace_strict(
+        {int(k): float(v) for k, v in config.offer_depth_by_tier.items()},
+        default=0.0,
+        return_dtype=pl.Float64,
+    )
+    frame = frame.with_columns(
+        predicted_uplift=uplift.clip(-1.0, 1.0).cast(pl.Float64),
+        p_untreated=pl.coalesce(model_p0, snapshot_p0).clip(0.0, 1.0).cast(pl.Float64),
+        _spend=expected_spend(config.alive_floor),
+        _depth=depth,
+    ).with_columns(
+        _typical_offer=typical_offer_cost(pl.col("_spend"), 1.0) * pl.col("_depth"),
+        uplift_class=uplift_class(
+            pl.col("predicted_uplift"), pl.col("p_untreated"), config.class_thresholds
+        ),
+    )
+    p_called = pl.col("p_untreated").fill_null(config.default_base_rate) + pl.col(
+        "predicted_uplift"
+    ).fill_null(0.0)
+    frame = frame.with_columns(
+        expected_value=expected_margin(
+            pl.col("predicted_uplift").fill_null(0.0),
+            value_if_won_back(config.alive_floor),
+            gross_margin=config.gross_margin,
+            contact=config.contact_cost,
+            offer_cost=expected_offer_cost(p_called, pl.col("_typical_offer")),
+        )
+    )
+    drop = ("_model_uplift", "_model_p0", "_spend", "_depth", "_typical_offer")
+    return frame.drop([c for c in drop if c in frame.columns])
 
 
 def exclusion_causes(
@@ -414,19 +526,25 @@ def plan_round(
     playbooks: Playbooks | None = None,
     taxonomy: Taxonomy | None = None,
     catalogue: OfferCatalogue | None = None,
+    targeting: Targeting | None = None,
 ) -> RoundPlan:
-    """Plan one round from the snapshot as of ``as_of`` (see the module docstring)."""
+    """Plan one round from the snapshot as of ``as_of`` (see the module docstring).
+
+    ``targeting`` is the round's targeting policy with its predictions (the stage priors or
+    measured segments of ``config`` when None); ``config.random_share`` rules the random draw.
+    """
     playbooks = playbooks or Playbooks.default()
     taxonomy = taxonomy or Taxonomy.default()
     catalogue = catalogue or OfferCatalogue.default()
-    pool = _pool_with_channels(inputs, config, playbooks, taxonomy, as_of)
+    pool = _pool_with_channels(inputs, config, playbooks, taxonomy, as_of, targeting)
     judged = exclusion_causes(pool, inputs, config, playbooks, as_of=as_of)
     excluded = judged.filter(pl.col("cause").is_not_null()).select("customer_pk", "cause")
     eligible = judged.filter(pl.col("cause").is_null()).drop("cause")
 
     days = working_days(config.round_start, config.round_end, config.holidays)
     capacity = agent_capacity(inputs.agents, days)
-    selected, waitlist = _select(eligible, capacity, config)
+    chosen = _select(eligible, capacity, config, seed)
+    selected, waitlist = chosen.selected, chosen.waitlist
     assigned = assign_holdout(
         selected,
         share=config.holdout_share,
@@ -462,6 +580,9 @@ def plan_round(
         menus.budget,
         days,
     )
+    summary["places"] = chosen.places
+    summary["not_worth_a_call"] = chosen.not_worth
+    summary["targeting"] = _targeting_summary(targeting, config, eligible, members)
     design = _design(assigned, config)
     summary["design"] = design.to_json()
     summary["uplift"] = {
@@ -477,6 +598,31 @@ def plan_round(
         summary=summary,
         design=design,
     )
+
+
+def _targeting_summary(
+    targeting: Targeting | None,
+    config: RoundConfig,
+    eligible: pl.DataFrame,
+    members: pl.DataFrame,
+) -> dict[str, Any]:
+    """The policy, the random share and the counts by ``selected_by`` and uplift class."""
+    policy = targeting or Targeting(
+        policy="measured_segments" if config.uplift_by_segment else "stage_priors"
+    )
+    return {
+        **policy.to_json(),
+        "random_share": config.random_share,
+        "thresholds": {
+            "persuadable_uplift": config.class_thresholds.persuadable_uplift,
+            "sure_thing_p_untreated": config.class_thresholds.sure_thing_p_untreated,
+        },
+        "counts": {
+            "selected_by": class_counts(members, "selected_by", SELECTED_BY),
+            "uplift_class": class_counts(members, "uplift_class", UPLIFT_CLASSES),
+            "eligible_uplift_class": class_counts(eligible, "uplift_class", UPLIFT_CLASSES),
+        },
+    }
 
 
 def predicted_return_rate(frame: pl.DataFrame, horizon_days: int) -> float | None:
@@ -519,22 +665,43 @@ def _design(assigned: pl.DataFrame, config: RoundConfig) -> RoundDesign:
     )
 
 
+@dataclass(frozen=True)
+class _Selection:
+    selected: pl.DataFrame  # treated and control together, with ``selected_by``
+    waitlist: pl.DataFrame  # worth a call, beyond capacity
+    not_worth: int  # eligible, not worth a call, not drawn at random
+    places: int  # what capacity offers the eligible customers
+
+
 def _select(
-    eligible: pl.DataFrame, capacity: pl.DataFrame, config: RoundConfig
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+    eligible: pl.DataFrame, capacity: pl.DataFrame, config: RoundConfig, seed: int
+) -> _Selection:
     """The customers agents can serve (treated and control together), and the waitlist."""
     treated_share = 1.0 - config.holdout_share
     # In each (tier, stage, seniority) block the holdout may leave one treated customer more
     # than the share; keeping that many places free guarantees every treated customer fits.
     blocks = eligible.select("tier", "stage", "required_seniority").n_unique()
     margin = math.ceil(blocks / treated_share) if config.holdout_share > 0 else 0
-    chosen = select_within_capacity(eligible, capacity, scale=1.0 / treated_share, margin=margin)
+    chosen, places = select_places(
+        eligible,
+        capacity,
+        random_share=config.random_share,
+        seed=seed,
+        scale=1.0 / treated_share,
+        margin=margin,
+    )
+    left = chosen.filter(~pl.col("selected"))
     waitlist = (
-        chosen.filter(~pl.col("selected"))
+        left.filter("worth")
         .select("customer_pk", "expected_value", "priority_rank")
         .sort("priority_rank")
     )
-    return chosen.filter("selected").drop("selected"), waitlist
+    return _Selection(
+        selected=chosen.filter("selected").drop("selected", "worth"),
+        waitlist=waitlist,
+        not_worth=left.height - waitlist.height,
+        places=places,
+    )
 
 
 def plan_menus(
@@ -577,14 +744,15 @@ def _pool_with_channels(
     playbooks: Playbooks,
     taxonomy: Taxonomy,
     as_of: date,
+    targeting: Targeting | None,
 ) -> pl.DataFrame:
     pool = candidate_pool(inputs.snapshot, config)
     reasons = _known_reasons(inputs, as_of, taxonomy)
-    pool = (
-        planned_channels(pool.join(reasons, on="customer_pk", how="left"), playbooks, taxonomy)
-        .with_columns(expected_value=expected_value(config))
-        .filter(pl.col("expected_value") >= config.min_expected_value)
-    )
+    pool = planned_channels(
+        with_targeting(pool, config, targeting).join(reasons, on="customer_pk", how="left"),
+        playbooks,
+        taxonomy,
+    ).with_columns(worth=pl.col("expected_value") >= config.min_expected_value)
     pool = pool.with_columns(
         priority_rank=pl.struct(
             (-pl.col("expected_value")).alias("v"), pl.col("customer_pk").alias("k")
@@ -614,10 +782,7 @@ def planned_channels(frame: pl.DataFrame, playbooks: Playbooks, taxonomy: Taxono
 def _offer_customers(treated: pl.DataFrame, alive_floor: float) -> pl.DataFrame:
     """Expected spend of the next purchase: the snapshot's ``avg_ticket`` when known, else the
     yearly value if won back spread over the purchases of a year at the personal rhythm."""
-    interval = pl.col("expected_interval_days").clip(1.0, 365.0)
-    alive = pl.col("p_alive").fill_null(1.0).clip(alive_floor, 1.0)
-    yearly = pl.col("clv_365").fill_null(0.0).clip(lower_bound=0.0) / alive
-    spend = pl.coalesce(pl.col("avg_ticket"), yearly * interval / 365.0).fill_null(0.0)
+    spend = expected_spend(alive_floor)
     return treated.select(
         "customer_pk",
         "tier",

@@ -132,6 +132,7 @@ def build_report(inputs: ReportInputs) -> dict[str, Any]:
         "rounds": estimates,
         "looks": looks,
         "lift": won_back_lift(looks),
+        "targeting": targeting_table(inputs.rounds),
         "reasons": reason_section(inputs),
         "tiers": tier_movements(inputs.tier_flow),
         "pareto": pareto(inputs.revenue_12m),
@@ -356,6 +357,59 @@ ROUND_ESTIMATE_COLUMNS: dict[str, pl.DataType] = {
     "interval_method": pl.String(),
     **PROMISE_COLUMNS,
 }
+
+
+# The targeting policies actually used: per matured round, its policy and, for its members
+# chosen by priority and those chosen at random, the came-back uplift (treated - control) at
+# the pre-registered horizon with its Newcombe interval; figures null ("not known") when the
+# group has fewer control customers than ``inference.MIN_CONTROLS``.
+TARGETING_COLUMNS: dict[str, pl.DataType] = {
+    "round_id": pl.Int64(),
+    "round": pl.String(),
+    "policy": pl.String(),
+    "model_version": pl.String(),
+    "random_share": pl.Float64(),
+    "selected_by": pl.String(),
+    "n_treated": pl.Int64(),
+    "n_control": pl.Int64(),
+    "returned_treated": pl.Int64(),
+    "returned_control": pl.Int64(),
+    "uplift": pl.Float64(),
+    "uplift_low": pl.Float64(),
+    "uplift_high": pl.Float64(),
+    "known": pl.Boolean(),
+}
+
+
+def targeting_table(statuses: list[dict[str, Any]]) -> pl.DataFrame:
+    """One row per matured round and ``selected_by`` group (module constant above), from
+    ``round_status`` results carrying ``targeting``."""
+    rows = []
+    for s in statuses:
+        t = s.get("targeting")
+        if not t or not (s.get("estimate") or {}).get("matured"):
+            continue
+        for g in t.get("by_selected_by", []):
+            known = int(g.get("n_control") or 0) >= inference.MIN_CONTROLS
+            rows.append(
+                {
+                    "round_id": s["round_id"],
+                    "round": s["month"],
+                    "policy": t.get("policy"),
+                    "model_version": t.get("model_version"),
+                    "random_share": t.get("random_share"),
+                    "selected_by": g.get("selected_by"),
+                    "n_treated": g.get("n_treated"),
+                    "n_control": g.get("n_control"),
+                    "returned_treated": g.get("returned_treated"),
+                    "returned_control": g.get("returned_control"),
+                    "uplift": g.get("uplift") if known else None,
+                    "uplift_low": g.get("uplift_low") if known else None,
+                    "uplift_high": g.get("uplift_high") if known else None,
+                    "known": known,
+                }
+            )
+    return pl.DataFrame(rows, schema=TARGETING_COLUMNS)
 
 
 def round_table(statuses: list[dict[str, Any]]) -> pl.DataFrame:

@@ -27,6 +27,7 @@ PERCENT_COLUMNS = frozenset(
         "low",
         "high",
         "share",
+        "random_share",
         "prev_share",
         "reach_rate",
         "reject_rate",
@@ -115,6 +116,11 @@ HEADERS: dict[str, tuple[str, str]] = {
     "option_margin": ("Margin net of redeemed offers", "扣除核销优惠后毛利"),
     "option_margin_per_presented": ("Margin per customer presented", "每位介绍客户毛利"),
     "tier": ("Tier", "等级"),
+    "policy": ("Targeting policy", "目标选择策略"),
+    "model_version": ("Model version", "模型版本"),
+    "random_share": ("Random share", "随机比例"),
+    "selected_by": ("Chosen", "选择方式"),
+    "known": ("Known (enough controls)", "可判断（对照组足够）"),
 }
 
 
@@ -196,6 +202,7 @@ def section_tables(report: dict[str, Any]) -> dict[str, list[tuple[str, pl.DataF
         "rounds": [
             ("rounds", report["rounds"].drop("round_id")),
             ("looks", report["looks"].drop("round_id")),
+            ("targeting", report["targeting"].drop("round_id")),
         ],
         "lift": [("lift", report["lift"])],
         "reasons": [
@@ -253,6 +260,8 @@ TRANSLATED_VALUES = (
     "department",
     "recommendation",
     "metric",
+    "policy",
+    "selected_by",
 )
 
 
@@ -328,6 +337,10 @@ def sheet_title(code: str, lang: str) -> str:
         "outcomes": ("Contact outcomes", "联系结果"),
         "looks": ("Looks at +30/+60/+90 days", "+30/+60/+90 天查看（进度）"),
         "programme_holdout": ("Programme vs global holdout", "项目整体与全局保留组"),
+        "targeting": (
+            "Targeting policies: chosen by priority vs at random",
+            "目标选择策略：按优先级与随机选择",
+        ),
         "quality_causes": ("Rejected by cause", "按原因拒绝"),
         "quality_files": ("Rejected by file", "按文件拒绝"),
     }

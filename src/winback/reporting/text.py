@@ -140,6 +140,12 @@ INDUSTRIES: dict[str, tuple[str, str]] = {
     "aesthetics": ("Aesthetics", "医美"),
     "b2b": ("B2B", "企业客户"),
     "accounting": ("Accounting", "财税服务"),
+    "uplift_model": ("Uplift model", "提升模型"),
+    "measured_segments": ("Measured segments", "分段实测"),
+    "stage_priors": ("Stage priors", "阶段先验"),
+    "not_recorded": ("Not recorded", "未记录"),
+    "priority": ("By priority", "按优先级"),
+    "random": ("At random", "随机"),
 }
 
 DEPARTMENTS: dict[str, tuple[str, str]] = {
@@ -486,6 +492,7 @@ def _rounds(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
             f"{below} 个在零以下，其余包含零。"
             "表中列出每个轮次及其区间；+30、+60 天的查看只表示进度。",
             _promises(frame, zh),
+            *_targeting_lines(r, zh),
         ]
     return [
         f"{frame.height} rounds, each read at its pre-registered horizon ({days} days); "
@@ -493,6 +500,7 @@ def _rounds(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:
         f"above zero, {below} below zero and the rest include zero. The table lists every "
         "round with its interval; the +30 and +60 day looks show progress only.",
         _promises(frame, zh),
+        *_targeting_lines(r, zh),
     ]
 
 
@@ -523,6 +531,36 @@ def _promises(frame: pl.DataFrame, zh: bool) -> str:
         f"{matched_text} bought in that category (category matched); {offered.height} rounds "
         "had a chosen offer."
     )
+
+
+def _targeting_lines(r: dict[str, Any], zh: bool) -> list[str]:
+    """Which targeting policies the matured rounds used, and whether the random members'
+    uplift is known yet (too few control customers: not known)."""
+    frame: pl.DataFrame | None = r.get("targeting")
+    if frame is None or frame.height == 0:
+        return []
+    lang = "zh" if zh else "en"
+    policies = frame.unique("round_id").group_by("policy").len().sort("policy")
+    used = ("、" if zh else ", ").join(
+        f"{label(p or 'not_recorded', lang)} {n}" for p, n in policies.iter_rows()
+    )
+    random = frame.filter(pl.col("selected_by") == "random")
+    known = random.filter("known")
+    if zh:
+        line = f"到期轮次使用的目标选择策略：{used}（轮次数）。"
+        if random.height:
+            line += (
+                f"随机选择的客户在 {known.height} 个轮次中对照组足够，可估计提升；"
+                f"其余 {random.height - known.height} 个轮次尚不可知。"
+            )
+        return [line]
+    line = f"Targeting policies of the matured rounds: {used} (rounds)."
+    if random.height:
+        line += (
+            f" The uplift of customers chosen at random is known in {known.height} rounds "
+            f"(enough control customers) and not known yet in {random.height - known.height}."
+        )
+    return [line]
 
 
 def _lift(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:

@@ -97,8 +97,12 @@ def _came_back(rnd: object, effect: bool) -> list[int]:
 
 def _two_matured_rounds(effect: bool = True) -> tuple[object, object]:
     from winback.app.rounds.service import plan_round
+    from winback.app.settings.profile import set_profile
 
     build_world(n=400)
+    # Free calls: the rounds hold (nearly) every eligible customer, as the training needs;
+    # with the call's cost the low-value ones would not be worth planning.
+    set_profile(overrides={"programme": {"agent_minute_cost": 0.0}})
     first = plan_round(Actor.system(), month=MONTH, seed=5, agents=team(), holdout=0.5).round
     _buy(_came_back(first, effect), MONTH + timedelta(days=20))
     _second_snapshot()

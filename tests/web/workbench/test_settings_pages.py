@@ -276,3 +276,19 @@ def test_the_early_warning_rate_is_set_on_the_profile_page(admin: User) -> None:
     response = client.post(reverse("settings_profile"), _profile_post(early_warning_capacity=0))
     assert response.status_code == 422  # the form's own minimum refuses it
     assert current_profile() == before
+
+
+def test_the_random_share_is_set_with_the_programme_rules(admin: User) -> None:
+    client = signed_in(admin)
+    page = client.get(reverse("settings_profile"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Share of each round chosen at random (0-0.5)" in page
+    assert 'name="programme__random_share"' in page
+    response = client.post(reverse("settings_profile"), _profile_post(programme__random_share=0.3))
+    assert response.status_code == 302
+    assert current_profile().programme.random_share == 0.3
+    entry = AuditLog.objects.get(action="settings_change")
+    assert entry.detail["changes"]["programme.random_share"] == [0.2, 0.3]
+    before = current_profile()
+    response = client.post(reverse("settings_profile"), _profile_post(programme__random_share=0.7))
+    assert response.status_code == 422
+    assert current_profile() == before

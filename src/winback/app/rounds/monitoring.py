@@ -21,6 +21,7 @@ from winback.programme.attribution import (
     HORIZONS,
     MEASUREMENT_DAYS,
     CostRates,
+    effects_by_segment,
     retirement,
     round_effects,
     round_outcomes,
@@ -110,6 +111,32 @@ def round_status(rnd: Round, as_of: date, *, n_boot: int = 2000) -> dict[str, An
         # margin (winback.programme.offer_bandit.option_results).
         "offer_options": options.to_dicts(),
         "retirement": _retirement(rnd, as_of),
+        "targeting": _targeting(rnd, outcomes, arms, primary),
+    }
+
+
+def _targeting(
+    rnd: Round, outcomes: pl.DataFrame, arms: pl.DataFrame, horizon: int
+) -> dict[str, Any]:
+    """The round's targeting policy (from its plan summary) and the came-back uplift of its
+    members chosen by priority and at random, at the pre-registered horizon."""
+    info = (rnd.summary or {}).get("targeting") or {}
+    groups = arms.select(
+        "customer_pk",
+        selected_by=pl.when(pl.col("selected_by").fill_null("") == "")
+        .then(pl.lit("not_recorded"))
+        .otherwise(pl.col("selected_by")),
+    )
+    by = (
+        effects_by_segment(outcomes, groups, "selected_by", horizon=horizon)
+        if outcomes.height
+        else pl.DataFrame()
+    )
+    return {
+        "policy": info.get("policy") or "not_recorded",
+        "model_version": info.get("model_version"),
+        "random_share": info.get("random_share"),
+        "by_selected_by": by.to_dicts(),
     }
 
 

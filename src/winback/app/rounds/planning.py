@@ -23,6 +23,7 @@ from winback.app.contacts import gate
 from winback.app.contacts.service import expire_open_tasks
 from winback.app.rounds.feedback import feedback
 from winback.app.rounds.offer_learning import offer_learning_for
+from winback.app.rounds.targeting import targeting_for
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
 from winback.periods import month_bounds
@@ -136,6 +137,9 @@ def prepare_plan(
     overrides["offer_learning"] = offer_learning_for(
         start, seed=seed, floor=profile.programme.offer_exploration_floor
     )
+    rules = current_rules()
+    # The tier's typical offer for the expected offer cost: the catalogue's depth cap.
+    overrides["offer_depth_by_tier"] = dict(rules.catalogue.depth_cap_by_tier)
     config = RoundConfig.from_profile(profile, round_start=start, round_end=end, **overrides)
     team = agent_frame(agents)
     inputs = read_inputs(snap_day, start, config.statuses, team)
@@ -145,7 +149,9 @@ def prepare_plan(
     judged = gate.verdicts(inputs.snapshot.select("customer_pk"), on=start)
     inputs = replace(inputs, blocked=judged.filter(~pl.col("allowed")))
     inputs = replace(inputs, memberships=with_pending_returns(inputs.memberships, start))
-    rules = current_rules()
+    targeting = targeting_for(
+        start, inputs.snapshot, learned, random_share=profile.programme.random_share
+    )
     plan = plan_pure(
         inputs,
         config,
@@ -154,6 +160,7 @@ def prepare_plan(
         playbooks=rules.playbooks,
         taxonomy=rules.taxonomy,
         catalogue=rules.catalogue,
+        targeting=targeting,
     )
     plan.summary["snapshot_as_of"] = snap_day.isoformat()
     plan.summary["uplift"]["segments"] = learned.segments
@@ -235,6 +242,9 @@ def _insert_members(rnd: Round, members: pl.DataFrame) -> None:
         pl.col("required_seniority").fill_null(1),
         pl.col("channel").fill_null(""),
         pl.col("reason_code").fill_null(""),
+        pl.col("selected_by").fill_null(""),
+        "predicted_uplift",
+        pl.col("uplift_class").fill_null(""),
     )
     insert_frame(
         model=RoundMember,
@@ -249,6 +259,9 @@ def _insert_members(rnd: Round, members: pl.DataFrame) -> None:
             "required_seniority",
             "channel",
             "reason_code",
+            "selected_by",
+            "predicted_uplift",
+            "uplift_class",
         ),
         rows=rows,
     )

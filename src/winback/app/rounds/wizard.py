@@ -115,6 +115,48 @@ def assignment_preview(pool: Pool, *, holdout: float, seed: int) -> dict[str, An
         "holdout": holdout,
         "seed": seed,
         "design": design_shown(s["design"]),
+        "targeting": targeting_shown(s.get("targeting") or {}, s.get("not_worth_a_call")),
+    }
+
+
+POLICY_LABELS = {
+    "uplift_model": _("Uplift model"),
+    "measured_segments": _("Measured segments"),
+    "stage_priors": _("Stage priors"),
+}
+UPLIFT_CLASS_LABELS = {
+    "persuadable": _("Persuadable (a call moves them)"),
+    "sure_thing": _("Sure thing (comes back anyway)"),
+    "lost_cause": _("Lost cause (unlikely to come back either way)"),
+    "do_not_disturb": _("Do not disturb (a call makes a return less likely)"),
+    "unknown": _("Not known"),
+}
+SELECTED_BY_LABELS = {
+    "priority": _("By priority (expected incremental margin)"),
+    "random": _("At random (so the model keeps learning)"),
+}
+
+
+def targeting_shown(targeting: dict[str, Any], not_worth: int | None) -> dict[str, Any]:
+    """The round's targeting policy, random share and counts, with translated labels."""
+    counts = targeting.get("counts", {})
+    selected = counts.get("uplift_class", {})
+    eligible = counts.get("eligible_uplift_class", {})
+    policy = str(targeting.get("policy", ""))
+    return {
+        "policy": policy,
+        "policy_label": str(POLICY_LABELS.get(policy, policy or "-")),
+        "model_version": targeting.get("model_version") or "-",
+        "random_share_shown": _pct(targeting.get("random_share")),
+        "not_worth_a_call": not_worth,
+        "selected_by": [
+            (code, str(label), int(counts.get("selected_by", {}).get(code, 0)))
+            for code, label in SELECTED_BY_LABELS.items()
+        ],
+        "classes": [
+            (code, str(label), int(eligible.get(code, 0)), int(selected.get(code, 0)))
+            for code, label in UPLIFT_CLASS_LABELS.items()
+        ],
     }
 
 

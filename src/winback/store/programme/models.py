@@ -89,6 +89,11 @@ class RoundMember(models.Model):
     channel = models.CharField(_("channel"), max_length=16, blank=True)
     reason_code = models.CharField(_("known leave reason"), max_length=64, blank=True)
     returned = models.BooleanField(_("came back within 90 days"), null=True, blank=True)
+    # How the planner chose the member (winback.programme.priority): "priority" or "random"
+    # (the random share); "" for members planned before the random share existed.
+    selected_by = models.CharField(_("selected by"), max_length=16, blank=True, default="")
+    predicted_uplift = models.FloatField(_("predicted uplift"), null=True, blank=True)
+    uplift_class = models.CharField(_("uplift class"), max_length=16, blank=True, default="")
 
     class Meta:
         constraints = [

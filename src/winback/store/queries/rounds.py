@@ -196,12 +196,18 @@ def category_spend(*, cohort: Cohort, after: date, until: date) -> pl.DataFrame:
 
 
 def round_arms(*, round_id: int) -> pl.DataFrame:
-    """The round's members with their arm and stratum fields."""
+    """The round's members with their arm, stratum fields and how they were selected."""
     return query_frame(
-        f"SELECT m.customer_id, m.arm, m.tier, m.stage FROM {tables().round_member} m "
-        "WHERE m.round_id = %s",
+        f"SELECT m.customer_id, m.arm, m.tier, m.stage, m.selected_by "
+        f"FROM {tables().round_member} m WHERE m.round_id = %s",
         [round_id],
-        {"customer_pk": pl.Int64(), "arm": pl.String(), "tier": pl.Int64(), "stage": pl.String()},
+        {
+            "customer_pk": pl.Int64(),
+            "arm": pl.String(),
+            "tier": pl.Int64(),
+            "stage": pl.String(),
+            "selected_by": pl.String(),
+        },
     )
 
 

@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("programme", "0005_round_design"),
+        ("programme", "0006_member_targeting"),
     ]
 
     operations = [
