@@ -160,3 +160,17 @@ def test_customers_who_come_back_anyway_get_no_added_purchase() -> None:
     assert len(bought) > 0.9 * len(won - returning)  # some first purchases fall past 90 days
     assert orders["order_date"].max() <= START + timedelta(days=89)
     assert np.all(orders["simulated"].to_numpy())
+
+
+def test_offer_multiplier_reads_menus_without_any_offer() -> None:
+    """A round whose budget funded no priced offer presents none: every multiplier is 1."""
+    import numpy as np
+
+    from winback.simulate.response import offer_multiplier
+
+    none = np.array([None, None, None], dtype=object)
+    assert offer_multiplier(none, [True, False, True], ["price", "perk", None]).tolist() == [
+        1.0,
+        1.0,
+        1.0,
+    ]

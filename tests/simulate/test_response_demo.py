@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import translation
 from rich.console import Console
 
 pytestmark = pytest.mark.slow  # a generated business through three rounds
@@ -34,9 +35,10 @@ def _rounds(folder: Path, response: str) -> dict[str, Any]:
     for entry in manifest["files"]:
         import_file(entry["kind"], folder / entry["path"])
     console = Console(file=io.StringIO(), width=160, record=True)
-    records = run_programme_demo(
-        ground_truth=folder / manifest["ground_truth"], months=MONTHS, console=console
-    )
+    with translation.override("en"):
+        records = run_programme_demo(
+            ground_truth=folder / manifest["ground_truth"], months=MONTHS, console=console
+        )
     assert len(records) >= 2
     assert all(r["simulation"]["response"] == response for r in records)
     totals = {"treated": 0, "control": 0, "treated_back": 0.0, "control_back": 0.0, "added": 0}

@@ -120,7 +120,11 @@ def offer_multiplier(
     ``offer_code`` may hold None/"" (no offer: 1.0); ``is_price`` says whether the offer is a
     price offer; ``preference`` is the true reason's playbook preference (``"price"``,
     ``"perk"`` or None: no match effect)."""
-    codes = pl.Series(np.asarray(offer_code, dtype=object).ravel(), dtype=pl.String)
+    codes = (
+        offer_code.cast(pl.String)
+        if isinstance(offer_code, pl.Series)
+        else pl.Series(np.asarray(offer_code, dtype=object).ravel().tolist(), dtype=pl.String)
+    )
     quality = codes.replace_strict(OFFER_QUALITY, default=1.0, return_dtype=pl.Float64)
     has_offer = (codes.fill_null("") != "").to_numpy()
     price = np.asarray(is_price, dtype=bool).ravel()
