@@ -433,8 +433,10 @@ def test_keeps_hyperparameters_and_learned_attributes_only(cdnow_pareto: ParetoN
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
-        (([3.0, 3.0, 3.0, 0.0], [20.0, 20.0, 20.0, 0.0]), "alpha runs off to infinity"),
-        (([1.0, 2.0, 0.0], [10.0, 20.0, 0.0]), "r runs off to infinity"),
+        (([3.0, 3.0, 3.0, 0.0], [20.0, 20.0, 20.0, 0.0]), r"parameter alpha runs off to infinity"),
+        # Both processes are flat here (r / alpha and s / beta): the one named is the one the
+        # optimiser left furthest out, which depends on where it stops on the plateau.
+        (([1.0, 2.0, 0.0], [10.0, 20.0, 0.0]), r"parameter (r|alpha|s|beta) runs off to infinity"),
     ],
 )
 def test_parameters_the_data_cannot_pin_down_are_refused(
@@ -444,7 +446,7 @@ def test_parameters_the_data_cannot_pin_down_are_refused(
     together (the Gamma mixing distribution shrinking to one point). The likelihood goes flat
     along r / alpha = constant long before the optimiser's bounds."""
     x, recency = (np.tile(column, 10) for column in rows)
-    with pytest.raises(ModelFitError, match=re.escape(message)):
+    with pytest.raises(ModelFitError, match=message):
         ParetoNBD().fit(x, recency, np.full(x.size, 30.0))
 
 

@@ -17,6 +17,8 @@ MIN_REPEAT_BUYERS = 10
 # Log-parameters are searched in [-B, B] (data rescaled to O(1) first); a fit that ends on
 # the bound has a parameter running off to 0 or infinity.
 LOG_PARAM_BOUND = 18.0
+# Parameters beyond [1e-6, 1e6] are read as running off (see _refuse_runaway_parameters).
+RUNAWAY_LOG = float(np.log(1e6))
 # A fit that L-BFGS-B flags as unfinished is still accepted when the gradient of the mean
 # negative log-likelihood is this flat (it often stops on line-search precision at the optimum).
 GRADIENT_TOLERANCE = 1e-5
@@ -201,10 +203,17 @@ def _converged(result: optimize.OptimizeResult) -> bool:
 
 
 def _refuse_runaway_parameters(theta: FloatArray, names: Sequence[str]) -> None:
-    for name, value in zip(names, theta, strict=True):
-        if abs(value) >= LOG_PARAM_BOUND - 1e-3:
-            where = "infinity" if value > 0 else "zero"
-            raise ModelFitError(
-                f"parameter {name} runs off to {where}: the data cannot pin it down "
-                "(too little variation between customers); try a penalizer > 0"
-            )
+    """Refuse a fit with a parameter beyond [1e-6, 1e6] (:data:`RUNAWAY_LOG`), naming the one
+    furthest out. Where the likelihood goes flat (identical customers send r and alpha to
+    infinity together) the optimiser may stop anywhere on the plateau, at the bounds or well
+    before them, depending on its version; either way the data cannot pin the value down."""
+    if theta.size == 0:
+        return
+    worst = int(np.argmax(np.abs(theta)))
+    value = float(theta[worst])
+    if abs(value) >= RUNAWAY_LOG:
+        where = "infinity" if value > 0 else "zero"
+        raise ModelFitError(
+            f"parameter {names[worst]} runs off to {where}: the data cannot pin it down "
+            "(too little variation between customers); try a penalizer > 0"
+        )
