@@ -79,3 +79,38 @@ def test_no_round_no_rows_but_the_same_columns() -> None:
     report = metrics.build_report(inputs([]))
     assert report["targeting"].height == 0
     assert report["targeting"].columns == list(metrics.TARGETING_COLUMNS)
+
+
+def test_the_uplift_models_cross_fitted_qini_is_reported_with_its_verdict() -> None:
+    """A round planned with a model check carries its Qini; the sentence says whether the
+    interval clears zero; rounds planned without a model check carry nulls."""
+    first, second = matured(0.15, 1000.0)
+    outcomes = _outcomes({"priority": (400, 120, 45, 9), "random": (100, 20, 12, 2)})
+    checked = _with_targeting(first, "measured_segments", outcomes)
+    rng = np.random.default_rng(4)
+    low = float(rng.uniform(-0.02, -0.001))
+    checked["targeting"]["qini"] = {
+        "qini": low + 0.01,
+        "qini_low": low,
+        "qini_high": low + 0.02,
+        "auuc": 0.03,
+        "rounds": [1, 2, 3],
+    }
+    unchecked = _with_targeting(second, "stage_priors", outcomes)
+    report = metrics.build_report(inputs([checked, unchecked]))
+    table = report["targeting"]
+    by_round = {r["round_id"]: r for r in table.iter_rows(named=True)}
+    assert by_round[checked["round_id"]]["qini_low"] == low
+    assert by_round[checked["round_id"]]["qini_rounds"] == 3
+    assert by_round[unchecked["round_id"]]["qini"] is None
+    en = _all(sentences(report, "en"))
+    assert f"[{low:.4f}, {low + 0.02:.4f}]" in en
+    assert "not yet known to rank better than chance" in en
+    checked["targeting"]["qini"] |= {"qini_low": 0.004, "qini_high": 0.02}
+    above = _all(sentences(metrics.build_report(inputs([checked, unchecked])), "en"))
+    assert "above zero: the model ranks better than chance" in above
+    assert "区间高于零" in _all(sentences(metrics.build_report(inputs([checked, unchecked])), "zh"))
+
+
+def _all(by_section: dict[str, list[str]]) -> str:
+    return " ".join(line for lines in by_section.values() for line in lines)

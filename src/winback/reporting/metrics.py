@@ -378,6 +378,11 @@ TARGETING_COLUMNS: dict[str, pl.DataType] = {
     "uplift_low": pl.Float64(),
     "uplift_high": pl.Float64(),
     "known": pl.Boolean(),
+    "qini": pl.Float64(),
+    "qini_low": pl.Float64(),
+    "qini_high": pl.Float64(),
+    "auuc": pl.Float64(),
+    "qini_rounds": pl.Int64(),
 }
 
 
@@ -389,6 +394,7 @@ def targeting_table(statuses: list[dict[str, Any]]) -> pl.DataFrame:
         t = s.get("targeting")
         if not t or not (s.get("estimate") or {}).get("matured"):
             continue
+        qini = t.get("qini") or {}
         for g in t.get("by_selected_by", []):
             known = int(g.get("n_control") or 0) >= inference.MIN_CONTROLS
             rows.append(
@@ -407,6 +413,11 @@ def targeting_table(statuses: list[dict[str, Any]]) -> pl.DataFrame:
                     "uplift_low": g.get("uplift_low") if known else None,
                     "uplift_high": g.get("uplift_high") if known else None,
                     "known": known,
+                    "qini": qini.get("qini"),
+                    "qini_low": qini.get("qini_low"),
+                    "qini_high": qini.get("qini_high"),
+                    "auuc": qini.get("auuc"),
+                    "qini_rounds": len(qini.get("rounds") or []) or None,
                 }
             )
     return pl.DataFrame(rows, schema=TARGETING_COLUMNS)

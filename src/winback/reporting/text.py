@@ -546,6 +546,7 @@ def _targeting_lines(r: dict[str, Any], zh: bool) -> list[str]:
     )
     random = frame.filter(pl.col("selected_by") == "random")
     known = random.filter("known")
+    qini = _qini_sentence(frame, zh)
     if zh:
         line = f"到期轮次使用的目标选择策略：{used}（轮次数）。"
         if random.height:
@@ -553,14 +554,46 @@ def _targeting_lines(r: dict[str, Any], zh: bool) -> list[str]:
                 f"随机选择的客户在 {known.height} 个轮次中对照组足够，可估计提升；"
                 f"其余 {random.height - known.height} 个轮次尚不可知。"
             )
-        return [line]
+        return [line + qini]
     line = f"Targeting policies of the matured rounds: {used} (rounds)."
     if random.height:
         line += (
             f" The uplift of customers chosen at random is known in {known.height} rounds "
             f"(enough control customers) and not known yet in {random.height - known.height}."
         )
-    return [line]
+    return [line + qini]
+
+
+def _qini_sentence(frame: pl.DataFrame, zh: bool) -> str:
+    """The uplift model's out-of-sample check as the latest matured round's plan saw it: the
+    Qini coefficient, cross-fitted by round, with its bootstrap interval."""
+    judged = frame.filter(pl.col("qini").is_not_null()).sort("round_id")
+    if judged.height == 0:
+        return ""
+    row = judged.row(-1, named=True)
+    q, low, high = row["qini"], row["qini_low"], row["qini_high"]
+    interval = f"[{q_fmt(low)}, {q_fmt(high)}]"
+    above = low is not None and low > 0
+    if zh:
+        verdict = "区间高于零，模型优于随机" if above else "区间包含零，尚不能说模型优于随机"
+        return (
+            f" {row['round']} 轮规划时，提升模型在 {row['qini_rounds']} 个已到期轮次上的交叉拟合"
+            f" Qini 系数为 {q_fmt(q)} {interval}：{verdict}。"
+        )
+    verdict = (
+        "above zero: the model ranks better than chance"
+        if above
+        else "the interval includes zero: not yet known to rank better than chance"
+    )
+    return (
+        f" When round {row['round']} was planned, the uplift model's Qini coefficient, "
+        f"cross-fitted over {row['qini_rounds']} matured rounds, was {q_fmt(q)} {interval}: "
+        f"{verdict}."
+    )
+
+
+def q_fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
 
 
 def _lift(r: dict[str, Any], zh: bool, _rules: Any) -> list[str]:

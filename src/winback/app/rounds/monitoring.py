@@ -132,10 +132,14 @@ def _targeting(
         if outcomes.height
         else pl.DataFrame()
     )
+    detail = info.get("detail") or {}
     return {
         "policy": info.get("policy") or "not_recorded",
         "model_version": info.get("model_version"),
         "random_share": info.get("random_share"),
+        # The uplift model's cross-fitted Qini on the matured rounds it was trained on, as
+        # the plan judged it (null when no model could be fitted then).
+        "qini": detail.get("qini") if isinstance(detail, dict) else None,
         "by_selected_by": by.to_dicts(),
     }
 
