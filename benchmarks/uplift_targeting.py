@@ -2,9 +2,10 @@
 data whose true individual effects are known (prints figures; asserts nothing).
 
     nice -n 10 .venv/bin/python benchmarks/uplift_targeting.py [--customers 20000]
-        [--calls 2000] [--seeds 1,2,3] [--industry retail]
-        [--responses realistic,large] [--policies churn_value,uplift,uplift_ungated]
-        [--quick]
+        [--calls 2000] [--seeds 1,2,3,4] [--industry retail]
+        [--responses realistic,large] [--policies churn_value,uplift,...] [--quick]
+
+(the defaults give the table of docs/benchmarks.md, all five policies, about 10 minutes)
 
 Per seed, one world (paired: every policy sees the same customers and the same history):
 
@@ -469,16 +470,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--calls", type=int, default=2_000)
-    parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--seeds", default="1,2,3,4")
     parser.add_argument("--industry", default="retail")
     parser.add_argument("--responses", default="realistic,large")
-    parser.add_argument("--policies", default=",".join(POLICIES))
+    parser.add_argument("--policies", default=",".join(("churn_value", *VARIANTS)))
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--quick", action="store_true", help="small world, one seed")
     args = parser.parse_args(argv)
     if args.quick:
         args.customers, args.calls, args.seeds, args.resamples = 6000, 600, "1", 100
-        args.responses = "realistic"
+        args.responses, args.policies = "realistic", ",".join(POLICIES)
     seeds = [int(s) for s in args.seeds.split(",")]
     policies = tuple(args.policies.split(","))
     if policies[:2] != ("churn_value", "uplift"):
