@@ -16,6 +16,7 @@ from winback.programme.uplift_model import (
     decide,
     fit_uplift,
     segment_counts,
+    targeting_from,
 )
 
 STAGES = np.array(["silent", "sleeping", "lost"])
@@ -188,3 +189,44 @@ def test_the_model_is_used_only_when_its_cross_fitted_qini_is_above_zero() -> No
     few = decide(rounds(1, 500, seed=10))
     assert (few.policy, few.reason) == ("measured_segments", "too_few_outcomes")
     assert decide(rounds(1, 5, seed=10).head(0)).reason == "no_measured_round"
+
+
+def test_the_round_targeting_rule_predicts_the_candidates_with_the_decided_model() -> None:
+    train = rounds(3, 3000, seed=10, control=0.2)
+    candidates = customers(400, seed=77, start=90_000)
+    chosen = targeting_from(
+        train, candidates, random_share=0.2, segments_measured=True, resamples=100
+    )
+    assert chosen.policy == "uplift_model"
+    assert chosen.random_share == 0.2
+    model = fit_uplift(train)  # the model decide fits on the same rows
+    assert chosen.model_version == model.version
+    assert chosen.predictions is not None
+    expected = model.predict(candidates)
+    assert chosen.predictions["customer_pk"].to_list() == candidates["customer_pk"].to_list()
+    assert np.allclose(chosen.predictions["uplift"].to_numpy(), expected["uplift"].to_numpy())
+    assert chosen.detail["reason"] == "qini_above_zero"
+    assert chosen.detail["training_rounds"] == [1, 2, 3]
+    # another fit setting is passed through to the model (and so to its version)
+    other = targeting_from(
+        train,
+        candidates,
+        random_share=0.2,
+        segments_measured=True,
+        resamples=100,
+        require_evidence=False,
+        fit_options={"shrink_controls": 0.0},
+    )
+    assert other.detail["shrink_weight"] == 1.0
+    assert other.model_version != chosen.model_version
+    # no effect: the measured segments, or the stage priors when no segment has a figure
+    still = rounds(3, 3000, seed=10, control=0.2, effect=0.0)
+    fallback = targeting_from(
+        still, candidates, random_share=0.1, segments_measured=True, resamples=100
+    )
+    assert (fallback.policy, fallback.predictions) == ("measured_segments", None)
+    bare = targeting_from(
+        still, candidates, random_share=0.1, segments_measured=False, resamples=100
+    )
+    assert bare.policy == "stage_priors"
+    assert bare.detail["reason"] == "qini_not_above_zero"

@@ -67,7 +67,7 @@ import polars as pl
 
 from winback.programme.frames import Contract
 from winback.programme.qini import QiniResult, qini
-from winback.programme.targeting import UPLIFT_PREDICTIONS
+from winback.programme.targeting import UPLIFT_PREDICTIONS, Targeting
 from winback.programme.uplift_feedback import shrunk_uplift
 
 FloatArray = npt.NDArray[np.float64]
@@ -453,6 +453,7 @@ def decide(
     resamples: int = QINI_RESAMPLES,
     seed: int = QINI_SEED,
     require_evidence: bool = True,
+    fit_options: Mapping[str, float] | None = None,
 ) -> Decision:
     """The targeting policy for these training rows, with its evidence.
 
@@ -460,13 +461,15 @@ def decide(
     than chance out of sample: the Qini coefficient of its predictions cross-fitted by round
     must have its bootstrap interval's lower end above 0. Otherwise the round falls back to the
     measured segments (or the stage priors), and the decision keeps the Qini that was read.
-    ``require_evidence=False`` skips that check (for measuring what the check costs)."""
+    ``require_evidence=False`` skips that check (for measuring what the check costs);
+    ``fit_options`` go to :func:`fit_uplift` (for measuring other settings)."""
+    options = dict(fit_options or {})
     r = UPLIFT_TRAINING.conform(rows)
     policy = choose_policy(r, min_rounds=min_rounds, min_controls=min_controls)
     if policy != "uplift_model":
         reason = "too_few_outcomes" if r.height else "no_measured_round"
         return Decision(policy=policy, reason=reason)
-    crossed = cross_fitted(r)
+    crossed = cross_fitted(r, **options)
     fallback = choose_policy(r, min_rounds=10**9, min_controls=10**9)
     if crossed.is_empty() or crossed["arm"].n_unique() < 2:
         return Decision(policy=fallback, reason="too_few_outcomes")
@@ -485,7 +488,65 @@ def decide(
     return Decision(
         policy="uplift_model",
         reason="qini_above_zero",
-        model=fit_uplift(r),
+        model=fit_uplift(r, **options),
         qini=evidence,
         crossed_rounds=rounds,
+    )
+
+
+def targeting_from(
+    rows: pl.DataFrame,
+    candidates: pl.DataFrame,
+    *,
+    random_share: float,
+    segments_measured: bool,
+    min_rounds: int = MIN_MODEL_ROUNDS,
+    min_controls: int = MIN_MODEL_CONTROLS,
+    resamples: int = QINI_RESAMPLES,
+    require_evidence: bool = True,
+    fit_options: Mapping[str, float] | None = None,
+) -> Targeting:
+    """The round's :class:`~winback.programme.targeting.Targeting` from the matured rounds'
+    training rows (UPLIFT_TRAINING) and the round's candidates (UPLIFT_FEATURES rows):
+    :func:`decide`, then the model's predictions for the candidates when it is used.
+    ``segments_measured`` says whether the measured segments hold any figure (else the stage
+    priors serve). The product (``winback.app.rounds.targeting``) and the targeting benchmark
+    both call this one rule."""
+    r = UPLIFT_TRAINING.conform(rows)
+    decision = decide(
+        r,
+        min_rounds=min_rounds,
+        min_controls=min_controls,
+        resamples=resamples,
+        require_evidence=require_evidence,
+        fit_options=fit_options,
+    )
+    treated = int((r["arm"] == "treated").sum())
+    detail: dict[str, Any] = {
+        "reason": decision.reason,
+        "training_rounds": sorted(int(v) for v in r["round_id"].unique()),
+        "treated_outcomes": treated,
+        "control_outcomes": r.height - treated,
+        "min_rounds": min_rounds,
+        "min_controls": min_controls,
+        "qini": (
+            {"rounds": decision.crossed_rounds, **decision.qini.to_json()}
+            if decision.qini is not None
+            else None
+        ),
+    }
+    model = decision.model
+    if model is None:
+        policy = decision.policy
+        if policy == "measured_segments" and not segments_measured:
+            policy = "stage_priors"
+        return Targeting(policy=policy, random_share=random_share, detail=detail)
+    detail["shrink_weight"] = round(model.shrink_weight, 6)
+    detail["model"] = model.to_json()
+    return Targeting(
+        policy="uplift_model",
+        random_share=random_share,
+        model_version=model.version,
+        predictions=model.predict(candidates),
+        detail=detail,
     )

@@ -14,7 +14,6 @@ interval lies above 0 (:func:`winback.programme.uplift_model.decide`).
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 import polars as pl
 
@@ -25,7 +24,7 @@ from winback.programme.uplift_model import (
     MIN_MODEL_CONTROLS,
     MIN_MODEL_ROUNDS,
     UPLIFT_TRAINING,
-    decide,
+    targeting_from,
 )
 from winback.store.queries.uplift import member_features
 
@@ -47,35 +46,13 @@ def targeting_for(
     as_of: date, candidates: pl.DataFrame, learned: Feedback, *, random_share: float
 ) -> Targeting:
     """The policy for a round starting ``as_of`` whose candidates are ``candidates`` (the
-    snapshot rows, SNAPSHOT contract); ``learned`` is :func:`.feedback.feedback`'s result."""
-    rows = training_rows(as_of)
-    decision = decide(rows, min_rounds=MIN_ROUNDS, min_controls=MIN_CONTROLS)
-    treated = int((rows["arm"] == "treated").sum())
-    detail: dict[str, Any] = {
-        "reason": decision.reason,
-        "training_rounds": sorted(int(r) for r in rows["round_id"].unique()),
-        "treated_outcomes": treated,
-        "control_outcomes": rows.height - treated,
-        "min_rounds": MIN_ROUNDS,
-        "min_controls": MIN_CONTROLS,
-        "qini": (
-            {"rounds": decision.crossed_rounds, **decision.qini.to_json()}
-            if decision.qini is not None
-            else None
-        ),
-    }
-    model = decision.model
-    if model is None:
-        policy = decision.policy
-        if policy == "measured_segments" and not learned.uplift_by_segment:
-            policy = "stage_priors"
-        return Targeting(policy=policy, random_share=random_share, detail=detail)
-    detail["shrink_weight"] = round(model.shrink_weight, 6)
-    detail["model"] = model.to_json()
-    return Targeting(
-        policy="uplift_model",
+    snapshot rows, SNAPSHOT contract); ``learned`` is :func:`.feedback.feedback`'s result.
+    The rule is the pure :func:`winback.programme.uplift_model.targeting_from`."""
+    return targeting_from(
+        training_rows(as_of),
+        candidates,
         random_share=random_share,
-        model_version=model.version,
-        predictions=model.predict(candidates),
-        detail=detail,
+        segments_measured=bool(learned.uplift_by_segment),
+        min_rounds=MIN_ROUNDS,
+        min_controls=MIN_CONTROLS,
     )
