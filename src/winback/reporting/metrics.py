@@ -20,6 +20,7 @@ import polars as pl
 from winback import vocabulary
 from winback.periods import month_end, month_label, month_start, shift_month
 from winback.programme import inference
+from winback.programme.offer_bandit import OPTION_RESULTS
 from winback.programme.playbooks import Playbooks
 from winback.programme.reason_stats import department_actions, monthly_reason_stats
 from winback.programme.taxonomy import Taxonomy
@@ -601,16 +602,7 @@ OFFER_TABLE: dict[str, pl.DataType] = {
     "round": pl.String(),
     "matured": pl.Boolean(),
     "simulated": pl.Boolean(),
-    "reason_code": pl.String(),
-    "tier": pl.Int64(),
-    "offer_code": pl.String(),
-    "presented": pl.Int64(),
-    "redeemed": pl.Int64(),
-    "came_back": pl.Int64(),
-    "redemption_rate": pl.Float64(),
-    "came_back_rate": pl.Float64(),
-    "option_margin": pl.Float64(),
-    "option_margin_per_presented": pl.Float64(),
+    **OPTION_RESULTS,
 }
 
 
