@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 import polars as pl
 import pytest
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.factories.business import MONTH, TZ, build_world, team
@@ -205,7 +205,9 @@ def test_a_global_holdout_customer_is_never_in_a_round(world_seed: int, share: f
         seed = current_profile().programme.global_holdout_seed
         flags = in_global_holdout(world.customer_ids, share=share, seed=seed)
         held = {pk for pk, h in zip(world.customer_ids, flags, strict=True) if h}
-        assert held & world.candidates
+        # The holdout's seed is drawn when the share is first set: a small share may hold back
+        # no candidate of this world, and then there is nothing to check.
+        assume(held & world.candidates)
         rnd = plan_round(Actor.system(), month=MONTH, seed=world_seed, agents=team()).round
         arms = _arms(rnd)
         assert not (held & (arms["treated"] | arms["control"]))
