@@ -53,29 +53,32 @@ def round_tasks(rnd: Round) -> pl.DataFrame:
         (pk, OfferMenu.from_json(menu).first)
         for pk, menu in CallTask.objects.filter(round=rnd).values_list("pk", "offer_menu")
     ]
-    price_kinds = set(PRICE_KINDS)
-    catalogue_price = {o.code: o.is_price for o in current_rules().catalogue.offers}
-    first_offer = [
-        (
-            pk,
-            o.code if o else None,
-            (o.category or None) if o else None,
-            (o.kind in price_kinds if o.kind else catalogue_price.get(o.code, False))
-            if o
-            else None,
-        )
-        for pk, o in firsts
-    ]
     offers = pl.DataFrame(
-        first_offer,
+        [
+            (pk, o.code, o.category or None, o.kind or None) if o else (pk, None, None, None)
+            for pk, o in firsts
+        ],
         schema={
             "task_id": pl.Int64(),
             "offer_code": pl.String(),
             "category_code": pl.String(),
-            "is_price": pl.Boolean(),
+            "_kind": pl.String(),
         },
         orient="row",
     )
+    # Whether the first offer is a price offer: its recorded kind, else the catalogue's.
+    catalogue_price = {o.code: o.is_price for o in current_rules().catalogue.offers}
+    offers = offers.with_columns(
+        is_price=pl.when(pl.col("offer_code").is_null())
+        .then(pl.lit(None, dtype=pl.Boolean))
+        .when(pl.col("_kind").is_not_null())
+        .then(pl.col("_kind").is_in(list(PRICE_KINDS)))
+        .otherwise(
+            pl.col("offer_code").replace_strict(
+                catalogue_price, default=False, return_dtype=pl.Boolean
+            )
+        )
+    ).drop("_kind")
     return frame.join(offers, on="task_id", how="left").join(inputs, on="task_id", how="left")
 
 
