@@ -75,7 +75,7 @@ class OutcomeForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     callback_time = forms.TimeField(
-        label=_("at"),
+        label=_("Time to call back"),
         required=False,
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
