@@ -182,9 +182,7 @@ TAB_FILTERS = {
 }
 
 
-def _tab(
-    user: User, tab: str, today: date, stopped: list[int] | None = None
-) -> QuerySet[CallTask]:
+def _tab(user: User, tab: str, today: date, stopped: list[int] | None = None) -> QuerySet[CallTask]:
     if tab == "done":
         return _done(user, today)
     return _open(user, today, stopped).filter(TAB_FILTERS[tab](today))

@@ -126,7 +126,7 @@ def calls(request: HttpRequest) -> HttpResponse:
         "queue": data,
         "rows": data.rows,
         "today": today,
-        "form": QueueFilterForm(request.GET or None),
+        "form": QueueFilterForm(request.GET or None, initial={"tab": data.query.tab}),
         "params": data.query.params(),
     }
     return render(request, "workbench/calls.html", context)
