@@ -255,3 +255,38 @@ def honour_do_not_contact(call_list: pl.DataFrame, flags: pl.DataFrame) -> pl.Da
         ~pl.col("do_not_contact").fill_null(True) & pl.col("consent_marketing").fill_null(False)
     )
     return call_list.join(ok.select("customer_pk"), on="customer_pk", how="semi")
+
+
+# --- what an agent's outcome must carry -----------------------------------------------------------
+PROMISE_HORIZON_DAYS = 90  # a promised return further away than this is not a promise
+
+
+def outcome_problems(
+    *,
+    outcome: str,
+    reason_code: str,
+    promised_return_date: date | None,
+    callback_date: date | None,
+    on: date,
+    reason_required: bool = True,
+    horizon_days: int = PROMISE_HORIZON_DAYS,
+) -> tuple[str, ...]:
+    """The rules an outcome breaks, as codes (empty when it may be recorded).
+
+    * ``reason_required`` - a call that reached the customer names the leave reason (the
+      first contact diagnoses it: seed 000 §4); imports of history are exempt
+    * ``promise_in_past`` / ``promise_too_far`` - a promised return lies from ``on`` (the
+      contact's day) to ``horizon_days`` later
+    * ``callback_in_past`` - a callback day is not before the contact's day
+    """
+    problems: list[str] = []
+    if reason_required and outcome == "reached" and not reason_code:
+        problems.append("reason_required")
+    if promised_return_date is not None:
+        if promised_return_date < on:
+            problems.append("promise_in_past")
+        elif (promised_return_date - on).days > horizon_days:
+            problems.append("promise_too_far")
+    if callback_date is not None and outcome == "call_back" and callback_date < on:
+        problems.append("callback_in_past")
+    return tuple(problems)

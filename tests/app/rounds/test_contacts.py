@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from tests.factories.business import MONTH, build_world, team
 from winback.app.actors import Actor
@@ -62,7 +63,7 @@ def test_contact_history_and_follow_up_dates_follow_the_rules() -> None:
     from winback.store.programme.models import RoundMember
 
     _, task = _planned()
-    promised = MONTH + timedelta(days=20)
+    promised = timezone.localdate() + timedelta(days=20)  # a promise lies ahead of the call
     offer = task.menu.codes[0]  # an offer on this call's menu: nothing else is taken
     # The channel the plan chose, read before the call: a recorded reason may re-plan it.
     planned = RoundMember.objects.get(round_id=task.round_id, customer_id=task.customer_id)
@@ -195,6 +196,11 @@ def test_only_the_assigned_agent_logs_and_only_offered_codes_are_taken() -> None
     assert ContactLog.objects.filter(customer_id=task.customer_id).count() == before
     offered = task.menu.codes[0]
     done = log_contact(
-        task.pk, agent=task.agent, outcome="reached", offer_code=offered, expected_version=1
+        task.pk,
+        agent=task.agent,
+        outcome="reached",
+        reason_code="price",
+        offer_code=offered,
+        expected_version=1,
     )
     assert done.offer_code == offered

@@ -113,7 +113,12 @@ def test_workbench_session_works_and_needs_csrf_for_writes(aw: ApiWorld) -> None
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(aw.world.agent1)
     assert browser.get("/api/tasks").status_code == 200
-    payload = {"task_id": aw.world.task_mine.pk, "expected_version": 1, "outcome": "reached"}
+    payload = {
+        "task_id": aw.world.task_mine.pk,
+        "expected_version": 1,
+        "outcome": "reached",
+        "reason_code": "price",  # a reached customer names the leave reason
+    }
     response = browser.post("/api/contacts", payload, content_type="application/json")
     assert response.status_code == 403
     assert not ContactAttempt.objects.exists()
@@ -377,14 +382,24 @@ def test_an_offer_past_the_rounds_offer_budget_is_a_clear_422(aw: ApiWorld) -> N
     task = aw.world.task_mine
     client = aw.client("agent1")
     dear = post_contact(
-        client, task_id=task.pk, expected_version=1, outcome="reached", offer_code="expert_advice"
+        client,
+        task_id=task.pk,
+        expected_version=1,
+        outcome="reached",
+        reason_code="price",
+        offer_code="expert_advice",
     )
     assert dear.status_code == 422
     assert body(dear)["code"] == "offer_over_budget"
     assert "15.00" in body(dear)["detail"]
     assert not ContactAttempt.objects.exists()
     cheap = post_contact(
-        client, task_id=task.pk, expected_version=1, outcome="reached", offer_code="free_delivery"
+        client,
+        task_id=task.pk,
+        expected_version=1,
+        outcome="reached",
+        reason_code="price",
+        offer_code="free_delivery",
     )
     assert cheap.status_code == 201
     assert ContactAttempt.objects.get().offer_cost == 8.0
@@ -436,7 +451,12 @@ def test_session_write_with_the_csrf_token_is_accepted(aw: ApiWorld) -> None:
     browser.force_login(aw.world.agent1)
     browser.get(reverse("calls"))  # the page sets the CSRF cookie, as in the browser
     token = browser.cookies["csrftoken"].value
-    payload = {"task_id": aw.world.task_mine.pk, "expected_version": 1, "outcome": "reached"}
+    payload = {
+        "task_id": aw.world.task_mine.pk,
+        "expected_version": 1,
+        "outcome": "reached",
+        "reason_code": "price",  # a reached customer names the leave reason
+    }
     response = browser.post(
         "/api/contacts", payload, content_type="application/json", HTTP_X_CSRFTOKEN=token
     )

@@ -39,7 +39,9 @@ def test_agent_logs_a_call_switches_language_and_is_refused_elsewhere(
     page.screenshot(path=str(shots / "calls-zh.png"), full_page=True)
 
     page.click("text=C-MINE")
-    page.wait_for_url(f"{base}/calls/{world.task_mine.pk}/")
+    # the queue opens on the first tab holding calls (the world's are overdue); the call page
+    # keeps it, for "save and next"
+    page.wait_for_url(f"{base}/calls/{world.task_mine.pk}/?tab=overdue")
     script = page.locator("#script").inner_text()
     assert "理解客户对价格的顾虑，不争辩。" in script  # the price playbook, in Chinese
     offers = page.locator("#offers li")
@@ -50,11 +52,11 @@ def test_agent_logs_a_call_switches_language_and_is_refused_elsewhere(
     assert page.locator(".phone").first.inner_text() == "13812345678"
     page.screenshot(path=str(shots / "call-zh.png"), full_page=True)
 
-    page.select_option("#id_outcome", "reached")
+    page.check("#outcome-choices input[value=reached]")
     page.select_option("#id_reason_code", "price")
     page.select_option("#id_offer_code", "expert_advice")
     page.fill("#id_notes", "愿意下月再来")
-    page.click("#outcome-panel button.primary")
+    page.click("#save-only")
     page.locator("#outcome-panel .notice.success").wait_for()
     attempt = ContactAttempt.objects.get()
     assert (attempt.outcome, attempt.reason_code, attempt.offer_code, attempt.notes) == (
@@ -68,8 +70,8 @@ def test_agent_logs_a_call_switches_language_and_is_refused_elsewhere(
 
     # Another tab writes meanwhile: this form's version is stale, the 409 answer is shown.
     CallTask.objects.filter(pk=world.task_mine.pk).update(version=F("version") + 1)
-    page.select_option("#id_outcome", "not_reached")
-    page.click("#outcome-panel button.primary")
+    page.check("#outcome-choices input[value=not_reached]")
+    page.click("#save-only")
     page.locator("#outcome-panel .notice.error").wait_for()
     assert "重新加载" in page.inner_text("#outcome-panel")
     assert ContactAttempt.objects.count() == 1

@@ -75,9 +75,9 @@ def test_a_reason_re_plans_offers_and_channel_before_the_second_contact(
     before = [li.get_attribute("data-offer") for li in page.locator("#offers li").all()]
     assert page.locator("#replanned").count() == 0
 
-    page.select_option("#id_outcome", "reached")
+    page.check("#outcome-choices input[value=reached]")
     page.select_option("#id_reason_code", "attitude")
-    page.click("#outcome-panel button.primary")
+    page.click("#save-only")
     page.locator("#outcome-panel .notice.success").wait_for()
     page.locator("#replanned").wait_for()  # swapped in place, no reload
 

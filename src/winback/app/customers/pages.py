@@ -19,7 +19,6 @@ from django.db.models import Count, F, Max, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from winback.app.accounts import permissions
 from winback.app.analysis.rows import shown_scores
@@ -32,9 +31,12 @@ from winback.app.analysis.selectors import (
 from winback.app.analysis.wording import action_text, signals_text
 from winback.app.contacts import gate
 from winback.app.contacts.replan import ReplanNote, latest_replan
+from winback.app.customers.queue import QueueRow, open_rows
+from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import RuleData, current_rules
 from winback.programme.playbooks import Playbook, StagePolicy
 from winback.programme.privacy import mask_phone
+from winback.programme.questionnaires import Questionnaire, default_questionnaires
 from winback.programme.replan import reason_in_force
 from winback.reporting.charts import stage_chart, to_svg
 from winback.reporting.metrics import stage_history
@@ -50,7 +52,13 @@ from winback.store.customers.models import (
     Order,
     OrderLine,
 )
-from winback.store.programme.models import CallTask, Round, RoundMember, TaskStatus
+from winback.store.programme.models import (
+    CallTask,
+    ContactAttempt,
+    Round,
+    RoundMember,
+    TaskStatus,
+)
 from winback.vocabulary import CustomerType, Stage, Status
 
 PAGE_SIZE = 50
@@ -139,67 +147,13 @@ def _member_field(name: str) -> Subquery:
     )
 
 
-# --- agent: my calls ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class CallRow:
-    task: CallTask
-    priority: int | None
-    stage: str
-    reason: str
-    phone: str
-    overdue: bool
-    attempts_label: str = ""  # "2 attempts": a plural per row costs more in the template
+# --- agent: my calls (the queue lives in .queue) -------------------------------------------------
+CallRow = QueueRow
 
 
-CALL_ROW_FIELDS = (
-    "round_id",
-    "agent_id",
-    "status",
-    "attempts",
-    "next_due",
-    "reason_code",
-    "version",
-    "customer__external_id",
-    "customer__name",
-    "customer__phone",
-)
-
-
-def my_calls(user: User, *, today: date, lang: str) -> list[CallRow]:
-    """The agent's open call tasks the contact gate lets through, by priority then due date
-    (two queries and the gate's)."""
-    mine = CallTask.objects.filter(agent_id=user.pk, status=TaskStatus.OPEN)
-    stopped = gate.blocked_tasks(mine.values_list("pk", "customer_id", "round_id"), on=today)
-    tasks = (
-        mine.exclude(pk__in=stopped)
-        .select_related("customer")
-        # only what the list shows: the offer menus, the round's plan summary and the
-        # customers' JSON fields would be decoded for up to 200 rows and never used
-        .only(*CALL_ROW_FIELDS)
-        .annotate(
-            priority=_member_field("priority_rank"),
-            member_stage=_member_field("stage"),
-            member_reason=_member_field("reason_code"),
-        )
-        .order_by("priority", "next_due", "pk")[:CALL_LIST_LIMIT]
-    )
-    taxonomy = current_rules().taxonomy
-    rows = []
-    for task in tasks:
-        reason = task.reason_code or task.member_reason or ""
-        rows.append(
-            CallRow(
-                task=task,
-                priority=task.priority,
-                stage=stage_label(task.member_stage),
-                reason=taxonomy.label(reason, lang) if reason else "",
-                phone=task.customer.phone,  # the agent's own open task: dialable
-                overdue=task.next_due is not None and task.next_due < today,
-                attempts_label=ngettext("%(n)s attempt", "%(n)s attempts", task.attempts)
-                % {"n": task.attempts},
-            )
-        )
-    return rows
+def my_calls(user: User, *, today: date, lang: str) -> list[QueueRow]:
+    """The agent's open call tasks the contact gate lets through, by priority then due date."""
+    return open_rows(user, today=today, lang=lang)
 
 
 # --- customer 360 --------------------------------------------------------------------------------
@@ -219,6 +173,7 @@ class Customer360:
     action: str = ""
     scores: dict[str, Any] = field(default_factory=dict)  # the snapshot as shown (rounded)
     can_reveal: bool = False  # masked, and the viewer may ask for the full number
+    revealed: bool = False  # the full number is shown (dialable: a tel: link)
 
 
 def customer_360(customer: Customer, *, phone: str, rules: RuleData, lang: str) -> Customer360:
@@ -302,6 +257,7 @@ def customer_sheet(user: User, customer_pk: int, *, lang: str, reveal: bool = Fa
     sheet = customer_360(customer, phone=phone, rules=current_rules(), lang=lang)
     sheet.open_tasks = open_tasks
     sheet.can_reveal = not reveal and _may_reveal(user, customer, own)
+    sheet.revealed = reveal and bool(phone)
     return sheet
 
 
@@ -350,6 +306,14 @@ class CallPage:
     blocked: str = ""  # why the contact gate stops this customer now (translated), or ""
     replanned: str = ""  # "Re-planned after reason X" (translated), or ""
     channel_note: str = ""  # why the reason's channel was not used (translated), or ""
+    stage_planned: str = ""  # the stage the round planned the call for (label)
+    stage_now: str = ""  # the latest analysis's stage, when it differs (label), else ""
+    last_attempt: bool = False  # the next outcome is the last the round allows: it closes
+    cap: int = 0
+    questionnaire: Questionnaire | None = None
+    questions: list[dict[str, Any]] = field(default_factory=list)
+    saved: dict[str, Any] | None = None  # the latest outcome recorded on the task (shown)
+    mine: bool = False  # the viewer is the task's agent
 
 
 def call_page(user: User, task_id: int, *, lang: str, reveal: bool = False) -> CallPage:
@@ -372,12 +336,25 @@ def call_page(user: User, task_id: int, *, lang: str, reveal: bool = False) -> C
     phone = _phone_shown(user, task.customer, task, reveal=reveal, via="call")
     sheet = customer_360(task.customer, phone=phone, rules=rules, lang=lang)
     sheet.can_reveal = not reveal and _may_reveal(user, task.customer, task)
+    sheet.revealed = reveal and bool(phone)
     stopped = (
         gate.reason_for(task.customer_id, on=gate.today(), round_id=task.round_id)
         if task.status == TaskStatus.OPEN
         else None
     )
+    cap = current_profile().programme.contacts_per_round
+    planned = member.stage if member else ""
+    now = sheet.snapshot.stage if sheet.snapshot else ""
+    questionnaire = callback_questionnaire(rules)
     return CallPage(
+        stage_planned=stage_label(planned) if planned else "",
+        stage_now=stage_label(now) if now and now != planned else "",
+        last_attempt=task.status == TaskStatus.OPEN and task.attempts + 1 >= cap,
+        cap=cap,
+        questionnaire=questionnaire,
+        questions=questionnaire_fields(questionnaire, lang) if questionnaire else [],
+        saved=_latest_outcome(task, rules, lang),
+        mine=task.agent_id == user.pk,
         task=task,
         member=member,
         sheet=sheet,
@@ -400,6 +377,42 @@ def call_page(user: User, task_id: int, *, lang: str, reveal: bool = False) -> C
         blocked=not_allowed_message(stopped) if stopped else "",
         **_replan_notes(replan, rules, lang),
     )
+
+
+def callback_questionnaire(rules: RuleData) -> Questionnaire | None:
+    """The team's callback questionnaire: the first of the configured ones."""
+    found = default_questionnaires(rules.taxonomy)
+    return next(iter(found.values()), None)
+
+
+def questionnaire_fields(questionnaire: Questionnaire, lang: str) -> list[dict[str, Any]]:
+    """The questions as the call page shows them: text and options in the user's language."""
+    zh = lang.startswith("zh")
+    return [
+        {
+            "code": q.code,
+            "name": f"q_{q.code}",
+            "kind": q.kind,
+            "text": q.text(lang),
+            "options": [(o.code, o.zh if zh else o.en) for o in q.options],
+        }
+        for q in questionnaire.questions
+    ]
+
+
+def _latest_outcome(task: CallTask, rules: RuleData, lang: str) -> dict[str, Any] | None:
+    """The task's latest recorded outcome, in words (for the read-only summary)."""
+    attempt = ContactAttempt.objects.filter(task_id=task.pk).order_by("-occurred_at", "-pk").first()
+    if attempt is None:
+        return None
+    return {
+        "attempt": attempt,
+        "outcome": ContactOutcome(attempt.outcome).label
+        if attempt.outcome in ContactOutcome.values
+        else attempt.outcome,
+        "reason": rules.taxonomy.label(attempt.reason_code, lang) if attempt.reason_code else "",
+        "offer": _offer_label(rules, attempt.offer_code, lang) if attempt.offer_code else "",
+    }
 
 
 def _replan_notes(note: ReplanNote | None, rules: RuleData, lang: str) -> dict[str, str]:

@@ -124,6 +124,8 @@ class CallTask(models.Model):
     offer_menu = models.JSONField(_("offer menu"), default=list, blank=True)
     offer_code = models.CharField(_("chosen offer"), max_length=64, blank=True)
     reason_code = models.CharField(_("leave reason"), max_length=64, blank=True)
+    # The moment the customer asked to be called back (the day is ``next_due``).
+    callback_at = models.DateTimeField(_("call back at"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -163,6 +165,10 @@ class ContactAttempt(models.Model):
     offer_cost = models.FloatField(_("offer cost"), null=True, blank=True)
     promised_return_date = models.DateField(_("promised return date"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    # "Call back later": when the customer asked to be called (date and time).
+    callback_at = models.DateTimeField(_("call back at"), null=True, blank=True)
+    # The callback questionnaire's answers: {"questionnaire": code, "answers": {question: ...}}.
+    answers = models.JSONField(_("questionnaire answers"), default=dict, blank=True)
     simulated = models.BooleanField(_("simulated (demo)"), default=False)
     occurred_at = models.DateTimeField(_("when"))
     occurred_date = models.DateField(_("date (business time zone)"))

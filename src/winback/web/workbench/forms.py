@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils import timezone
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from winback.app.accounts.signin import demo_sign_in_refused
+from winback.app.contacts.service import rule_message
+from winback.programme.contacts import PROMISE_HORIZON_DAYS
 from winback.store.customers.models import ContactOutcome
 
 if TYPE_CHECKING:
@@ -50,7 +54,14 @@ class AdminSignInForm(AdminAuthenticationForm):
 
 
 class OutcomeForm(forms.Form):
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=ContactOutcome.choices)
+    """The call's outcome. No outcome is preselected; a reached customer needs a reason (chosen,
+    or through the questionnaire); "call back later" needs a date and a time; a promised return
+    lies within the next 90 days; on the last attempt the agent confirms that saving closes the
+    call. The service checks the same rules (:func:`log_contact`)."""
+
+    outcome = forms.ChoiceField(
+        label=_("Outcome"), choices=ContactOutcome.choices, widget=forms.RadioSelect
+    )
     reason_code = forms.ChoiceField(label=_("Leave reason"), required=False)
     offer_code = forms.ChoiceField(label=_("Offer"), required=False)
     promised_return_date = forms.DateField(
@@ -58,8 +69,22 @@ class OutcomeForm(forms.Form):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+    callback_date = forms.DateField(
+        label=_("Call back on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    callback_time = forms.TimeField(
+        label=_("Time to call back"),
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
     notes = forms.CharField(
         label=_("Notes"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    confirm_close = forms.BooleanField(
+        label=_("I understand: this is the last attempt, saving closes the call."),
+        required=False,
     )
     expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
@@ -68,6 +93,9 @@ class OutcomeForm(forms.Form):
         *args: Any,
         reasons: list[tuple[str, str]],
         offers: list[tuple[str, str]],
+        questions: list[dict[str, Any]] | None = None,
+        today: date | None = None,
+        last_attempt: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -77,6 +105,79 @@ class OutcomeForm(forms.Form):
         assert isinstance(offer_field, forms.ChoiceField)
         reason_field.choices = [("", _("(not known)")), *reasons]
         offer_field.choices = [("", _("(no offer)")), *offers]
+        self.today = today or timezone.localdate()
+        self.last_attempt = last_attempt
+        if not last_attempt:
+            del self.fields["confirm_close"]
+        self.questions = questions or []
+        for q in self.questions:
+            if q["kind"] == "text":
+                field: forms.Field = forms.CharField(
+                    label=q["text"],
+                    required=False,
+                    max_length=1000,
+                    widget=forms.Textarea(attrs={"rows": 2}),
+                )
+            elif q["kind"] == "multi":
+                field = forms.MultipleChoiceField(
+                    label=q["text"],
+                    required=False,
+                    choices=q["options"],
+                    widget=forms.CheckboxSelectMultiple,
+                )
+            else:
+                field = forms.ChoiceField(
+                    label=q["text"],
+                    required=False,
+                    choices=[("", _("(no answer)")), *q["options"]],
+                )
+            self.fields[q["name"]] = field
+
+    def outcome_fields(self) -> list[forms.BoundField]:
+        """The fields of the outcome itself (the questionnaire's are shown apart)."""
+        names = {q["name"] for q in self.questions} | {"expected_version", "confirm_close"}
+        return [self[name] for name in self.fields if name not in names]
+
+    def question_fields(self) -> list[forms.BoundField]:
+        return [self[q["name"]] for q in self.questions]
+
+    def answers(self) -> dict[str, Any]:
+        """The questionnaire's answers by question code (unanswered ones left out)."""
+        data = self.cleaned_data
+        return {q["code"]: data[q["name"]] for q in self.questions if data.get(q["name"])}
+
+    def callback_at(self) -> datetime | None:
+        data = self.cleaned_data
+        if data.get("outcome") != ContactOutcome.CALL_BACK or not data.get("callback_date"):
+            return None
+        moment = datetime.combine(data["callback_date"], data["callback_time"])
+        return timezone.make_aware(moment)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        outcome = data.get("outcome")
+        promised = data.get("promised_return_date")
+        if promised is not None and promised < self.today:
+            self.add_error("promised_return_date", rule_message("promise_in_past"))
+        elif promised is not None and (promised - self.today).days > PROMISE_HORIZON_DAYS:
+            self.add_error("promised_return_date", rule_message("promise_too_far"))
+        answered = any(data.get(q["name"]) for q in self.questions if q["kind"] != "text")
+        if outcome == ContactOutcome.REACHED and not data.get("reason_code") and not answered:
+            self.add_error("reason_code", rule_message("reason_required"))
+        if outcome == ContactOutcome.CALL_BACK and not self.last_attempt:
+            if not data.get("callback_date"):
+                self.add_error("callback_date", _("Give the day to call back."))
+            if not data.get("callback_time"):
+                self.add_error("callback_time", _("Give the time to call back."))
+            when = data.get("callback_date")
+            if when is not None and when < self.today:
+                self.add_error("callback_date", rule_message("callback_in_past"))
+        if self.last_attempt and outcome and not data.get("confirm_close"):
+            self.add_error(
+                "confirm_close",
+                _("This is the last attempt the round allows: tick the box to close the call."),
+            )
+        return data
 
 
 class CustomerFilterForm(forms.Form):
@@ -139,3 +240,30 @@ class WarningFilterForm(CustomerFilterForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         del self.fields["status"]
+
+
+class QueueFilterForm(forms.Form):
+    """The agent queue's search, sort and filters (the tab rides along hidden)."""
+
+    tab = forms.CharField(required=False, widget=forms.HiddenInput)
+    q = forms.CharField(label=_("Customer id or name"), required=False, max_length=64)
+    sort = forms.ChoiceField(label=_("Sort by"), required=False)
+    stage = forms.ChoiceField(label=_("Stage"), required=False)
+    tier = forms.ChoiceField(label=_("Tier"), required=False, choices=TIER_CHOICES)
+    channel = forms.ChoiceField(label=_("Channel"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from winback.app.customers.pages import STAGE_LABELS
+        from winback.app.customers.queue import SORT_LABELS
+        from winback.store.customers.models import ContactChannel
+
+        super().__init__(*args, **kwargs)
+        choices: dict[str, list[tuple[str, Any]]] = {
+            "sort": list(SORT_LABELS.items()),
+            "stage": [("", _("All stages")), *STAGE_LABELS.items()],
+            "channel": [("", _("All channels")), *ContactChannel.choices],
+        }
+        for name, options in choices.items():
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = options

@@ -16,8 +16,10 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseBase,
+    QueryDict,
 )
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -28,14 +30,17 @@ from django.views.i18n import set_language as django_set_language
 from winback.app.accounts import permissions
 from winback.app.accounts.permissions import staff_required
 from winback.app.contacts.offer_budget import OfferOverBudget
-from winback.app.contacts.service import InvalidChoice
+from winback.app.contacts.service import ContactRuleBroken, InvalidChoice
 from winback.app.customers import pages as services
+from winback.app.customers import queue
+from winback.app.customers.queue import QueueQuery
 from winback.app.rounds.service import ContactNotAllowed, StaleWrite, log_contact
 from winback.store.accounts.models import User
 from winback.store.programme.models import CallTask
 from winback.web.workbench.forms import (
     CustomerFilterForm,
     OutcomeForm,
+    QueueFilterForm,
     SignInForm,
     WarningFilterForm,
 )
@@ -115,8 +120,21 @@ def home(request: HttpRequest) -> HttpResponseBase:
 @require_GET
 def calls(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    rows = services.my_calls(_user(request), today=today, lang=_lang())
-    return render(request, "workbench/calls.html", {"rows": rows, "today": today})
+    query = QueueQuery.from_params(request.GET)
+    data = queue.agent_queue(_user(request), query, today=today, lang=_lang())
+    context = {
+        "queue": data,
+        "rows": data.rows,
+        "today": today,
+        "form": QueueFilterForm(request.GET or None, initial={"tab": data.query.tab}),
+        "params": data.query.params(),
+    }
+    return render(request, "workbench/calls.html", context)
+
+
+def _queue_query(request: HttpRequest) -> QueueQuery:
+    """The queue the agent came from (its query string rides along as ``queue``)."""
+    return QueueQuery.from_params(QueryDict(request.POST.get("queue") or request.GET.urlencode()))
 
 
 def _outcome_form(page: services.CallPage, data: Any = None) -> OutcomeForm:
@@ -124,6 +142,9 @@ def _outcome_form(page: services.CallPage, data: Any = None) -> OutcomeForm:
         data,
         reasons=page.reasons,
         offers=[(o.code, o.label) for o in page.offers],
+        questions=page.questions,
+        last_attempt=page.last_attempt,
+        today=timezone.localdate(),
         initial={
             "expected_version": page.task.version,
             "reason_code": page.reason_code if page.reason_code in dict(page.reasons) else "",
@@ -131,17 +152,35 @@ def _outcome_form(page: services.CallPage, data: Any = None) -> OutcomeForm:
     )
 
 
+def _call_context(
+    request: HttpRequest, page: services.CallPage, form: OutcomeForm | None = None, **extra: Any
+) -> dict[str, Any]:
+    query = _queue_query(request)
+    next_id = None
+    if page.mine and not page.can_log:  # the call is finished: offer the next one
+        next_id = queue.next_task(
+            _user(request), query, after=page.task.pk, today=timezone.localdate()
+        )
+    return {
+        "page": page,
+        "form": form or _outcome_form(page),
+        "queue_params": query.params(),
+        "next_id": next_id,
+        **extra,
+    }
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def call(request: HttpRequest, task_id: int) -> HttpResponseBase:
     if request.method == "POST" and request.POST.get("action") == REVEAL_PHONE:
         page = services.call_page(_user(request), task_id, lang=_lang(), reveal=True)
-        context = {"page": page, "form": _outcome_form(page)}
+        context = _call_context(request, page)
         return _phone_shown(request, page.sheet, "workbench/call.html", context)
     if request.method == "POST":
         return _log_outcome(request, task_id)
     page = services.call_page(_user(request), task_id, lang=_lang())
-    return render(request, "workbench/call.html", {"page": page, "form": _outcome_form(page)})
+    return render(request, "workbench/call.html", _call_context(request, page))
 
 
 def _phone_shown(
@@ -172,6 +211,9 @@ def _log_outcome(request: HttpRequest, task_id: int) -> HttpResponseBase:
                 promised_return_date=data["promised_return_date"],
                 notes=data["notes"],
                 expected_version=data["expected_version"],
+                callback_at=form.callback_at(),
+                answers=form.answers(),
+                questionnaire=page.questionnaire,
             )
         except StaleWrite:
             status = 409
@@ -183,23 +225,45 @@ def _log_outcome(request: HttpRequest, task_id: int) -> HttpResponseBase:
             error = services.not_allowed_message(exc.code)
         except OfferOverBudget as exc:
             error = exc.detail
+        except ContactRuleBroken as exc:
+            error = exc.detail
         except InvalidChoice:
             error = _("This reason or offer is no longer offered for this call: reload the page.")
         else:
             return _saved(request, task)
-    context = {"page": page, "form": form, "error": error}
+    context = _call_context(request, page, form, error=error)
     template = "workbench/_outcome.html" if request.htmx else "workbench/call.html"  # type: ignore[attr-defined]
     return render(request, template, context, status=status)
 
 
 def _saved(request: HttpRequest, task: CallTask) -> HttpResponseBase:
+    """After a save: "save and next" goes to the next open call of the queue the agent works
+    (or back to the queue when none is left); a plain save shows the saved state."""
     notice = _("Outcome saved.")
+    query = _queue_query(request)
+    params = query.params()
+    if request.POST.get("next"):
+        following = queue.next_task(
+            _user(request), query, after=task.pk, today=timezone.localdate()
+        )
+        messages.success(request, notice)
+        if following is None:
+            messages.info(request, _("No open call left in this queue."))
+            target = reverse("calls")
+        else:
+            target = reverse("call", args=[following])
+        target = f"{target}?{params}" if params else target
+        if request.htmx:  # type: ignore[attr-defined]
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = target
+            return response
+        return redirect(target)
     if not request.htmx:  # type: ignore[attr-defined]
         messages.success(request, notice)
-        return redirect("call", task_id=task.pk)
+        target = reverse("call", args=[task.pk])
+        return redirect(f"{target}?{params}" if params else target)
     page = services.call_page(_user(request), task.pk, lang=_lang())
-    context = {"page": page, "form": _outcome_form(page), "notice": notice}
-    return render(request, "workbench/_outcome.html", context)
+    return render(request, "workbench/_outcome.html", _call_context(request, page, notice=notice))
 
 
 @login_required
