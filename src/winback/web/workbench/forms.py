@@ -164,7 +164,9 @@ class BulkForm(forms.Form):
         choices=(("add_to_round", "add_to_round"), ("export", "export")),
         widget=forms.HiddenInput,
     )
-    scope = forms.ChoiceField(label=_("Apply to"), choices=SCOPES, initial="selected")
+    scope = forms.ChoiceField(
+        label=_("Apply to"), choices=SCOPES, initial="selected", widget=forms.RadioSelect
+    )
     c = forms.Field(required=False, widget=forms.MultipleHiddenInput)  # the ticked customers
     round = forms.TypedChoiceField(label=_("Round"), required=False, coerce=int, empty_value=None)
     agent = forms.TypedChoiceField(
