@@ -303,7 +303,9 @@ class SavedSegment(models.Model):
         verbose_name = _("saved segment")
         verbose_name_plural = _("saved segments")
         constraints = [
-            models.UniqueConstraint(fields=["owner", "page", "name"], name="segment_owner_page_name")
+            models.UniqueConstraint(
+                fields=["owner", "page", "name"], name="segment_owner_page_name"
+            )
         ]
         indexes = [models.Index(fields=["page", "shared"])]
 
