@@ -39,6 +39,7 @@ from winback.app.imports import uploads
 from winback.app.rounds.service import log_contact
 from winback.app.settings.profile import set_profile
 from winback.store.accounts.models import AuditLog, User
+from winback.store.customers.models import SavedSegment
 from winback.store.imports.models import ImportBatch
 from winback.store.programme.models import ContactAttempt, Round, RoundMember, RoundStatus
 from winback.web import middleware
@@ -96,6 +97,9 @@ NOT_A_PAGE = {
     "settings/users/<int:user_id>/active/": 405,
     "reports/<str:month>/refresh/": 405,
     "customers/export/": 405,
+    "lists/<str:which>/segments/": 405,
+    "lists/<str:which>/bulk/": 405,
+    "segments/<int:segment_id>/delete/": 405,
 }
 
 
@@ -151,8 +155,13 @@ def populate() -> Fixture:
     waiting = uploads.save_upload(world.admin, "orders", "orders.csv", rows)
     imported = uploads.save_upload(world.admin, "orders", "orders.csv", rows)
     uploads._save_job(uploads.Job(token=imported.token, status="done", batch_id=batch.pk))
+    segment = SavedSegment.objects.create(
+        owner=world.supervisor, page="customers", name="lost", query={"stage": "lost"}
+    )
     ids = lambda *objs: tuple(str(o.pk) for o in objs)  # noqa: E731
     params = {
+        "which": ("customers", "warnings"),
+        "segment_id": ids(segment),
         "task_id": ids(world.task_mine, world.task_theirs),
         "customer_id": ids(world.mine, world.theirs),
         "round_id": ids(world.round, past),
@@ -296,6 +305,8 @@ def test_every_route_is_covered() -> None:
         "month",
         "lang",
         "fmt",
+        "which",
+        "segment_id",
     }
     assert names <= known, f"fill these path parameters in populate(): {sorted(names - known)}"
     assert set(NOT_A_PAGE) <= set(routes())

@@ -20,19 +20,21 @@ from typing import Any
 import polars as pl
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from winback.app.accounts import permissions
-from winback.app.analysis.selectors import filter_snapshots, latest_run
-from winback.app.customers.pages import CustomerFilters, stage_label, status_label
+from winback.app.customers.lists import (
+    CUSTOMERS,
+    LISTS,
+    CustomerFilters,
+    list_rows,
+    spend_by_customer,
+)
+from winback.app.customers.pages import STAGE_LABELS, STATUS_LABELS
 from winback.programme.privacy import mask_phone
-from winback.redaction import redact
 from winback.spreadsheet_safety import guard_frame
 from winback.store.accounts.models import AuditLog, User
-from winback.store.analysis.models import CustomerSnapshot
-from winback.store.customers.models import Customer
 from winback.store.export import rounded_scores
 
 FORMATS = ("csv", "xlsx")
@@ -64,79 +66,94 @@ def max_rows() -> int:
     return int(settings.WINBACK_EXPORT_MAX_ROWS)
 
 
-def _filtered(filters: CustomerFilters) -> tuple[QuerySet[Any], str]:
-    """The customer list's rows as in the workbench list (latest analysis), and its date."""
-    run = latest_run()
+def _records(
+    filters: CustomerFilters, limit: int, which: str
+) -> tuple[list[dict[str, Any]], int, str]:
+    """At most ``limit`` rows of the list as shown (its filters, sort and selection) as plain
+    values (phones masked), the match count and the analysis date."""
+    rows, run = list_rows(filters, which=which)
+    as_of = run.as_of.isoformat() if run else ""
     if run is None:
-        rows: QuerySet[Any] = Customer.objects.filter(is_stub=False)
-        if filters.q:
-            rows = rows.filter(external_id__icontains=filters.q)
-        return rows.order_by("external_id"), ""
-    snaps = filter_snapshots(
-        CustomerSnapshot.objects.filter(as_of=run.as_of), **filters.snapshot_filters()
-    )
-    if filters.q:
-        snaps = snaps.filter(customer__external_id__icontains=filters.q)
-    return snaps.order_by("tier", "-churn_score", "customer__external_id"), run.as_of.isoformat()
-
-
-def _records(filters: CustomerFilters, limit: int) -> tuple[list[dict[str, Any]], int, str]:
-    """At most ``limit`` rows as plain values (phones masked), the match count, the as-of."""
-    rows, as_of = _filtered(filters)
-    if rows.model is Customer:
-        values = rows.values_list("external_id", "name", "phone")[:limit]
+        values = rows.values_list("pk", "external_id", "name", "phone")[:limit]
         records = [
-            {"id": i, "name": n, "phone": p, "stage": "", "status": "", "tier": None, "score": None}
-            for i, n, p in values
+            {"pk": pk, "id": i, "name": n, "phone": p, "stage": "", "status": "", "tier": None}
+            for pk, i, n, p in values
         ]
     else:
-        fields = ("customer__external_id", "customer__name", "customer__phone", "stage", "status")
-        snaps = list(rows.values_list(*fields, "tier", "churn_score", "days_since_last")[:limit])
-        # The score as the score export, the API and the customer sheet show it.
-        churn = pl.DataFrame(
-            {"churn_score": [v[6] for v in snaps]}, schema={"churn_score": pl.Float64}
+        fields = (
+            "customer_id",
+            "customer__external_id",
+            "customer__name",
+            "customer__phone",
+            "stage",
+            "status",
+            "tier",
+            "churn_score",
+            "churn_probability",
+            "clv_365",
+            "days_since_last",
         )
-        scores = rounded_scores(churn)["churn_score"].to_list()
-        records = [
-            {
-                "id": i,
-                "name": n,
-                "phone": p,
-                "stage": stage_label(st),
-                "status": status_label(su),
-                "tier": tier,
-                "score": score,
-                "days": days,
-            }
-            for (i, n, p, st, su, tier, _raw, days), score in zip(snaps, scores, strict=True)
-        ]
-    matched = len(records) if len(records) < limit else rows.count()
+        snaps = pl.DataFrame(
+            list(rows.values_list(*fields)[:limit]),
+            schema={
+                "pk": pl.Int64(),
+                "id": pl.String(),
+                "name": pl.String(),
+                "phone": pl.String(),
+                "stage": pl.String(),
+                "status": pl.String(),
+                "tier": pl.Int64(),
+                "churn_score": pl.Float64(),
+                "churn_probability": pl.Float64(),
+                "clv_365": pl.Float64(),
+                "days": pl.Int64(),
+            },
+            orient="row",
+        )
+        # The scores as the score export, the API and the customer sheet show them.
+        scores = rounded_scores(snaps.select("churn_score", "churn_probability", "clv_365"))
+        records = (
+            snaps.drop("churn_score", "churn_probability", "clv_365")
+            .hstack(scores)
+            .with_columns(
+                stage=pl.col("stage").replace_strict(
+                    {k: str(v) for k, v in STAGE_LABELS.items()}, default=pl.col("stage")
+                ),
+                status=pl.col("status").replace_strict(
+                    {k: str(v) for k, v in STATUS_LABELS.items()}, default=pl.col("status")
+                ),
+            )
+            .to_dicts()
+        )
+    spend = spend_by_customer([r["pk"] for r in records], run.as_of if run else None)
     for record in records:
         record["phone"] = mask_phone(record["phone"]) or ""
+        record.update(spend.get(record["pk"], {"total": 0.0, "recent": 0.0}))
+    matched = len(records) if len(records) < limit else rows.count()
     return records, matched, as_of
 
 
 def _frame(records: list[dict[str, Any]], as_of: str) -> pl.DataFrame:
     """The file's columns with translated headers, formula-looking text quoted."""
-    columns: dict[str, list[Any]] = {
-        _("Customer id"): [r["id"] for r in records],
-        _("Name"): [r["name"] for r in records],
-        _("Phone"): [r["phone"] for r in records],
-        _("Stage"): [r["stage"] for r in records],
-        _("Status"): [r["status"] for r in records],
-        _("Tier"): [r["tier"] for r in records],
-        _("Churn score"): [r["score"] for r in records],
-        _("Days since last purchase"): [r.get("days") for r in records],
-        _("Analysis date"): [as_of] * len(records),
-    }
-    schema = {
-        _("Tier"): pl.Int64,
-        _("Churn score"): pl.Float64,
-        _("Days since last purchase"): pl.Int64,
+    columns: dict[str, tuple[str, pl.DataType]] = {
+        "id": (_("Customer id"), pl.String()),
+        "name": (_("Name"), pl.String()),
+        "phone": (_("Phone"), pl.String()),
+        "stage": (_("Stage"), pl.String()),
+        "status": (_("Status"), pl.String()),
+        "tier": (_("Tier"), pl.Int64()),
+        "churn_score": (_("Churn score"), pl.Float64()),
+        "churn_probability": (_("Churn probability"), pl.Float64()),
+        "clv_365": (_("Predicted 12-month value (yuan)"), pl.Float64()),
+        "total": (_("Total spend (yuan)"), pl.Float64()),
+        "recent": (_("Spend in the last 12 months (yuan)"), pl.Float64()),
+        "days": (_("Days since last purchase"), pl.Int64()),
     }
     frame = pl.DataFrame(
-        columns, schema={k: schema.get(k, pl.String) for k in columns}, strict=False
-    )
+        {label: [r.get(key) for r in records] for key, (label, _t) in columns.items()},
+        schema={label: dtype for label, dtype in columns.values()},
+        strict=False,
+    ).with_columns(pl.lit(as_of).alias(_("Analysis date")))
     return guard_frame(frame)
 
 
@@ -180,14 +197,18 @@ def export_flags(user: User | None, *, rows: int, capped: bool) -> tuple[int, li
     return today, reasons
 
 
-def export_customers(user: User, filters: CustomerFilters, fmt: str) -> ExportFile:
-    """The filtered customer list as a file; 403 for agents; capped, masked, audited."""
+def export_customers(
+    user: User, filters: CustomerFilters, fmt: str, *, which: str = CUSTOMERS
+) -> ExportFile:
+    """The filtered customer or early-warning list (or the ticked customers in it) as a file,
+    in the list's order; 403 for agents; capped, masked, audited. The early-warning list is a
+    contact list: only customers the contact gate lets through are in it."""
     if not permissions.is_staff_role(user):
         raise PermissionDenied
-    if fmt not in FORMATS:
+    if fmt not in FORMATS or which not in LISTS:
         raise ExportRefused(fmt)
     cap = max_rows()
-    records, matched, as_of = _records(filters, cap)
+    records, matched, as_of = _records(filters, cap, which)
     frame = _frame(records, as_of)
     content = _csv(frame) if fmt == "csv" else _xlsx(frame)
     capped = matched > len(records)
@@ -202,12 +223,8 @@ def export_customers(user: User, filters: CustomerFilters, fmt: str) -> ExportFi
             "rows": len(records),
             "matched": matched,
             "cap": cap,
-            "filters": {
-                "stage": filters.stage,
-                "status": filters.status,
-                "tier": filters.tier,
-                "q": redact(filters.q),  # a search never puts a phone in the log
-            },
+            "list": which,
+            "filters": filters.audit(),  # a search never puts a phone in the log
             "as_of": as_of,
             "exports_today": today,
             "flags": reasons,
@@ -217,7 +234,7 @@ def export_customers(user: User, filters: CustomerFilters, fmt: str) -> ExportFi
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return ExportFile(
         content=content,
-        filename=f"customers-{stamp}.{fmt}",
+        filename=f"{which}-{stamp}.{fmt}",
         content_type=CONTENT_TYPES[fmt],
         rows=len(records),
         matched=matched,

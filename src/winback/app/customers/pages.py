@@ -14,8 +14,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, Max, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, Max, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
@@ -23,10 +22,8 @@ from django.utils.translation import gettext_lazy as _
 from winback.app.accounts import permissions
 from winback.app.analysis.rows import shown_scores
 from winback.app.analysis.selectors import (
-    filter_snapshots,
     history_notice,
     latest_run,
-    warning_precision_rows,
 )
 from winback.app.analysis.wording import action_text, signals_text
 from winback.app.contacts import gate
@@ -470,70 +467,7 @@ def task_for_logging(user: User, task_id: int) -> CallTask:
     return task
 
 
-# --- supervisors: the customer list and the dashboard ----------------------------------------
-@dataclass
-class CustomerFilters:
-    stage: str = ""
-    status: str = ""
-    tier: int | None = None
-    q: str = ""
-    customer_type: str = ""
-    rfm_octant: str = ""
-    store: str = ""
-
-    def snapshot_filters(self) -> dict[str, Any]:
-        """The filters that narrow the latest analysis's rows (the search aside)."""
-        return {
-            "stage": self.stage,
-            "status": self.status,
-            "tier": self.tier,
-            "customer_type": self.customer_type,
-            "rfm_octant": self.rfm_octant,
-            "store": self.store,
-        }
-
-
-def customers_page(filters: CustomerFilters, page_number: str | int | None) -> dict[str, Any]:
-    """Customers with their latest snapshot, filtered and paginated (masked phones)."""
-    run = latest_run()
-    rows: QuerySet[Any]
-    if run is None:
-        rows = Customer.objects.filter(is_stub=False).order_by("external_id")
-        if filters.q:
-            rows = rows.filter(external_id__icontains=filters.q)
-    else:
-        rows = filter_snapshots(
-            CustomerSnapshot.objects.filter(as_of=run.as_of).select_related("customer"),
-            **filters.snapshot_filters(),
-        )
-        if filters.q:
-            rows = rows.filter(customer__external_id__icontains=filters.q)
-        rows = rows.order_by("tier", "-churn_score", "customer__external_id")
-    page: Page[Any] = Paginator(rows, PAGE_SIZE).get_page(page_number)
-    shown = _page_scores(page)
-    items = []
-    for row in page.object_list:
-        customer = row if isinstance(row, Customer) else row.customer
-        snapshot = None if isinstance(row, Customer) else row
-        items.append(
-            {
-                "customer": customer,
-                "snapshot": snapshot,
-                "scores": shown.get(snapshot.pk, {}) if snapshot else {},
-                "phone": mask_phone(customer.phone) or "",
-                "stage": stage_label(snapshot.stage) if snapshot else "",
-                "status": status_label(snapshot.status) if snapshot else "",
-            }
-        )
-    return {"run": run, "page": page, "items": items, "history": history_notice(run)}
-
-
-def _page_scores(page: Page[Any]) -> dict[int, dict[str, Any]]:
-    """The page's snapshots as shown (one rounding rule), by snapshot id."""
-    snaps = [row for row in page.object_list if isinstance(row, CustomerSnapshot)]
-    return {s.pk: shown for s, shown in zip(snaps, shown_scores(snaps), strict=True)}
-
-
+# --- supervisors: the dashboard (the lists are in :mod:`.lists`) ------------------------------
 def stage_trend_svg(history: list[dict[str, Any]], lang: str) -> str:
     """Customers by stage at each month end (the report's chart), cached per data and language."""
     runs = [
@@ -552,51 +486,6 @@ def stage_trend_svg(history: list[dict[str, Any]], lang: str) -> str:
         return to_svg(chart) if chart is not None else ""
 
     return str(cache.get_or_set(f"workbench:stage-trend:{digest}", draw, timeout=24 * 3600))
-
-
-def early_warnings(
-    filters: CustomerFilters, page_number: str | int | None, *, lang: str
-) -> dict[str, Any]:
-    """Customers the latest analysis flagged early, with their warning signs and next action."""
-    run = latest_run()
-    flagged = (
-        CustomerSnapshot.objects.filter(as_of=run.as_of, early_warning=True)
-        if run
-        else CustomerSnapshot.objects.none()
-    )
-    # An early warning asks for an action: customers the contact gate stops are left out.
-    if run:
-        flagged = flagged.exclude(
-            customer_id__in=gate.blocked_ids(
-                list(flagged.values_list("customer_id", flat=True)), on=gate.today()
-            )
-        )
-    rows = filter_snapshots(flagged, **filters.snapshot_filters())
-    if filters.q:
-        rows = rows.filter(customer__external_id__icontains=filters.q)
-    rows = rows.select_related("customer").order_by(
-        F("tier").asc(nulls_last=True), "-churn_score", "customer__external_id"
-    )
-    page: Page[Any] = Paginator(rows, PAGE_SIZE).get_page(page_number)
-    shown = _page_scores(page)
-    items = [
-        {
-            "customer": snap.customer,
-            "snapshot": snap,
-            "scores": shown.get(snap.pk, {}),
-            "stage": stage_label(snap.stage),
-            "signals": signals_text(snap.top_signals, lang),
-            "action": action_text(snap.retention_action, lang),
-        }
-        for snap in page.object_list  # one page: at most PAGE_SIZE rows
-    ]
-    return {
-        "run": run,
-        "page": page,
-        "items": items,
-        "history": history_notice(run),
-        "precision": warning_precision_rows(run),
-    }
 
 
 def dashboard(*, lang: str = "zh-hans") -> dict[str, Any]:
@@ -648,3 +537,15 @@ def _in_order(counts: dict[str, int], order: list[str], label: Any) -> list[tupl
     """Known codes in lifecycle order, then any others as stored."""
     codes = sorted(counts, key=lambda c: order.index(c) if c in order else len(order))
     return [(label(c), counts[c]) for c in codes]
+
+
+# The lists moved to :mod:`winback.app.customers.lists`; these names stay importable from here.
+_MOVED = ("CustomerFilters", "customers_page", "early_warnings")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        from winback.app.customers import lists
+
+        return getattr(lists, name)
+    raise AttributeError(name)

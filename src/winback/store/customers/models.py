@@ -280,3 +280,34 @@ class ContactLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.outcome} {self.occurred_date}"
+
+
+class SavedSegment(models.Model):
+    """A list's filters and sort saved under a name by a workbench user, to reapply later.
+
+    ``page`` says which list (``customers`` or ``warnings``); ``query`` holds the list's own
+    query parameters (filters and sort) exactly as the list reads them. A shared segment is
+    listed for the whole team; only its owner may delete it."""
+
+    owner = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="saved_segments"
+    )
+    page = models.CharField(_("list"), max_length=16)
+    name = models.CharField(_("name"), max_length=80)
+    query = models.JSONField(_("filters"), default=dict, blank=True)
+    shared = models.BooleanField(_("shared with the team"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("saved segment")
+        verbose_name_plural = _("saved segments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "page", "name"], name="segment_owner_page_name"
+            )
+        ]
+        indexes = [models.Index(fields=["page", "shared"])]
+
+    def __str__(self) -> str:
+        return self.name

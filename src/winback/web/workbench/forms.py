@@ -18,7 +18,7 @@ from winback.programme.contacts import PROMISE_HORIZON_DAYS
 from winback.store.customers.models import ContactOutcome
 
 if TYPE_CHECKING:
-    from winback.app.customers.pages import CustomerFilters
+    from winback.app.customers.lists import CustomerFilters
 
 # Django's forms end each label with gettext(":"), which Django's own Chinese catalogue leaves
 # half-width; naming it here puts it in the project catalogue, translated as a full-width colon.
@@ -190,6 +190,8 @@ class CustomerFilterForm(forms.Form):
     customer_type = forms.ChoiceField(label=_("Customer type"), required=False)
     rfm_octant = forms.ChoiceField(label=_("RFM octant"), required=False)
     store = forms.ChoiceField(label=_("Store"), required=False)
+    prospects = forms.BooleanField(label=_("Include prospects"), required=False)
+    sort = forms.CharField(required=False, max_length=16, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         from winback.analytics.segments import OCTANTS
@@ -218,11 +220,12 @@ class CustomerFilterForm(forms.Form):
 
     def filters(self) -> CustomerFilters:
         """The filters chosen (none when the form is unbound or not valid)."""
-        from winback.app.customers.pages import CustomerFilters
+        from winback.app.customers.lists import SORT_KEYS, CustomerFilters
 
         if not self.is_bound or not self.is_valid():
             return CustomerFilters()
         data = self.cleaned_data
+        sort = (data.get("sort") or "").strip()
         return CustomerFilters(
             stage=data.get("stage") or "",
             status=data.get("status") or "",
@@ -231,15 +234,72 @@ class CustomerFilterForm(forms.Form):
             customer_type=data.get("customer_type") or "",
             rfm_octant=data.get("rfm_octant") or "",
             store=data.get("store") or "",
+            sort=sort if sort.lstrip("-") in SORT_KEYS else "",
+            prospects=bool(data.get("prospects")),
         )
 
 
 class WarningFilterForm(CustomerFilterForm):
-    """The customer filters without status: every flagged customer is active or at risk."""
+    """The customer filters without status (every flagged customer is active or at risk) and
+    without the prospects switch (a prospect is never flagged)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         del self.fields["status"]
+        del self.fields["prospects"]
+
+
+class SegmentForm(forms.Form):
+    """Save the list's current filters and sort under a name."""
+
+    name = forms.CharField(label=_("Segment name"), max_length=80)
+    shared = forms.BooleanField(label=_("Share with the team"), required=False)
+
+
+class BulkForm(forms.Form):
+    """A bulk action on the list: on the ticked customers or on the whole filtered list."""
+
+    SCOPES = (("selected", _("Ticked customers")), ("all", _("The whole filtered list")))
+
+    action = forms.ChoiceField(
+        choices=(("add_to_round", "add_to_round"), ("export", "export")),
+        widget=forms.HiddenInput,
+    )
+    scope = forms.ChoiceField(
+        label=_("Apply to"), choices=SCOPES, initial="selected", widget=forms.RadioSelect
+    )
+    c = forms.Field(required=False, widget=forms.MultipleHiddenInput)  # the ticked customers
+    round = forms.TypedChoiceField(label=_("Round"), required=False, coerce=int, empty_value=None)
+    agent = forms.TypedChoiceField(
+        label=_("Assign to"), required=False, coerce=int, empty_value=None
+    )
+    format = forms.ChoiceField(
+        required=False, choices=(("csv", "CSV"), ("xlsx", "XLSX")), initial="csv"
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        rounds: list[tuple[int, str]],
+        agents: list[tuple[int, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        fields = self.fields
+        for name, options in (
+            ("round", [(pk, label) for pk, label in rounds]),
+            ("agent", [("", _("Least busy agents")), *agents]),
+        ):
+            field = fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = options
+
+    def clean_c(self) -> list[int]:
+        ticked = self.cleaned_data.get("c") or []
+        try:
+            return [int(v) for v in ticked]
+        except (TypeError, ValueError):
+            raise forms.ValidationError(_("Not a customer of this list."), code="invalid") from None
 
 
 class QueueFilterForm(forms.Form):

@@ -31,8 +31,8 @@ from winback.app.accounts import permissions
 from winback.app.accounts.permissions import staff_required
 from winback.app.contacts.offer_budget import OfferOverBudget
 from winback.app.contacts.service import ContactRuleBroken, InvalidChoice
+from winback.app.customers import lists, queue
 from winback.app.customers import pages as services
-from winback.app.customers import queue
 from winback.app.customers.queue import QueueQuery
 from winback.app.rounds.service import ContactNotAllowed, StaleWrite, log_contact
 from winback.store.accounts.models import User
@@ -44,6 +44,7 @@ from winback.web.workbench.forms import (
     SignInForm,
     WarningFilterForm,
 )
+from winback.web.workbench.views_lists import list_context
 
 LANGUAGE_CODES = ("zh-hans", "en")
 REVEAL_PHONE = "reveal_phone"  # the POST action that shows a full phone number
@@ -284,15 +285,8 @@ def customer(request: HttpRequest, customer_id: int) -> HttpResponse:
 @require_GET
 def customers(request: HttpRequest) -> HttpResponse:
     form = CustomerFilterForm(request.GET or None)
-    data = services.customers_page(form.filters(), request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {
-        "form": form,
-        "query": query.urlencode(),
-        "export_fields": [(name, value) for name, values in query.lists() for value in values],
-        **data,
-    }
+    data = lists.customers_page(form.filters(), request.GET.get("page"))
+    context = {**list_context(request, lists.CUSTOMERS, form, data["sort"]), **data}
     template = "workbench/_customer_rows.html" if request.htmx else "workbench/customers.html"  # type: ignore[attr-defined]
     return render(request, template, context)
 
@@ -307,13 +301,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 def warnings(request: HttpRequest) -> HttpResponse:
     form = WarningFilterForm(request.GET or None)
-    filters = form.filters()
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {
-        "form": form,
-        "query": query.urlencode(),
-        **services.early_warnings(filters, request.GET.get("page"), lang=_lang()),
-    }
+    data = lists.early_warnings(form.filters(), request.GET.get("page"), lang=_lang())
+    context = {**list_context(request, lists.WARNINGS, form, data["sort"]), **data}
     template = "workbench/_warning_rows.html" if request.htmx else "workbench/warnings.html"  # type: ignore[attr-defined]
     return render(request, template, context)
