@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.core.cache import cache
@@ -39,7 +39,7 @@ from winback.programme.replan import reason_in_force
 from winback.reporting.charts import stage_chart, to_svg
 from winback.reporting.metrics import stage_history
 from winback.store.accounts.models import AuditLog, User
-from winback.store.analysis.models import AnalysisRun, CustomerSnapshot
+from winback.store.analysis.models import CustomerSnapshot
 from winback.store.customers.models import (
     ContactChannel,
     ContactLog,
@@ -50,7 +50,7 @@ from winback.store.customers.models import (
     Order,
     OrderLine,
 )
-from winback.store.programme.models import CallTask, Round, RoundMember, TaskStatus
+from winback.store.programme.models import CallTask, RoundMember, TaskStatus
 from winback.vocabulary import CustomerType, Stage, Status
 
 PAGE_SIZE = 50
@@ -584,54 +584,3 @@ def early_warnings(
         "history": history_notice(run),
         "precision": warning_precision_rows(run),
     }
-
-
-def dashboard(*, lang: str = "zh-hans") -> dict[str, Any]:
-    """Headline counts of the latest analysis, the 12-month stage trend (the monthly report's
-    chart), the early-warning alert, and the rounds with their task progress."""
-    run = latest_run()
-    counts: dict[str, dict[str, int]] = run.counts if run and isinstance(run.counts, dict) else {}
-    history: list[dict[str, Any]] = (
-        [
-            dict(row)
-            for row in AnalysisRun.objects.filter(as_of__gt=run.as_of - timedelta(days=400))
-            .order_by("as_of")
-            .values("as_of", "counts")
-        ]
-        if run
-        else []
-    )
-    rounds = list(Round.objects.order_by("-month", "-pk")[:24])
-    tasks = _grouped(CallTask.objects.values_list("round_id", "status"))
-    members = _grouped(RoundMember.objects.values_list("round_id", "arm"))
-    return {
-        "run": run,
-        "history": history_notice(run),
-        "trend_svg": stage_trend_svg(history, lang),
-        "early_warnings": int(counts.get("early_warning", {}).get("true", 0)),
-        "stages": _in_order(counts.get("stage", {}), list(STAGE_LABELS), stage_label),
-        "statuses": _in_order(counts.get("status", {}), list(STATUS_LABELS), status_label),
-        "tiers": list(counts.get("tier", {}).items()),
-        "rounds": [
-            {
-                "round": r,
-                "treated": members.get((r.pk, "treated"), 0),
-                "control": members.get((r.pk, "control"), 0),
-                "open": tasks.get((r.pk, TaskStatus.OPEN.value), 0),
-                "done": tasks.get((r.pk, TaskStatus.DONE.value), 0),
-                "closed": tasks.get((r.pk, TaskStatus.CLOSED.value), 0),
-            }
-            for r in rounds
-        ],
-    }
-
-
-def _grouped(pairs: QuerySet[Any]) -> dict[tuple[int, str], int]:
-    """Row counts per (round, value) in one GROUP BY query."""
-    return {(r, v): n for r, v, n in pairs.order_by().annotate(n=Count("pk"))}
-
-
-def _in_order(counts: dict[str, int], order: list[str], label: Any) -> list[tuple[str, int]]:
-    """Known codes in lifecycle order, then any others as stored."""
-    codes = sorted(counts, key=lambda c: order.index(c) if c in order else len(order))
-    return [(label(c), counts[c]) for c in codes]
