@@ -104,10 +104,10 @@ def test_money_board_drill_down_and_scorecard_in_both_languages_and_widths(
                 assert html_lang == ("en" if lang == "en" else "zh-hans"), (lang, name)
                 if lang == "en":
                     assert words[name] in page.inner_text("body"), name
-                assert page.evaluate(OVERFLOW) == [], (lang, width, name)
                 page.screenshot(
                     path=str(shots / f"money-{name}-{lang}-{width}.png"), full_page=True
                 )
+                assert page.evaluate(OVERFLOW) == [], (lang, width, name)
     # the board's figures are there, with the finding in words
     page.goto(pages["board"])
     assert page.locator("#money-figures tr[data-figure=net]").count() == 1

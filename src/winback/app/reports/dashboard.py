@@ -73,7 +73,7 @@ def dashboard(
         "statuses": _in_order(counts.get("status", {}), list(STATUS_LABELS), status_label),
         "tiers": list(counts.get("tier", {}).items()),
         "money": money,
-        "months": report_months(today),
+        "months": sorted({*report_months(today), month}, reverse=True),
         "rounds": [
             {
                 "round": r,

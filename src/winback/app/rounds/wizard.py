@@ -252,8 +252,8 @@ def round_board(rnd: Round, *, as_of: date, lang: str) -> dict[str, Any]:
     }
     rlang = report_lang(lang)
     charts = {}
-    # A round nobody has come back from yet has nothing to draw: every interval is a point at
-    # zero. The board says "no outcomes yet" instead of an empty chart.
+    # A round just started (no look matured, nobody back yet) has nothing to draw: the board
+    # says "no outcomes yet" instead of an empty interval chart.
     outcomes_yet = has_outcomes(status)
     for name, build in (("uplift", rounds_chart), ("spend", lift_chart)):
         chart = build(report, rlang) if outcomes_yet else None
