@@ -228,6 +228,7 @@ def test_attempts_reached_and_completed_are_counted_one_way(world: World) -> Non
     assert "Contact attempts: every call made" in page or "联系尝试" in page
 
 
+@pytest.mark.slow
 def test_agent_drill_down_lists_their_calls_with_links(world: World) -> None:
     from winback.store.customers.models import Order
 

@@ -73,6 +73,7 @@ _NO_MONEY: dict[str, Any] = {
 }
 
 
+@pytest.mark.slow
 def test_the_programme_money_costs_the_same_queries_per_round() -> None:
     """The money reads each round of the twelve months as the report does (a handful of
     aggregates per round, whatever its size): the cost per round is a constant."""
