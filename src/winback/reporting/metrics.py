@@ -102,8 +102,13 @@ class ReportInputs:
 def build_report(inputs: ReportInputs) -> dict[str, Any]:
     """Every section's figures and tables (tables are Polars frames)."""
     run_by_day = {r["as_of"]: r for r in inputs.runs}
-    looks = round_table(inputs.rounds)
-    estimates = estimate_table(inputs.rounds)
+    money = money_section(
+        inputs.rounds,
+        inputs.window,
+        hoped_effect=inputs.hoped_effect,
+        gross_margin=inputs.gross_margin,
+    )
+    looks, estimates = money["looks"], money["rounds"]
     flows = _current_flow(inputs)
     return {
         "month": inputs.window.label,
@@ -115,13 +120,7 @@ def build_report(inputs: ReportInputs) -> dict[str, Any]:
         "taxonomy": inputs.taxonomy,
         "playbooks": inputs.playbooks,
         "simulated_sections": simulated_sections(inputs),
-        "verdict": verdict(
-            estimates,
-            controls_per_month=controls_per_month(estimates, inputs.window),
-            hoped_effect=hoped_net_per_treated(
-                looks, estimates, inputs.hoped_effect, inputs.gross_margin
-            ),
-        ),
+        "verdict": money["verdict"],
         "kpis": kpi_table(
             run_by_day[inputs.current_as_of]["counts"],
             _counts(run_by_day, inputs.previous_as_of),
@@ -143,11 +142,36 @@ def build_report(inputs: ReportInputs) -> dict[str, Any]:
         },
         "history": history_notice(run_by_day[inputs.current_as_of].get("model")),
         "agents": agent_effort(inputs.agents, inputs.ratings),
-        "roi": roi_table(estimates),
+        "roi": money["roi"],
         "offers": offer_table(inputs.rounds),
         "programme_holdout": programme_holdout(inputs.programme_holdout),
         "audit": audit_summary(run_by_day[inputs.current_as_of]["audit"]),
         "quality": data_quality(inputs.imports),
+    }
+
+
+def money_section(
+    statuses: list[dict[str, Any]],
+    window: MonthWindow,
+    *,
+    hoped_effect: float | None,
+    gross_margin: float,
+) -> dict[str, Any]:
+    """The report's money: the rounds' looks, their estimates at the pre-registered horizon
+    (revenue per customer, incremental margin, cost, net and ROI with intervals), the ROI table
+    and the programme verdict pooling the matured ones, from ``round_status`` results. The
+    monthly report and the workbench's money view both read these, so they cannot differ."""
+    looks = round_table(statuses)
+    estimates = estimate_table(statuses)
+    return {
+        "looks": looks,
+        "rounds": estimates,
+        "roi": roi_table(estimates),
+        "verdict": verdict(
+            estimates,
+            controls_per_month=controls_per_month(estimates, window),
+            hoped_effect=hoped_net_per_treated(looks, estimates, hoped_effect, gross_margin),
+        ),
     }
 
 

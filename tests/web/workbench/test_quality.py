@@ -41,6 +41,11 @@ def world() -> World:
     return w
 
 
+def scored(score: str) -> dict[str, str]:
+    """The review form with every criterion of the scorecard given ``score``."""
+    return {f"score_{c.code}": score for c in svc.scorecard().criteria}
+
+
 def signed_in(user: User) -> Client:
     client = Client()
     client.force_login(user)
@@ -52,10 +57,7 @@ def test_agents_get_403(world: World) -> None:
     attempt = ContactAttempt.objects.first()
     assert attempt is not None
     assert client.get(reverse("quality")).status_code == 403
-    assert (
-        client.post(reverse("quality_review", args=[attempt.pk]), {"rating": "5"}).status_code
-        == 403
-    )
+    assert client.post(reverse("quality_review", args=[attempt.pk]), scored("5")).status_code == 403
     assert not ContactReview.objects.exists()
 
 
@@ -99,16 +101,16 @@ def test_ratings_persist_update_and_average_per_agent(world: World) -> None:
     a2 = ContactAttempt.objects.filter(agent=world.agent2).first()
     assert a2 is not None
     url = lambda a: reverse("quality_review", args=[a.pk])  # noqa: E731
-    assert sup.post(url(a1[0]), {"rating": "2", "comments": "too quick"}).status_code == 302
-    assert sup.post(url(a1[1]), {"rating": "5"}).status_code == 302
-    assert sup.post(url(a2), {"rating": "4", "comments": "good"}).status_code == 302
+    assert sup.post(url(a1[0]), {**scored("2"), "comments": "too quick"}).status_code == 302
+    assert sup.post(url(a1[1]), scored("5")).status_code == 302
+    assert sup.post(url(a2), {**scored("4"), "comments": "good"}).status_code == 302
     # Changing one's mind updates the same review.
-    assert sup.post(url(a1[0]), {"rating": "3", "comments": "fine"}).status_code == 302
+    assert sup.post(url(a1[0]), {**scored("3"), "comments": "fine"}).status_code == 302
     assert ContactReview.objects.count() == 3
     review = ContactReview.objects.get(attempt=a1[0])
     assert (review.rating, review.comments, review.reviewer) == (3, "fine", world.supervisor)
     # A second reviewer's rating counts too.
-    signed_in(world.admin).post(url(a2), {"rating": "2"})
+    signed_in(world.admin).post(url(a2), scored("2"))
     averages = {r["agent"]: (r["reviews"], r["average"]) for r in svc.ratings_by_agent()}
     assert averages == {"agent1": (2, 4.0), "agent2": (2, 3.0)}
     page = sup.get(reverse("quality")).content.decode()
@@ -123,11 +125,11 @@ def test_invalid_ratings_are_refused(world: World) -> None:
     assert attempt is not None
     for bad in ("0", "6", "", "x"):
         response = sup.post(
-            reverse("quality_review", args=[attempt.pk]), {"rating": bad}, HTTP_HX_REQUEST="true"
+            reverse("quality_review", args=[attempt.pk]), scored(bad), HTTP_HX_REQUEST="true"
         )
         assert response.status_code == 422
     assert not ContactReview.objects.exists()
-    assert sup.post(reverse("quality_review", args=[999_999]), {"rating": "3"}).status_code == 404
+    assert sup.post(reverse("quality_review", args=[999_999]), scored("3")).status_code == 404
 
 
 def test_htmx_save_returns_the_item_and_the_new_averages(world: World) -> None:
@@ -135,7 +137,7 @@ def test_htmx_save_returns_the_item_and_the_new_averages(world: World) -> None:
     attempt = ContactAttempt.objects.filter(agent=world.agent2).first()
     assert attempt is not None
     response = sup.post(
-        reverse("quality_review", args=[attempt.pk]), {"rating": "4"}, HTTP_HX_REQUEST="true"
+        reverse("quality_review", args=[attempt.pk]), scored("4"), HTTP_HX_REQUEST="true"
     )
     page = response.content.decode()
     assert response.status_code == 200
@@ -177,7 +179,7 @@ def test_the_report_reads_the_ratings_of_the_months_contacts(world: World) -> No
     sup = signed_in(world.supervisor)
     attempts = list(ContactAttempt.objects.filter(agent=world.agent1).order_by("pk")[:3])
     for attempt, rating in zip(attempts, ("5", "4", "2"), strict=True):
-        sup.post(reverse("quality_review", args=[attempt.pk]), {"rating": rating})
+        sup.post(reverse("quality_review", args=[attempt.pk]), scored(rating))
     ratings = _ratings(metrics.month_window(date(2026, 11, 1)))
     assert sorted(ratings["rating"].to_list()) == [2, 4, 5]
     assert set(ratings["agent"].to_list()) == {"agent1"}
@@ -205,8 +207,8 @@ def test_quality_page_query_count_does_not_grow(
 ) -> None:
     sup = signed_in(world.supervisor)
     for attempt in ContactAttempt.objects.order_by("pk")[:reviews]:
-        sup.post(reverse("quality_review", args=[attempt.pk]), {"rating": "3"})
-    # session, user, latest day, sample ids, own reviews, rule overrides, attempts, averages,
-    # latest ratings
-    with django_assert_max_num_queries(9):
+        sup.post(reverse("quality_review", args=[attempt.pk]), scored("3"))
+    # session, user, latest day, sample ids, scorecard, own reviews, rule overrides, attempts,
+    # averages, criterion averages, latest ratings
+    with django_assert_max_num_queries(11):
         assert sup.get(reverse("quality")).status_code == 200

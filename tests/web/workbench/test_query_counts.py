@@ -43,17 +43,66 @@ def _more_rounds(count: int) -> None:
 
 @pytest.mark.parametrize(("extra", "rounds"), [(0, 0), (12, 4)])
 def test_dashboard_query_count_does_not_grow(
-    extra: int, rounds: int, django_assert_num_queries: NumQueries
+    extra: int, rounds: int, django_assert_num_queries: NumQueries, monkeypatch: Any
 ) -> None:
+    from winback.app.reports import dashboard
+
     world = build_world(extra_customers=extra)
     _more_rounds(rounds)
     client = Client()
     client.force_login(world.supervisor)
+    # The programme's money is the monthly report's (pinned below, per round).
+    monkeypatch.setattr(dashboard, "programme_money", lambda actor, month: _NO_MONEY)
     # session, user, latest analysis, the analyses of the last 13 months (stage trend), rounds,
-    # tasks per round and status (one GROUP BY), members per round and arm (one GROUP BY); no
-    # session write (signed in under a minute ago)
-    with django_assert_num_queries(7):
+    # tasks per round and status (one GROUP BY), members per round and arm (one GROUP BY),
+    # attempts and reached per round (one GROUP BY); no session write (signed in under a
+    # minute ago)
+    with django_assert_num_queries(8):
         assert client.get(reverse("dashboard")).status_code == 200
+
+
+_NO_MONEY: dict[str, Any] = {
+    "month": "2026-11",
+    "finding": "no_matured_rounds",
+    "figures": [],
+    "rounds": [],
+    "matured_rounds": 0,
+    "rounds_total": 0,
+    "n_treated": 0,
+    "n_control": 0,
+}
+
+
+@pytest.mark.slow
+def test_the_programme_money_costs_the_same_queries_per_round() -> None:
+    """The money reads each round of the twelve months as the report does (a handful of
+    aggregates per round, whatever its size): the cost per round is a constant."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from winback.app.actors import Actor
+    from winback.app.reports.money import programme_money
+
+    build_world(extra_customers=3)
+    actor = Actor.system()
+    counts = []
+    for months in ((), (10,), (9, 8)):
+        for m in months:
+            Round.objects.create(
+                month=date(2026, m, 1),
+                seed=m,
+                holdout_share=0.1,
+                as_of=AS_OF,
+                round_start=date(2026, m, 1),
+                round_end=date(2026, m, 28),
+            )
+        with CaptureQueriesContext(connection) as ctx:
+            programme_money(actor, date(2026, 11, 1))
+        counts.append((Round.objects.count(), len(ctx.captured_queries)))
+    (r0, q0), (r1, q1), (r3, q3) = counts
+    per_round = (q1 - q0) // (r1 - r0)
+    assert per_round > 0
+    assert q3 - q1 == per_round * (r3 - r1)
 
 
 @pytest.mark.parametrize("extra", [0, 30])

@@ -9,22 +9,18 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Max, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, Max, OuterRef, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
 from winback.app.accounts import permissions
 from winback.app.analysis.rows import shown_scores
-from winback.app.analysis.selectors import (
-    history_notice,
-    latest_run,
-)
 from winback.app.analysis.wording import action_text, signals_text
 from winback.app.contacts import gate
 from winback.app.contacts.replan import ReplanNote, latest_replan
@@ -38,7 +34,7 @@ from winback.programme.replan import reason_in_force
 from winback.reporting.charts import stage_chart, to_svg
 from winback.reporting.metrics import stage_history
 from winback.store.accounts.models import AuditLog, User
-from winback.store.analysis.models import AnalysisRun, CustomerSnapshot
+from winback.store.analysis.models import CustomerSnapshot
 from winback.store.customers.models import (
     ContactChannel,
     ContactLog,
@@ -52,7 +48,6 @@ from winback.store.customers.models import (
 from winback.store.programme.models import (
     CallTask,
     ContactAttempt,
-    Round,
     RoundMember,
     TaskStatus,
 )
@@ -486,57 +481,6 @@ def stage_trend_svg(history: list[dict[str, Any]], lang: str) -> str:
         return to_svg(chart) if chart is not None else ""
 
     return str(cache.get_or_set(f"workbench:stage-trend:{digest}", draw, timeout=24 * 3600))
-
-
-def dashboard(*, lang: str = "zh-hans") -> dict[str, Any]:
-    """Headline counts of the latest analysis, the 12-month stage trend (the monthly report's
-    chart), the early-warning alert, and the rounds with their task progress."""
-    run = latest_run()
-    counts: dict[str, dict[str, int]] = run.counts if run and isinstance(run.counts, dict) else {}
-    history: list[dict[str, Any]] = (
-        [
-            dict(row)
-            for row in AnalysisRun.objects.filter(as_of__gt=run.as_of - timedelta(days=400))
-            .order_by("as_of")
-            .values("as_of", "counts")
-        ]
-        if run
-        else []
-    )
-    rounds = list(Round.objects.order_by("-month", "-pk")[:24])
-    tasks = _grouped(CallTask.objects.values_list("round_id", "status"))
-    members = _grouped(RoundMember.objects.values_list("round_id", "arm"))
-    return {
-        "run": run,
-        "history": history_notice(run),
-        "trend_svg": stage_trend_svg(history, lang),
-        "early_warnings": int(counts.get("early_warning", {}).get("true", 0)),
-        "stages": _in_order(counts.get("stage", {}), list(STAGE_LABELS), stage_label),
-        "statuses": _in_order(counts.get("status", {}), list(STATUS_LABELS), status_label),
-        "tiers": list(counts.get("tier", {}).items()),
-        "rounds": [
-            {
-                "round": r,
-                "treated": members.get((r.pk, "treated"), 0),
-                "control": members.get((r.pk, "control"), 0),
-                "open": tasks.get((r.pk, TaskStatus.OPEN.value), 0),
-                "done": tasks.get((r.pk, TaskStatus.DONE.value), 0),
-                "closed": tasks.get((r.pk, TaskStatus.CLOSED.value), 0),
-            }
-            for r in rounds
-        ],
-    }
-
-
-def _grouped(pairs: QuerySet[Any]) -> dict[tuple[int, str], int]:
-    """Row counts per (round, value) in one GROUP BY query."""
-    return {(r, v): n for r, v, n in pairs.order_by().annotate(n=Count("pk"))}
-
-
-def _in_order(counts: dict[str, int], order: list[str], label: Any) -> list[tuple[str, int]]:
-    """Known codes in lifecycle order, then any others as stored."""
-    codes = sorted(counts, key=lambda c: order.index(c) if c in order else len(order))
-    return [(label(c), counts[c]) for c in codes]
 
 
 # The lists moved to :mod:`winback.app.customers.lists`; these names stay importable from here.

@@ -64,7 +64,7 @@ def gather(month: date, *, n_boot: int = 500) -> ReportInputs:
         else pl.DataFrame(schema=flows.FLOW_SCHEMA),
         early_warning=flows.early_warning(states, previous, current) if previous else None,
         revenue_12m=revenue,
-        rounds=_rounds(window, n_boot),
+        rounds=round_statuses(window, n_boot),
         reason_records=_reason_records(window),
         taxonomy=rules.taxonomy,
         playbooks=rules.playbooks,
@@ -142,7 +142,7 @@ def _pair_flows(
     ]
 
 
-def _rounds(window: MonthWindow, n_boot: int) -> list[dict[str, Any]]:
+def round_statuses(window: MonthWindow, n_boot: int) -> list[dict[str, Any]]:
     """Status of every round started in the last twelve months, as of the month's end."""
     rounds = Round.objects.filter(
         round_start__lte=window.end, round_start__gt=_months_back(window.end, 12)

@@ -16,6 +16,9 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from winback.app.contacts.offer_budget import committed_cost, round_budget
+from winback.app.reports.money import REPORT_BOOTSTRAP, has_outcomes
+from winback.app.rounds.agents import agent_progress
+from winback.app.rounds.agents import totals as agent_totals
 from winback.app.rounds.monitoring import round_status
 from winback.app.rounds.planning import active_agents, prepare_plan
 from winback.app.settings.profile import current_profile
@@ -23,7 +26,7 @@ from winback.app.settings.rules import current_rules
 from winback.programme.offer_bandit import UNKNOWN_REASON
 from winback.programme.rounds import EXCLUSION_CAUSES
 from winback.reporting.charts import lift_chart, rounds_chart, to_svg
-from winback.reporting.metrics import REACHED, round_table, won_back_lift
+from winback.reporting.metrics import round_table, won_back_lift
 from winback.store.customers.models import ContactOutcome
 from winback.store.programme.models import (
     Arm,
@@ -35,7 +38,7 @@ from winback.store.programme.models import (
 )
 
 # The board's treated-vs-control intervals: as many bootstrap draws as the monthly report.
-BOARD_BOOTSTRAP = 500
+BOARD_BOOTSTRAP = REPORT_BOOTSTRAP
 PREVIEW_SEED = 0  # exclusions do not depend on the seed
 
 CAUSE_LABELS = {
@@ -227,30 +230,9 @@ def report_lang(lang: str) -> str:
 
 
 def round_board(rnd: Round, *, as_of: date, lang: str) -> dict[str, Any]:
-    """Progress by agent, outcome counts and the +30/+60/+90 effects with their intervals."""
-    progress: dict[int | None, dict[str, Any]] = {}
-    for agent_id, username, status, n in (
-        CallTask.objects.filter(round=rnd)
-        .values_list("agent_id", "agent__username", "status")
-        .order_by()
-        .annotate(n=Count("pk"))
-    ):
-        row = progress.setdefault(
-            agent_id,
-            {"agent": username or "-", "open": 0, "done": 0, "closed": 0, "reached": 0},
-        )
-        row[status] = row.get(status, 0) + n
-    for agent_id, n in (
-        ContactAttempt.objects.filter(task__round=rnd, outcome__in=REACHED)
-        .values_list("task__agent_id")
-        .order_by()
-        .annotate(n=Count("task_id", distinct=True))
-    ):
-        if agent_id in progress:
-            progress[agent_id]["reached"] = n
-    for row in progress.values():
-        row["tasks"] = row["open"] + row["done"] + row["closed"]
-    agents = sorted(progress.values(), key=lambda r: str(r["agent"]))
+    """Progress by agent (:mod:`winback.app.rounds.agents`), outcome counts and the
+    +30/+60/+90 effects with their intervals."""
+    agents = agent_progress(rnd, as_of=as_of)
     outcome_counts = dict(
         ContactAttempt.objects.filter(task__round=rnd)
         .values_list("outcome")
@@ -270,17 +252,17 @@ def round_board(rnd: Round, *, as_of: date, lang: str) -> dict[str, Any]:
     }
     rlang = report_lang(lang)
     charts = {}
+    # A round just started (no look matured, nobody back yet) has nothing to draw: the board
+    # says "no outcomes yet" instead of an empty interval chart.
+    outcomes_yet = has_outcomes(status)
     for name, build in (("uplift", rounds_chart), ("spend", lift_chart)):
-        chart = build(report, rlang)
+        chart = build(report, rlang) if outcomes_yet else None
         if chart is not None:
             charts[name] = to_svg(chart)
     return {
         "round": rnd,
         "agents": agents,
-        "totals": {
-            key: sum(int(r[key]) for r in agents)
-            for key in ("tasks", "open", "done", "closed", "reached")
-        },
+        "totals": agent_totals(agents),
         "outcomes": outcomes,
         "attempts": sum(n for _, _, n in outcomes),
         "status": status,
@@ -292,6 +274,7 @@ def round_board(rnd: Round, *, as_of: date, lang: str) -> dict[str, Any]:
         "offer_options": _options_shown(status["offer_options"], lang),
         "offer_budget": _offer_budget(rnd),
         "charts": charts,
+        "has_outcomes": outcomes_yet,
         "as_of": as_of,
     }
 

@@ -189,6 +189,9 @@ class ProgrammeSettings(models.Model):
     offers = models.JSONField(default=dict, blank=True)
     playbooks = models.JSONField(default=dict, blank=True)
     taxonomy = models.JSONField(default=dict, blank=True)
+    # The quality review's scorecard ({"criteria": [{code, label_zh, label_en, weight}]});
+    # empty: the default one (winback.programme.scorecard).
+    quality_scorecard = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -217,13 +220,17 @@ class RoundRequest(models.Model):
 
 
 class ContactReview(models.Model):
-    """A supervisor's quality rating of one contact attempt (1 = poor, 5 = excellent)."""
+    """A supervisor's quality rating of one contact attempt (1 = poor, 5 = excellent): the
+    weighted mean of the scorecard's criteria, rounded, when scored on the scorecard."""
 
     attempt = models.ForeignKey(ContactAttempt, on_delete=models.CASCADE, related_name="reviews")
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     rating = models.PositiveSmallIntegerField(_("rating"))
+    # The scorecard's criteria as scored ({"criteria": [{code, weight, score}], "overall"});
+    # empty for a review given as a single 1-5 rating.
+    scores = models.JSONField(_("scores"), default=dict, blank=True)
     comments = models.TextField(_("comments"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

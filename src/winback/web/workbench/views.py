@@ -29,11 +29,14 @@ from django.views.i18n import set_language as django_set_language
 
 from winback.app.accounts import permissions
 from winback.app.accounts.permissions import staff_required
+from winback.app.actors import Actor
 from winback.app.contacts.offer_budget import OfferOverBudget
 from winback.app.contacts.service import ContactRuleBroken, InvalidChoice
 from winback.app.customers import lists, queue
 from winback.app.customers import pages as services
 from winback.app.customers.queue import QueueQuery
+from winback.app.reports.dashboard import dashboard as supervisor_dashboard
+from winback.app.reports.money import parse_month
 from winback.app.rounds.service import ContactNotAllowed, StaleWrite, log_contact
 from winback.store.accounts.models import User
 from winback.store.programme.models import CallTask
@@ -294,7 +297,13 @@ def customers(request: HttpRequest) -> HttpResponse:
 @staff_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "workbench/dashboard.html", services.dashboard(lang=_lang()))
+    data = supervisor_dashboard(
+        Actor.of(_user(request)),
+        today=timezone.localdate(),
+        month=parse_month(request.GET.get("month")),
+        lang=_lang(),
+    )
+    return render(request, "workbench/dashboard.html", data)
 
 
 @staff_required

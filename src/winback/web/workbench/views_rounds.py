@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from winback.app.accounts.permissions import staff_required
 from winback.app.actors import Actor
 from winback.app.customers.pages import STAGE_LABELS, STATUS_LABELS
+from winback.app.reports.money import parse_month, report_as_of, round_money
 from winback.app.rounds import wizard as svc
 from winback.app.rounds.planning import NoSnapshotError
 from winback.app.rounds.service import ControlTooSmall, RoundExists, RoundInProgress, plan_round
@@ -241,5 +242,15 @@ def rounds(request: HttpRequest) -> HttpResponse:
 @require_GET
 def round_board(request: HttpRequest, round_id: int) -> HttpResponse:
     rnd = get_object_or_404(Round, pk=round_id)
-    board = svc.round_board(rnd, as_of=timezone.localdate(), lang=get_language() or "zh-hans")
+    today = timezone.localdate()
+    board = svc.round_board(rnd, as_of=today, lang=get_language() or "zh-hans")
+    # ?month=YYYY-MM: the money as that month's report has it (read on its last day).
+    report_month = parse_month(request.GET.get("month"))
+    board["report_month"] = report_month
+    board["money"] = round_money(
+        Actor.of(_user(request)),
+        rnd,
+        as_of=report_as_of(report_month) if report_month else today,
+        status=board["status"],
+    )
     return render(request, "workbench/rounds/board.html", board)
