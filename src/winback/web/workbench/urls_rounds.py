@@ -8,6 +8,9 @@ urlpatterns = [
     path("rounds/", views_rounds.rounds, name="rounds"),
     path("rounds/new/", views_rounds.round_new, name="round_new"),
     path("rounds/<int:round_id>/", views_rounds.round_board, name="round_board"),
+    path("rounds/<int:round_id>/close/", views_rounds.round_close, name="round_close"),
+    path("rounds/<int:round_id>/reassign/", views_rounds.round_reassign, name="round_reassign"),
+    path("agents/<int:user_id>/reassign/", views_rounds.agent_reassign, name="agent_reassign"),
     path("quality/", views_quality.quality, name="quality"),
     path("quality/<int:attempt_id>/", views_quality.review, name="quality_review"),
 ]
