@@ -75,6 +75,7 @@ QUERIES: dict[str, tuple[str, ...]] = {
     "warnings/": FILTERS,
     "customers/export/": ("format=csv", "format=xlsx", "format=csv&stage=lost"),
     "imports/": ("page=2",),
+    "rounds/<int:round_id>/reassign/": ("agent=1", "agent=not-a-number"),
     "reports/<str:month>/": ("lang=en", "lang=zh"),
     "reports/<str:month>/<str:lang>.<str:fmt>": ("inline=1",),
     "api/customers": ("stage=lost&page=1&page_size=10", "q=C-MINE", "tier=2"),
@@ -94,6 +95,7 @@ NOT_A_PAGE = {
     "quality/<int:attempt_id>/": 405,
     "imports/batches/<int:batch_id>/rejects/": 405,
     "settings/users/<int:user_id>/active/": 405,
+    "rounds/<int:round_id>/close/": 405,
     "reports/<str:month>/refresh/": 405,
     "customers/export/": 405,
 }
