@@ -142,8 +142,8 @@ def reassign_tasks(
     """Move open tasks to ``to_agent`` or, when None, spread them evenly over the active agents.
 
     The tasks: ``task_ids`` (open ones only), else every open task of ``from_agent``; both
-    narrowed to ``round_id`` when given. The tasks' current agent never receives them back
-    when spreading."""
+    narrowed to ``round_id`` when given. Spreading gives no task to an agent holding any of
+    the chosen tasks while another active agent can take it."""
     require(actor, Permission.PLAN_ROUND)
     if task_ids is None and from_agent is None:
         raise ValueError("name the tasks or the agent whose tasks move")
@@ -162,8 +162,10 @@ def reassign_tasks(
         if to_agent is not None and to_agent not in agents["agent_id"].to_list():
             raise NoAgentToTake(str(to_agent))
         if to_agent is None:
-            # Spreading never hands a task back to the agent it comes from.
-            agents = agents.filter(~pl.col("agent_id").is_in(tasks["agent_id"].unique().implode()))
+            # Spreading hands tasks to agents other than their holders, unless the holders are
+            # all the active agents there are (a round's calls shuffled among the same team).
+            others = agents.filter(~pl.col("agent_id").is_in(tasks["agent_id"].unique().implode()))
+            agents = others if others.height else agents
         if agents.height == 0:
             raise NoAgentToTake("")
         dealt = distribute(tasks, agents, to_agent=to_agent)
