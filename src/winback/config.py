@@ -96,8 +96,13 @@ class ProgrammeRules:
     # Share of each round's places filled uniformly at random among the eligible customers,
     # whatever the targeting policy ranks, so the next uplift model learns without bias.
     random_share: float = 0.2
+    # A round closes this many days after its last day (0: the day after it ends); its open
+    # calls then expire (winback.programme.rounds.round_closes_on).
+    round_close_after_days: int = 0
 
     def __post_init__(self) -> None:
+        if not 0 <= self.round_close_after_days <= 90:
+            raise ValueError("round_close_after_days must be between 0 and 90")
         if not 0.0 <= self.offer_budget_per_treated <= 100_000:
             raise ValueError("offer_budget_per_treated must be between 0 and 100000")
         if not 0.0 <= self.offer_exploration_floor <= 0.2:

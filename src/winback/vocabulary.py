@@ -89,6 +89,14 @@ class RoundStatus(StrEnum):
     CLOSED = "closed"
 
 
+class ExpiryCause(StrEnum):
+    """Why an open call task expired without a result."""
+
+    ROUND_CLOSED = "round_closed"  # the round reached its closing day
+    CLOSED_BY_SUPERVISOR = "closed_by_supervisor"  # a supervisor closed the round early
+    AGENT_DEACTIVATED = "agent_deactivated"  # its agent had left and nobody took it over
+
+
 class ImportStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"

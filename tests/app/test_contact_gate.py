@@ -239,6 +239,9 @@ def business(tmp_path: Path) -> Business:
 
     _customers(tmp_path, "customers.csv", [_customer_row(i) for i in range(1, N + 1)])
     _snapshot()
+    # June's round stays open into July (it closes a month after its end), so a June task is
+    # still open when its customer is drawn into July's control group.
+    set_profile(overrides={"programme": {"round_close_after_days": 31}})
     agents = _agents()
     june = plan_round(
         Actor.system(), month=JUNE, holdout=0.5, seed=11, agents=agents, allow_small_control=True
@@ -423,7 +426,6 @@ def test_no_path_lists_or_contacts_a_blocked_customer_during_the_measurement_win
 def test_closing_a_round_expires_its_open_tasks(tmp_path: Path) -> None:
     from winback.app.rounds.planning import refresh_returned
     from winback.app.rounds.service import ContactNotAllowed, log_contact, plan_round
-    from winback.programme.attribution import MEASUREMENT_DAYS
     from winback.store.programme.models import CallTask, Round
 
     _customers(tmp_path, "customers.csv", [_customer_row(i) for i in range(1, 31)])
@@ -445,11 +447,12 @@ def test_closing_a_round_expires_its_open_tasks(tmp_path: Path) -> None:
     still_open = set(tasks.filter(status="open").values_list("pk", flat=True))
     assert still_open
 
-    refresh_returned(JUNE + timedelta(days=MEASUREMENT_DAYS - 1))  # not over yet
+    # The round closes the day after its last day (round_close_after_days 0, decision 0037).
+    refresh_returned(june.round_end)  # not over yet
     assert Round.objects.get(pk=june.pk).status == "active"
     assert set(tasks.filter(status="open").values_list("pk", flat=True)) == still_open
 
-    refresh_returned(JUNE + timedelta(days=MEASUREMENT_DAYS))
+    refresh_returned(june.round_end + timedelta(days=1))
 
     assert Round.objects.get(pk=june.pk).status == "closed"
     assert not tasks.filter(status="open").exists()

@@ -1,4 +1,4 @@
-"""`winback round plan|export|status|list`: the monthly win-back rounds (R6, R7)."""
+"""`winback round plan|export|status|list|close-due`: the monthly win-back rounds (R6, R7)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from winback.cli.common import (
     console,
     django_setup,
     operator,
+    os_user,
     out,
     parse_day,
     parse_month,
@@ -305,6 +306,46 @@ def status(
         return
     out.print(status_table(result))
     out.print(_dict_table(_("Retirement / 退出挽回"), result["retirement"]))
+
+
+@round_app.command("close-due")
+def close_due(
+    on: str | None = typer.Option(
+        None, "--on", help="Close what is due on this day (YYYY-MM-DD; default today)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Close every round whose closing day has come (round_close_after_days after its last
+    day) and expire its open calls with the cause recorded. Safe to run daily from cron."""
+    django_setup()
+    from django.utils import timezone
+
+    from winback.app.actors import Actor
+    from winback.app.rounds.lifecycle import close_due_rounds
+
+    day = parse_day(on) if on else timezone.localdate()
+    closed = close_due_rounds(Actor.system(f"cli:{os_user()}"), on=day)
+    if as_json:
+        print_json(
+            {
+                "on": day.isoformat(),
+                "closed": [
+                    {"round_id": c.round_id, "month": month_label(c.month), "expired": c.expired}
+                    for c in closed
+                ],
+            }
+        )
+        return
+    if not closed:
+        console.print(_("No round is due to close."))
+        return
+    table = Table(title=_("Closed rounds / 已关闭的轮次"))
+    for col in ("id", "month", "expired"):
+        table.add_column(col)
+    for c in closed:
+        expired = ", ".join(f"{k}={v}" for k, v in sorted(c.expired.items())) or "0"
+        table.add_row(str(c.round_id), month_label(c.month), expired)
+    out.print(table)
 
 
 @round_app.command("list")

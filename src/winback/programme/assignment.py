@@ -25,11 +25,16 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from winback.programme.care import HolidayCalendar
 from winback.programme.frames import AGENTS, typed
 from winback.programme.playbooks import Playbooks
 from winback.programme.taxonomy import Taxonomy
 
 LEVELS = (3, 2, 1)
+DEFAULT_DAILY_CAPACITY = 40
+# The care calendar's days that are days off for the whole team (the greeting occasions such
+# as Women's Day or Double Eleven are working days).
+DAYS_OFF = ("spring_festival", "dragon_boat", "mid_autumn", "national_day")
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,11 @@ def working_days(start: date, end: date, holidays: Sequence[date] = ()) -> int:
             holidays=[np.datetime64(h, "D") for h in holidays],
         )
     )
+
+
+def days_off(calendar: HolidayCalendar, start: date, end: date) -> tuple[date, ...]:
+    """The calendar's team days off (:data:`DAYS_OFF`) in [start, end]."""
+    return tuple(d for code, d in calendar.occurrences(start, end) if code in DAYS_OFF)
 
 
 def with_required_seniority(
@@ -204,21 +214,133 @@ def _slots(capacity: pl.DataFrame, limit: int) -> pl.DataFrame:
 
 def _schedule(assigned: pl.DataFrame, round_start: date, holidays: Sequence[date]) -> pl.DataFrame:
     ordered = assigned.sort(["agent_id", "offer_date", "priority_rank"], nulls_last=True)
-    ordered = ordered.with_columns(
-        day=(
-            pl.int_range(pl.len(), dtype=pl.Int64).over("agent_id")
-            // pl.col("daily_capacity").clip(lower_bound=1)
-        )
+    dated = spread_due_dates(
+        ordered.select("customer_pk", "agent_id", "daily_capacity"),
+        start=round_start,
+        holidays=holidays,
     )
-    days = ordered["day"].to_numpy()
-    dates = np.busday_offset(
-        np.datetime64(round_start, "D"),
-        days,
-        roll="forward",
-        holidays=[np.datetime64(h, "D") for h in holidays],
-    )
-    return ordered.with_columns(planned_date=pl.Series(dates, dtype=pl.Date)).select(
+    return ordered.join(dated, on="customer_pk", how="left").select(
         "customer_pk", "agent_id", "agent_seniority", "day", "planned_date"
+    )
+
+
+def first_call_day(round_start: date, round_end: date, planning_day: date | None) -> date:
+    """The day a round's calls start: the planning day when the round is planned after its
+    start (a round made on the 6th starts calling on the 6th, not overdue since the 1st), else
+    the round's start. A round planned after its end (a replay of a past month) keeps its
+    start: its calendar is the month's, not today's."""
+    if planning_day is None or planning_day <= round_start or planning_day > round_end:
+        return round_start
+    return planning_day
+
+
+def spread_due_dates(
+    tasks: pl.DataFrame,
+    *,
+    start: date,
+    holidays: Sequence[date] = (),
+    booked: pl.DataFrame | None = None,
+    default_capacity: int = DEFAULT_DAILY_CAPACITY,
+) -> pl.DataFrame:
+    """Due dates over working days from ``start``, within each agent's daily capacity.
+
+    ``tasks`` holds ``agent_id`` and optionally ``daily_capacity`` (null or absent: the
+    default), in call order within each agent (the first row is called first); any other
+    column is kept. ``booked`` (``agent_id``, ``due_date``, ``n``) is what each agent already
+    has due on a day (tasks of other rounds, tasks kept by the agent): those places are not
+    handed out again. Returns ``tasks`` plus ``day`` (0-based working day from ``start``) and
+    ``planned_date``; no agent gets more than their capacity due on one working day
+    (counting ``booked``), and the days are filled in order, without gaps.
+
+    One pass over whole frames: the k-th task of an agent goes to the first working day whose
+    free places, summed from ``start``, exceed k (an as-of join on the running total)."""
+    cap = (
+        pl.col("daily_capacity").cast(pl.Int64).fill_null(default_capacity)
+        if "daily_capacity" in tasks.columns
+        else pl.lit(default_capacity, dtype=pl.Int64)
+    ).clip(lower_bound=1)
+    work = tasks.with_columns(
+        _cap=cap,
+        _k=pl.int_range(pl.len(), dtype=pl.Int64).over("agent_id"),
+        _row=pl.int_range(pl.len(), dtype=pl.Int64),
+    )
+    if work.height == 0:
+        return tasks.with_columns(
+            day=pl.lit(None, dtype=pl.Int64), planned_date=pl.lit(None, dtype=pl.Date)
+        )
+    hol = [np.datetime64(h, "D") for h in holidays]
+    first = np.busday_offset(np.datetime64(start, "D"), 0, roll="forward", holidays=hol)
+    load = _booked_by_day(booked, first, hol)
+    per_agent = work.group_by("agent_id").agg(
+        _cap=pl.col("_cap").first(), _n=pl.len(), _kept=pl.lit(0, dtype=pl.Int64)
+    )
+    if load.height:
+        per_agent = (
+            per_agent.join(
+                load.group_by("agent_id").agg(_busy=pl.col("_day").max() + 1),
+                on="agent_id",
+                how="left",
+            )
+            .with_columns(_kept=pl.col("_busy").fill_null(0))
+            .drop("_busy")
+        )
+    # Days enough for each agent: their own tasks at full capacity after every booked day.
+    grid = per_agent.with_columns(
+        _day=pl.int_ranges(
+            0, (pl.col("_n") + pl.col("_cap") - 1) // pl.col("_cap") + pl.col("_kept")
+        )
+    ).explode("_day")
+    grid = grid.join(load, on=["agent_id", "_day"], how="left").with_columns(
+        _free=(pl.col("_cap") - pl.col("_n_booked").fill_null(0)).clip(lower_bound=0)
+    )
+    grid = (
+        grid.filter(pl.col("_free") > 0)
+        .sort("agent_id", "_day")
+        .with_columns(_before=pl.col("_free").cum_sum().over("agent_id") - pl.col("_free"))
+        .select("agent_id", "_day", "_before")
+        .sort("_before")
+    )
+    placed = (
+        work.select("_row", "agent_id", "_k")
+        .sort("_k")
+        .join_asof(
+            grid,
+            left_on="_k",
+            right_on="_before",
+            by="agent_id",
+            strategy="backward",
+            check_sortedness=False,  # sorted by _before, hence within each agent
+        )
+        .sort("_row")
+    )
+    dates = np.busday_offset(first, placed["_day"].to_numpy(), roll="forward", holidays=hol)
+    return tasks.with_columns(
+        day=placed["_day"].alias("day"),
+        planned_date=pl.Series("planned_date", dates, dtype=pl.Date),
+    )
+
+
+def _booked_by_day(
+    booked: pl.DataFrame | None, first: np.datetime64, holidays: Sequence[np.datetime64]
+) -> pl.DataFrame:
+    """``agent_id``, ``_day`` (working days from ``first``), ``_n_booked``; a booked date on a
+    weekend or holiday counts on the next working day, one before ``first`` on ``first``."""
+    schema = {"agent_id": pl.Int64(), "_day": pl.Int64(), "_n_booked": pl.Int64()}
+    if booked is None or booked.height == 0:
+        return pl.DataFrame(schema=schema)
+    rolled = np.busday_offset(
+        np.maximum(booked["due_date"].to_numpy().astype("datetime64[D]"), first),
+        0,
+        roll="forward",
+        holidays=holidays,
+    )
+    days = np.busday_count(first, rolled, holidays=holidays)
+    return (
+        booked.select(pl.col("agent_id").cast(pl.Int64), pl.col("n").cast(pl.Int64))
+        .with_columns(_day=pl.Series(days, dtype=pl.Int64))
+        .group_by("agent_id", "_day")
+        .agg(_n_booked=pl.col("n").sum())
+        .select(list(schema))
     )
 
 

@@ -95,6 +95,10 @@ CUSTOMER_FLAGS = Contract(
         # Minutes east of UTC of the customer's local time; the business's own when null.
         "utc_offset_minutes": (pl.Int64(), None),
         "birthday": (pl.Date(), None),
+        # Whether the customer has a phone number / an e-mail address; unknown phone reads
+        # as present (older frames), unknown e-mail as absent.
+        "has_phone": (pl.Boolean(), True),
+        "has_email": (pl.Boolean(), False),
     },
 )
 

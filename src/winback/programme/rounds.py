@@ -61,6 +61,7 @@ from winback.programme.assignment import (
     SeniorityRules,
     agent_capacity,
     assign_agents,
+    first_call_day,
     per_agent_counts,
     with_required_seniority,
     working_days,
@@ -110,8 +111,13 @@ EXCLUSION_CAUSES = (
     "in_active_round",
     "recently_treated",
     "retired",
+    "no_reachable_channel",
     "outside_allowed_hours",
 )
+# Channels that need the customer's phone number (WeChat finds a customer by it) and the
+# order a plan falls back through when the playbook's channel cannot reach the customer.
+PHONE_CHANNELS = ("phone", "sms", "wechat")
+FALLBACK_CHANNELS = ("phone", "wechat", "sms", "email")
 # The contact gate's reasons, read as the planner's exclusion cause of the same rule.
 GATE_CAUSES: dict[str, str] = {
     "do_not_contact": "do_not_contact",
@@ -179,6 +185,9 @@ class RoundConfig:
     seniority: SeniorityRules = field(default_factory=SeniorityRules)
     hours: ContactHours = field(default_factory=ContactHours)
     holidays: tuple[date, ...] = ()  # non-working days inside the round
+    # The day the plan is made: calls are dated from it when it falls inside the round
+    # (assignment.first_call_day); None dates them from round_start.
+    planning_day: date | None = None
     offer_budget: float | None = None  # currency units; None = per treated x treated
     offer_budget_per_treated: float | None = None  # None (and no offer_budget): no budget cap
     offer_learning: OfferLearning | None = None  # None: the first option is the best fit
@@ -268,6 +277,28 @@ class RoundPlan:
         if agent_id is not None:
             calls = calls.filter(pl.col("agent_id") == agent_id)
         return calls.sort(["agent_id", "planned_date", "priority_rank"])
+
+
+# --- lifecycle ----------------------------------------------------------------------------------
+
+ROUND_STATES = ("active", "ending", "closed")
+
+
+def round_closes_on(round_end: date, close_after_days: int = 0) -> date:
+    """The first day a round is closed: ``close_after_days`` after its last day, plus one (with
+    0 a round of June closes on 1 July, as the next month's round starts)."""
+    if close_after_days < 0:
+        raise ValueError("close_after_days cannot be negative")
+    return round_end + timedelta(days=close_after_days + 1)
+
+
+def round_state(status: str, round_end: date, on: date, close_after_days: int = 0) -> str:
+    """What a round is on ``on``: ``closed`` (closed, or its closing day has come even if the
+    closing job has not run yet), ``ending`` (its last day has passed, the closing day not yet:
+    calls still count but no new day is planned), else ``active``."""
+    if status == "closed" or on >= round_closes_on(round_end, close_after_days):
+        return "closed"
+    return "ending" if on > round_end else "active"
 
 
 def candidate_pool(snapshot: pl.DataFrame, config: RoundConfig) -> pl.DataFrame:
@@ -389,6 +420,8 @@ def exclusion_causes(
             pl.col("do_not_contact").fill_null(False).any(),
             pl.col("consent_marketing").fill_null(False).all(),
             pl.col("utc_offset_minutes").drop_nulls().first(),
+            pl.col("has_phone").fill_null(False).any(),
+            pl.col("has_email").fill_null(False).any(),
         )
     )
     history = CONTACT_HISTORY.conform(
@@ -412,6 +445,13 @@ def exclusion_causes(
             _retired=pl.col("customer_pk").is_in(_retired(inputs, config, as_of).implode()),
         )
         .join(_gate_causes(inputs), on="customer_pk", how="left")
+        .with_columns(
+            channel=reachable_channel(
+                pl.col("channel"),
+                pl.col("has_phone").fill_null(True),
+                pl.col("has_email").fill_null(False),
+            )
+        )
     )
     # Unknown flags are read the safe way: no flag row means no consent.
     gate = pl.col("_gate_cause")
@@ -424,6 +464,7 @@ def exclusion_causes(
         "in_active_round": pl.col("_in_round") | (gate == "in_active_round"),
         "recently_treated": pl.col("_recent"),
         "retired": pl.col("_retired"),
+        "no_reachable_channel": pl.col("channel").is_null(),
         "outside_allowed_hours": outside_allowed_hours(
             pl.col("channel"), pl.col("utc_offset_minutes"), config.hours
         ),
@@ -434,6 +475,34 @@ def exclusion_causes(
     return frame.with_columns(cause=cause).drop(
         "_complaint", "_in_round", "_recent", "_retired", "over_cap", "_gate_cause"
     )
+
+
+def can_reach(channel: str, has_phone: pl.Expr, has_email: pl.Expr) -> pl.Expr:
+    """Whether the customer has the contact ``channel`` needs."""
+    if channel in PHONE_CHANNELS:
+        return has_phone
+    if channel == "email":
+        return has_email
+    return pl.lit(True)
+
+
+def reachable_channel(channel: pl.Expr, has_phone: pl.Expr, has_email: pl.Expr) -> pl.Expr:
+    """The playbook's ``channel`` when the customer has the contact it needs, else the first
+    of :data:`FALLBACK_CHANNELS` that reaches them, else null (no reachable channel: the
+    customer is not tasked). A phone call is never planned for a customer without a number."""
+    wanted_ok = (
+        pl.when(channel.is_in(PHONE_CHANNELS))
+        .then(has_phone)
+        .when(channel == "email")
+        .then(has_email)
+        .otherwise(pl.lit(True))
+    )
+    fallback: pl.Expr = pl.lit(None, dtype=pl.String)
+    for code in reversed(FALLBACK_CHANNELS):
+        fallback = (
+            pl.when(can_reach(code, has_phone, has_email)).then(pl.lit(code)).otherwise(fallback)
+        )
+    return pl.when(wanted_ok).then(channel).otherwise(fallback)
 
 
 def _gate_causes(inputs: RoundInputs) -> pl.DataFrame:
@@ -541,7 +610,8 @@ def plan_round(
     excluded = judged.filter(pl.col("cause").is_not_null()).select("customer_pk", "cause")
     eligible = judged.filter(pl.col("cause").is_null()).drop("cause")
 
-    days = working_days(config.round_start, config.round_end, config.holidays)
+    call_start = first_call_day(config.round_start, config.round_end, config.planning_day)
+    days = working_days(call_start, config.round_end, config.holidays)
     capacity = agent_capacity(inputs.agents, days)
     chosen = _select(eligible, capacity, config, seed)
     selected, waitlist = chosen.selected, chosen.waitlist
@@ -557,7 +627,7 @@ def plan_round(
     calls = assign_agents(
         treated.join(menus.offer_dates, on="customer_pk", how="left"),
         capacity,
-        round_start=config.round_start,
+        round_start=call_start,
         holidays=config.holidays,
     )
     members = (
@@ -580,6 +650,8 @@ def plan_round(
         menus.budget,
         days,
     )
+    summary["first_call_day"] = call_start.isoformat()
+    summary["no_reachable_channel"] = summary["excluded_by_cause"]["no_reachable_channel"]
     summary["places"] = chosen.places
     summary["not_worth_a_call"] = chosen.not_worth
     summary["targeting"] = _targeting_summary(targeting, config, eligible, members)

@@ -49,6 +49,7 @@ from winback.store.programme.models import (
     CallTask,
     ContactAttempt,
     RoundMember,
+    RoundStatus,
     TaskStatus,
 )
 from winback.vocabulary import CustomerType, Stage, Status
@@ -241,6 +242,7 @@ def customer_sheet(user: User, customer_pk: int, *, lang: str, reveal: bool = Fa
     permissions.check_customer_access(user, customer.pk)
     open_tasks = list(
         CallTask.objects.filter(customer_id=customer.pk, status=TaskStatus.OPEN)
+        .exclude(round__status=RoundStatus.CLOSED)
         .select_related("agent", "round")
         .order_by("next_due", "pk")
     )

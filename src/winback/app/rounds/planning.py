@@ -20,14 +20,16 @@ from django.utils import timezone
 
 from winback.app.analysis.selectors import latest_analysis
 from winback.app.contacts import gate
-from winback.app.contacts.service import expire_open_tasks
 from winback.app.rounds.feedback import feedback
+from winback.app.rounds.lifecycle import close_expired
 from winback.app.rounds.offer_learning import offer_learning_for
 from winback.app.rounds.targeting import targeting_for
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
 from winback.periods import month_bounds
+from winback.programme.assignment import days_off
 from winback.programme.attribution import MEASUREMENT_DAYS
+from winback.programme.care import HolidayCalendar
 from winback.programme.design import RoundDesign
 from winback.programme.menus import menu_json
 from winback.programme.rounds import RoundConfig, RoundInputs, RoundPlan
@@ -140,6 +142,10 @@ def prepare_plan(
     rules = current_rules()
     # The tier's typical offer for the expected offer cost: the catalogue's depth cap.
     overrides["offer_depth_by_tier"] = dict(rules.catalogue.depth_cap_by_tier)
+    # Calls are dated over working days from the planning day (a round made on the 6th is not
+    # overdue on day one), skipping the team's days off.
+    overrides.setdefault("planning_day", timezone.localdate())
+    overrides.setdefault("holidays", days_off(HolidayCalendar.default(), start, end))
     config = RoundConfig.from_profile(profile, round_start=start, round_end=end, **overrides)
     team = agent_frame(agents)
     inputs = read_inputs(snap_day, start, config.statuses, team)
@@ -285,6 +291,7 @@ def _insert_tasks(rnd: Round, plan: RoundPlan) -> None:
             pl.col("offer_menu").fill_null("[]"),
             pl.lit("").alias("offer_code"),
             pl.col("reason_code").fill_null(""),
+            pl.lit("").alias("expiry_cause"),
             pl.lit(now).alias("updated_at"),
         )
     )
@@ -302,6 +309,7 @@ def _insert_tasks(rnd: Round, plan: RoundPlan) -> None:
             "offer_menu",
             "offer_code",
             "reason_code",
+            "expiry_cause",
             "updated_at",
         ),
         rows=rows,
@@ -420,19 +428,14 @@ def with_pending_returns(memberships: pl.DataFrame | None, as_of: date) -> pl.Da
 
 def refresh_returned(as_of: date) -> int:
     """Record, for members of rounds whose 90-day window has passed by ``as_of``, whether they
-    bought in it (what retirement counts): per round, two set-based updates."""
+    bought in it (what retirement counts): per round, two set-based updates. Rounds whose
+    closing day has come by ``as_of`` are closed (:func:`.lifecycle.close_expired`)."""
     updated = 0
     for _rnd, members, buyers in _pending_returns(as_of):
         updated += members.filter(customer_id__in=buyers).update(returned=True)
         updated += members.filter(returned__isnull=True).update(returned=False)
-    done_before = as_of - timedelta(days=RETURN_WINDOW_DAYS)
-    closing = list(
-        Round.objects.filter(round_start__lte=done_before, status=RoundStatus.ACTIVE).values_list(
-            "pk", flat=True
-        )
-    )
-    expire_open_tasks(closing)
-    Round.objects.filter(pk__in=closing).update(status=RoundStatus.CLOSED)
+    # Rounds whose closing day has come close, their open calls expire (lifecycle).
+    close_expired(as_of)
     return updated
 
 

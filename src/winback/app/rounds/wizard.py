@@ -50,6 +50,7 @@ CAUSE_LABELS = {
     "in_active_round": _("In another round or a control group still measured"),
     "recently_treated": _("Treated in a round that started less than the set days ago"),
     "retired": _("Retired after rounds without return"),
+    "no_reachable_channel": _("No reachable channel (no phone number or e-mail on file)"),
     "outside_allowed_hours": _("Outside allowed contact hours"),
 }
 

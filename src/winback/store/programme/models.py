@@ -36,6 +36,15 @@ class TaskStatus(models.TextChoices):
     EXPIRED = vocabulary.TaskStatus.EXPIRED.value, _("Expired (round closed)")
 
 
+class ExpiryCause(models.TextChoices):
+    ROUND_CLOSED = vocabulary.ExpiryCause.ROUND_CLOSED.value, _("Round closed")
+    CLOSED_BY_SUPERVISOR = (
+        vocabulary.ExpiryCause.CLOSED_BY_SUPERVISOR.value,
+        _("Round closed early by a supervisor"),
+    )
+    AGENT_DEACTIVATED = vocabulary.ExpiryCause.AGENT_DEACTIVATED.value, _("Agent deactivated")
+
+
 class Round(models.Model):
     month = models.DateField(_("month (first day)"))
     status = models.CharField(
@@ -126,6 +135,10 @@ class CallTask(models.Model):
     reason_code = models.CharField(_("leave reason"), max_length=64, blank=True)
     # The moment the customer asked to be called back (the day is ``next_due``).
     callback_at = models.DateTimeField(_("call back at"), null=True, blank=True)
+    # Why an expired task expired ("" for any other status).
+    expiry_cause = models.CharField(
+        _("expiry cause"), max_length=32, choices=ExpiryCause.choices, blank=True
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -102,17 +102,21 @@ def cohort_snapshot_rows(*, snapshot_as_of: date, cohort: Cohort) -> pl.DataFram
 
 def contact_flags(*, cohort: Cohort) -> pl.DataFrame:
     """Do-not-contact (the customer's flag, or a do-not-contact answer anywhere in the contact
-    log) and marketing consent of the cohort's customers."""
+    log), marketing consent and whether a phone number / e-mail address is on file, of the
+    cohort's customers."""
     t = tables()
     return query_frame(
         f"SELECT c.id, c.do_not_contact OR EXISTS (SELECT 1 FROM {t.contact_log} l "
-        "WHERE l.customer_id = c.id AND l.outcome = %s), c.consent_marketing "
+        "WHERE l.customer_id = c.id AND l.outcome = %s), c.consent_marketing, "
+        "c.phone <> '', c.email <> '' "
         f"FROM {t.customer} c WHERE c.id IN ({cohort.sql})",
         [ContactOutcome.DO_NOT_CONTACT.value, *cohort.params],
         {
             "customer_pk": pl.Int64(),
             "do_not_contact": pl.Boolean(),
             "consent_marketing": pl.Boolean(),
+            "has_phone": pl.Boolean(),
+            "has_email": pl.Boolean(),
         },
     )
 

@@ -18,24 +18,31 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from winback.app.accounts.permissions import staff_required
 from winback.app.actors import Actor
 from winback.app.customers.pages import STAGE_LABELS, STATUS_LABELS
 from winback.app.reports.money import parse_month, report_as_of, round_money
+from winback.app.rounds import lifecycle, reassign
 from winback.app.rounds import wizard as svc
 from winback.app.rounds.planning import NoSnapshotError
 from winback.app.rounds.service import ControlTooSmall, RoundExists, RoundInProgress, plan_round
 from winback.periods import month_label, month_start
 from winback.programme.playbooks import STAGES
+from winback.programme.rounds import round_closes_on
 from winback.store.accounts.models import User
 from winback.store.programme.models import Round
 from winback.vocabulary import ROUND_STATUSES
 
 TIERS = (1, 2, 3, 4, 5)
+STATE_LABELS = {
+    "active": gettext_lazy("Active"),
+    "ending": gettext_lazy("Ending: month over, closing soon"),
+    "closed": gettext_lazy("Closed"),
+}
 STEPS = (
     (1, gettext_lazy("Pool")),
     (2, gettext_lazy("Exclusions")),
@@ -235,7 +242,12 @@ def _create(request: HttpRequest) -> HttpResponseBase:
 @staff_required
 @require_GET
 def rounds(request: HttpRequest) -> HttpResponse:
-    return render(request, "workbench/rounds/list.html", {"rows": svc.round_list()})
+    rows = svc.round_list()
+    today, days = timezone.localdate(), lifecycle.close_after_days()
+    for row in rows:
+        row["state"] = lifecycle.state_of(row["round"], today, after_days=days)
+        row["state_label"] = STATE_LABELS[row["state"]]
+    return render(request, "workbench/rounds/list.html", {"rows": rows})
 
 
 @staff_required
@@ -253,4 +265,203 @@ def round_board(request: HttpRequest, round_id: int) -> HttpResponse:
         as_of=report_as_of(report_month) if report_month else today,
         status=board["status"],
     )
+    days = lifecycle.close_after_days()
+    state = lifecycle.state_of(rnd, today, after_days=days)
+    board["lifecycle"] = {
+        "state": state,
+        "label": STATE_LABELS[state],
+        "closes_on": round_closes_on(rnd.round_end, days),
+        "holders": reassign.agents_with_open_tasks(round_id=rnd.pk),
+        "close_form": CloseForm(),
+    }
+    board["lifecycle"]["open"] = sum(int(h["open"]) for h in board["lifecycle"]["holders"])
     return render(request, "workbench/rounds/board.html", board)
+
+
+# --- lifecycle: closing a round, reassigning its calls ------------------------------------------
+
+# Tasks listed on a reassignment page; "all" acts on every open task however many are listed.
+REASSIGN_LISTED = 200
+
+
+class CloseForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=gettext_lazy("I understand: the round's open calls expire and cannot be worked."),
+    )
+
+
+class ReassignForm(forms.Form):
+    scope = forms.ChoiceField(
+        label=gettext_lazy("Which calls"),
+        choices=[
+            ("selected", gettext_lazy("The ticked calls")),
+            ("all", gettext_lazy("All the open calls listed here")),
+        ],
+        initial="all",
+        widget=forms.RadioSelect,
+    )
+    tasks = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    to_agent = forms.TypedChoiceField(
+        label=gettext_lazy("Give them to"), coerce=int, empty_value=None, required=False
+    )
+
+    def __init__(self, *args: Any, task_ids: list[int], agents: list[User], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        cast(forms.TypedMultipleChoiceField, self.fields["tasks"]).choices = [
+            (t, str(t)) for t in task_ids
+        ]
+        spread = ("", _("Spread evenly over the active agents"))
+        cast(forms.TypedChoiceField, self.fields["to_agent"]).choices = [
+            spread,
+            *((a.pk, agent_label(a)) for a in agents),
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("scope") == "selected" and not data.get("tasks"):
+            raise forms.ValidationError(_("Tick at least one call, or choose all the calls."))
+        return data
+
+
+def agent_label(agent: User) -> str:
+    return _("%(name)s (seniority %(level)s, %(capacity)s calls a day)") % {
+        "name": agent.username,
+        "level": agent.seniority,
+        "capacity": agent.daily_capacity,
+    }
+
+
+@staff_required
+@require_POST
+def round_close(request: HttpRequest, round_id: int) -> HttpResponseBase:
+    rnd = get_object_or_404(Round, pk=round_id)
+    form = CloseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Tick the box to confirm closing the round."))
+        return redirect("round_board", round_id=rnd.pk)
+    try:
+        closed = lifecycle.close_round(Actor.of(_user(request)), rnd.pk)
+    except lifecycle.RoundAlreadyClosed:
+        messages.info(request, _("The round is closed already."))
+        return redirect("round_board", round_id=rnd.pk)
+    n = sum(closed.expired.values())
+    messages.success(
+        request,
+        ngettext(
+            "Round closed: %(n)s open call expired.",
+            "Round closed: %(n)s open calls expired.",
+            n,
+        )
+        % {"n": n},
+    )
+    return redirect("round_board", round_id=rnd.pk)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def round_reassign(request: HttpRequest, round_id: int) -> HttpResponse:
+    rnd = get_object_or_404(Round, pk=round_id)
+    agent_id = _int_or_none(request.GET.get("agent") or request.POST.get("agent"))
+    return _reassign_page(
+        request,
+        round_id=rnd.pk,
+        agent_id=agent_id,
+        context={
+            "round": rnd,
+            "title": _("Reassign calls of round %(month)s") % {"month": month_label(rnd.month)},
+            "filter_agents": reassign.agents_with_open_tasks(round_id=rnd.pk),
+            "back": reverse("round_board", args=[rnd.pk]),
+        },
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def agent_reassign(request: HttpRequest, user_id: int) -> HttpResponse:
+    agent = get_object_or_404(User, pk=user_id)
+    return _reassign_page(
+        request,
+        round_id=None,
+        agent_id=agent.pk,
+        context={
+            "agent": agent,
+            "title": _("Reassign the open calls of %(name)s") % {"name": agent.username},
+            "back": reverse("rounds"),
+        },
+    )
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _reassign_page(
+    request: HttpRequest, *, round_id: int | None, agent_id: int | None, context: dict[str, Any]
+) -> HttpResponse:
+    tasks = reassign.open_tasks_of(round_id=round_id, agent_id=agent_id)
+    total = tasks.count()
+    listed = list(tasks[:REASSIGN_LISTED])
+    agents = reassign.active_agents(exclude=agent_id)
+    task_ids = [t.pk for t in listed]
+    status = 200
+    if request.method == "POST":
+        form = ReassignForm(request.POST, task_ids=task_ids, agents=agents)
+        if form.is_valid():
+            data = form.cleaned_data
+            chosen = data["tasks"] if data["scope"] == "selected" else None
+            if chosen is None and agent_id is None:
+                chosen = list(tasks.values_list("pk", flat=True))
+            try:
+                done = reassign.reassign_tasks(
+                    Actor.of(_user(request)),
+                    on=timezone.localdate(),
+                    task_ids=chosen,
+                    from_agent=agent_id,
+                    round_id=round_id,
+                    to_agent=data["to_agent"],
+                )
+            except reassign.NoAgentToTake:
+                messages.error(request, _("No active agent can take these calls."))
+            else:
+                _reassigned_message(request, done)
+                return redirect(request.get_full_path())
+        else:
+            status = 422
+    else:
+        form = ReassignForm(task_ids=task_ids, agents=agents)
+    context.update(
+        form=form,
+        tasks=listed,
+        total=total,
+        more=total - len(listed),
+        agent_id=agent_id,
+    )
+    return render(request, "workbench/rounds/reassign.html", context, status=status)
+
+
+def _reassigned_message(request: HttpRequest, done: reassign.Reassigned) -> None:
+    if done.moved == 0 and done.skipped == 0:
+        messages.info(request, _("There were no open calls to reassign."))
+        return
+    messages.success(
+        request,
+        ngettext(
+            "%(n)s call reassigned.",
+            "%(n)s calls reassigned.",
+            done.moved,
+        )
+        % {"n": done.moved},
+    )
+    if done.skipped:
+        messages.warning(
+            request,
+            ngettext(
+                "%(n)s call stays: no chosen agent is senior enough for it.",
+                "%(n)s calls stay: no chosen agent is senior enough for them.",
+                done.skipped,
+            )
+            % {"n": done.skipped},
+        )

@@ -15,6 +15,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from winback.app.rounds.reassign import open_task_count
 from winback.app.settings import service as svc
 from winback.app.settings.profile import current_profile
 from winback.config import INDUSTRIES, BusinessProfile
@@ -252,4 +253,7 @@ def settings_user_active(request: HttpRequest, user_id: int) -> HttpResponseBase
         messages.error(request, _("You cannot deactivate your own account."))
     else:
         messages.success(request, _("Saved."))
+        # A deactivated agent's open calls would wait for nobody: offer to hand them over.
+        if not active and open_task_count(agent_id=user_id):
+            return redirect("agent_reassign", user_id=user_id)
     return redirect("settings_users")
