@@ -8,9 +8,11 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from winback.app.settings import service as svc
+from winback.app.settings.rules import current_rules
 from winback.config import (
     INDICATOR_WEIGHT_BOUND,
     INDUSTRIES,
@@ -31,22 +33,37 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def bound_validator(bound: Bound) -> Any:
-    """A validator refusing values outside ``bound``, saying the range in words."""
+def bound_validators(bound: Bound) -> list[Any]:
+    """Validators refusing values outside ``bound``: Django's own (translated) messages for a
+    closed end, ours for an open one ("above 0")."""
+    validators: list[Any] = []
+    if bound.low_open:
+        validators.append(_open_end(bound.low, above=True))
+    else:
+        validators.append(MinValueValidator(_plain(bound.low)))
+    if bound.high_open:
+        validators.append(_open_end(bound.high, above=False))
+    else:
+        validators.append(MaxValueValidator(_plain(bound.high)))
+    return validators
 
+
+def _plain(value: float) -> float | int:
+    """1.0 -> 1, so a message says "at most 1" rather than "1.0"."""
+    return int(value) if float(value).is_integer() else value
+
+
+def _open_end(limit: float, *, above: bool) -> Any:
     def check(value: Any) -> None:
-        if value is None or bound.contains(float(value)):
+        if value is None:
             return
-        low, high = _number(bound.low), _number(bound.high)
-        if bound.low_open and bound.high_open:
-            message = _("Enter a number above %(low)s and below %(high)s.")
-        elif bound.low_open:
-            message = _("Enter a number above %(low)s and at most %(high)s.")
-        elif bound.high_open:
-            message = _("Enter a number from %(low)s to below %(high)s.")
-        else:
-            message = _("Enter a number from %(low)s to %(high)s.")
-        raise ValidationError(message, code="bounds", params={"low": low, "high": high})
+        if (above and float(value) <= limit) or (not above and float(value) >= limit):
+            message = (
+                _("Enter a number above %(limit)s.")
+                if above
+                else _("Enter a number below %(limit)s.")
+            )
+            raise ValidationError(message, code="bounds", params={"limit": _number(limit)})
 
     return check
 
@@ -76,7 +93,7 @@ class LinesField(forms.CharField):
 
     def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
         text = super().to_python(value)
-        return lines(text)
+        return lines(text or "")
 
 
 class PresetForm(forms.Form):
@@ -120,17 +137,18 @@ class ProfileForm(forms.Form):
                     label=label, required=path in ("currency", "time_zone"), max_length=80
                 )
             if path in PROFILE_BOUNDS:
-                field.validators.append(bound_validator(PROFILE_BOUNDS[path]))
+                field.validators.extend(bound_validators(PROFILE_BOUNDS[path]))
             field.initial = value
             self.fields[field_name(path)] = field
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        order = [
+        data = super().clean() or {}
+        found = [
             data.get(field_name(f"lifecycle.{k}"))
             for k in ("silent_from", "sleeping_from", "lost_from")
         ]
-        if None not in order and not order[0] < order[1] < order[2]:
+        order = [int(v) for v in found if v is not None]
+        if len(order) == 3 and not order[0] < order[1] < order[2]:
             self.add_error(
                 field_name("lifecycle.sleeping_from"),
                 _("The thresholds must increase: silent < sleeping < lost."),
@@ -160,12 +178,12 @@ class ProfileForm(forms.Form):
 class EarlyWarningForm(forms.Form):
     early_warning_share = forms.FloatField(
         label=svc.PROFILE_LABELS["early_warning_share"],
-        validators=[bound_validator(PROFILE_BOUNDS["early_warning_share"])],
+        validators=bound_validators(PROFILE_BOUNDS["early_warning_share"]),
     )
     early_warning_capacity = forms.IntegerField(
         label=svc.PROFILE_LABELS["early_warning_capacity"],
         required=False,
-        validators=[bound_validator(PROFILE_BOUNDS["early_warning_capacity"])],
+        validators=bound_validators(PROFILE_BOUNDS["early_warning_capacity"]),
     )
 
 
@@ -179,7 +197,7 @@ class IndicatorWeightsForm(forms.Form):
                 label=label,
                 required=False,
                 initial=current.get(code),
-                validators=[bound_validator(INDICATOR_WEIGHT_BOUND)],
+                validators=bound_validators(INDICATOR_WEIGHT_BOUND),
             )
 
     def weights(self) -> dict[str, float | None]:
@@ -208,7 +226,7 @@ class ReasonForm(forms.Form):
 
     def __init__(self, *args: Any, lang: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        taxonomy = svc.current_rules().taxonomy
+        taxonomy = current_rules().taxonomy
         group_field = self.fields["group"]
         assert isinstance(group_field, forms.ChoiceField)
         group_field.choices = [
@@ -241,7 +259,7 @@ class PlaybookForm(forms.Form):
 
     def __init__(self, *args: Any, lang: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        rules = svc.current_rules()
+        rules = current_rules()
         reason_field = self.fields["reason"]
         department_field = self.fields["department"]
         preference_field = self.fields["offer_preference"]
@@ -279,20 +297,20 @@ class OfferForm(forms.Form):
     depth_share = forms.FloatField(
         label=_("Cost as a share of the spend (0 to 1)"),
         initial=0.0,
-        validators=[bound_validator(Bound(0.0, 1.0))],
+        validators=bound_validators(Bound(0.0, 1.0)),
     )
     depth_abs = forms.FloatField(
         label=_("Cost per use (currency units)"),
         initial=0.0,
-        validators=[bound_validator(Bound(0.0, 100_000.0))],
+        validators=bound_validators(Bound(0.0, 100_000.0)),
     )
     visits = forms.IntegerField(
-        label=_("Purchases it spans"), initial=1, validators=[bound_validator(Bound(1, 52))]
+        label=_("Purchases it spans"), initial=1, validators=bound_validators(Bound(1, 52))
     )
     min_spend = forms.FloatField(
         label=_("Least expected spend of the next purchase"),
         initial=0.0,
-        validators=[bound_validator(Bound(0.0, 1_000_000.0))],
+        validators=bound_validators(Bound(0.0, 1_000_000.0)),
     )
     tiers = forms.MultipleChoiceField(
         label=_("Value tiers (none ticked: every tier)"),
@@ -303,7 +321,7 @@ class OfferForm(forms.Form):
     remove = forms.BooleanField(label=_("Remove this offer"), required=False)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if not data.get("remove") and not (data.get("depth_share") or data.get("depth_abs")):
             kind = data.get("kind")
             if kind in ("percent_off", "voucher"):
@@ -329,7 +347,7 @@ class DepthCapsForm(forms.Form):
                 label=_("Tier %(tier)s") % {"tier": tier},
                 required=False,
                 initial=caps.get(tier),
-                validators=[bound_validator(Bound(0.0, 1.0))],
+                validators=bound_validators(Bound(0.0, 1.0)),
             )
 
     def caps(self) -> dict[int, float]:
