@@ -239,7 +239,7 @@ def test_an_early_warning_share_of_0_is_refused(admin: User, lang: str) -> None:
 def test_a_reason_without_labels_is_refused(admin: User, lang: str, expected: str) -> None:
     url = reverse("settings_rules", args=["taxonomy"])
     response = client_for(admin, lang).post(
-        url, {"action": "entry", "code": "parking", "group": "our_fault"}
+        url, {"form": "entry", "code": "parking", "group": "our_fault"}
     )
     assert response.status_code == 422
     assert expected in response.content.decode()
@@ -249,7 +249,7 @@ def test_a_reason_without_labels_is_refused(admin: User, lang: str, expected: st
 @pytest.mark.parametrize("lang", [ZH, EN])
 def test_a_reason_with_a_bad_code_is_refused(admin: User, lang: str) -> None:
     url = reverse("settings_rules", args=["taxonomy"])
-    data = {"action": "entry", "code": "Bad Code!", "group": "our_fault", "zh": "停车", "en": "P"}
+    data = {"form": "entry", "code": "Bad Code!", "group": "our_fault", "zh": "停车", "en": "P"}
     response = client_for(admin, lang).post(url, data)
     assert response.status_code == 422
     with translation.override(lang):
@@ -261,7 +261,7 @@ def test_a_reason_with_a_bad_code_is_refused(admin: User, lang: str) -> None:
 def test_a_reason_with_synonyms_is_added_hidden_and_audited(admin: User) -> None:
     url = reverse("settings_rules", args=["taxonomy"])
     data = {
-        "action": "entry",
+        "form": "entry",
         "code": "parking",
         "group": "our_fault",
         "zh": "停车难",
@@ -293,11 +293,14 @@ def test_a_playbook_script_is_changed_field_by_field(admin: User) -> None:
     initial = page.context["entry_form"].initial
     data = {
         **{k: v for k, v in initial.items() if not isinstance(v, list)},
-        "action": "entry",
+        "form": "entry",
         "talking_points_zh": "您好\n最近还好吗",
-        "talking_points_en": "Hello\nHow have you been",
+        "talking_points_en": "Hello, it is Anna\nHow have you been",
         "seniority": "9",
     }
+    response = client.post(url, {**data, "seniority": "2", "talking_points_zh": "您好"})
+    assert response.status_code == 422  # one talking point is too few
+    assert "2 to 4 talking points" in response.content.decode()
     response = client.post(url, data)
     assert response.status_code == 422  # seniority 9 is not a choice
     assert "Select a valid choice" in response.content.decode()
@@ -307,7 +310,9 @@ def test_a_playbook_script_is_changed_field_by_field(admin: User) -> None:
     assert response.status_code == 302
     playbook = next(p for p in current_rules().playbooks.playbooks if p.reason == reason)
     assert playbook.talking_points_zh == ("您好", "最近还好吗")
+    assert playbook.talking_points_en == ("Hello, it is Anna", "How have you been")
     assert playbook.seniority == 2
+    assert playbook.action == initial["action"]
 
 
 @pytest.mark.parametrize(
@@ -319,7 +324,7 @@ def test_an_offer_costing_more_than_the_spend_is_refused(
 ) -> None:
     url = reverse("settings_rules", args=["offers"])
     data = {
-        "action": "entry",
+        "form": "entry",
         "code": "big_discount",
         "kind": "percent_off",
         "zh": "大折扣",
@@ -347,10 +352,10 @@ def test_an_offer_costing_more_than_the_spend_is_refused(
 @pytest.mark.parametrize("lang", [ZH, EN])
 def test_offer_caps_per_tier_are_bounded(admin: User, lang: str) -> None:
     url = reverse("settings_rules", args=["offers"])
-    response = client_for(admin, lang).post(url, {"action": "caps", "tier_1": "2"})
+    response = client_for(admin, lang).post(url, {"form": "caps", "tier_1": "2"})
     assert response.status_code == 422
     assert not ProgrammeSettings.objects.exists()
-    response = client_for(admin, lang).post(url, {"action": "caps", "tier_1": "0.25"})
+    response = client_for(admin, lang).post(url, {"form": "caps", "tier_1": "0.25"})
     assert response.status_code == 302
     assert current_rules().catalogue.depth_cap_by_tier[1] == 0.25
 

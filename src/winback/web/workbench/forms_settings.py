@@ -68,10 +68,12 @@ def _open_end(limit: float, *, above: bool) -> Any:
     return check
 
 
-def lines(text: str) -> list[str]:
-    """One entry a line (commas and the Chinese comma also separate), blanks dropped."""
+def lines(text: str, *, commas: bool = False) -> list[str]:
+    """One entry a line (with ``commas``, commas also separate), blanks and repeats dropped."""
+    if commas:
+        text = text.replace("，", "\n").replace(",", "\n").replace("、", "\n")
     out: list[str] = []
-    for line in text.replace("，", "\n").replace(",", "\n").splitlines():
+    for line in text.splitlines():
         word = line.strip()
         if word and word not in out:
             out.append(word)
@@ -81,7 +83,8 @@ def lines(text: str) -> list[str]:
 class LinesField(forms.CharField):
     """A list of short texts, one a line."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, commas: bool = False, **kwargs: Any) -> None:
+        self.commas = commas
         kwargs.setdefault("required", False)
         kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 4}))
         super().__init__(**kwargs)
@@ -93,7 +96,7 @@ class LinesField(forms.CharField):
 
     def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
         text = super().to_python(value)
-        return lines(text or "")
+        return lines(text or "", commas=self.commas)
 
 
 class PresetForm(forms.Form):
@@ -219,8 +222,8 @@ class ReasonForm(forms.Form):
     group = forms.ChoiceField(label=_("Group"))
     zh = forms.CharField(label=_("Label (Chinese)"), max_length=80)
     en = forms.CharField(label=_("Label (English)"), max_length=80)
-    keywords_zh = LinesField(label=_("Synonyms (Chinese, one a line)"))
-    keywords_en = LinesField(label=_("Synonyms (English, one a line)"))
+    keywords_zh = LinesField(label=_("Synonyms (Chinese, one a line)"), commas=True)
+    keywords_en = LinesField(label=_("Synonyms (English, one a line)"), commas=True)
     sensitive = forms.BooleanField(label=_("Sensitive (a supervisor handles it)"), required=False)
     hidden = forms.BooleanField(label=_("Hidden (not offered to agents)"), required=False)
 
@@ -278,6 +281,18 @@ class PlaybookForm(forms.Form):
             "perk": _("Perks (service, advice)"),
         }
         preference_field.choices = [("", _("Any")), *((p, labels[p]) for p in OFFER_PREFERENCES)]
+
+    def _points(self, name: str) -> list[str]:
+        points: list[str] = self.cleaned_data[name]
+        if not 2 <= len(points) <= 4:
+            raise ValidationError(_("Write 2 to 4 talking points, one a line."), code="points")
+        return points
+
+    def clean_talking_points_zh(self) -> list[str]:
+        return self._points("talking_points_zh")
+
+    def clean_talking_points_en(self) -> list[str]:
+        return self._points("talking_points_en")
 
     def entry(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)

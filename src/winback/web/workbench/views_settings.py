@@ -168,7 +168,8 @@ def settings_rules(request: HttpRequest, section: str) -> HttpResponseBase:
     entry_form = _entry_form(section, initial=initial)
     caps_form = DepthCapsForm(caps=svc.depth_caps()) if section == "offers" else None
     status = 200
-    action = request.POST.get("action", "json")
+    # "form" names which form was sent ("action" is a playbook field).
+    action = request.POST.get("form", "json")
     if request.method == "POST" and action == "entry":
         entry_form = _entry_form(section, request.POST)
         if entry_form.is_valid():
