@@ -17,6 +17,97 @@ INDUSTRIES = ("retail", "restaurant", "dental", "aesthetics", "b2b", "accounting
 LIFECYCLE_RULES = ("fixed", "rhythm")
 RFM_REFERENCES = ("median", "mean")
 
+# The largest control-group share a round may have: the round wizard, the settings, the API and
+# the command line all refuse more (half the round left uncalled already halves its reach).
+MAX_HOLDOUT_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The sane range of a numeric setting; ``low_open``/``high_open`` exclude that end."""
+
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+
+    def contains(self, value: float) -> bool:
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def text(self) -> str:
+        left = "(" if self.low_open else "["
+        right = ")" if self.high_open else "]"
+        return f"{left}{self.low:g}, {self.high:g}{right}"
+
+
+# Every numeric setting of the profile by dotted path (None, where allowed, means "not set").
+# The profile refuses values outside these ranges; the settings forms show the same ranges.
+PROFILE_BOUNDS: dict[str, Bound] = {
+    "gross_margin": Bound(0.0, 1.0, low_open=True),
+    "annual_discount_rate": Bound(0.0, 1.0),
+    "cost_to_serve_per_year": Bound(0.0, 1_000_000.0),
+    "import_years_ahead": Bound(0, 50),
+    "lifecycle.silent_from": Bound(1, 3650),
+    "lifecycle.sleeping_from": Bound(1, 3650),
+    "lifecycle.lost_from": Bound(1, 3650),
+    "expected_return_days": Bound(1.0, 3650.0),
+    "prior_strength": Bound(0.0, 100.0),
+    "lateness_at_risk": Bound(1.0, 20.0),
+    "lateness_lost": Bound(1.0, 50.0),
+    "churn_horizon_days": Bound(1, 3650),
+    "early_warning_share": Bound(0.0, 1.0, low_open=True),
+    "early_warning_capacity": Bound(1, 10_000_000),
+    "tiers": Bound(1, 5),
+    "value_weights.referral_converted": Bound(0.0, 10.0),
+    "value_weights.forum_post": Bound(0.0, 1_000_000.0),
+    "value_weights.forum_reply": Bound(0.0, 1_000_000.0),
+    "value_weights.qa_answer": Bound(0.0, 1_000_000.0),
+    "value_weights.event_attendance": Bound(0.0, 1_000_000.0),
+    "value_weights.survey_response": Bound(0.0, 1_000_000.0),
+    "value_weights.suggestion": Bound(0.0, 1_000_000.0),
+    "value_weights.suggestion_adopted": Bound(0.0, 1_000_000.0),
+    "value_weights.necessary_spend_weight": Bound(0.0, 10.0),
+    "value_weights.discretionary_spend_weight": Bound(0.0, 10.0),
+    "value_weights.credit_half_life_days": Bound(0.0, 3650.0, low_open=True),
+    "programme.contacts_per_round": Bound(1, 20),
+    "programme.contact_window_days": Bound(1, 365),
+    "programme.max_contacts_in_window": Bound(1, 100),
+    "programme.retire_after_rounds": Bound(1, 100),
+    "programme.holdout_share": Bound(0.0, MAX_HOLDOUT_SHARE),
+    "programme.agent_minute_cost": Bound(0.0, 10_000.0),
+    "programme.call_minutes": Bound(0.0, 240.0, low_open=True),
+    "programme.hoped_effect": Bound(0.0, 1.0, low_open=True, high_open=True),
+    "programme.design_alpha": Bound(0.0, 0.2, low_open=True),
+    "programme.design_power": Bound(0.5, 1.0, high_open=True),
+    "programme.default_base_rate": Bound(0.0, 1.0, low_open=True, high_open=True),
+    "programme.control_floor": Bound(0, 100_000),
+    "programme.recently_treated_days": Bound(0, 730),
+    "programme.global_holdout_share": Bound(0.0, MAX_HOLDOUT_SHARE),
+    "programme.global_holdout_seed": Bound(0, 2**63, high_open=True),
+    "programme.offer_budget_per_treated": Bound(0.0, 100_000.0),
+    "programme.offer_exploration_floor": Bound(0.0, 0.2),
+    "programme.random_share": Bound(0.0, 0.5),
+}
+# Hand-set churn indicator weights (indicator code -> weight; the direction is built in).
+INDICATOR_WEIGHT_BOUND = Bound(0.0, 100.0)
+
+
+def check_bounds(obj: Any, prefix: str = "") -> None:
+    """Refuse a numeric setting of ``obj`` outside its range in :data:`PROFILE_BOUNDS`."""
+    for path, bound in PROFILE_BOUNDS.items():
+        head, _, name = path.rpartition(".")
+        if head != prefix:
+            continue
+        value = getattr(obj, name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{path} must be a number, got {value!r}")
+        if not bound.contains(float(value)):
+            raise ValueError(f"{path} must be in {bound.text()}, got {value!r}")
+
 
 @dataclass(frozen=True)
 class LifecycleThresholds:
@@ -59,6 +150,7 @@ class ValueWeights:
             raise ValueError("spend weights cannot be negative")
         if not self.credit_half_life_days > 0:
             raise ValueError("credit_half_life_days must be positive")
+        check_bounds(self, "value_weights")
 
 
 @dataclass(frozen=True)
@@ -107,8 +199,8 @@ class ProgrammeRules:
             raise ValueError("offer_budget_per_treated must be between 0 and 100000")
         if not 0.0 <= self.offer_exploration_floor <= 0.2:
             raise ValueError("offer_exploration_floor must be in [0, 0.2]")
-        if not 0.0 <= self.holdout_share < 1.0:
-            raise ValueError("holdout_share must be in [0, 1)")
+        if not 0.0 <= self.holdout_share <= MAX_HOLDOUT_SHARE:
+            raise ValueError(f"holdout_share must be in [0, {MAX_HOLDOUT_SHARE}]")
         if not 0.0 < self.hoped_effect < 1.0:
             raise ValueError("hoped_effect must be in (0, 1) (percentage points as a share)")
         if not 0.0 < self.design_alpha <= 0.2:
@@ -127,6 +219,7 @@ class ProgrammeRules:
             raise ValueError("random_share must be in [0, 0.5]")
         if self.global_holdout_seed is not None and not 0 <= self.global_holdout_seed < 2**63:
             raise ValueError("global_holdout_seed must be a non-negative 64-bit integer")
+        check_bounds(self, "programme")
 
 
 @dataclass(frozen=True)
@@ -161,6 +254,9 @@ class BusinessProfile:
     early_warning_capacity: int | None = None
     rfm_reference: str = "median"  # what "high" in RFM is measured against: "median" | "mean"
     cost_to_serve_per_year: float = 10.0  # currency units per customer (mailings, care, ...)
+    # Churn indicator weights set by hand (indicator code -> weight >= 0); the next analysis
+    # uses them instead of the learned ones for those indicators. Empty: all learned.
+    indicator_weights: Mapping[str, float] = field(default_factory=dict)
     value_weights: ValueWeights = field(default_factory=ValueWeights)
     programme: ProgrammeRules = field(default_factory=ProgrammeRules)
 
@@ -189,6 +285,18 @@ class BusinessProfile:
             raise ValueError("import_earliest_date must be a date such as 1990-01-01") from None
         if not 0 <= self.import_years_ahead <= 50:
             raise ValueError("import_years_ahead must be between 0 and 50")
+        if not 0.0 < self.gross_margin <= 1.0:
+            raise ValueError("gross_margin must be above 0 and at most 1 (a share of revenue)")
+        if not self.lateness_at_risk < self.lateness_lost:
+            raise ValueError("lateness_at_risk must be below lateness_lost")
+        check_bounds(self)
+        check_bounds(self.lifecycle, "lifecycle")
+        for code, weight in dict(self.indicator_weights).items():
+            ok = isinstance(weight, int | float) and not isinstance(weight, bool)
+            if not ok or not INDICATOR_WEIGHT_BOUND.contains(float(weight)):
+                raise ValueError(
+                    f"indicator weight {code!r} must be in {INDICATOR_WEIGHT_BOUND.text()}"
+                )
 
     def import_date_window(self, today: date) -> tuple[date, date]:
         """The dates an import accepts: the earliest date .. today + N years."""

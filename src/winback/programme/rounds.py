@@ -56,7 +56,7 @@ from typing import Any
 
 import polars as pl
 
-from winback.config import BusinessProfile
+from winback.config import MAX_HOLDOUT_SHARE, BusinessProfile
 from winback.programme.assignment import (
     SeniorityRules,
     agent_capacity,
@@ -201,8 +201,8 @@ class RoundConfig:
     def __post_init__(self) -> None:
         if self.round_end < self.round_start:
             raise ValueError("round_end is before round_start")
-        if not 0.0 <= self.holdout_share < 1.0:
-            raise ValueError("holdout_share must be in [0, 1)")
+        if not 0.0 <= self.holdout_share <= MAX_HOLDOUT_SHARE:
+            raise ValueError(f"holdout_share must be in [0, {MAX_HOLDOUT_SHARE}]")
         if not set(self.statuses) <= {"active", "at_risk", "lost"}:
             raise ValueError("statuses must be among active, at_risk, lost")
         if self.stages is not None and not set(self.stages) <= set(STAGES):

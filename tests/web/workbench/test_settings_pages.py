@@ -112,7 +112,11 @@ def test_an_invalid_profile_is_refused_and_nothing_is_stored(admin: User) -> Non
 
 def test_applying_a_preset_resets_the_profile_and_is_audited(admin: User) -> None:
     client = signed_in(admin)
-    response = client.post(reverse("settings_profile"), {"action": "preset", "industry": "dental"})
+    data = {"action": "preset", "industry": "dental"}
+    response = client.post(reverse("settings_profile"), data)
+    assert response.status_code == 200  # the diff, asking to confirm; nothing changed yet
+    assert current_profile().industry == "retail"
+    response = client.post(reverse("settings_profile"), {**data, "confirm": "1"})
     assert response.status_code == 302
     profile = current_profile()
     assert (profile.industry, profile.lifecycle.lost_from) == ("dental", 400)

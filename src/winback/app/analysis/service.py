@@ -125,7 +125,8 @@ def analyze(as_of: date, *, progress: Progress | None = None) -> AnalysisRun:
     frames = extract(as_of, profile.time_zone)
     extracted = time.perf_counter()
     report("analyze")
-    result = analyze_frames(frames, profile, as_of)
+    # Hand-set indicator weights (settings) replace the learned ones for those indicators.
+    result = analyze_frames(frames, profile, as_of, weights=dict(profile.indicator_weights) or None)
     rows = frame_rows(frames)
     del frames
     model = {

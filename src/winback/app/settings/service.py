@@ -17,19 +17,19 @@ Every change writes an :class:`~winback.store.accounts.models.AuditLog` row with
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from winback.app.analysis.selectors import latest_analysis
-from winback.app.settings.profile import current_profile, set_profile
+from winback.app.settings.profile import current_profile, save_profile, set_profile
 from winback.app.settings.rules import RuleData, current_rules
-from winback.config import INDUSTRIES, BusinessProfile
+from winback.config import INDUSTRIES, BusinessProfile, preset
 from winback.programme.offers import OfferCatalogue
 from winback.programme.playbooks import Playbooks
 from winback.programme.questionnaires import Questionnaire, default_questionnaires
@@ -295,6 +295,40 @@ def _check_time_zone(name: str) -> None:
         raise ValueError(message % {"name": name}) from None
 
 
+@dataclass(frozen=True)
+class PresetChange:
+    path: str
+    label: Any
+    current: Any
+    preset: Any
+
+
+def preset_diff(industry: str) -> list[PresetChange]:
+    """What applying ``industry``'s preset would change: (setting, current, preset) for every
+    setting whose value differs; nothing is stored."""
+    if industry not in INDUSTRIES:
+        raise ValueError(f"unknown industry {industry!r}")
+    before = current_profile()
+    after = preset(industry)
+    old, new = profile_leaves(before), profile_leaves(after)
+    changes = [PresetChange(p, PROFILE_LABELS[p], old[p], new[p]) for p in old if old[p] != new[p]]
+    if before.industry != industry:
+        label = _("Industry preset")
+        changes.insert(
+            0,
+            PresetChange(
+                "industry", label, INDUSTRY_LABELS[before.industry], INDUSTRY_LABELS[industry]
+            ),
+        )
+    if dict(before.indicator_weights):
+        changes.append(
+            PresetChange(
+                "indicator_weights", _("Indicator weights"), _("set by hand"), _("learned")
+            )
+        )
+    return changes
+
+
 def apply_preset(user: User, industry: str) -> BusinessProfile:
     """Start again from an industry's preset (every setting takes the preset's value)."""
     if industry not in INDUSTRIES:
@@ -352,6 +386,11 @@ def save_rule_overrides(user: User, section: str, text: str) -> dict[str, Any]:
         raise ValueError(_("Not valid JSON (line %(line)s, column %(column)s).") % where) from None
     if not isinstance(data, dict):
         raise ValueError(str(_("The overrides must be a JSON object: {...}")))
+    return _store_overrides(user, section, data)
+
+
+def _store_overrides(user: User, section: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``data`` as the section's overrides, check the three sections together, store."""
     current = {s: stored_overrides(s) for s in RULE_SECTIONS}
     try:
         merged_rules({**current, section: data})
@@ -369,6 +408,104 @@ def save_rule_overrides(user: User, section: str, text: str) -> dict[str, Any]:
             {"before": current[section], "after": data},
         )
     return data
+
+
+# One entry of a section, edited field by field: (overrides list, key field) per section.
+ENTRY_LISTS = {
+    "taxonomy": ("reasons", "code"),
+    "playbooks": ("playbooks", "reason"),
+    "offers": ("offers", "code"),
+}
+
+
+def rule_entry(section: str, code: str) -> dict[str, Any] | None:
+    """The entry in force with this code (a reason, a playbook by its reason, an offer) as
+    the fields the section's form edits; None when there is none."""
+    rules = current_rules()
+    if section == "taxonomy":
+        t = rules.taxonomy
+        for r in t.reasons:
+            if r.code == code:
+                return {
+                    "code": r.code,
+                    "group": r.group,
+                    "zh": r.zh,
+                    "en": r.en,
+                    "sensitive": r.sensitive,
+                    "hidden": r.code in t.hidden,
+                    "keywords_zh": list(t.keywords_zh.get(r.code, ())),
+                    "keywords_en": list(t.keywords_en.get(r.code, ())),
+                }
+        return None
+    if section == "playbooks":
+        for p in rules.playbooks.playbooks:
+            if p.reason == code:
+                return {
+                    "reason": p.reason,
+                    "department": p.department,
+                    "action": p.action,
+                    "fix_zh": p.fix_zh,
+                    "fix_en": p.fix_en,
+                    "talking_points_zh": list(p.talking_points_zh),
+                    "talking_points_en": list(p.talking_points_en),
+                    "channel": p.channel,
+                    "seniority": p.seniority,
+                    "offer_preference": p.offer_preference or "",
+                }
+        return None
+    for o in rules.catalogue.offers:
+        if o.code == code:
+            return {
+                "code": o.code,
+                "kind": o.kind,
+                "zh": o.zh,
+                "en": o.en,
+                "depth_share": o.depth_share,
+                "depth_abs": o.depth_abs,
+                "visits": o.visits,
+                "tiers": [str(t) for t in (o.tiers or ())],
+                "min_spend": o.min_spend,
+            }
+    return None
+
+
+def _require_admin(user: User) -> None:
+    if not user.is_admin_role:
+        raise PermissionDenied
+
+
+def save_rule_entry(user: User, section: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """Add or change one entry of a section (matched by its code) in the stored overrides;
+    the whole is merged and checked before it is stored, and audited.
+
+    Taxonomy entries may carry ``hidden`` (the reason is not offered to agents); offers may
+    carry ``remove`` (the offer leaves the catalogue)."""
+    _require_admin(user)
+    if section not in RULE_SECTIONS:
+        raise ValueError(f"unknown section {section!r}")
+    list_key, key = ENTRY_LISTS[section]
+    data = json.loads(json.dumps(stored_overrides(section)))
+    entry = dict(entry)
+    if section == "taxonomy" and "hidden" in entry:
+        hide = bool(entry.pop("hidden"))
+        in_force = set(current_rules().taxonomy.hidden)
+        hidden = (in_force | {entry[key]}) if hide else (in_force - {entry[key]})
+        data["hidden"] = sorted(hidden)
+    entries = [e for e in data.get(list_key, []) if str(e.get(key)) != str(entry[key])]
+    data[list_key] = [*entries, entry]
+    return _store_overrides(user, section, data)
+
+
+def save_depth_caps(user: User, caps: dict[int, float]) -> dict[str, Any]:
+    """The highest offer cost per tier, as a share of the customer's expected spend."""
+    _require_admin(user)
+    data = json.loads(json.dumps(stored_overrides("offers")))
+    data["depth_cap_by_tier"] = {str(t): float(c) for t, c in sorted(caps.items())}
+    return _store_overrides(user, "offers", data)
+
+
+def depth_caps() -> dict[int, float]:
+    return {int(t): float(c) for t, c in current_rules().catalogue.depth_cap_by_tier.items()}
 
 
 @dataclass(frozen=True)
@@ -512,6 +649,40 @@ def questionnaires() -> list[Questionnaire]:
     return list(default_questionnaires(current_rules().taxonomy).values())
 
 
+# --- hand-set indicator weights ----------------------------------------------------------
+
+
+def indicator_choices(lang: str) -> list[tuple[str, str]]:
+    """(code, label) of every churn indicator, in the model's order."""
+    from winback.analytics.indicators import INDICATORS
+
+    zh = lang.startswith("zh")
+    return [(i.code, (i.zh if zh else i.en).split(":")[0].split("：")[0]) for i in INDICATORS]
+
+
+def save_indicator_weights(user: User, weights: dict[str, float | None]) -> dict[str, list[Any]]:
+    """Set (or, with None, clear) hand-set indicator weights; the next analysis uses them in
+    place of the learned ones. Returns ``{code: [before, after]}`` of what changed."""
+    from winback.analytics.indicators import CODES
+
+    _require_admin(user)
+    unknown = sorted(set(weights) - set(CODES))
+    if unknown:
+        raise ValueError(f"unknown indicator(s) {unknown}")
+    before = current_profile()
+    old = dict(before.indicator_weights)
+    new = {c: float(w) for c, w in {**old, **weights}.items() if w is not None}
+    changes = {
+        c: [old.get(c), new.get(c)] for c in sorted(set(old) | set(new)) if old.get(c) != new.get(c)
+    }
+    if not changes:
+        return {}
+    with transaction.atomic():
+        after = save_profile(replace(before, indicator_weights=new))
+        _audit(user, "settings_change", "indicator_weights", after.industry, {"changes": changes})
+    return changes
+
+
 # --- users ----------------------------------------------------------------------------------
 
 
@@ -548,6 +719,48 @@ def create_user(
         detail = {"role": role, "seniority": seniority, "daily_capacity": daily_capacity}
         _audit(admin, "user_create", "user", str(user.pk), {"username": username, **detail})
     return user
+
+
+class CannotDemoteSelf(ValueError):
+    """An admin cannot take their own admin role away."""
+
+
+def update_user(
+    admin: User,
+    user_id: int,
+    *,
+    first_name: str,
+    role: str,
+    language: str,
+    seniority: int,
+    daily_capacity: int,
+) -> dict[str, list[Any]]:
+    """Change a user's name, role, language, seniority and capacity; audited with
+    before/after. Returns the changes."""
+    _require_admin(admin)
+    target = User.objects.get(pk=user_id)
+    if role not in Role.values:
+        raise ValidationError(_("Unknown role."))
+    if target.pk == admin.pk and role != Role.ADMIN:
+        raise CannotDemoteSelf(user_id)
+    values = {
+        "first_name": first_name,
+        "role": role,
+        "language": language,
+        "seniority": seniority,
+        "daily_capacity": daily_capacity,
+    }
+    changes = {k: [getattr(target, k), v] for k, v in values.items() if getattr(target, k) != v}
+    if not changes:
+        return {}
+    with transaction.atomic():
+        update = {k: v for k, (_old, v) in changes.items()}
+        if "role" in changes:
+            update["is_staff"] = role == Role.ADMIN
+        User.objects.filter(pk=target.pk).update(**update)
+        detail = {"username": target.username, "changes": changes}
+        _audit(admin, "user_change", "user", str(target.pk), detail)
+    return changes
 
 
 class CannotDeactivateSelf(ValueError):

@@ -28,6 +28,11 @@ urlpatterns = [
     ),
     path("settings/users/", views_settings.settings_users, name="settings_users"),
     path(
+        "settings/users/<int:user_id>/",
+        views_settings.settings_user_edit,
+        name="settings_user_edit",
+    ),
+    path(
         "settings/users/<int:user_id>/active/",
         views_settings.settings_user_active,
         name="settings_user_active",

@@ -30,6 +30,7 @@ from winback.app.rounds import lifecycle, reassign
 from winback.app.rounds import wizard as svc
 from winback.app.rounds.planning import NoSnapshotError
 from winback.app.rounds.service import ControlTooSmall, RoundExists, RoundInProgress, plan_round
+from winback.config import MAX_HOLDOUT_SHARE
 from winback.periods import month_label, month_start
 from winback.programme.playbooks import STAGES
 from winback.programme.rounds import round_closes_on
@@ -88,7 +89,7 @@ class PoolForm(forms.Form):
 
 class HoldoutForm(forms.Form):
     holdout = forms.FloatField(
-        label=gettext_lazy("Control group share"), min_value=0.0, max_value=0.5
+        label=gettext_lazy("Control group share"), min_value=0.0, max_value=MAX_HOLDOUT_SHARE
     )
     seed = forms.IntegerField(label=gettext_lazy("Random seed"), min_value=0, max_value=2**31 - 1)
 

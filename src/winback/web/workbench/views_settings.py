@@ -18,8 +18,20 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from winback.app.rounds.reassign import open_task_count
 from winback.app.settings import service as svc
 from winback.app.settings.profile import current_profile
-from winback.config import INDUSTRIES, BusinessProfile
-from winback.store.accounts.models import Role, User
+from winback.store.accounts.models import User
+from winback.web.workbench.forms_settings import (
+    DepthCapsForm,
+    EarlyWarningForm,
+    IndicatorWeightsForm,
+    OfferForm,
+    OverridesForm,
+    PlaybookForm,
+    PresetForm,
+    ProfileForm,
+    ReasonForm,
+    UserEditForm,
+    UserForm,
+)
 from winback.web.workbench.views_imports import admin_required
 
 SECTION_TITLES = {
@@ -37,55 +49,6 @@ def _lang() -> str:
     return get_language() or "zh-hans"
 
 
-class PresetForm(forms.Form):
-    industry = forms.ChoiceField(
-        label=gettext_lazy("Industry preset"),
-        choices=[(i, svc.INDUSTRY_LABELS[i]) for i in INDUSTRIES],
-    )
-
-
-def _field_name(path: str) -> str:
-    return path.replace(".", "__")
-
-
-class ProfileForm(forms.Form):
-    """One field per profile setting, typed like the setting it edits."""
-
-    def __init__(self, *args: Any, profile: BusinessProfile, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        leaves = svc.profile_leaves(profile)
-        for path, value in leaves.items():
-            label = svc.PROFILE_LABELS[path]
-            field: forms.Field
-            if path in svc.PROFILE_CHOICES:
-                field = forms.ChoiceField(label=label, choices=svc.PROFILE_CHOICES[path])
-            elif path in ("churn_horizon_days", "early_warning_capacity"):
-                field = forms.IntegerField(label=label, required=False, min_value=1)
-            elif path == "programme.global_holdout_seed":
-                field = forms.IntegerField(label=label, required=False, min_value=0)
-            elif isinstance(value, bool):
-                field = forms.BooleanField(label=label, required=False)
-            elif isinstance(value, int):
-                field = forms.IntegerField(label=label)
-            elif isinstance(value, float):
-                field = forms.FloatField(label=label)
-            else:
-                field = forms.CharField(
-                    label=label, required=path in ("currency", "time_zone"), max_length=80
-                )
-            field.initial = value
-            self.fields[_field_name(path)] = field
-
-    def values(self) -> dict[str, Any]:
-        return {name.replace("__", "."): v for name, v in self.cleaned_data.items()}
-
-    def groups(self) -> list[tuple[Any, list[forms.BoundField]]]:
-        return [
-            (title, [self[_field_name(p)] for p in paths])
-            for _code, title, paths in svc.PROFILE_GROUPS
-        ]
-
-
 @admin_required
 @require_GET
 def settings_home(request: HttpRequest) -> HttpResponseBase:
@@ -99,13 +62,18 @@ def settings_profile(request: HttpRequest) -> HttpResponseBase:
     preset_form = PresetForm(initial={"industry": profile.industry})
     form = ProfileForm(profile=profile)
     status = 200
+    diff: list[svc.PresetChange] | None = None
     if request.method == "POST" and request.POST.get("action") == "preset":
         preset_form = PresetForm(request.POST)
-        if preset_form.is_valid():
+        if not preset_form.is_valid():
+            status = 422
+        elif request.POST.get("confirm") == "1":
             svc.apply_preset(_user(request), preset_form.cleaned_data["industry"])
             messages.success(request, _("The industry preset was applied."))
             return redirect("settings_profile")
-        status = 422
+        else:
+            # First press: show what would change and ask; nothing is stored yet.
+            diff = svc.preset_diff(preset_form.cleaned_data["industry"])
     elif request.method == "POST":
         form = ProfileForm(request.POST, profile=profile)
         if form.is_valid():
@@ -122,22 +90,69 @@ def settings_profile(request: HttpRequest) -> HttpResponseBase:
                 return redirect("settings_profile")
         else:
             status = 422
-    context = {"profile": profile, "preset_form": preset_form, "form": form}
+    context = {"profile": profile, "preset_form": preset_form, "form": form, "diff": diff}
     return render(request, "workbench/settings/profile.html", context, status=status)
 
 
 @admin_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def settings_indicators(request: HttpRequest) -> HttpResponseBase:
-    return render(request, "workbench/settings/indicators.html", svc.indicator_audit(_lang()))
-
-
-class OverridesForm(forms.Form):
-    overrides = forms.CharField(
-        label=gettext_lazy("Overrides (JSON, merged onto the shipped defaults)"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
+    profile = current_profile()
+    lang = _lang()
+    current = dict(profile.indicator_weights)
+    weights_form = IndicatorWeightsForm(lang=lang, current=current)
+    warning_form = EarlyWarningForm(
+        initial={
+            "early_warning_share": profile.early_warning_share,
+            "early_warning_capacity": profile.early_warning_capacity,
+        }
     )
+    status = 200
+    action = request.POST.get("action")
+    if request.method == "POST" and action == "weights":
+        weights_form = IndicatorWeightsForm(request.POST, lang=lang, current=current)
+        if weights_form.is_valid():
+            changes = svc.save_indicator_weights(_user(request), weights_form.weights())
+            _saved(request, bool(changes))
+            return redirect("settings_indicators")
+        status = 422
+    elif request.method == "POST" and action == "early_warning":
+        warning_form = EarlyWarningForm(request.POST)
+        if warning_form.is_valid():
+            changes = svc.update_profile(_user(request), dict(warning_form.cleaned_data))
+            _saved(request, bool(changes))
+            return redirect("settings_indicators")
+        status = 422
+    elif request.method == "POST":
+        status = 400
+    context = {
+        **svc.indicator_audit(lang),
+        "weights_form": weights_form,
+        "warning_form": warning_form,
+        "hand_set": current,
+    }
+    return render(request, "workbench/settings/indicators.html", context, status=status)
+
+
+def _saved(request: HttpRequest, changed: bool) -> None:
+    if changed:
+        messages.success(request, _("Settings saved. The next analysis uses them."))
+    else:
+        messages.info(request, _("Nothing changed."))
+
+
+ENTRY_FORMS: dict[str, type[forms.Form]] = {
+    "taxonomy": ReasonForm,
+    "playbooks": PlaybookForm,
+    "offers": OfferForm,
+}
+
+
+def _entry_form(section: str, data: Any = None, initial: Any = None) -> forms.Form:
+    cls = ENTRY_FORMS[section]
+    if section == "offers":
+        return cls(data, initial=initial)
+    return cls(data, initial=initial, lang=_lang())  # type: ignore[call-arg]
 
 
 @admin_required
@@ -147,8 +162,43 @@ def settings_rules(request: HttpRequest, section: str) -> HttpResponseBase:
         raise Http404
     stored = svc.stored_overrides(section)
     form = OverridesForm(initial={"overrides": _pretty(stored)})
+    code = request.GET.get("code", "")
+    initial = svc.rule_entry(section, code) if code else None
+    if code and initial is None:
+        raise Http404
+    entry_form = _entry_form(section, initial=initial)
+    caps_form = DepthCapsForm(caps=svc.depth_caps()) if section == "offers" else None
     status = 200
-    if request.method == "POST":
+    # "form" names which form was sent ("action" is a playbook field).
+    action = request.POST.get("form", "json")
+    if request.method == "POST" and action == "entry":
+        entry_form = _entry_form(section, request.POST)
+        if entry_form.is_valid():
+            entry = (
+                cast(Any, entry_form).entry()
+                if hasattr(entry_form, "entry")
+                else dict(entry_form.cleaned_data)
+            )
+            try:
+                svc.save_rule_entry(_user(request), section, entry)
+            except ValueError as exc:
+                entry_form.add_error(
+                    None, _("These values do not fit the rest: %(why)s") % {"why": exc}
+                )
+                status = 422
+            else:
+                messages.success(request, _("Settings saved."))
+                return redirect("settings_rules", section=section)
+        else:
+            status = 422
+    elif request.method == "POST" and action == "caps" and caps_form is not None:
+        caps_form = DepthCapsForm(request.POST, caps=svc.depth_caps())
+        if caps_form.is_valid():
+            svc.save_depth_caps(_user(request), caps_form.caps())
+            messages.success(request, _("Settings saved."))
+            return redirect("settings_rules", section=section)
+        status = 422
+    elif request.method == "POST":
         form = OverridesForm(request.POST)
         if form.is_valid():
             try:
@@ -163,6 +213,9 @@ def settings_rules(request: HttpRequest, section: str) -> HttpResponseBase:
         "section": section,
         "title": SECTION_TITLES[section],
         "form": form,
+        "entry_form": entry_form,
+        "editing": code,
+        "caps_form": caps_form,
         "table": svc.rule_table(section, _lang()),
     }
     return render(request, "workbench/settings/rules.html", context, status=status)
@@ -199,25 +252,6 @@ def settings_questionnaires(request: HttpRequest) -> HttpResponseBase:
     return render(request, "workbench/settings/questionnaires.html", {"items": items})
 
 
-class UserForm(forms.Form):
-    username = forms.RegexField(
-        label=gettext_lazy("User name"), max_length=150, regex=r"^[\w.@+-]+$"
-    )
-    password = forms.CharField(
-        label=gettext_lazy("Password"), widget=forms.PasswordInput, min_length=8
-    )
-    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices, initial=Role.AGENT)
-    seniority = forms.TypedChoiceField(
-        label=gettext_lazy("Seniority"),
-        choices=[(1, "1"), (2, "2"), (3, "3")],
-        coerce=int,
-        initial=1,
-    )
-    daily_capacity = forms.IntegerField(
-        label=gettext_lazy("Calls per day"), min_value=0, max_value=500, initial=40
-    )
-
-
 @admin_required
 @require_http_methods(["GET", "POST"])
 def settings_users(request: HttpRequest) -> HttpResponseBase:
@@ -239,6 +273,50 @@ def settings_users(request: HttpRequest) -> HttpResponseBase:
             status = 422
     context = {"form": form, "users": svc.users()}
     return render(request, "workbench/settings/users.html", context, status=status)
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def settings_user_edit(request: HttpRequest, user_id: int) -> HttpResponseBase:
+    target = User.objects.filter(pk=user_id).first()
+    if target is None:
+        raise Http404
+    form = UserEditForm(
+        initial={
+            "first_name": target.first_name,
+            "role": target.role,
+            "language": target.language,
+            "seniority": target.seniority,
+            "daily_capacity": target.daily_capacity,
+        }
+    )
+    status = 200
+    if request.method == "POST":
+        form = UserEditForm(request.POST)
+        if form.is_valid():
+            try:
+                changes = svc.update_user(_user(request), target.pk, **form.cleaned_data)
+            except svc.CannotDemoteSelf:
+                form.add_error("role", _("You cannot take your own admin role away."))
+                status = 422
+            except ValidationError as exc:
+                for message in exc.messages:
+                    form.add_error(None, message)
+                status = 422
+            else:
+                _saved_user(request, bool(changes))
+                return redirect("settings_users")
+        else:
+            status = 422
+    context = {"form": form, "target": target}
+    return render(request, "workbench/settings/user_edit.html", context, status=status)
+
+
+def _saved_user(request: HttpRequest, changed: bool) -> None:
+    if changed:
+        messages.success(request, _("Saved."))
+    else:
+        messages.info(request, _("Nothing changed."))
 
 
 @admin_required
