@@ -230,3 +230,18 @@ def check_pdf(pdf: bytes, lang: str, font: CJKFont | None = None) -> None:
         )
     if lang == "zh" and not CJK.search(pdf_text(pdf)):
         raise MissingCJKFont("The Chinese PDF's text does not read back as Chinese.")
+
+
+def main() -> int:
+    """``python -m winback.reporting.fonts``: which Chinese font PDFs embed, or why none."""
+    try:
+        font = find_font()
+    except MissingCJKFont as exc:
+        print(exc)
+        return 1
+    print(f"{font.postscript_name} ({font.source}): {font.path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
