@@ -22,7 +22,7 @@ FONT = "Noto Sans CJK SC"
 # Drawn for a phone (the SVG is about 400 px wide: at a 390 px screen it is shown at about
 # 90 %, so 14 px labels read at 12 px or more) and scaled up to the column on a wider screen:
 # the SVG keeps its viewBox and loses its fixed width and height (CSS sets width: 100%).
-WIDTH = 320
+WIDTH = 300
 HEIGHT = 200
 FONT_SIZE = 14
 ROOT_SIZE = re.compile(r'^(<svg\b[^>]*?)\s+width="[\d.]+"\s+height="[\d.]+"')
@@ -43,7 +43,11 @@ def to_svg(chart: Chart, description: str = "") -> str:
         .configure_view(stroke=None)
         .configure_axis(labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE)
         .configure_legend(
-            orient="bottom", labelLimit=220, labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE
+            orient="bottom",
+            columns=2,  # a legend wraps instead of widening the chart past a phone screen
+            labelLimit=150,
+            labelFontSize=FONT_SIZE,
+            titleFontSize=FONT_SIZE,
         )
         .configure_header(labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE)
         .configure_title(fontSize=FONT_SIZE + 1)
