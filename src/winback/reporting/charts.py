@@ -16,7 +16,7 @@ import altair as alt
 import polars as pl
 import vl_convert as vlc
 
-from winback.reporting.text import label
+from winback.reporting.text import currency_unit, label
 
 FONT = "Noto Sans CJK SC"
 # Drawn for a phone (the SVG is about 400 px wide: at a 390 px screen it is shown at about
@@ -69,6 +69,12 @@ def _t(frame: pl.DataFrame, column: str, lang: str) -> pl.DataFrame:
     )
 
 
+def _with_unit(title: str, currency: str, lang: str) -> str:
+    """ "人均消费（元）" in Chinese (full-width brackets), "Spend (CNY)" in English."""
+    unit = currency_unit(currency, lang)
+    return f"{title}（{unit}）" if lang == "zh" else f"{title} ({unit})"
+
+
 def _base(frame: pl.DataFrame) -> Chart:
     return alt.Chart(frame).properties(width=WIDTH, height=HEIGHT)
 
@@ -89,7 +95,7 @@ def verdict_chart(r: dict[str, Any], lang: str) -> Chart | None:
     colour = GREEN if v["decision"] == "continue" else RED if v["decision"] == "stop" else GREY
     base = _base(frame).encode(y=alt.Y("what:N", title=None))
     rule = base.mark_rule(strokeWidth=3, color=colour).encode(
-        x=alt.X("low:Q", title=r["currency"]), x2="high:Q"
+        x=alt.X("low:Q", title=currency_unit(r["currency"], lang)), x2="high:Q"
     )
     point = base.mark_point(filled=True, size=90, color=colour).encode(x="net:Q")
     zero = (
@@ -242,7 +248,7 @@ def lift_chart(r: dict[str, Any], lang: str) -> Chart | None:
         .encode(
             x=alt.X("round:O", title=None, axis=alt.Axis(labelAngle=0)),
             xOffset=alt.XOffset("arm:N", sort=order),
-            y=alt.Y("spend:Q", title=f"{label('spend', lang)} ({r['currency']})"),
+            y=alt.Y("spend:Q", title=_with_unit(label("spend", lang), r["currency"], lang)),
             color=alt.Color(
                 "arm:N", sort=order, title=None, scale=alt.Scale(domain=order, range=[BLUE, GREY])
             ),
@@ -367,7 +373,8 @@ def roi_chart(r: dict[str, Any], lang: str) -> Chart | None:
     frame = frame.select("round", "net", "net_low", "net_high", "matured")
     base = _base(frame).encode(x=alt.X("round:O", title=None, axis=alt.Axis(labelAngle=0)))
     rules = base.mark_rule(strokeWidth=2, color=BLUE).encode(
-        y=alt.Y("net_low:Q", title=f"{label('net', lang)} ({r['currency']})"), y2="net_high:Q"
+        y=alt.Y("net_low:Q", title=_with_unit(label("net", lang), r["currency"], lang)),
+        y2="net_high:Q",
     )
     points = base.mark_point(filled=True, size=50, color=BLUE).encode(
         y="net:Q", opacity=alt.condition("datum.matured", alt.value(1.0), alt.value(0.35))
