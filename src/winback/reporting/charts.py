@@ -16,7 +16,7 @@ import altair as alt
 import polars as pl
 import vl_convert as vlc
 
-from winback.reporting.text import currency_unit, label
+from winback.reporting.text import TITLES, currency_unit, label, title
 
 FONT = "Noto Sans CJK SC"
 # Drawn for a phone (the SVG is about 400 px wide: at a 390 px screen it is shown at about
@@ -458,5 +458,6 @@ def chart_svgs(report: dict[str, Any], lang: str) -> dict[str, str]:
     for section, build in CHARTS.items():
         chart = build(report, lang)
         if chart is not None:
-            out[section] = to_svg(chart)
+            name = title(section, lang) if section in TITLES else ""
+            out[section] = to_svg(chart, name)
     return out
