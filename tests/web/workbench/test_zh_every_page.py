@@ -65,6 +65,13 @@ ALLOWED_WORDS = {
     "AUC",
     "SQL",
     "PIPL",
+    # key names, as printed on the keyboard (the call page's shortcuts)
+    "Ctrl",
+    "Enter",
+    "Shift",
+    "Alt",
+    "Esc",
+    "Tab",
 }
 SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 ENGLISH_WORD = re.compile(r"(?<![A-Za-z0-9_\-./@])[A-Za-z][a-z]{2,}(?![A-Za-z0-9_\-/@])")
