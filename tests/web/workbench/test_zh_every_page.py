@@ -186,11 +186,13 @@ def user_data() -> list[str]:
 
 def page_urls(fixture: Fixture) -> list[str]:
     """Every GET page of the workbench in Chinese (the English report variants left out)."""
+    params = dict(fixture.params)
+    params.setdefault("agent_id", (str(fixture.world.agent1.pk),))  # an agent's drill-down
     urls = []
     for route in routes():
         if route.startswith(("api/", "i18n/", "favicon")) or NOT_A_PAGE.get(route) == 405:
             continue
-        urls.extend(urls_of(route, fixture.params))
+        urls.extend(urls_of(route, params))
     pages = []
     for url in urls:
         last = url.split("?")[0].rsplit("/", 1)[-1]
