@@ -30,7 +30,7 @@ from django.test import Client
 from tests.web.test_get_never_writes import NOT_A_PAGE, Fixture, populate, routes, urls_of
 from winback import vocabulary
 from winback.store.accounts.models import User
-from winback.store.customers.models import ContactLog, Customer
+from winback.store.customers.models import ContactLog, Customer, SavedSegment
 from winback.store.imports.models import ImportBatch
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -178,6 +178,7 @@ def user_data() -> list[str]:
     values.extend(ImportBatch.objects.values_list("file_name", flat=True))
     values.extend(n for n in Customer.objects.values_list("notes", flat=True) if n)
     values.extend(n for n in ContactLog.objects.values_list("notes", flat=True) if n)
+    values.extend(SavedSegment.objects.values_list("name", flat=True))  # names users gave
     # the uploaded file's own header and values (tests.web.test_get_never_writes.populate)
     values.extend(["orders.csv", "o.csv", "busy", "customer_id", "order_date", "amount", "C1"])
     values.extend(["Skin care", "A01"])
