@@ -17,7 +17,7 @@ CHECK_WORKERS ?= 2
 REPORTS := test-artifacts/junit
 PYTEST := $(BIN)/pytest -p no:cacheprovider -q
 
-.PHONY: demo serve check test lint typecheck test-fast test-sqlite test-postgres system-deps messages bench clean
+.PHONY: demo serve check test lint typecheck test-fast test-sqlite test-postgres system-deps messages bench clean fonts
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -37,6 +37,11 @@ demo: $(STAMP_RUN)
 
 serve: $(STAMP_RUN)
 	$(BIN)/winback serve
+
+# Which Chinese font the PDF report embeds (the noto-cjk-sans-otc package installed with the
+# project, WINBACK_CJK_FONT, or the machine's Noto Sans CJK), or why there is none.
+fonts: $(STAMP_RUN)
+	$(BIN)/python -m winback.reporting.fonts
 
 system-deps:
 	@bash scripts/install-system-deps.sh

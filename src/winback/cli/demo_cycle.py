@@ -99,7 +99,7 @@ def run_demo(
         end_date, "csv", out / "exports" / f"scores-{end_date.isoformat()}.csv", reason="demo"
     )
     with console.status(_("Writing the monthly report...")):
-        reports = write_month_reports(end_date)
+        reports = write_month_reports(end_date, console)
     seconds = time.perf_counter() - started
     print_locations(console, out, manifest, imports, export.path, reports)
     console.print(_("Demo finished in %(s).0f seconds.") % {"s": seconds})
@@ -108,18 +108,37 @@ def run_demo(
     )
 
 
-def write_month_reports(end_date: date) -> list[Path]:
-    """The closing month's report: HTML in Chinese and English, PDF in Chinese."""
+def write_month_reports(end_date: date, console: Console | None = None) -> list[Path]:
+    """The closing month's report: HTML in Chinese and English, PDF in Chinese.
+
+    The PDF embeds the Chinese font installed with the project (or the machine's); where there
+    is none, the demo says so plainly and writes the HTML reports only, never a PDF of empty
+    boxes (:mod:`winback.reporting.fonts`).
+    """
     from winback.app.reports.service import monthly_report, write_report
     from winback.app.rounds.planning import refresh_returned
+    from winback.reporting.fonts import MissingCJKFont, find_font
 
     refresh_returned(end_date)
     month = month_start(end_date)
     data = monthly_report(month)
-    return [
-        write_report(month, lang, fmt, report=data)
-        for lang, fmt in (("zh", "html"), ("en", "html"), ("zh", "pdf"))
-    ]
+    wanted = [("zh", "html"), ("en", "html")]
+    try:
+        font = find_font()
+    except MissingCJKFont as exc:
+        if console is not None:
+            console.print(
+                _("No Chinese font for the PDF report, so no PDF was written: %(why)s")
+                % {"why": exc}
+            )
+    else:
+        wanted.append(("zh", "pdf"))
+        if console is not None:
+            console.print(
+                _("PDF font: %(font)s (%(source)s)")
+                % {"font": font.postscript_name, "source": font.source}
+            )
+    return [write_report(month, lang, fmt, report=data) for lang, fmt in wanted]
 
 
 def round_months(end_date: date, count: int) -> list[date]:

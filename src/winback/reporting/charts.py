@@ -7,33 +7,57 @@ without a browser or network.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from html import escape
 from typing import Any
 
 import altair as alt
 import polars as pl
 import vl_convert as vlc
 
-from winback.reporting.text import label
+from winback.reporting.text import TITLES, currency_unit, label, title
 
 FONT = "Noto Sans CJK SC"
-WIDTH = 520
-HEIGHT = 220
+# Drawn for a phone (the SVG is about 400 px wide: at a 390 px screen it is shown at about
+# 90 %, so 14 px labels read at 12 px or more) and scaled up to the column on a wider screen:
+# the SVG keeps its viewBox and loses its fixed width and height (CSS sets width: 100%).
+WIDTH = 300
+HEIGHT = 200
+FONT_SIZE = 14
+ROOT_SIZE = re.compile(r'^(<svg\b[^>]*?)\s+width="[\d.]+"\s+height="[\d.]+"')
 BLUE, ORANGE, GREY, RED, GREEN = "#2f6db5", "#e08a2c", "#9aa5b1", "#c2413b", "#3a9a5b"
 
 Chart = Any  # Altair charts are untyped
 ChartFn = Callable[[dict[str, Any], str], Chart | None]
 
 
-def to_svg(chart: Chart) -> str:
+def to_svg(chart: Chart, description: str = "") -> str:
+    """The chart as a responsive SVG: a viewBox and no fixed size, labels of at least
+    ``FONT_SIZE`` px, and no machine-made ARIA text (Vega writes English descriptions with the
+    data's column names, "X-axis for a discrete scale ...", into every mark); ``description``
+    is the chart's accessible name, in the reader's language."""
     # Legends below the plot leave the full width to the data on a phone.
     spec = (
-        chart.configure(font=FONT)
+        chart.configure(font=FONT, aria=False)
         .configure_view(stroke=None)
-        .configure_legend(orient="bottom", labelLimit=220)
+        .configure_axis(labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE)
+        .configure_legend(
+            orient="bottom",
+            columns=2,  # a legend wraps instead of widening the chart past a phone screen
+            labelLimit=150,
+            labelFontSize=FONT_SIZE,
+            titleFontSize=FONT_SIZE,
+        )
+        .configure_header(labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE)
+        .configure_title(fontSize=FONT_SIZE + 1)
         .to_dict()
     )
     svg: str = vlc.vegalite_to_svg(spec)
+    svg = ROOT_SIZE.sub(r"\1", svg, count=1)
+    if description:
+        label_attrs = f' role="img" aria-label="{escape(description)}"'
+        svg = svg.replace("<svg ", f"<svg{label_attrs} ", 1)
     return svg
 
 
@@ -43,6 +67,12 @@ def _t(frame: pl.DataFrame, column: str, lang: str) -> pl.DataFrame:
     return frame.with_columns(
         pl.col(column).replace_strict({c: label(str(c), lang) for c in codes}, default=None)
     )
+
+
+def _with_unit(title: str, currency: str, lang: str) -> str:
+    """ "人均消费（元）" in Chinese (full-width brackets), "Spend (CNY)" in English."""
+    unit = currency_unit(currency, lang)
+    return f"{title}（{unit}）" if lang == "zh" else f"{title} ({unit})"
 
 
 def _base(frame: pl.DataFrame) -> Chart:
@@ -65,7 +95,7 @@ def verdict_chart(r: dict[str, Any], lang: str) -> Chart | None:
     colour = GREEN if v["decision"] == "continue" else RED if v["decision"] == "stop" else GREY
     base = _base(frame).encode(y=alt.Y("what:N", title=None))
     rule = base.mark_rule(strokeWidth=3, color=colour).encode(
-        x=alt.X("low:Q", title=r["currency"]), x2="high:Q"
+        x=alt.X("low:Q", title=currency_unit(r["currency"], lang)), x2="high:Q"
     )
     point = base.mark_point(filled=True, size=90, color=colour).encode(x="net:Q")
     zero = (
@@ -134,7 +164,7 @@ def _heatmap(frame: pl.DataFrame, lang: str, order: list[str]) -> Chart | None:
     cells = base.mark_rect().encode(
         color=alt.Color("customers:Q", scale=alt.Scale(scheme="blues"), legend=None)
     )
-    text = base.mark_text(fontSize=11).encode(
+    text = base.mark_text(fontSize=FONT_SIZE).encode(
         text="customers:Q",
         color=alt.condition("datum.customers > 200", alt.value("white"), alt.value("#222")),
     )
@@ -218,7 +248,7 @@ def lift_chart(r: dict[str, Any], lang: str) -> Chart | None:
         .encode(
             x=alt.X("round:O", title=None, axis=alt.Axis(labelAngle=0)),
             xOffset=alt.XOffset("arm:N", sort=order),
-            y=alt.Y("spend:Q", title=f"{label('spend', lang)} ({r['currency']})"),
+            y=alt.Y("spend:Q", title=_with_unit(label("spend", lang), r["currency"], lang)),
             color=alt.Color(
                 "arm:N", sort=order, title=None, scale=alt.Scale(domain=order, range=[BLUE, GREY])
             ),
@@ -343,7 +373,8 @@ def roi_chart(r: dict[str, Any], lang: str) -> Chart | None:
     frame = frame.select("round", "net", "net_low", "net_high", "matured")
     base = _base(frame).encode(x=alt.X("round:O", title=None, axis=alt.Axis(labelAngle=0)))
     rules = base.mark_rule(strokeWidth=2, color=BLUE).encode(
-        y=alt.Y("net_low:Q", title=f"{label('net', lang)} ({r['currency']})"), y2="net_high:Q"
+        y=alt.Y("net_low:Q", title=_with_unit(label("net", lang), r["currency"], lang)),
+        y2="net_high:Q",
     )
     points = base.mark_point(filled=True, size=50, color=BLUE).encode(
         y="net:Q", opacity=alt.condition("datum.matured", alt.value(1.0), alt.value(0.35))
@@ -427,5 +458,6 @@ def chart_svgs(report: dict[str, Any], lang: str) -> dict[str, str]:
     for section, build in CHARTS.items():
         chart = build(report, lang)
         if chart is not None:
-            out[section] = to_svg(chart)
+            name = title(section, lang) if section in TITLES else ""
+            out[section] = to_svg(chart, name)
     return out

@@ -186,8 +186,24 @@ def points(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:+.1f}"
 
 
+CURRENCY_SIGNS = {"CNY": "¥", "RMB": "¥"}
+
+
 def money(value: float | None, currency: str) -> str:
-    return "-" if value is None else f"{currency} {value:,.0f}"
+    """``¥12,346`` (``-¥1,200``) for yuan, as zh-CN writes it; other currencies by their code."""
+    if value is None:
+        return "-"
+    sign = CURRENCY_SIGNS.get(currency.upper())
+    if sign is None:
+        return f"{currency} {value:,.0f}"
+    return f"{'-' if value < 0 else ''}{sign}{abs(value):,.0f}"
+
+
+def currency_unit(currency: str, lang: str) -> str:
+    """The currency as an axis title's unit: 元 in Chinese for yuan, else the code."""
+    if lang == "zh" and currency.upper() in CURRENCY_SIGNS:
+        return "元"
+    return currency
 
 
 def signed(value: float | None) -> str:

@@ -3,8 +3,11 @@
 Reports are made by the same code as ``winback report`` (:mod:`winback.app.reports.service`) and
 kept where that command writes them (``WINBACK_DATA_DIR/reports/report-YYYY-MM-LANG.FMT``), so
 a report made by the monthly job is served as it is, and one made here is there for the CLI.
-A cached file is reused until an admin or supervisor asks for it to be made again (after a new
-analysis or late contacts, for instance).
+A cached file is reused until it is stale or an admin or supervisor asks for it to be made
+again (after late contacts, for instance). A file is stale when an analysis was run (or run
+again) after it was made, and a PDF also when it does not embed the Chinese font (one made on a
+machine without it, or with another font than today's): a stale file is made again before it
+is served, so a reader never gets yesterday's figures or a PDF of empty boxes.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from django.db.models import Max
 from django.utils import timezone
 
 from winback import periods
 from winback.app.reports.service import FORMATS, LANGS, default_path, write_report
+from winback.reporting.fonts import MissingCJKFont, check_pdf
 from winback.reporting.metrics import month_key
 from winback.store.accounts.models import AuditLog, User
 from winback.store.analysis.models import AnalysisRun
@@ -60,12 +65,33 @@ def parse_month(key: str) -> date:
         raise NoReportMonth(key) from None
 
 
+def _latest_analysis() -> float | None:
+    """When the newest analysis was made (or made again), as a file-time stamp."""
+    made = AnalysisRun.objects.aggregate(made=Max("created_at"))["made"]
+    return made.timestamp() if made is not None else None
+
+
+def is_fresh(path: Path, lang: str, fmt: str, *, check_font: bool = True) -> bool:
+    """Whether a cached report file may be served as it is (see the module docstring)."""
+    if not path.is_file():
+        return False
+    latest = _latest_analysis()
+    if latest is not None and path.stat().st_mtime < latest:
+        return False
+    if fmt == "pdf" and check_font:
+        try:
+            check_pdf(path.read_bytes(), lang)
+        except (MissingCJKFont, ValueError, OSError):
+            return False
+    return True
+
+
 def _cached(month: date) -> dict[str, datetime]:
     found = {}
     for lang in LANGS:
         for fmt in FORMATS:
             path = default_path(month, lang, fmt)
-            if path.is_file():
+            if is_fresh(path, lang, fmt, check_font=False):
                 stamp = datetime.fromtimestamp(
                     path.stat().st_mtime, tz=timezone.get_current_timezone()
                 )
@@ -81,11 +107,13 @@ def check_month(key: str) -> date:
 
 
 def report_file(month: date, lang: str, fmt: str) -> Path:
-    """The month's report in ``lang`` and ``fmt``: the cached file, or made now and cached."""
+    """The month's report in ``lang`` and ``fmt``: the cached file while it is fresh, else made
+    now and cached (a PDF that cannot embed the Chinese font raises
+    :class:`~winback.reporting.fonts.MissingCJKFont`)."""
     if lang not in LANGS or fmt not in FORMATS:
         raise NoReportMonth(f"{lang}.{fmt}")
     path = default_path(month, lang, fmt)
-    if not path.is_file():
+    if not is_fresh(path, lang, fmt):
         write_report(month, lang, fmt, path)
     return path
 

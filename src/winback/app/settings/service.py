@@ -179,7 +179,7 @@ PROFILE_LABELS: dict[str, Any] = {
         "Offer learning: least chance of each offer to be presented first (0 to 0.2)"
     ),
     "programme.hoped_effect": _("Hoped-for increase in the came-back rate (share, e.g. 0.04)"),
-    "programme.design_alpha": _("Test level alpha (two-sided)"),
+    "programme.design_alpha": _("Test level α (two-sided)"),
     "programme.design_power": _("Target power"),
     "programme.default_base_rate": _("Came-back rate assumed when none is measured or predicted"),
     "programme.control_floor": _("Fewest control customers a round may have"),

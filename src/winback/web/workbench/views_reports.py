@@ -4,6 +4,7 @@ so they are POSTs (buttons): a GET never writes (docs/decisions/0013-get-never-w
 
 from __future__ import annotations
 
+import logging
 from typing import cast
 
 from csp.decorators import csp_replace
@@ -24,7 +25,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from winback.app.accounts.permissions import staff_required
 from winback.app.reports import files as svc
 from winback.app.reports.service import FORMATS, LANGS, NoAnalysisForMonth
+from winback.reporting.fonts import MissingCJKFont
 from winback.store.accounts.models import User
+
+logger = logging.getLogger(__name__)
 
 
 def _default_lang() -> str:
@@ -92,6 +96,17 @@ def report_file(request: HttpRequest, month: str, lang: str, fmt: str) -> HttpRe
         path = svc.report_file(day, lang, fmt)
     except NoAnalysisForMonth:
         raise Http404 from None
+    except MissingCJKFont as exc:  # never a PDF of empty boxes: say why there is none
+        messages.error(
+            request,
+            _(
+                "The PDF was not made: the server has no Chinese font to embed, so its "
+                "Chinese text would print as empty boxes. Ask the administrator to install "
+                "the font (see the reports documentation)."
+            ),
+        )
+        logger.error("report PDF refused: %s", exc)
+        return redirect("report", month=month)
     if not inline:
         svc.audit_download(cast(User, request.user), day, lang, fmt, path.stat().st_size)
     return FileResponse(

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from winback.app.rounds.reassign import open_task_count
 from winback.app.settings import service as svc
 from winback.app.settings.profile import current_profile
+from winback.app.settings.rules import current_rules
 from winback.store.accounts.models import User
 from winback.web.workbench.forms_settings import (
     DepthCapsForm,
@@ -231,6 +232,8 @@ def _pretty(data: dict[str, Any]) -> str:
 @require_GET
 def settings_questionnaires(request: HttpRequest) -> HttpResponseBase:
     lang = _lang()
+    # the reasons an answer points to, by their labels (not their codes)
+    taxonomy = current_rules().taxonomy
     items = [
         {
             "code": q.code,
@@ -240,7 +243,12 @@ def settings_questionnaires(request: HttpRequest) -> HttpResponseBase:
                     "text": question.text(lang),
                     "kind": question.kind,
                     "options": [
-                        (o.zh if lang.startswith("zh") else o.en, ", ".join(o.reasons))
+                        (
+                            o.zh if lang.startswith("zh") else o.en,
+                            ("、" if lang.startswith("zh") else ", ").join(
+                                taxonomy.label(r, lang) for r in o.reasons
+                            ),
+                        )
                         for o in question.options
                     ],
                 }
