@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 from django.db import connection, transaction
@@ -32,6 +32,9 @@ from django.utils.translation import gettext_lazy as _
 from winback.app.actors import Actor, Permission, require
 from winback.app.analysis.selectors import latest_run
 from winback.app.contacts import gate
+from winback.app.rounds.reassign import booked_due
+from winback.programme.assignment import days_off, spread_due_dates
+from winback.programme.care import HolidayCalendar
 from winback.programme.holdout import in_global_holdout
 from winback.store.accounts.models import AuditLog, Role, User
 from winback.store.analysis.models import CustomerSnapshot
@@ -291,6 +294,7 @@ def _write(rnd: Round, admitted: pl.DataFrame, *, today: date) -> None:
         ),
     )
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    treated = _due_dates(rows.filter(pl.col("arm") == Arm.TREATED.value), start=due)
     insert_frame(
         model=CallTask,
         columns=(
@@ -305,20 +309,46 @@ def _write(rnd: Round, admitted: pl.DataFrame, *, today: date) -> None:
             "offer_menu",
             "offer_code",
             "reason_code",
+            "expiry_cause",
             "updated_at",
         ),
-        rows=rows.filter(pl.col("arm") == Arm.TREATED.value).select(
+        rows=treated.select(
             pl.lit(rnd.pk).alias("round_id"),
             "customer_pk",
             "agent_id",
             pl.lit(TaskStatus.OPEN.value).alias("status"),
             pl.lit(0).alias("attempts"),
-            pl.lit(due).alias("planned_date"),
-            pl.lit(due).alias("next_due"),
+            "planned_date",
+            pl.col("planned_date").alias("next_due"),
             pl.lit(1).alias("version"),
             pl.lit("[]").alias("offer_menu"),
             pl.lit("").alias("offer_code"),
             pl.lit("").alias("reason_code"),
+            pl.lit("").alias("expiry_cause"),
             pl.lit(now).alias("updated_at"),
         ),
     )
+
+
+def _due_dates(treated: pl.DataFrame, *, start: date) -> pl.DataFrame:
+    """``treated`` plus ``planned_date``: over working days from ``start`` within each agent's
+    daily capacity, counting what the agent already has due (as planning and reassignment do)."""
+    assigned = treated.filter(pl.col("agent_id").is_not_null())
+    unassigned = treated.filter(pl.col("agent_id").is_null()).with_columns(
+        planned_date=pl.lit(start, dtype=pl.Date)
+    )
+    if assigned.height == 0:
+        return unassigned
+    agents = [int(a) for a in assigned["agent_id"].unique().to_list()]
+    caps = pl.DataFrame(
+        list(User.objects.filter(pk__in=agents).values_list("pk", "daily_capacity")),
+        schema={"agent_id": pl.Int64(), "daily_capacity": pl.Int64()},
+        orient="row",
+    )
+    placed = spread_due_dates(
+        assigned.join(caps, on="agent_id", how="left"),
+        start=start,
+        holidays=days_off(HolidayCalendar.default(), start, start + timedelta(days=366)),
+        booked=booked_due(agents, start),
+    ).select(*treated.columns, "planned_date")
+    return pl.concat([placed, unassigned.select(placed.columns)])

@@ -241,7 +241,7 @@ def _dated(moved: pl.DataFrame, agents: pl.DataFrame, *, on: date) -> pl.DataFra
     the others are spread from ``on`` within the receiving agent's free places."""
     keep = moved.filter(pl.col("next_due").is_not_null() & (pl.col("next_due") > on))
     spread = moved.filter(pl.col("next_due").is_null() | (pl.col("next_due") <= on))
-    booked = _booked([int(a) for a in spread["new_agent"].unique().to_list()], on)
+    booked = booked_due([int(a) for a in spread["new_agent"].unique().to_list()], on)
     caps = agents.select(new_agent="agent_id", daily_capacity="daily_capacity")
     holidays = days_off(HolidayCalendar.default(), on, on + timedelta(days=366))
     placed = spread_due_dates(
@@ -255,7 +255,7 @@ def _dated(moved: pl.DataFrame, agents: pl.DataFrame, *, on: date) -> pl.DataFra
     return pl.concat([keep.select("task_id", "new_agent", "next_due"), placed])
 
 
-def _booked(agent_ids: list[int], on: date) -> pl.DataFrame:
+def booked_due(agent_ids: list[int], on: date) -> pl.DataFrame:
     """Open tasks already due per receiving agent and day (from ``on``; overdue ones count on
     ``on``)."""
     rows = list(
