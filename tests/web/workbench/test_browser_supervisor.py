@@ -104,6 +104,7 @@ def test_supervisor_creates_a_round_then_rates_a_contact(
             task.pk,
             agent=task.agent,
             outcome=("reached", "not_reached", "refused")[i % 3],
+            reason_code=("price", "", "price")[i % 3],
             notes=f"第 {i} 通",
             expected_version=task.version,
         )
