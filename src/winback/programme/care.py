@@ -371,3 +371,54 @@ def day_list(
     return ordered.with_columns(
         position=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
     ).with_columns(on_list=pl.col("position") <= capacity)
+
+
+def assign_days(tasks: pl.DataFrame, free: pl.DataFrame, days: Sequence[date]) -> pl.DataFrame:
+    """Place care tasks on days and agents within each agent's free capacity.
+
+    ``tasks``: ``key``, ``earliest`` (the first day it may be worked), ``latest`` (the last,
+    null: any), ``quadrant`` and ``value``. ``free``: ``agent_id``, ``day``, ``free`` (tasks
+    the agent can still take that day). Day by day, the tasks that may be worked that day
+    are taken in quadrant order (then the earliest due, the most valuable) and dealt round
+    the agents, each up to their free capacity; what does not fit waits for the next day,
+    and a task past its ``latest`` day is not placed. Returns ``key``, ``agent_id``,
+    ``planned_date`` of the placed tasks. The loop is over days, never over tasks.
+    """
+    out_schema = {"key": pl.Int64(), "agent_id": pl.Int64(), "planned_date": pl.Date()}
+    pending = tasks.select(
+        pl.col("key").cast(pl.Int64),
+        pl.col("earliest").cast(pl.Date),
+        pl.col("latest").cast(pl.Date),
+        pl.col("quadrant").cast(pl.Int64),
+        pl.col("value").cast(pl.Float64).fill_null(0.0),
+    ).sort(["quadrant", "earliest", "value", "key"], descending=[False, False, True, False])
+    capacity = free.select(
+        pl.col("agent_id").cast(pl.Int64),
+        pl.col("day").cast(pl.Date),
+        pl.col("free").cast(pl.Int64).clip(lower_bound=0),
+    )
+    placed: list[pl.DataFrame] = [pl.DataFrame(schema=out_schema)]
+    for day in days:
+        slots = (
+            capacity.filter((pl.col("day") == day) & (pl.col("free") > 0))
+            .select("agent_id", slot=pl.int_ranges(0, pl.col("free")))
+            .explode("slot")
+            .sort(["slot", "agent_id"])
+            .with_row_index("rank")
+        )
+        if slots.is_empty():
+            continue
+        pool = (
+            pending.filter(
+                (pl.col("earliest") <= day)
+                & (pl.col("latest").is_null() | (pl.col("latest") >= day))
+            )
+            .head(slots.height)
+            .with_row_index("rank")
+        )
+        got = pool.join(slots, on="rank").select(
+            "key", "agent_id", planned_date=pl.lit(day, dtype=pl.Date)
+        )
+        placed.append(got)
+        pending = pending.join(got.select("key"), on="key", how="anti")
+    return pl.concat(placed)
