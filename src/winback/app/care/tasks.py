@@ -279,3 +279,21 @@ def record_outcome(
                 status=CareStatus.CLOSED, closed_reason="do_not_contact"
             )
     return task
+
+
+def open_by_agent() -> list[dict[str, object]]:
+    """Open care tasks per agent and kind (the planning page's table)."""
+    from django.db.models import Count
+
+    rows = (
+        CareTask.objects.filter(status=CareStatus.OPEN)
+        .values("agent__username", "kind")
+        .annotate(n=Count("id"))
+        .order_by("agent__username", "kind")
+    )
+    out: dict[str, dict[str, object]] = {}
+    for r in rows:
+        name = r["agent__username"] or "-"
+        entry = out.setdefault(name, {"agent": name, "call": 0, "visit": 0, "greeting": 0})
+        entry[str(r["kind"])] = r["n"]
+    return list(out.values())

@@ -16,5 +16,6 @@ urlpatterns = [
     path("warnings/", views.warnings, name="warnings"),
     path("", include("winback.web.workbench.urls_rounds")),
     path("", include("winback.web.workbench.views_export")),
+    path("", include("winback.web.workbench.urls_care")),
     path("", include("winback.web.workbench.urls_admin")),
 ]
