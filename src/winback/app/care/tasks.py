@@ -81,7 +81,9 @@ def materialise(actor: Actor, start: date, end: date) -> Materialised:
             ),
         ]
     )
-    known = care_store.care_tasks_since(due_from=wanted["due_date"].min() or start)
+    earliest_due = wanted["due_date"].min()
+    due_from = earliest_due if isinstance(earliest_due, date) else start
+    known = care_store.care_tasks_since(due_from=due_from)
     open_kinds = known.filter(pl.col("status") == CareStatus.OPEN).select("customer_pk", "kind")
     fresh = (
         wanted.join(known, on=["customer_pk", "kind", "occasion", "due_date"], how="anti")
