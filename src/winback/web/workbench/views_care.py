@@ -119,7 +119,7 @@ def care_task(request: HttpRequest, task_id: int) -> HttpResponseBase:
             except ContactNotAllowed as exc:
                 messages.error(
                     request,
-                    _("This customer may not be contacted now (%(reason)s); the task is closed.")
+                    _("%(reason)s The care task is closed.")
                     % {"reason": gate_reason_label(exc.code)},
                 )
                 return redirect("calls")
