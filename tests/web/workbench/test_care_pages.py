@@ -5,6 +5,7 @@ validation) and the API."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -199,3 +200,21 @@ def test_care_api_lists_records_and_plans() -> None:
     )
     assert planned.status_code == 201, planned.content
     assert planned.json()["created"] == 0
+
+
+@pytest.mark.parametrize("greetings", [1, 6])
+def test_the_care_queue_costs_a_fixed_number_of_queries(
+    greetings: int, django_assert_num_queries: Any
+) -> None:
+    from tests.factories.workbench import gate_query_count
+
+    agent = user("agent1", Role.AGENT)
+    for _ in range(greetings):
+        _care_task(agent, kind="greeting", occasion="mid_autumn")
+    client = signed_in(agent)
+    client.get(reverse("calls"))
+    # the call list without call tasks (session, user, two for the tasks, rule overrides); the
+    # care tasks with their customers, the contact gate over them, the care settings once (not
+    # once per greeting)
+    with django_assert_num_queries(5 + 1 + gate_query_count() + 1):
+        assert client.get(reverse("calls")).status_code == 200

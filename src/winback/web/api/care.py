@@ -90,33 +90,35 @@ def my_care_tasks(request: HttpRequest, query: Query[CareQueueQuery]) -> list[di
     return [_out(t) for t in care_tasks.queue(_actor(request), query.on or gate_today())]
 
 
-@care.get("/{int:task_id}", response={200: CareTaskOut, **ERRORS}, summary="One care task")
-def get_care_task(request: HttpRequest, task_id: int) -> dict[str, Any]:
-    if not 1 <= task_id <= MAX_ID:
+@care.get("/{int:care_task_id}", response={200: CareTaskOut, **ERRORS}, summary="One care task")
+def get_care_task(request: HttpRequest, care_task_id: int) -> dict[str, Any]:
+    if not 1 <= care_task_id <= MAX_ID:
         raise Http404
     try:
-        return _out(care_tasks.task_for(_actor(request), task_id))
+        return _out(care_tasks.task_for(_actor(request), care_task_id))
     except CareTask.DoesNotExist as exc:
         raise Http404 from exc
 
 
 @care.post(
-    "/{int:task_id}/outcome", response={200: CareTaskOut, **ERRORS}, summary="Record a care outcome"
+    "/{int:care_task_id}/outcome",
+    response={200: CareTaskOut, **ERRORS},
+    summary="Record a care outcome",
 )
 def record_care_outcome(
-    request: HttpRequest, task_id: int, payload: CareOutcomeIn
+    request: HttpRequest, care_task_id: int, payload: CareOutcomeIn
 ) -> dict[str, Any]:
     """Only the task's own agent; a customer the contact gate now stops closes the task
     (422 with the gate's reason)."""
-    if not 1 <= task_id <= MAX_ID:
+    if not 1 <= care_task_id <= MAX_ID:
         raise Http404
     try:
         care_tasks.record_outcome(
-            _actor(request), task_id, outcome=payload.outcome.value, notes=payload.notes
+            _actor(request), care_task_id, outcome=payload.outcome.value, notes=payload.notes
         )
     except CareTask.DoesNotExist as exc:
         raise Http404 from exc
-    return _out(care_tasks.task_for(_actor(request), task_id))
+    return _out(care_tasks.task_for(_actor(request), care_task_id))
 
 
 @care.post("/plan", response={201: CarePlanOut, **ERRORS}, summary="Plan care tasks")

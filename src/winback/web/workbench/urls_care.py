@@ -7,6 +7,6 @@ from winback.web.workbench import views_care, views_settings_care
 
 urlpatterns = [
     path("care/", views_care.care_plan, name="care_plan"),
-    path("care/tasks/<int:task_id>/", views_care.care_task, name="care_task"),
+    path("care/tasks/<int:care_task_id>/", views_care.care_task, name="care_task"),
     path("settings/care/", views_settings_care.settings_care, name="settings_care"),
 ]

@@ -23,6 +23,7 @@ from winback.app.actors import Actor
 from winback.app.care import rules, tasks
 from winback.app.contacts.gate import ContactNotAllowed
 from winback.app.customers.pages import audit_phone_reveal, not_allowed_message
+from winback.programme import care
 from winback.programme.privacy import mask_phone
 from winback.store.accounts.models import User
 from winback.store.customers.models import ContactOutcome
@@ -39,21 +40,23 @@ def gate_reason_label(code: str) -> str:
     return not_allowed_message(code)
 
 
-def occasion_label(code: str, lang: str) -> str:
+def occasion_label(code: str, lang: str, calendar: care.HolidayCalendar | None = None) -> str:
     """A greeting's occasion in words: a birthday or the holiday's name."""
     if not code:
         return ""
     if code == "birthday":
         return _("Birthday")
-    holiday = rules.current_calendar().get(code)
+    holiday = (calendar or rules.current_calendar()).get(code)
     return holiday.label(lang) if holiday else _("Holiday")
 
 
-def _row(task: CareTask, today: date, lang: str) -> dict[str, Any]:
+def _row(
+    task: CareTask, today: date, lang: str, calendar: care.HolidayCalendar | None = None
+) -> dict[str, Any]:
     return {
         "task": task,
         "kind": task.get_kind_display(),
-        "occasion": occasion_label(task.occasion, lang),
+        "occasion": occasion_label(task.occasion, lang, calendar),
         "overdue": task.planned_date < today,
     }
 
@@ -65,7 +68,10 @@ def care_queue(user: User, today: date) -> dict[str, Any]:
         return {"care_rows": [], "care_today": today}
     lang = _lang()
     found = tasks.queue(Actor.of(user), today)
-    return {"care_rows": [_row(t, today, lang) for t in found], "care_today": today}
+    if not found:
+        return {"care_rows": [], "care_today": today}
+    calendar = rules.current_calendar()  # once, not per greeting
+    return {"care_rows": [_row(t, today, lang, calendar) for t in found], "care_today": today}
 
 
 class CareOutcomeForm(forms.Form):
@@ -92,9 +98,9 @@ def _task_or_404(user: User, task_id: int) -> CareTask:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def care_task(request: HttpRequest, task_id: int) -> HttpResponseBase:
+def care_task(request: HttpRequest, care_task_id: int) -> HttpResponseBase:
     user = cast(User, request.user)
-    task = _task_or_404(user, task_id)
+    task = _task_or_404(user, care_task_id)
     own = task.agent_id == user.pk
     form = CareOutcomeForm()
     status = 200
