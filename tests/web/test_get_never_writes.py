@@ -92,7 +92,7 @@ NOT_A_PAGE = {
     "i18n/setlang/": 302,
     "api/": 404,
     "api/care-tasks/plan": 405,
-    "api/care-tasks/<int:care_task_id>/outcome": 405,
+    "api/care-tasks/<care_task_id>/outcome": 405,
     "quality/<int:attempt_id>/": 405,
     "imports/batches/<int:batch_id>/rejects/": 405,
     "settings/users/<int:user_id>/active/": 405,

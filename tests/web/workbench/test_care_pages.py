@@ -200,6 +200,13 @@ def test_care_api_lists_records_and_plans() -> None:
     )
     assert planned.status_code == 201, planned.content
     assert planned.json()["created"] == 0
+    ancient = signed_in(supervisor).post(
+        "/api/care-tasks/plan",
+        {"start": "0001-01-01", "end": "0001-01-01"},
+        content_type="application/json",
+    )
+    assert ancient.status_code == 422  # was a 500: no contact history before year 1
+    assert signed_in(agent).get("/api/care-tasks/0").status_code == 422
 
 
 @pytest.mark.parametrize("greetings", [1, 6])

@@ -37,6 +37,8 @@ from winback.store.queries import care as care_store
 GREETING_LEAD_DAYS = 2
 # The longest range one plan covers.
 MAX_PLAN_DAYS = 62
+# The years a plan may fall in (the lunar calendar's, less a margin for the contact history).
+PLAN_YEARS = (1902, 2098)
 # How each kind of care task is logged in the contact log.
 CHANNEL = {CareKind.CALL: "phone", CareKind.VISIT: "visit", CareKind.GREETING: "wechat"}
 
@@ -59,13 +61,21 @@ class Materialised:
     by_agent: dict[str, int] = field(default_factory=dict)
 
 
-def materialise(actor: Actor, start: date, end: date) -> Materialised:
-    """Make the care tasks due from ``start`` to ``end`` (inclusive) and give them to agents."""
-    require(actor, Permission.PLAN_ROUND)
+def check_range(start: date, end: date) -> None:
+    """A plan covers at most :data:`MAX_PLAN_DAYS` days, forwards, within the years the
+    calendar knows (ValueError otherwise)."""
     if end < start:
         raise ValueError("the range ends before it starts")
     if (end - start).days >= MAX_PLAN_DAYS:
         raise ValueError(f"plan at most {MAX_PLAN_DAYS} days at a time")
+    if start.year < PLAN_YEARS[0] or end.year > PLAN_YEARS[1]:
+        raise ValueError(f"plan within the years {PLAN_YEARS[0]}-{PLAN_YEARS[1]}")
+
+
+def materialise(actor: Actor, start: date, end: date) -> Materialised:
+    """Make the care tasks due from ``start`` to ``end`` (inclusive) and give them to agents."""
+    require(actor, Permission.PLAN_ROUND)
+    check_range(start, end)
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     _snapshot, customers, due, greetings = due_frames(start, days=(end - start).days)
     wanted = pl.concat(

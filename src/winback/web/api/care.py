@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI, Query, Router, Schema, Status
 from ninja.errors import HttpError
+from ninja.params.functions import Path
 
 from winback.app.actors import Actor
 from winback.app.api.schemas import MAX_ID, NO_NUL, ErrorOut, IsoDate, Outcome
@@ -20,6 +21,7 @@ from winback.store.accounts.models import User
 from winback.store.programme.models import CareTask
 
 care = Router(tags=["care"])
+Id: Any = Path(..., ge=1, le=MAX_ID)  # a path id that can name a row
 
 
 class CareTaskOut(Schema):
@@ -90,50 +92,22 @@ def my_care_tasks(request: HttpRequest, query: Query[CareQueueQuery]) -> list[di
     return [_out(t) for t in care_tasks.queue(_actor(request), query.on or gate_today())]
 
 
-@care.get("/{int:care_task_id}", response={200: CareTaskOut, **ERRORS}, summary="One care task")
-def get_care_task(request: HttpRequest, care_task_id: int) -> dict[str, Any]:
-    if not 1 <= care_task_id <= MAX_ID:
-        raise Http404
-    try:
-        return _out(care_tasks.task_for(_actor(request), care_task_id))
-    except CareTask.DoesNotExist as exc:
-        raise Http404 from exc
-
-
-@care.post(
-    "/{int:care_task_id}/outcome",
-    response={200: CareTaskOut, **ERRORS},
-    summary="Record a care outcome",
-)
-def record_care_outcome(
-    request: HttpRequest, care_task_id: int, payload: CareOutcomeIn
-) -> dict[str, Any]:
-    """Only the task's own agent; a customer the contact gate now stops closes the task
-    (422 with the gate's reason)."""
-    if not 1 <= care_task_id <= MAX_ID:
-        raise Http404
-    try:
-        care_tasks.record_outcome(
-            _actor(request), care_task_id, outcome=payload.outcome.value, notes=payload.notes
-        )
-    except CareTask.DoesNotExist as exc:
-        raise Http404 from exc
-    return _out(care_tasks.task_for(_actor(request), care_task_id))
-
-
 @care.post("/plan", response={201: CarePlanOut, **ERRORS}, summary="Plan care tasks")
 def plan_care(request: HttpRequest, payload: CarePlanIn) -> Status[dict[str, Any]]:
     """Supervisors and admins: make the care tasks due from ``start`` to ``end`` (at most
-    62 days)."""
-    if (
-        payload.end < payload.start
-        or (payload.end - payload.start).days >= care_tasks.MAX_PLAN_DAYS
-    ):
-        raise HttpError(
-            422,
-            _("The range must start before it ends and cover at most %(n)s days.")
-            % {"n": care_tasks.MAX_PLAN_DAYS},
-        )
+    62 days, in the years 1902-2098)."""
+    try:
+        care_tasks.check_range(payload.start, payload.end)
+    except ValueError as exc:
+        detail = _(
+            "The range must start before it ends, cover at most %(n)s days and fall in "
+            "the years %(a)s-%(b)s."
+        ) % {
+            "n": care_tasks.MAX_PLAN_DAYS,
+            "a": care_tasks.PLAN_YEARS[0],
+            "b": care_tasks.PLAN_YEARS[1],
+        }
+        raise HttpError(422, detail) from exc
     made = care_tasks.materialise(_actor(request), payload.start, payload.end)
     return Status(
         201,
@@ -146,6 +120,33 @@ def plan_care(request: HttpRequest, payload: CarePlanIn) -> Status[dict[str, Any
             "by_agent": made.by_agent,
         },
     )
+
+
+@care.get("/{care_task_id}", response={200: CareTaskOut, **ERRORS}, summary="One care task")
+def get_care_task(request: HttpRequest, care_task_id: int = Id) -> dict[str, Any]:
+    try:
+        return _out(care_tasks.task_for(_actor(request), care_task_id))
+    except CareTask.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+@care.post(
+    "/{care_task_id}/outcome",
+    response={200: CareTaskOut, **ERRORS},
+    summary="Record a care outcome",
+)
+def record_care_outcome(
+    request: HttpRequest, payload: CareOutcomeIn, care_task_id: int = Id
+) -> dict[str, Any]:
+    """Only the task's own agent; a customer the contact gate now stops closes the task
+    (422 with the gate's reason)."""
+    try:
+        care_tasks.record_outcome(
+            _actor(request), care_task_id, outcome=payload.outcome.value, notes=payload.notes
+        )
+    except CareTask.DoesNotExist as exc:
+        raise Http404 from exc
+    return _out(care_tasks.task_for(_actor(request), care_task_id))
 
 
 def register(api: NinjaAPI) -> None:

@@ -165,6 +165,11 @@ class CarePlanForm(forms.Form):
                 raise forms.ValidationError(
                     _("Plan at most %(n)s days at a time.") % {"n": tasks.MAX_PLAN_DAYS}
                 )
+            if start.year < tasks.PLAN_YEARS[0] or end.year > tasks.PLAN_YEARS[1]:
+                raise forms.ValidationError(
+                    _("Plan within the years %(a)s-%(b)s.")
+                    % {"a": tasks.PLAN_YEARS[0], "b": tasks.PLAN_YEARS[1]}
+                )
         return data
 
 
