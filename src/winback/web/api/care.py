@@ -83,7 +83,7 @@ def _out(task: CareTask) -> dict[str, Any]:
     }
 
 
-ERRORS: dict[int, type[ErrorOut]] = {c: ErrorOut for c in (401, 403, 404, 409, 422)}
+ERRORS: dict[int, type[ErrorOut]] = {c: ErrorOut for c in (400, 401, 403, 404, 409, 422)}
 
 
 @care.get("", response={200: list[CareTaskOut], **ERRORS}, summary="My care tasks for a day")
