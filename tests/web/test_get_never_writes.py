@@ -93,6 +93,8 @@ NOT_A_PAGE = {
     "language/": 405,
     "i18n/setlang/": 302,
     "api/": 404,
+    "api/care-tasks/plan": 405,
+    "api/care-tasks/<care_task_id>/outcome": 405,
     "quality/<int:attempt_id>/": 405,
     "imports/batches/<int:batch_id>/rejects/": 405,
     "settings/users/<int:user_id>/active/": 405,
@@ -162,10 +164,20 @@ def populate() -> Fixture:
         owner=world.supervisor, page="customers", name="lost", query={"stage": "lost"}
     )
     ids = lambda *objs: tuple(str(o.pk) for o in objs)  # noqa: E731
+    from winback.store.programme.models import CareTask
+
+    care = CareTask.objects.create(
+        customer=world.mine,
+        agent=world.agent1,
+        kind="call",
+        due_date=date(2026, 11, 2),
+        planned_date=date(2026, 11, 2),
+    )
     params = {
         "which": ("customers", "warnings"),
         "segment_id": ids(segment),
         "task_id": ids(world.task_mine, world.task_theirs),
+        "care_task_id": ids(care),
         "customer_id": ids(world.mine, world.theirs),
         "round_id": ids(world.round, past),
         "attempt_id": ids(attempt),
@@ -299,6 +311,7 @@ def test_every_route_is_covered() -> None:
     names = {n for r in routes() for n in PARAM.findall(r)}
     known = {
         "task_id",
+        "care_task_id",
         "customer_id",
         "round_id",
         "attempt_id",

@@ -1,13 +1,24 @@
-"""`winback care due`: care contacts, greetings and a day list for the living base (R10)."""
+"""`winback care due`: care contacts, greetings and a day list for the living base (R10);
+`winback care plan`: the same made into the agents' care tasks (as the workbench does)."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
-from winback.cli.common import console, django_setup, out, parse_day, print_json
+from winback.cli.common import (
+    console,
+    django_setup,
+    operator,
+    os_user,
+    out,
+    parse_day,
+    print_json,
+)
 from winback.spreadsheet_safety import guard_frame
 
 care_app = typer.Typer(help="Care plans for active customers: cadences, greetings, day lists.")
@@ -60,3 +71,69 @@ def due(
     for quadrant, n in counts["by_quadrant"].items():  # type: ignore[union-attr]
         table.add_row(f"day list, quadrant {quadrant}", f"{n:,}")
     out.print(table)
+
+
+@care_app.command("plan")
+def plan(
+    start: str | None = typer.Option(None, "--from", help="First day (YYYY-MM-DD; today)."),
+    end: str | None = typer.Option(None, "--to", help="Last day (YYYY-MM-DD; 6 days on)."),
+    as_user: str | None = typer.Option(
+        None, "--as", help="Plan as this workbench user (a supervisor or admin)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Make the care calls, visits and greetings due in the days into the agents' tasks."""
+    django_setup()
+    from winback.app.care.tasks import materialise
+
+    first = parse_day(start) if start else _today()
+    last = parse_day(end) if end else first + timedelta(days=6)
+    made = materialise(_actor(as_user), first, last)
+    payload = {
+        "from": made.start.isoformat(),
+        "to": made.end.isoformat(),
+        "created": made.created,
+        "due": made.due,
+        "left_over": made.left_over,
+        "by_agent": made.by_agent,
+    }
+    if as_json:
+        print_json(payload)
+        return
+    table = Table(title=f"Care tasks {made.start} - {made.end}")
+    table.add_column("agent")
+    table.add_column("tasks", justify="right")
+    for name, n in made.by_agent.items():
+        table.add_row(name, f"{n:,}")
+    out.print(table)
+    out.print(f"created {made.created:,}; due {made.due:,}; no free agent {made.left_over:,}")
+
+
+def _today() -> date:
+    from winback.app.contacts.gate import today
+
+    return today()
+
+
+def _actor(as_user: str | None):  # type: ignore[no-untyped-def]
+    from winback.app.actors import Actor
+
+    if as_user:
+        return operator(as_user, "plan_round")
+    return Actor.system(f"cli:{os_user()}")
+
+
+def plan_for_demo(console: Console) -> dict[str, int]:
+    """The demo's last step: a week of care tasks for the demo agents (who are made first)."""
+    from winback.app.accounts.demo_users import ensure_demo_users
+    from winback.app.actors import Actor
+    from winback.app.care.tasks import materialise
+
+    ensure_demo_users()
+    first = _today()
+    made = materialise(Actor.system("demo"), first, first + timedelta(days=6))
+    console.print(
+        f"Care tasks for {first} - {made.end}: {made.created:,} "
+        f"({', '.join(f'{k} {v:,}' for k, v in made.by_agent.items()) or '-'})"
+    )
+    return made.by_agent

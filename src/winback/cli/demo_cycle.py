@@ -100,6 +100,10 @@ def run_demo(
     )
     with console.status(_("Writing the monthly report...")):
         reports = write_month_reports(end_date, console)
+    if importlib.util.find_spec("winback.app.accounts.demo_users") is not None:
+        from winback.cli.care import plan_for_demo
+
+        plan_for_demo(console)  # the demo agents find care calls in their queue
     seconds = time.perf_counter() - started
     print_locations(console, out, manifest, imports, export.path, reports)
     console.print(_("Demo finished in %(s).0f seconds.") % {"s": seconds})

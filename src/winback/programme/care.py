@@ -5,7 +5,8 @@
   was none).
 * **Greetings** - birthdays within the next days (29 February is greeted on 28 February in
   common years) and holidays from a configurable calendar of Chinese holidays (春节, 元宵,
-  妇女节, 端午, 七夕, 中秋, 国庆, 双十一). Lunar holidays are data: their date per year.
+  妇女节, 端午, 七夕, 中秋, 重阳, 国庆, 双十一). Lunar holidays are given by lunar month and
+  day and their Gregorian date is computed for any year 1900-2099 (:func:`lunar_to_solar`).
 * **Day list** - tasks are sorted into the four quadrants important x urgent (Covey,
   *The 7 Habits of Highly Effective People*, 1989): important & urgent first, then important
   & not urgent (the quadrant that prevents churn), then urgent & unimportant, then the rest,
@@ -64,21 +65,78 @@ def load_cadences(data: Sequence[Mapping[str, Any]]) -> tuple[ClassCadence, ...]
     return out
 
 
+# The lunar calendar is computed for these Gregorian years (the range of its table).
+LUNAR_YEARS = (1900, 2099)
+
+
+def lunar_to_solar(year: int, month: int, day: int) -> date | None:
+    """The Gregorian date of lunar ``month``/``day`` in the lunar year that starts in ``year``
+    (None outside 1900-2099). A day 30 in a month of 29 days falls on the month's last day,
+    so "the last day of the twelfth month" (除夕) is always found."""
+    from lunardate import LunarDate  # pure-Python table of the Chinese calendar, 1900-2099
+
+    if not LUNAR_YEARS[0] <= year <= LUNAR_YEARS[1] - 1:
+        return None
+    for d in range(day, max(day - 2, 0), -1):
+        try:
+            solar: date = LunarDate(year, month, d).to_solar_date()
+        except ValueError:
+            continue
+        return solar
+    return None
+
+
 @dataclass(frozen=True)
 class Holiday:
     code: str
     zh: str
     en: str
-    month_day: tuple[int, int] | None = None  # fixed-date holidays
-    dates: Mapping[int, date] = field(default_factory=dict)  # year -> date (lunar holidays)
+    month_day: tuple[int, int] | None = None  # fixed Gregorian date
+    lunar: tuple[int, int] | None = None  # lunar month and day, computed for any year
+    dates: Mapping[int, date] = field(default_factory=dict)  # year -> date (explicit override)
+    enabled: bool = True
 
     def on(self, year: int) -> date | None:
+        """The holiday's Gregorian date in ``year`` (None if it has none that year)."""
+        if year in self.dates:
+            return self.dates[year]
         if self.month_day is not None:
-            return date(year, *self.month_day)
-        return self.dates.get(year)
+            month, day = self.month_day
+            if (month, day) == (2, 29) and not _leap(year):
+                day = 28
+            return date(year, month, day)
+        if self.lunar is not None:
+            # A date late in the twelfth lunar month falls in the next Gregorian year.
+            for lunar_year in (year, year - 1):
+                found = lunar_to_solar(lunar_year, *self.lunar)
+                if found is not None and found.year == year:
+                    return found
+        return None
 
     def label(self, lang: str) -> str:
         return self.zh if lang.startswith("zh") else self.en
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "zh": self.zh, "en": self.en}
+        if self.month_day is not None:
+            out["month_day"] = list(self.month_day)
+        if self.lunar is not None:
+            out["lunar"] = list(self.lunar)
+        if self.dates:
+            out["dates"] = {str(y): d.isoformat() for y, d in self.dates.items()}
+        if not self.enabled:
+            out["enabled"] = False
+        return out
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def check_lunar_day(month: int, day: int) -> None:
+    """Lunar months are 1-12 and have 29 or 30 days."""
+    if not (1 <= month <= 12 and 1 <= day <= 30):
+        raise ValueError("a lunar date is month 1-12, day 1-30")
 
 
 @dataclass(frozen=True)
@@ -90,10 +148,14 @@ class HolidayCalendar:
         if len(set(codes)) != len(codes):
             raise ValueError("duplicate holiday codes")
         for h in self.holidays:
-            if h.month_day is None and not h.dates:
-                raise ValueError(f"holiday {h.code!r} needs month_day or dates per year")
+            if h.month_day is None and h.lunar is None and not h.dates:
+                raise ValueError(f"holiday {h.code!r} needs month_day, lunar or dates per year")
+            if h.month_day is not None and h.lunar is not None:
+                raise ValueError(f"holiday {h.code!r} is either Gregorian or lunar, not both")
             if h.month_day is not None:
                 date(2024, *h.month_day)  # raises on an impossible day (leap year allows 2-29)
+            if h.lunar is not None:
+                check_lunar_day(*h.lunar)
 
     @classmethod
     def default(cls) -> HolidayCalendar:
@@ -104,15 +166,18 @@ class HolidayCalendar:
         holidays = []
         for d in data:
             md = d.get("month_day")
+            lunar = d.get("lunar")
             holidays.append(
                 Holiday(
                     code=str(d["code"]),
                     zh=str(d["zh"]),
                     en=str(d["en"]),
                     month_day=None if md is None else (int(md[0]), int(md[1])),
+                    lunar=None if lunar is None else (int(lunar[0]), int(lunar[1])),
                     dates={
                         int(y): date.fromisoformat(str(v)) for y, v in d.get("dates", {}).items()
                     },
+                    enabled=bool(d.get("enabled", True)),
                 )
             )
         return cls(tuple(holidays))
@@ -121,24 +186,30 @@ class HolidayCalendar:
     def from_json(cls, text: str) -> HolidayCalendar:
         return cls.from_dict(json.loads(text))
 
+    def to_dicts(self) -> list[dict[str, Any]]:
+        return [h.to_dict() for h in self.holidays]
+
+    def get(self, code: str) -> Holiday | None:
+        return next((h for h in self.holidays if h.code == code), None)
+
     def occurrences(self, start: date, end: date) -> list[tuple[str, date]]:
-        """``(code, date)`` of every holiday in [start, end], by date."""
+        """``(code, date)`` of every enabled holiday in [start, end], by date."""
         found = [
             (h.code, d)
             for h in self.holidays
+            if h.enabled
             for year in range(start.year, end.year + 1)
             if (d := h.on(year)) is not None and start <= d <= end
         ]
         return sorted(found, key=lambda x: (x[1], x[0]))
 
     def missing_years(self, years: Sequence[int]) -> dict[str, list[int]]:
-        """Lunar holidays without a date for some of ``years`` (extend the data)."""
+        """Holidays without a date in some of ``years`` (lunar ones outside 1900-2099)."""
         out: dict[str, list[int]] = {}
         for h in self.holidays:
-            if h.month_day is None:
-                gaps = [y for y in years if y not in h.dates]
-                if gaps:
-                    out[h.code] = gaps
+            gaps = [y for y in years if h.on(y) is None]
+            if gaps:
+                out[h.code] = gaps
         return out
 
 
@@ -300,3 +371,54 @@ def day_list(
     return ordered.with_columns(
         position=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
     ).with_columns(on_list=pl.col("position") <= capacity)
+
+
+def assign_days(tasks: pl.DataFrame, free: pl.DataFrame, days: Sequence[date]) -> pl.DataFrame:
+    """Place care tasks on days and agents within each agent's free capacity.
+
+    ``tasks``: ``key``, ``earliest`` (the first day it may be worked), ``latest`` (the last,
+    null: any), ``quadrant`` and ``value``. ``free``: ``agent_id``, ``day``, ``free`` (tasks
+    the agent can still take that day). Day by day, the tasks that may be worked that day
+    are taken in quadrant order (then the earliest due, the most valuable) and dealt round
+    the agents, each up to their free capacity; what does not fit waits for the next day,
+    and a task past its ``latest`` day is not placed. Returns ``key``, ``agent_id``,
+    ``planned_date`` of the placed tasks. The loop is over days, never over tasks.
+    """
+    out_schema = {"key": pl.Int64(), "agent_id": pl.Int64(), "planned_date": pl.Date()}
+    pending = tasks.select(
+        pl.col("key").cast(pl.Int64),
+        pl.col("earliest").cast(pl.Date),
+        pl.col("latest").cast(pl.Date),
+        pl.col("quadrant").cast(pl.Int64),
+        pl.col("value").cast(pl.Float64).fill_null(0.0),
+    ).sort(["quadrant", "earliest", "value", "key"], descending=[False, False, True, False])
+    capacity = free.select(
+        pl.col("agent_id").cast(pl.Int64),
+        pl.col("day").cast(pl.Date),
+        pl.col("free").cast(pl.Int64).clip(lower_bound=0),
+    )
+    placed: list[pl.DataFrame] = [pl.DataFrame(schema=out_schema)]
+    for day in days:
+        slots = (
+            capacity.filter((pl.col("day") == day) & (pl.col("free") > 0))
+            .select("agent_id", slot=pl.int_ranges(0, pl.col("free")))
+            .explode("slot")
+            .sort(["slot", "agent_id"])
+            .with_row_index("rank")
+        )
+        if slots.is_empty():
+            continue
+        pool = (
+            pending.filter(
+                (pl.col("earliest") <= day)
+                & (pl.col("latest").is_null() | (pl.col("latest") >= day))
+            )
+            .head(slots.height)
+            .with_row_index("rank")
+        )
+        got = pool.join(slots, on="rank").select(
+            "key", "agent_id", planned_date=pl.lit(day, dtype=pl.Date)
+        )
+        placed.append(got)
+        pending = pending.join(got.select("key"), on="key", how="anti")
+    return pl.concat(placed)

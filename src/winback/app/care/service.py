@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from winback.app.care import rules
 from winback.app.contacts import gate
 from winback.programme import care
 from winback.store.queries import care as care_store
@@ -39,21 +40,34 @@ def latest_snapshot_date(as_of: date) -> date | None:
     return run.as_of if run else None
 
 
-def care_plan(as_of: date, *, days: int = 7, capacity: int = 40) -> CarePlan:
-    """Care contacts and greetings due within ``days`` of ``as_of``, and one day's list."""
+def due_frames(
+    as_of: date, *, days: int
+) -> tuple[date | None, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """``(snapshot_as_of, customers, contacts_due, greetings)`` by database key, under the
+    care rules in force, for the customers the contact gate lets through on ``as_of``."""
     snapshot = latest_snapshot_date(as_of)
     if snapshot is None:
         customers = pl.DataFrame(schema=CUSTOMER_SCHEMA)
     else:
         customers = care_store.customers_for_care(snapshot_as_of=snapshot)
         # Care calls, visits and greetings are marketing: only whom the contact gate lets
-        # through is due (control groups, complaints and caps included, not only the flags).
+        # through is due (control groups, the global holdout, complaints and caps included,
+        # not only the flags).
         customers = gate.allowed_only(customers, on=as_of)
     contacts = care_store.contacts_between(after=as_of - timedelta(days=HISTORY_DAYS), until=as_of)
-    due = care.due_care_contacts(customers, contacts, as_of=as_of, horizon_days=days)
-    greetings = care.greetings_due(
-        customers, care.HolidayCalendar.default(), as_of=as_of, days=days
+    cadences = rules.current_cadences()
+    due = care.due_care_contacts(
+        customers, contacts, as_of=as_of, horizon_days=days, cadences=cadences
     )
+    greetings = care.greetings_due(
+        customers, rules.current_calendar(), as_of=as_of, days=days, cadences=cadences
+    )
+    return snapshot, customers, due, greetings
+
+
+def care_plan(as_of: date, *, days: int = 7, capacity: int = 40) -> CarePlan:
+    """Care contacts and greetings due within ``days`` of ``as_of``, and one day's list."""
+    snapshot, customers, due, greetings = due_frames(as_of, days=days)
     tasks = pl.concat(
         [
             due.select("customer_pk", "task", "due_date"),

@@ -262,3 +262,76 @@ class ContactReview(models.Model):
 
     def __str__(self) -> str:
         return f"review {self.rating} of attempt {self.attempt_id}"
+
+
+class CareKind(models.TextChoices):
+    CALL = "call", _("Care call")
+    VISIT = "visit", _("Visit")
+    GREETING = "greeting", _("Greeting")
+
+
+class CareStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    # The contact gate stopped the customer after the task was made (do not contact, a
+    # control group, the global holdout, a complaint, a cap): nobody works it.
+    CLOSED = "closed", _("Closed (contact not allowed)")
+
+
+class CareTask(models.Model):
+    """One care call, visit or greeting of the living base, planned for a day and an agent
+    (R10). Made by :func:`winback.app.care.tasks.materialise`; done when its agent records the
+    outcome, which is also written to the contact log so the class cadence moves on."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="care_tasks"
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="care_tasks"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=CareKind.choices)
+    # "birthday" or a holiday code for greetings; "" for cadence calls and visits.
+    occasion = models.CharField(_("occasion"), max_length=40, blank=True, default="")
+    due_date = models.DateField(_("due"))
+    planned_date = models.DateField(_("planned date"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=CareStatus.choices, default=CareStatus.OPEN
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=24, choices=ContactOutcome.choices, blank=True
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    closed_reason = models.CharField(_("closed because"), max_length=32, blank=True)
+    completed_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    contact_log = models.OneToOneField(
+        "customers.ContactLog", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("care task")
+        verbose_name_plural = _("care tasks")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "kind", "occasion", "due_date"], name="caretask_unique_due"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["agent", "status", "planned_date"]),
+            models.Index(fields=["customer", "kind", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"care {self.kind} {self.pk}: customer {self.customer_id}"
+
+
+class CareSettings(models.Model):
+    """The care plan's rules as the business set them; one row. Empty: the shipped defaults
+    (:mod:`winback.programme.defaults.holidays`)."""
+
+    cadences = models.JSONField(_("cadences per class"), default=list, blank=True)
+    holidays = models.JSONField(_("holidays"), default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return "care settings"

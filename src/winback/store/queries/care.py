@@ -49,3 +49,46 @@ SELECT customer_id, occurred_date, channel, outcome, direction
 FROM {tables().contact_log} WHERE occurred_date <= %s AND occurred_date > %s
 """
     return query_frame(sql, [until, after], CONTACT_SCHEMA)
+
+
+TASK_KEY_SCHEMA: dict[str, pl.DataType] = {
+    "customer_pk": pl.Int64(),
+    "kind": pl.String(),
+    "occasion": pl.String(),
+    "due_date": pl.Date(),
+    "status": pl.String(),
+}
+LOAD_SCHEMA: dict[str, pl.DataType] = {
+    "agent_id": pl.Int64(),
+    "day": pl.Date(),
+    "taken": pl.Int64(),
+}
+
+
+def care_tasks_since(*, due_from: date) -> pl.DataFrame:
+    """Care tasks still open, and every care task due on or after ``due_from``: what a new
+    plan must not make again."""
+    from winback.store.programme.models import CareTask
+
+    sql = f"""
+SELECT customer_id, kind, occasion, due_date, status
+FROM {CareTask._meta.db_table} WHERE status = 'open' OR due_date >= %s
+"""
+    return query_frame(sql, [due_from], TASK_KEY_SCHEMA)
+
+
+def agent_load(*, start: date, end: date) -> pl.DataFrame:
+    """Open call tasks (by next due day) and open care tasks (by planned day) per agent and
+    day in [start, end]: what already takes the agents' capacity."""
+    from winback.store.programme.models import CallTask, CareTask
+
+    sql = f"""
+SELECT agent_id, day, COUNT(*) FROM (
+  SELECT agent_id, next_due AS day FROM {CallTask._meta.db_table}
+  WHERE status = 'open' AND agent_id IS NOT NULL AND next_due BETWEEN %s AND %s
+  UNION ALL
+  SELECT agent_id, planned_date AS day FROM {CareTask._meta.db_table}
+  WHERE status = 'open' AND agent_id IS NOT NULL AND planned_date BETWEEN %s AND %s
+) busy GROUP BY agent_id, day
+"""
+    return query_frame(sql, [start, end, start, end], LOAD_SCHEMA)

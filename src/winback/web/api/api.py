@@ -222,3 +222,7 @@ api.add_router("/rounds", rounds)
 api.add_router("/tasks", tasks)
 api.add_router("/contacts", contacts)
 api.add_router("/imports", imports)
+
+from winback.web.api import care as care_api  # noqa: E402 - mounts on the api made above
+
+care_api.register(api)

@@ -17,5 +17,6 @@ urlpatterns = [
     path("", include("winback.web.workbench.urls_rounds")),
     path("", include("winback.web.workbench.views_export")),
     path("", include("winback.web.workbench.views_lists")),
+    path("", include("winback.web.workbench.urls_care")),
     path("", include("winback.web.workbench.urls_admin")),
 ]

@@ -1,0 +1,66 @@
+"""The care rules in force: class cadences and the holiday calendar, as the business set them
+in the care settings (or the shipped defaults), and the one use case that changes them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from winback.app.actors import Actor, Permission, audit, require
+from winback.programme import care
+from winback.store.programme.models import CareSettings
+
+
+def _row() -> CareSettings | None:
+    return CareSettings.objects.order_by("pk").first()
+
+
+def current_cadences() -> tuple[care.ClassCadence, ...]:
+    row = _row()
+    if row is None or not row.cadences:
+        return care.default_cadences()
+    return care.load_cadences(row.cadences)
+
+
+def current_calendar() -> care.HolidayCalendar:
+    row = _row()
+    if row is None or not row.holidays:
+        return care.HolidayCalendar.default()
+    return care.HolidayCalendar.from_dict(row.holidays)
+
+
+def cadence_dicts(cadences: tuple[care.ClassCadence, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "abc_class": c.abc_class,
+            "visit_days": c.visit_days,
+            "call_days": c.call_days,
+            "holiday_greetings": c.holiday_greetings,
+        }
+        for c in cadences
+    ]
+
+
+def update_care_rules(
+    actor: Actor, *, cadences: list[dict[str, Any]], holidays: list[dict[str, Any]]
+) -> bool:
+    """Store new cadences and holidays (checked by the core's loaders, which raise
+    ValueError). Returns whether anything changed; the change is audited."""
+    require(actor, Permission.CHANGE_SETTINGS)
+    checked_cadences = cadence_dicts(care.load_cadences(cadences))
+    checked_holidays = care.HolidayCalendar.from_dict(holidays).to_dicts()
+    with transaction.atomic():
+        row = _row() or CareSettings()
+        before = {
+            "cadences": cadence_dicts(current_cadences()),
+            "holidays": current_calendar().to_dicts(),
+        }
+        after = {"cadences": checked_cadences, "holidays": checked_holidays}
+        if before == after:
+            return False
+        row.cadences = checked_cadences
+        row.holidays = checked_holidays
+        row.save()
+        audit(actor, "care_settings", object_type="care_settings", object_id=row.pk, detail=after)
+    return True
