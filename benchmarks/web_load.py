@@ -58,8 +58,11 @@ def _run(args: list[str], env: dict[str, str]) -> str:
     shown = args if "-c" not in args else [*args[: args.index("-c")], "-c", "..."]
     print("$", " ".join(shown), flush=True)
     started = time.perf_counter()
-    done = subprocess.run(args, env=env, check=True, capture_output=True, text=True)
+    done = subprocess.run(args, env=env, capture_output=True, text=True)
     print(f"  ({time.perf_counter() - started:.0f} s)", flush=True)
+    if done.returncode:
+        print(done.stdout[-2000:], done.stderr[-2000:], sep="\n", flush=True)
+        done.check_returncode()
     return done.stdout
 
 
@@ -152,11 +155,20 @@ def ensure_database(url: str, data_dir: Path, months: int, customers: int) -> No
 
 
 def build(url: str, data_dir: Path, months: int, customers: int, current: dict[str, int]) -> None:
-    env = _env(url, data_dir)
+    # the generated order lines of 1,000,000 customers are larger than an import accepts by
+    # default (512 MiB)
+    env = _env(url, data_dir) | {
+        "WINBACK_IMPORT_MAX_FILE_BYTES": os.environ.get(
+            "WINBACK_IMPORT_MAX_FILE_BYTES", str(4 << 30)
+        )
+    }
     started = time.perf_counter()
     sample = data_dir / "sample"
-    if current["customers"] < customers:
-        manifest_path = sample / "manifest.json"
+    manifest_path = sample / "manifest.json"
+    # the files already imported, so a build stopped half-way goes on where it stopped
+    imported_path = data_dir / "imported.txt"
+    imported = set(imported_path.read_text().split()) if imported_path.exists() else set()
+    if current["customers"] < customers or manifest_path.exists():
         if not manifest_path.exists():
             _run(
                 [WINBACK, "generate", "--industry", "retail", "--customers", str(customers),
@@ -166,11 +178,15 @@ def build(url: str, data_dir: Path, months: int, customers: int, current: dict[s
             )  # fmt: skip
         manifest = json.loads(manifest_path.read_text())
         for entry in manifest["files"]:
+            if str(entry["path"]) in imported:
+                continue
             out = _run(
                 [WINBACK, "import", str(entry["kind"]), str(sample / entry["path"]), "--json"],
                 env,
             )
             print("  ", out.strip().splitlines()[-1][:300], flush=True)
+            with imported_path.open("a") as handle:
+                handle.write(f"{entry['path']}\n")
     if current["analyses"] == 0 or current["customers"] < customers:
         _run([WINBACK, "analyze", "--as-of", END_DATE.isoformat()], env)
     if current["rounds"] == 0:
@@ -180,6 +196,7 @@ def build(url: str, data_dir: Path, months: int, customers: int, current: dict[s
     print(f"built in {time.perf_counter() - started:.0f} s (not part of the measurement)")
     if is_built(state(url, data_dir), customers) and sample.exists():
         shutil.rmtree(sample)  # the database is kept; the generated files are not needed
+        imported_path.unlink(missing_ok=True)
 
 
 _PLAN = """
