@@ -1,10 +1,11 @@
 """Locust users for ``benchmarks/web_load.py`` (run headless by that script).
 
-Agents sign in, open their call list and the customer sheets of their open tasks; supervisors
-sign in and open customer sheets of customers across the base. Who signs in and which
-customers they open comes from the JSON plan named by ``WINBACK_LOAD_PLAN`` (written by the
-script from the database): ``{"password", "agents": {name: [customer pk, ...]},
-"supervisors": [name, ...], "customers": [pk, ...]}``.
+Agents sign in, open their call list, the call pages of their open tasks and the customer
+sheets of those tasks; supervisors sign in and open the board of the current round and customer
+sheets of customers across the base. Who signs in and what they open comes from the JSON plan
+named by ``WINBACK_LOAD_PLAN`` (written by the script from the database): ``{"password",
+"agents": {name: {"tasks": [task pk, ...], "customers": [customer pk, ...]}},
+"supervisors": [name, ...], "customers": [pk, ...], "rounds": [round pk, ...]}``.
 """
 
 from __future__ import annotations
@@ -57,10 +58,16 @@ class _Staff(HttpUser):
             if response.status_code != 302:
                 response.failure(f"sign-in of {username} answered {response.status_code}")
 
-    def sheet(self, pk: int, name: str) -> None:
-        with self.client.get(f"/customers/{pk}/", name=name, catch_response=True) as response:
+    def page(self, path: str, name: str) -> None:
+        """GET a page; anything but a 200 (a redirect to the sign-in page, a 403) fails."""
+        with self.client.get(
+            path, name=name, allow_redirects=False, catch_response=True
+        ) as response:
             if response.status_code != 200:
-                response.failure(f"customer {pk}: {response.status_code}")
+                response.failure(f"{path}: {response.status_code}")
+
+    def sheet(self, pk: int, name: str) -> None:
+        self.page(f"/customers/{pk}/", name)
 
 
 class Agent(_Staff):
@@ -68,15 +75,24 @@ class Agent(_Staff):
 
     def on_start(self) -> None:
         self.sign_in(next(_AGENTS))
-        self.customers: list[int] = list(_PLAN["agents"][self.username])
+        mine = _PLAN["agents"][self.username]
+        self.tasks_open: list[int] = list(mine["tasks"])
+        self.customers: list[int] = list(mine["customers"])
 
     @task(1)
     def call_list(self) -> None:
-        with self.client.get("/calls/", name="call list", catch_response=True) as response:
+        with self.client.get(
+            "/calls/", name="call list", allow_redirects=False, catch_response=True
+        ) as response:
             if response.status_code != 200 or "/calls/" not in response.text:
                 response.failure(f"call list: {response.status_code}")
 
-    @task(3)
+    @task(2)
+    def call_page(self) -> None:
+        """The page of one of the agent's open calls (script, offer, outcome form)."""
+        self.page(f"/calls/{random.choice(self.tasks_open)}/", "call page")
+
+    @task(2)
     def my_customer(self) -> None:
         self.sheet(random.choice(self.customers), "customer sheet (agent)")
 
@@ -87,6 +103,10 @@ class Supervisor(_Staff):
     def on_start(self) -> None:
         self.sign_in(next(_SUPERVISORS))
 
-    @task
+    @task(1)
+    def round_board(self) -> None:
+        self.page(f"/rounds/{random.choice(_PLAN['rounds'])}/", "round board")
+
+    @task(2)
     def any_customer(self) -> None:
         self.sheet(random.choice(_PLAN["customers"]), "customer sheet (supervisor)")
