@@ -60,7 +60,12 @@ def test_an_accepted_offer_past_the_rounds_budget_is_refused_and_nothing_is_writ
     rnd.save(update_fields=["summary"])  # type: ignore[attr-defined]
 
     log_contact(
-        first.pk, agent=first.agent, outcome="reached", offer_code=dear.code, expected_version=1
+        first.pk,
+        agent=first.agent,
+        outcome="reached",
+        simulated=True,  # no reason given: a reason would re-plan the menus under test
+        offer_code=dear.code,
+        expected_version=1,
     )
     stored = ContactAttempt.objects.get(task=first)
     assert stored.offer_cost == pytest.approx(dear.cost)
@@ -72,6 +77,7 @@ def test_an_accepted_offer_past_the_rounds_budget_is_refused_and_nothing_is_writ
             second.pk,
             agent=second.agent,
             outcome="reached",
+            simulated=True,
             offer_code=other.code,
             expected_version=1,
         )
@@ -89,13 +95,19 @@ def test_an_accepted_offer_past_the_rounds_budget_is_refused_and_nothing_is_writ
         first.pk,
         agent=first.agent,
         outcome="reached",
+        simulated=True,
         offer_code=cheap.code,
         expected_version=first.version,
     )
     assert committed_cost(rnd.pk) == pytest.approx(cheap.cost)  # type: ignore[attr-defined]
     assert (cheap.cost or 0.0) < (dear.cost or 0.0)  # the world's menus differ in cost
     log_contact(
-        second.pk, agent=second.agent, outcome="reached", offer_code=other.code, expected_version=1
+        second.pk,
+        agent=second.agent,
+        outcome="reached",
+        simulated=True,
+        offer_code=other.code,
+        expected_version=1,
     )
     assert committed_cost(rnd.pk) == pytest.approx((cheap.cost or 0.0) + (other.cost or 0.0))  # type: ignore[attr-defined]
 
@@ -114,8 +126,14 @@ def test_offer_counts_read_what_reached_treated_members_were_presented() -> None
         # Every other reached customer accepts the menu's last option; the rest hear the first.
         code = task.menu.offers[-1].code if i % 2 else ""
         log_contact(
-            task.pk, agent=task.agent, outcome="reached", offer_code=code, expected_version=1
+            task.pk,
+            agent=task.agent,
+            outcome="reached",
+            reason_code="price",
+            offer_code=code,
+            expected_version=1,
         )
+        task.refresh_from_db()  # the reason re-plans the menu of a declined offer
         chosen[task.customer_id] = code or task.menu.offers[0].code
     # Nothing has matured on the round's first day; 91 days on, the round has.
     assert offer_counts(MONTH).height == 0

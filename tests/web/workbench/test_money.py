@@ -79,6 +79,7 @@ def _round_with_purchases(effect: float, seed: int) -> Round:
             task.pk,
             agent=task.agent,
             outcome=("reached", "not_reached", "refused")[i % 3],
+            reason_code="price" if i % 3 == 0 else "",
             expected_version=task.version,
             occurred_at=datetime.combine(rnd.round_start, time(10), tzinfo=TZ)
             + timedelta(days=1, minutes=i),
@@ -199,6 +200,7 @@ def _log(task: CallTask, outcome: str, minutes: int) -> None:
         task.pk,
         agent=task.agent,
         outcome=outcome,
+        reason_code="price" if outcome == "reached" else "",
         expected_version=task.version,
         occurred_at=datetime(2026, 11, 3, 10, tzinfo=TZ) + timedelta(minutes=minutes),
     )

@@ -33,7 +33,7 @@ def world() -> World:
             task.pk,
             agent=task.agent,
             outcome=outcomes[i % 4],
-            reason_code="price" if i % 3 == 0 else "",
+            reason_code="price" if i % 3 == 0 or outcomes[i % 4] == "reached" else "",
             notes=f"note {i}",
             expected_version=task.version,
             occurred_at=when,

@@ -98,6 +98,7 @@ def _five_agents_world() -> World:
             task.pk,
             agent=task.agent,
             outcome="reached",
+            reason_code="price",
             expected_version=task.version,
             occurred_at=datetime(2026, 11, 3, 10, tzinfo=TZ) + timedelta(days=i % 12, minutes=i),
         )
@@ -127,7 +128,13 @@ def test_a_review_scores_each_criterion_and_the_rating_is_their_weighted_mean() 
 
     w = build_world()
     task = w.task_mine
-    log_contact(task.pk, agent=task.agent, outcome="reached", expected_version=task.version)
+    log_contact(
+        task.pk,
+        agent=task.agent,
+        outcome="reached",
+        reason_code="price",
+        expected_version=task.version,
+    )
     attempt = ContactAttempt.objects.get()
     card = svc.scorecard()
     assert card == Scorecard.default()

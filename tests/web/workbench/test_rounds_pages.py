@@ -240,6 +240,7 @@ def _round_with_calls(client: Client) -> Round:
             task.pk,
             agent=task.agent,
             outcome=outcome,
+            reason_code="price" if outcome == "reached" else "",
             notes=f"call {i}",
             expected_version=task.version,
         )
@@ -337,10 +338,12 @@ def test_board_shows_results_per_offer_option_and_the_offer_budget(
             task.pk,
             agent=task.agent,
             outcome="reached" if reached else "not_reached",
+            reason_code="price" if reached else "",
             offer_code=code,
             expected_version=task.version,
         )
         if reached:
+            task.refresh_from_db()  # the reason re-plans the menu of a declined offer
             shown = code or task.menu.offers[0].code
             presented[shown] = presented.get(shown, 0) + 1
     response = client.get(reverse("round_board", args=[rnd.pk]))
@@ -369,7 +372,13 @@ def test_board_query_count_does_not_grow(
     create(client, "board")
     rnd = Round.objects.get()
     for task in CallTask.objects.filter(round=rnd).order_by("pk")[:calls]:
-        log_contact(task.pk, agent=task.agent, outcome="reached", expected_version=task.version)
+        log_contact(
+            task.pk,
+            agent=task.agent,
+            outcome="reached",
+            reason_code="price",
+            expected_version=task.version,
+        )
     # session, user, round, progress, reached, outcomes, 12 for the effects (members, orders,
     # lines, events, offers, contacts, pre-period spend and visits, memberships, the profile
     # twice, the offers presented: tasks and members), the offer rules and the committed
