@@ -6,7 +6,7 @@
 #   libpango*      WeasyPrint's text layout
 #   gettext        xgettext/msgmerge/msgfmt for the translation catalogue (make messages)
 set -euo pipefail
-want=(chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+want=(chromium fonts-noto-cjk fonts-dejavu-core poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
   gettext)
 missing=()
 for p in "${want[@]}"; do

@@ -53,7 +53,7 @@ CHILD = textwrap.dedent(
 def latin_only_machine(tmp_path: Path) -> dict[str, str]:
     """Environment for a child process whose fontconfig sees DejaVu Sans and nothing else."""
     if not LATIN.is_file():
-        pytest.skip("DejaVu Sans is not installed")
+        pytest.fail("DejaVu Sans is not installed: run `make system-deps` (fonts-dejavu-core)")
     folder = tmp_path / "fonts"
     folder.mkdir()
     shutil.copy(LATIN, folder / LATIN.name)
@@ -127,7 +127,7 @@ def test_a_pdf_without_the_cjk_font_is_refused(tmp_path: Path) -> None:
 
 def test_a_latin_font_file_is_not_a_cjk_font(monkeypatch: pytest.MonkeyPatch) -> None:
     if not LATIN.is_file():
-        pytest.skip("DejaVu Sans is not installed")
+        pytest.fail("DejaVu Sans is not installed: run `make system-deps` (fonts-dejavu-core)")
     monkeypatch.setenv(fonts.ENV, str(LATIN))
     with pytest.raises(fonts.MissingCJKFont, match="no Chinese characters"):
         fonts.find_font()
