@@ -9,6 +9,7 @@ import pytest
 
 from tests.factories.business import MONTH, build_world, team
 from winback.app.actors import Actor
+from winback.config import PROFILE_BOUNDS
 
 THREADS = 50
 WRITES_PER_THREAD = 3
@@ -25,7 +26,14 @@ def test_concurrent_contacts_lose_no_update_and_assign_nobody_twice() -> None:
     from winback.store.customers.models import ContactLog
     from winback.store.programme.models import CallTask, ContactAttempt
 
-    set_profile(None, {"programme": {"contacts_per_round": THREADS * WRITES_PER_THREAD}})
+    # every writer's attempt must fit under the per-round cap, which the profile bounds at 20
+    most_per_task = max(
+        sum(1 for k in range(THREADS) for i in range(WRITES_PER_THREAD) if (k + i) % TASKS == t)
+        for t in range(TASKS)
+    )
+    cap = int(PROFILE_BOUNDS["programme.contacts_per_round"].high)
+    assert most_per_task <= cap
+    set_profile(None, {"programme": {"contacts_per_round": cap}})
     build_world(n=120)
     rnd = plan_round(Actor.system(), month=MONTH, seed=1, agents=team()).round
     tasks = list(rnd.tasks.order_by("pk")[:TASKS])
