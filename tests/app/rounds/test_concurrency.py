@@ -16,6 +16,7 @@ WRITES_PER_THREAD = 3
 TASKS = 8
 
 
+@pytest.mark.slow
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_contacts_lose_no_update_and_assign_nobody_twice() -> None:
