@@ -215,17 +215,18 @@ def shape_events(
 ) -> pl.DataFrame:
     """Events as the analytics read them: ``event_type`` is the role of the event's type
     (``roles``: :func:`active_roles`), ``unknown`` for a type not defined or not active."""
-    raw = (
-        raw.with_columns(pl.col("event_type").cast(pl.String))
-        .join(
-            roles.rename({"code": "event_type"}),
-            on="event_type",
-            how="left",
-            maintain_order="left",
-        )
-        .with_columns(pl.col("role").fill_null(UNKNOWN_EVENT_ROLE).alias("event_type"))
-        .drop("role")
-    )
+    role_of = dict(zip(roles["code"].to_list(), roles["role"].to_list(), strict=True))
+    types = raw["event_type"].cast(pl.String)
+    # Only the codes read otherwise than as themselves are rewritten: with the built-in types
+    # alone (the common case) the column is left as it came, at the cost of one distinct pass.
+    changed = {
+        code: role_of.get(code, UNKNOWN_EVENT_ROLE)
+        for code in types.unique().to_list()
+        if role_of.get(code) != code
+    }
+    if changed:
+        types = types.replace_strict(changed, default=types, return_dtype=pl.String)
+    raw = raw.with_columns(types.alias("event_type"))
     resolved_on = (
         pl.from_epoch(pl.col("resolved_epoch").cast(pl.Int64), time_unit="s")
         .dt.replace_time_zone("UTC")

@@ -112,3 +112,22 @@ def test_a_brand_defence_counts_like_a_referral_type_value_signal_in_the_analysi
     assert ignored["engagement_last"] is None
     assert ignored["engagement_silence"] > counted["engagement_silence"]  # type: ignore[operator]
     assert analyze(END).customers == 30  # stored events of an inactive type break nothing
+
+
+@pytest.mark.django_db
+def test_events_of_retired_or_undefined_types_export_by_their_code(tmp_path: Path) -> None:
+    from winback.app.imports.data_export import export_data
+
+    _brand_defence()
+    path = _write(
+        tmp_path,
+        "e.csv",
+        "customer_id,event_type,date\nC1,维护品牌,2024-03-01\nC1,投诉,2024-03-02\n",
+    )
+    assert import_file("events", path).inserted == 2
+    svc.set_event_type_active(ADMIN, "brand_defence", active=False)
+    EngagementEvent.objects.filter(event_type="complaint").update(event_type="hand_edited")
+    out = export_data("events", "csv", tmp_path / "events.csv")
+    assert out.rows == 2
+    exported = pl.read_csv(tmp_path / "events.csv", infer_schema=False)
+    assert sorted(exported["event_type"].to_list()) == ["brand_defence", "hand_edited"]
