@@ -17,11 +17,12 @@ import os
 import time
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 
 import numpy as np
 import polars as pl
 
-from winback.analytics import frames as contracts
+from winback.analytics.frames import EVENTS, conform
 from winback.store.extract import active_roles, as_date, shape_events
 from winback.vocabulary import EVENT_ROLES
 
@@ -48,7 +49,8 @@ def shape_as_before(raw: pl.DataFrame) -> pl.DataFrame:
         pl.when(later).then(pl.lit(False)).otherwise(pl.col("resolved")).alias("resolved"),
         pl.when(later).then(None).otherwise(pl.col("resolved_date")).alias("resolved_date"),
     )
-    return contracts.conform(frame, contracts.EVENTS, "events")
+    shaped: pl.DataFrame = conform(frame, EVENTS, "events")
+    return shaped
 
 
 def events(n: int, codes: list[str]) -> pl.DataFrame:
@@ -93,8 +95,8 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores")
     for name, codes in cases.items():
         raw = events(args.events, codes)
-        before = best(lambda raw=raw: shape_as_before(raw))  # type: ignore[misc]
-        after = best(lambda raw=raw: shape_events(raw, AS_OF, TZ, roles))  # type: ignore[misc]
+        before = best(partial(shape_as_before, raw))
+        after = best(partial(shape_events, raw, AS_OF, TZ, roles))
         print(f"{args.events:,} events, {name}: before {before:.3f} s, by role {after:.3f} s")
 
 
