@@ -194,3 +194,41 @@ def test_agents_and_supervisors_may_not_change_event_types() -> None:
         with pytest.raises(PermissionDenied):
             svc.set_event_type_active(Actor.of(user), "complaint", active=False)
     assert svc.event_type("complaint").active  # type: ignore[union-attr]
+
+
+def test_the_contact_gate_sees_a_complaint_of_a_type_of_ones_own_in_the_complaint_role() -> None:
+    from winback.app.contacts import gate
+
+    svc.add_event_type(
+        ADMIN,
+        code="after_sales_grievance",
+        label_zh="售后不满",
+        label_en="After-sales grievance",
+        role="complaint",
+    )
+    people = [
+        Customer.objects.create(external_id=f"G{i}", consent_marketing=True) for i in range(3)
+    ]
+    for person, code in zip(
+        people, ("after_sales_grievance", "complaint", "forum_post"), strict=True
+    ):
+        EngagementEvent.objects.create(
+            source_key=f"G-{person.external_id}",
+            customer=person,
+            event_type=code,
+            occurred_at=datetime(2024, 3, 1, 2, tzinfo=UTC),
+            occurred_date=date(2024, 3, 1),
+        )
+    ids = [p.pk for p in people]
+
+    def reasons() -> list[str | None]:
+        judged = dict(
+            gate.verdicts(ids, on=date(2024, 3, 5)).select("customer_pk", "reason").iter_rows()
+        )
+        return [judged[i] for i in ids]
+
+    assert reasons() == ["open_complaint", "open_complaint", None]
+    # A retired type of one's own no longer counts; the built-in complaint always does.
+    svc.set_event_type_active(ADMIN, "after_sales_grievance", active=False)
+    svc.set_event_type_active(ADMIN, "complaint", active=False)
+    assert reasons() == [None, "open_complaint", None]
