@@ -72,7 +72,7 @@ from winback.analytics.pipeline import run_analysis
 from winback.config import preset
 from winback.programme.assignment import working_days
 from winback.programme.qini import qini
-from winback.programme.rounds import RoundConfig, RoundInputs, plan_round
+from winback.programme.rounds import RoundConfig, RoundInputs, plan_round, value_if_won_back
 from winback.programme.targeting import Targeting
 from winback.programme.uplift_feedback import shrunk_uplift
 from winback.programme.uplift_model import cross_fitted, segment_counts, targeting_from
@@ -100,7 +100,9 @@ VARIANTS: dict[str, tuple[bool, dict[str, float]]] = {  # require_evidence, fit 
 # Ceilings, not products: the true lift of a call ranks the round. ``oracle`` knows each
 # customer's hidden trait and reach (not whether they would have come back anyway: the churn
 # model's probability stands in); ``oracle_hindsight`` also knows that.
-ORACLES = ("oracle", "oracle_hindsight")
+# ``oracle_returns`` ranks by the true lift alone (value left out of the priority): the most
+# returns a round of calls can buy, at whatever margin.
+ORACLES = ("oracle", "oracle_hindsight", "oracle_returns")
 QINI_RESAMPLES = 400  # the planner's evidence check in each round (the product uses 1,000)
 
 
@@ -252,7 +254,14 @@ def targeting(
     """The snapshot the planner sees, the measured segments and the round's Targeting."""
     if oracle is not None:
         plain = Targeting(policy="stage_priors", random_share=RANDOM_SHARE)
-        return snapshot.with_columns(oracle), {}, plain
+        seen = snapshot.with_columns(oracle)
+        if policy == "oracle_returns":  # the planner sees one value for everyone
+            floor = RoundConfig.alive_floor
+            mean = snapshot.select(value_if_won_back(floor).mean()).item()
+            seen = seen.with_columns(
+                clv_365=pl.col("p_alive").fill_null(1.0).clip(floor, 1.0) * mean
+            )
+        return seen, {}, plain
     if policy == "churn_value":
         plain = Targeting(policy="stage_priors", random_share=RANDOM_SHARE)
         return snapshot.with_columns(p_return_uplift="churn_probability"), {}, plain
