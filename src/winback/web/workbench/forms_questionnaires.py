@@ -38,7 +38,9 @@ class QuestionForm(forms.Form):
     code = forms.RegexField(label=_("Code"), regex=CODE_PATTERN, help_text=CODE_HELP)
     zh = forms.CharField(label=_("Question (Chinese)"), max_length=300)
     en = forms.CharField(label=_("Question (English)"), max_length=300)
-    kind = forms.ChoiceField(label=_("Kind of answer"), choices=KIND_CHOICES)
+    # a browser sends the first choice of a blank row's select: the same as the initial, so
+    # the untouched blank row is not taken for a new question
+    kind = forms.ChoiceField(label=_("Kind of answer"), choices=KIND_CHOICES, initial="single")
     order = forms.IntegerField(label=_("Order"), min_value=0, max_value=999, required=False)
     paused = forms.BooleanField(label=_("Paused (not asked)"), required=False)
 
