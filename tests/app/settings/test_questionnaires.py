@@ -111,3 +111,22 @@ def test_a_stored_questionnaire_naming_a_reason_no_longer_in_the_taxonomy_gives_
     assert not in_force.own
     assert in_force.problem is not None
     assert [p.code for p in in_force.problem.problems] == ["option_reasons"]
+
+
+@pytest.mark.slow  # one analysis of a small store
+@pytest.mark.django_db(transaction=True)
+def test_the_analysis_and_the_months_figures_run_with_hostile_stored_questionnaires() -> None:
+    from tests.app.settings.test_settings_take_effect import AS_OF, build
+    from winback.app.analysis.service import analyze
+    from winback.app.reports.service import gather
+    from winback.store.analysis.models import CustomerSnapshot
+
+    build()
+    data = _edited()
+    data["questions"][0]["options"][0]["reasons"] = ["reason_since_removed"]
+    ProgrammeSettings.objects.create(questionnaires={"questionnaires": [data, {"code": None}]})
+    run = analyze(AS_OF)
+    assert run.as_of == AS_OF
+    assert CustomerSnapshot.objects.filter(as_of=AS_OF).count() == 200
+    figures = gather(AS_OF, n_boot=20)  # the monthly report's inputs read the rules in force
+    assert figures.current_as_of == AS_OF

@@ -23,6 +23,7 @@ PAGES = (
     ("settings_profile", ()),
     ("settings_indicators", ()),
     ("settings_questionnaires", ()),
+    ("settings_questionnaire_edit", ()),
     ("settings_users", ()),
     ("settings_rules", ("taxonomy",)),
     ("settings_rules", ("playbooks",)),
