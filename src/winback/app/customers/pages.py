@@ -383,12 +383,6 @@ def call_page(user: User, task_id: int, *, lang: str, reveal: bool = False) -> C
     )
 
 
-def callback_questionnaire(rules: RuleData) -> Questionnaire | None:
-    """The team's callback questionnaire: the first of the ones in force (the stored ones, or
-    the shipped ones when none are stored or the stored ones cannot be used)."""
-    return questionnaires_in_force(rules).first
-
-
 def questionnaire_warning(in_force: QuestionnairesInForce) -> str:
     """Why the team's stored questionnaires are not in force (translated), or ""."""
     if in_force.problem is None:
