@@ -14,7 +14,7 @@ from django.db import connection
 
 from winback.app.imports.service import ImportSummary, import_file
 from winback.store import import_writers as writers
-from winback.store.customers.models import Customer, Order, OrderLine
+from winback.store.customers.models import Customer, Order, OrderLine, Store
 from winback.store.imports.models import ImportBatch, ImportStatus
 from winback.store.tables import table as table_of
 
@@ -219,3 +219,16 @@ def test_no_index_repeats_a_unique_key_or_the_prefix_of_another_index() -> None:
                     if other != name and longer[: len(columns)] == columns:
                         redundant.append(f"{table}.{name} {columns} (served by {other} {longer})")
     assert redundant == []
+
+
+@pytest.mark.postgres_only
+def test_postgres_rows_stored_meanwhile_by_another_import_are_upserted() -> None:
+    """New rows go in with a plain INSERT; when some were stored since the chunk was classified
+    (another import), the savepoint is rolled back and the same rows are upserted."""
+    Store.objects.create(code="S1", name="old", row_hash="h0")
+    rows = pl.DataFrame(
+        {"code": ["S1", "S2"], "name": ["new", "two"], "city": ["", ""], "row_hash": ["h1", "h2"]}
+    )
+    assert writers.insert_rows(writers.SPECS["stores"], rows) == 2
+    stored = set(Store.objects.values_list("code", "name", "row_hash"))
+    assert stored == {("S1", "new", "h1"), ("S2", "two", "h2")}
