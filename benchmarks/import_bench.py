@@ -2,9 +2,12 @@
 
 Generates the files itself with numpy (seeded), then, for each database, imports categories,
 products, orders and order lines in a fresh child process (so peak memory is per database)
-and prints rows/s and the child's peak resident memory. PostgreSQL is used when reachable at
-``WINBACK_BENCH_PG`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``): a throwaway
-database is created and dropped.
+and prints rows/s, the load average beside each figure and the child's peak resident memory.
+Then, in the same child, it writes the same order lines the plainest way into a copy of the
+same table (COPY on PostgreSQL, one ``executemany`` on SQLite) and prints the import's rate as a
+share of that floor: on a shared machine the ratio says more than either figure alone.
+PostgreSQL is used when reachable at ``WINBACK_BENCH_PG`` (default
+``postgresql://postgres@127.0.0.1:5432/postgres``): a throwaway database is created and dropped.
 
     .venv/bin/python benchmarks/import_bench.py [--lines 1000000]
 """
@@ -27,6 +30,7 @@ import polars as pl
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 KINDS = ("categories", "products", "orders", "order-lines")
+TARGET = 150_000  # order lines per second, on both databases
 
 
 def _yuan(cents: np.ndarray) -> pl.Series:
@@ -111,6 +115,7 @@ def child(database_url: str, folder: Path) -> None:
 
     results = {}
     for kind in KINDS:
+        load_before = round(os.getloadavg()[0], 2)
         started = time.perf_counter()
         summary = import_file(kind, folder / f"{kind}.csv", lang="en")
         seconds = time.perf_counter() - started
@@ -121,6 +126,7 @@ def child(database_url: str, folder: Path) -> None:
             "seconds": round(seconds, 2),
             "phases": summary.timings,
         }
+        results[kind]["load"] = [load_before, round(os.getloadavg()[0], 2)]
     started = time.perf_counter()
     again = import_file("order-lines", folder / "order-lines.csv", lang="en")
     results["order-lines (re-import)"] = {
@@ -129,8 +135,63 @@ def child(database_url: str, folder: Path) -> None:
         "seconds": round(time.perf_counter() - started, 2),
         "phases": again.timings,
     }
+    floor = _floor()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"results": results, "peak_rss_mib": round(peak_kib / 1024, 1)}))
+    print(
+        json.dumps({"results": results, "floor": floor, "peak_rss_mib": round(peak_kib / 1024, 1)})
+    )
+
+
+LINE_COLUMNS = "order_id, line_no, product_id, category_id, quantity, amount_cents, row_hash"
+
+
+def _floor() -> dict[str, object]:
+    """The same order lines written the plainest way into a copy of the same table (its
+    indexes and constraints): COPY (PostgreSQL) or one ``executemany`` (SQLite), one
+    transaction. What the import costs on top of this is its own work."""
+    from django.db import connection, transaction
+
+    from winback.store.customers.models import OrderLine
+    from winback.store.tables import table
+
+    source = table(OrderLine)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {LINE_COLUMNS} FROM {source} ORDER BY id")
+        rows = cursor.fetchall()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TABLE bench_floor (LIKE {source} INCLUDING ALL)")
+        buffer = pl.DataFrame(rows, schema=LINE_COLUMNS.split(", "), orient="row").write_csv(
+            include_header=False
+        )
+        load = os.getloadavg()[0]
+        started = time.perf_counter()
+        copy = f"COPY bench_floor ({LINE_COLUMNS}) FROM STDIN (FORMAT csv)"
+        with transaction.atomic(), connection.cursor() as cursor, cursor.copy(copy) as cp:
+            cp.write(buffer.encode())
+        seconds = time.perf_counter() - started
+        how = "COPY into the same schema"
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT sql FROM sqlite_master WHERE tbl_name = %s", [source])
+            ddl = [r[0] for r in cursor.fetchall() if r[0]]
+            for statement in ddl:
+                renamed = statement.replace(f'"{source}"', '"bench_floor"')
+                cursor.execute(renamed.replace('INDEX "', 'INDEX "floor_'))
+        marks = ", ".join(["?"] * len(LINE_COLUMNS.split(", ")))
+        raw = connection.connection
+        load = os.getloadavg()[0]
+        started = time.perf_counter()
+        with transaction.atomic():
+            raw.executemany(f"INSERT INTO bench_floor ({LINE_COLUMNS}) VALUES ({marks})", rows)
+        seconds = time.perf_counter() - started
+        how = "executemany into the same schema"
+    return {
+        "how": how,
+        "rows": len(rows),
+        "seconds": round(seconds, 2),
+        "load": [round(load, 2), round(os.getloadavg()[0], 2)],
+    }
 
 
 def _run_child(database_url: str, folder: Path) -> dict[str, object]:
@@ -160,10 +221,27 @@ def _report(name: str, outcome: dict[str, object]) -> None:
     assert isinstance(results, dict)
     for kind, r in results.items():
         rate = r["rows"] / r["seconds"] if r["seconds"] else float("inf")
-        print(f"  {kind:<24} {r['rows']:>9,} rows  {r['seconds']:>7.2f} s  {rate:>10,.0f} rows/s")
+        load = f"  load {r['load'][0]:.1f}-{r['load'][1]:.1f}" if r.get("load") else ""
+        print(
+            f"  {kind:<24} {r['rows']:>9,} rows  {r['seconds']:>7.2f} s  {rate:>10,.0f} rows/s"
+            + load
+        )
         if r.get("phases") and r["rows"] >= 100_000:
             phases = ", ".join(f"{name} {sec:.2f}" for name, sec in r["phases"].items())
             print(f"  {'':<24} ({phases})")
+    floor = outcome["floor"]
+    assert isinstance(floor, dict)
+    lines = results["order-lines"]
+    floor_rate = floor["rows"] / floor["seconds"] if floor["seconds"] else float("inf")
+    rate = lines["rows"] / lines["seconds"] if lines["seconds"] else float("inf")
+    print(
+        f"  {'floor: ' + floor['how']:<45} {floor['seconds']:>7.2f} s  {floor_rate:>10,.0f} "
+        f"rows/s  load {floor['load'][0]:.1f}-{floor['load'][1]:.1f}"
+    )
+    print(
+        f"  order lines: {rate:,.0f} rows/s = {rate / floor_rate:.2f} of the floor "
+        f"(the import is {floor_rate / rate:.1f}x slower; target >= {TARGET:,} rows/s)"
+    )
 
 
 def main() -> None:

@@ -599,6 +599,7 @@ def _write_chunk(
         )
     ops = classified[OP]
     inserts = classified.filter(ops == "insert")
+    writers.check_references(spec, _reference_ids(spec, classified.filter(ops != "unchanged")))
     if present is None:
         updates = classified.filter(ops == "update")
         writers.insert_rows(spec, writers.db_frame(inserts, spec, options.time_zone))
@@ -633,6 +634,17 @@ def _write_chunk(
         "do_not_contact": closed.get("do_not_contact", 0),
         "no_consent": closed.get("no_consent", 0),
     }
+
+
+def _reference_ids(spec: writers.KindSpec, rows: pl.DataFrame) -> pl.DataFrame:
+    """The primary keys of the parents the rows to write name, as db columns."""
+    return rows.select(
+        [
+            pl.col(source).alias(column)
+            for column, source in spec.columns.items()
+            if source.endswith(PK_SUFFIX) and source in rows.columns
+        ]
+    )
 
 
 def _close_uncontactable_tasks(customer_ids: pl.Series) -> dict[str, int]:

@@ -132,10 +132,18 @@ class Order(models.Model):
     key_derived = models.BooleanField(
         _("order key derived from content (no order id in the source)"), default=False
     )
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="orders")
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="orders",
+        db_constraint=False,  # checked per import chunk, set-based (decision 0045)
+        db_index=False,  # the (customer, order_date) index serves it
+    )
     ordered_at = models.DateTimeField(_("ordered at"))
     order_date = models.DateField(_("order date (business time zone)"), db_index=True)
-    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.SET_NULL)
+    store = models.ForeignKey(
+        Store, null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False
+    )
     channel = models.CharField(_("channel"), max_length=50, blank=True)
     coupon_code = models.CharField(_("coupon / offer code"), max_length=64, blank=True)
     amount_cents = models.BigIntegerField(_("amount (cents); refunds negative"))
@@ -155,10 +163,21 @@ class Order(models.Model):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # References are checked per import chunk, set-based, not row by row (decision 0045).
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.CASCADE,
+        related_name="lines",
+        db_constraint=False,
+        db_index=False,  # the unique (order, line_no) serves it
+    )
     line_no = models.PositiveIntegerField(_("line number"))
-    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL)
-    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL)
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False
+    )
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False
+    )
     quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3, default=1)
     amount_cents = models.BigIntegerField(_("amount (cents); refunds negative"))
     row_hash = models.CharField(max_length=32, blank=True)
@@ -259,7 +278,13 @@ class EventTypeDefinition(models.Model):
 class EngagementEvent(models.Model):
     source_key = models.CharField(_("event id"), max_length=80, unique=True)
     key_derived = models.BooleanField(default=False)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events")
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_constraint=False,  # checked per import chunk, set-based (decision 0045)
+        db_index=False,  # the (customer, event_type, occurred_date) index serves it
+    )
     # A code of an EventTypeDefinition; not a foreign key, so that stored events outlive a
     # type's removal from the list (they are then shown by their code, counted by no stream).
     event_type = models.CharField(_("type"), max_length=24)
@@ -267,7 +292,12 @@ class EngagementEvent(models.Model):
     occurred_date = models.DateField(_("date (business time zone)"))
     # referral
     referred_customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="referred_by"
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referred_by",
+        db_constraint=False,
     )
     referred_external_id = models.CharField(max_length=64, blank=True)
     referred_bought = models.BooleanField(null=True, blank=True)
@@ -322,7 +352,13 @@ class ContactLog(models.Model):
 
     source_key = models.CharField(max_length=80, unique=True)
     key_derived = models.BooleanField(default=False)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="contacts",
+        db_constraint=False,  # checked per import chunk, set-based (decision 0045)
+        db_index=False,  # the (customer, occurred_date) index serves it
+    )
     channel = models.CharField(_("channel"), max_length=16, choices=ContactChannel.choices)
     direction = models.CharField(
         _("direction"), max_length=16, choices=Direction.choices, default=Direction.OUTBOUND
