@@ -10,7 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 from winback import schema, vocabulary
 from winback.app.api import schemas
 from winback.store.accounts.models import Role
-from winback.store.customers.models import ContactChannel, ContactOutcome, Direction
+from winback.store.customers.models import ContactChannel, ContactOutcome, Direction, EventRole
 from winback.store.imports.models import ImportStatus
 from winback.store.programme.models import Arm, RoundStatus, TaskStatus
 
@@ -34,6 +34,16 @@ STORED = {
     vocabulary.RoundStatus: ("planned", "active", "closed"),
     vocabulary.ImportStatus: ("running", "done", "failed"),
     vocabulary.Role: ("admin", "supervisor", "agent"),
+    vocabulary.EventRole: (
+        "referral",
+        "forum_post",
+        "forum_reply",
+        "qa_answer",
+        "event_attendance",
+        "survey_response",
+        "suggestion",
+        "complaint",
+    ),
 }
 
 
@@ -53,6 +63,7 @@ def test_stored_values_are_unchanged(enum: Any) -> None:
         (RoundStatus, vocabulary.RoundStatus),
         (ImportStatus, vocabulary.ImportStatus),
         (Role, vocabulary.Role),
+        (EventRole, vocabulary.EventRole),
     ],
     ids=lambda x: x.__name__,
 )

@@ -6,7 +6,7 @@ below (Chinese and English, matched after normalisation: case, width, spaces, pu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from winback.vocabulary import Channel, Direction, Outcome
@@ -50,6 +50,14 @@ class ImportContract:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
+
+    def with_choices(
+        self, name: str, choices: tuple[tuple[str, tuple[str, ...]], ...]
+    ) -> ImportContract:
+        """This contract with the accepted values of field ``name`` replaced (the event types
+        a business configured replace the built-in ones)."""
+        fields = tuple(replace(f, choices=choices) if f.name == name else f for f in self.fields)
+        return replace(self, fields=fields)
 
 
 _CUSTOMER_ID = Field(
@@ -128,6 +136,10 @@ _BOOL_TRUE = ("1", "true", "yes", "y", "t", "是", "对", "有", "已", "√", "
 _BOOL_FALSE = ("0", "false", "no", "n", "f", "否", "不", "无", "未", "×", "不同意")
 BOOL_SPELLINGS: dict[bool, tuple[str, ...]] = {True: _BOOL_TRUE, False: _BOOL_FALSE}
 
+# The built-in event types and their shipped spellings. The types an import accepts are the
+# active ones the business configured (winback.store.customers.models.EventTypeDefinition,
+# seeded with these): each is accepted by its code, its two names, and for a built-in type
+# also by the spellings below. A built-in type's code is also its role (vocabulary.EventRole).
 EVENT_TYPES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("referral", ("推荐", "转介绍", "介绍", "推荐朋友", "老带新", "referral", "refer")),
     ("forum_post", ("发帖", "论坛发帖", "帖子", "话题", "post", "forum post")),

@@ -109,6 +109,29 @@ class Role(StrEnum):
     AGENT = "agent"
 
 
+class EventRole(StrEnum):
+    """What an engagement event counts as in the analysis: one of the behaviour streams the
+    features read (``winback.analytics.features.STREAMS``; a test keeps the two equal).
+
+    Every event type, built in or configured, has one role; the analysis reads an event by its
+    type's role, so a business's own type (say, defending the brand in a crisis) counts like
+    the stream it is given.
+    """
+
+    REFERRAL = "referral"  # value contribution: referrals, defending the brand
+    FORUM_POST = "forum_post"  # engagement: posts
+    FORUM_REPLY = "forum_reply"  # engagement: replies, comments
+    QA_ANSWER = "qa_answer"  # engagement: helping other customers
+    EVENT_ATTENDANCE = "event_attendance"  # participation in campaigns and events
+    SURVEY_RESPONSE = "survey_response"  # survey answers (their score is read)
+    SUGGESTION = "suggestion"  # suggestions (whether adopted is read)
+    COMPLAINT = "complaint"  # complaints (open until resolved)
+
+
+# The role of an event whose type is no longer defined or active: no stream reads it.
+UNKNOWN_EVENT_ROLE = "unknown"
+
+
 def codes(enum: type[StrEnum]) -> tuple[str, ...]:
     """The enum's values as plain strings, in declaration order."""
     return tuple(member.value for member in enum)
@@ -121,6 +144,7 @@ CUSTOMER_TYPES = codes(CustomerType)
 CHANNELS = codes(Channel)
 OUTCOMES = codes(Outcome)
 ARMS = codes(Arm)
+EVENT_ROLES = codes(EventRole)
 # Stages of customers who have bought: the ones a contact policy covers.
 BUYER_STAGES = (Stage.ACTIVE.value, Stage.SILENT.value, Stage.SLEEPING.value, Stage.LOST.value)
 # Lapsed customers: a move from one of these to active is a win-back.

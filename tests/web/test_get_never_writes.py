@@ -105,6 +105,8 @@ NOT_A_PAGE = {
     "lists/<str:which>/segments/": 405,
     "lists/<str:which>/bulk/": 405,
     "segments/<int:segment_id>/delete/": 405,
+    "settings/event-types/<str:code>/active/": 405,
+    "settings/event-types/<str:code>/delete/": 405,
 }
 
 
@@ -186,6 +188,7 @@ def populate() -> Fixture:
         "agent_id": ids(world.agent1, world.agent2),
         "token": (waiting.token, imported.token),
         "section": ("taxonomy", "playbooks", "offers"),
+        "code": ("referral",),
         "month": ("2026-10",),
         "lang": ("zh", "en"),
         "fmt": ("html", "pdf", "xlsx"),
@@ -325,6 +328,7 @@ def test_every_route_is_covered() -> None:
         "fmt",
         "which",
         "segment_id",
+        "code",
     }
     assert names <= known, f"fill these path parameters in populate(): {sorted(names - known)}"
     assert set(NOT_A_PAGE) <= set(routes())

@@ -42,7 +42,7 @@ ORDER_LINES: dict[str, pl.DataType] = {
 }
 EVENTS: dict[str, pl.DataType] = {
     "customer_pk": pl.Int64(),
-    "event_type": pl.String(),  # winback.schema.EVENT_TYPES codes
+    "event_type": pl.String(),  # the type's role: vocabulary.EventRole codes, or "unknown"
     "occurred_date": pl.Date(),
     "referred_customer_pk": pl.Int64(),  # may be null
     "referred_bought": pl.Boolean(),  # may be null

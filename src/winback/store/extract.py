@@ -7,6 +7,11 @@ SQLite and PostgreSQL do well: dates travel as integer days since 1970-01-01 and
 integer epoch seconds, so SQLite's text dates never need parsing and both engines give the same
 Arrow types. Small lookups (stores, categories) and the line-to-order join run in Polars.
 
+Events reach the analytics by role, not by type: each event's ``event_type`` is replaced by the
+role of its type (:class:`winback.vocabulary.EventRole`, which names the feature streams), so a
+type the business configured counts like the stream it was given, and an event whose type is no
+longer defined or active gets the role ``unknown``, which no feature reads.
+
 Only facts dated on or before ``as_of`` are returned, so a past date sees what was known then
 (R12): a customer appears only once they had joined or been seen, a complaint counts as resolved
 only if it was resolved by ``as_of``.
@@ -24,6 +29,7 @@ from winback.analytics.frames import AnalyticsFrames
 from winback.environment import DatabaseURL
 from winback.store.connect import read_groups
 from winback.store.tables import tables
+from winback.vocabulary import EVENT_ROLES, UNKNOWN_EVENT_ROLE
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,10 @@ def events_sql(d: Dialect, as_of: date) -> str:
     )
 
 
+def event_types_sql() -> str:
+    return f"SELECT t.code, t.role, t.active FROM {tables().event_type} t"
+
+
 def contacts_sql(d: Dialect, as_of: date) -> str:
     return (
         "SELECT k.customer_id AS customer_pk, "
@@ -181,7 +191,42 @@ def shape_order_lines(
     return contracts.conform(frame, contracts.ORDER_LINES, "order_lines")
 
 
-def shape_events(raw: pl.DataFrame, as_of: date, time_zone: str) -> pl.DataFrame:
+def active_roles(stored: pl.DataFrame) -> pl.DataFrame:
+    """``code -> role`` of every active event type: the stored definitions, and the built-in
+    types (role = code) where no definition is stored. Roles outside the vocabulary are
+    dropped (the role column has choices, but a database edited by hand may hold anything)."""
+    stored = stored.select(
+        pl.col("code").cast(pl.String),
+        pl.col("role").cast(pl.String),
+        pl.col("active").cast(pl.Boolean),
+    )
+    built_in = pl.DataFrame(
+        {"code": list(EVENT_ROLES), "role": list(EVENT_ROLES), "active": [True] * len(EVENT_ROLES)}
+    ).join(stored, on="code", how="anti")
+    return (
+        pl.concat([stored, built_in])
+        .filter(pl.col("active") & pl.col("role").is_in(list(EVENT_ROLES)))
+        .select("code", "role")
+    )
+
+
+def shape_events(
+    raw: pl.DataFrame, as_of: date, time_zone: str, roles: pl.DataFrame
+) -> pl.DataFrame:
+    """Events as the analytics read them: ``event_type`` is the role of the event's type
+    (``roles``: :func:`active_roles`), ``unknown`` for a type not defined or not active."""
+    role_of = dict(zip(roles["code"].to_list(), roles["role"].to_list(), strict=True))
+    types = raw["event_type"].cast(pl.String)
+    # Only the codes read otherwise than as themselves are rewritten: with the built-in types
+    # alone (the common case) the column is left as it came, at the cost of one distinct pass.
+    changed = {
+        code: role_of.get(code, UNKNOWN_EVENT_ROLE)
+        for code in types.unique().to_list()
+        if role_of.get(code) != code
+    }
+    if changed:
+        types = types.replace_strict(changed, default=types, return_dtype=pl.String)
+    raw = raw.with_columns(types.alias("event_type"))
     resolved_on = (
         pl.from_epoch(pl.col("resolved_epoch").cast(pl.Int64), time_unit="s")
         .dt.replace_time_zone("UTC")
@@ -262,6 +307,7 @@ def extract_frames(db: DatabaseURL, as_of: date, *, time_zone: str) -> Analytics
                 "categories": categories_sql(),
                 "orders": orders_sql(dialect, as_of),
                 "events": events_sql(dialect, as_of),
+                "event_types": event_types_sql(),
                 "contacts": contacts_sql(dialect, as_of),
                 "treatments": treatments_sql(dialect, as_of),
             },
@@ -269,7 +315,8 @@ def extract_frames(db: DatabaseURL, as_of: date, *, time_zone: str) -> Analytics
     )
     orders = shape_orders(raw.pop("orders"))
     order_lines = shape_order_lines(raw.pop("order_lines"), raw["categories"], orders)
-    events = shape_events(raw.pop("events"), as_of, time_zone)
+    roles = active_roles(raw.pop("event_types"))
+    events = shape_events(raw.pop("events"), as_of, time_zone, roles)
     customers = shape_customers(raw.pop("customers"), raw["stores"], as_of)
     contacts = shape_contacts(raw.pop("contacts")).join(
         customers.select("customer_pk"), on="customer_pk", how="semi", maintain_order="left"

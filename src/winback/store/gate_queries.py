@@ -21,8 +21,8 @@ from winback.store.customers.models import (
     Customer,
     Direction,
     EngagementEvent,
-    EventType,
 )
+from winback.store.event_roles import is_complaint_sql
 from winback.store.frames import placeholders, query_frame
 from winback.store.programme.models import Arm, CallTask, ContactAttempt, Round, RoundMember
 from winback.store.queries import care as care_queries
@@ -109,10 +109,11 @@ def complaints(on: date, ids: Sequence[int] | None = None) -> pl.DataFrame:
     where, params = _only("e.customer_id", ids)
     return query_frame(
         "SELECT e.customer_id, e.occurred_date, e.resolved, e.resolved_at "
-        f"FROM {_t(EngagementEvent)} e WHERE e.event_type = %s AND e.occurred_date <= %s "
+        f"FROM {_t(EngagementEvent)} e WHERE {is_complaint_sql('e.event_type')} "
+        "AND e.occurred_date <= %s "
         f"AND (e.resolved IS NULL OR NOT e.resolved OR e.resolved_at IS NULL "
         f"OR e.resolved_at >= %s){where}",
-        [EventType.COMPLAINT.value, on, on - timedelta(days=2), *params],
+        [on, on - timedelta(days=2), *params],
         COMPLAINT_SCHEMA,
     )
 

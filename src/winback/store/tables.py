@@ -26,6 +26,7 @@ class Tables:
     order: str
     order_line: str
     event: str
+    event_type: str
     contact_log: str
     snapshot: str
     round: str
@@ -49,6 +50,7 @@ def tables() -> Tables:
         ContactLog,
         Customer,
         EngagementEvent,
+        EventTypeDefinition,
         Order,
         OrderLine,
         Product,
@@ -71,6 +73,7 @@ def tables() -> Tables:
         order=table(Order),
         order_line=table(OrderLine),
         event=table(EngagementEvent),
+        event_type=table(EventTypeDefinition),
         contact_log=table(ContactLog),
         snapshot=table(CustomerSnapshot),
         round=table(Round),

@@ -42,12 +42,13 @@ from winback.reporting.metrics import stage_history
 from winback.store.accounts.models import AuditLog, User
 from winback.store.analysis.models import CustomerSnapshot
 from winback.store.customers.models import (
+    BUILT_IN_EVENT_NAMES,
     ContactChannel,
     ContactLog,
     ContactOutcome,
     Customer,
     EngagementEvent,
-    EventType,
+    EventTypeDefinition,
     Order,
     OrderLine,
 )
@@ -175,6 +176,31 @@ class Customer360:
     revealed: bool = False  # the full number is shown (dialable: a tel: link)
 
 
+def _engagement(customer_pk: int, lang: str) -> list[dict[str, Any]]:
+    """Events per type, named in the viewer's language (one query). An event whose type is
+    no longer defined or active is listed by its stored code."""
+    zh = lang.startswith("zh")
+    definition = EventTypeDefinition.objects.filter(code=OuterRef("event_type"))
+    rows = (
+        EngagementEvent.objects.filter(customer_id=customer_pk)
+        .values("event_type")
+        .annotate(
+            n=Count("pk"),
+            label=Subquery(definition.values("label_zh" if zh else "label_en")[:1]),
+            active=Subquery(definition.values("active")[:1]),
+        )
+        .order_by("event_type")
+    )
+    out = []
+    for r in rows:
+        code = str(r["event_type"])
+        label = r["label"] if r["active"] else code
+        if r["active"] is None and code in BUILT_IN_EVENT_NAMES:  # built-in, never stored
+            label = BUILT_IN_EVENT_NAMES[code][0 if zh else 1]
+        out.append({"type": label or code, "n": r["n"]})
+    return out
+
+
 def customer_360(customer: Customer, *, phone: str, rules: RuleData, lang: str) -> Customer360:
     """Purchase history by month and category, largest purchase, engagement and contacts."""
     orders = Order.objects.filter(customer_id=customer.pk)
@@ -198,12 +224,7 @@ def customer_360(customer: Customer, *, phone: str, rules: RuleData, lang: str) 
     for row in categories:
         name = row["category__name"] if lang.startswith("zh") else row["category__name_en"]
         row["label"] = name or row["category__name"] or row["category__code"] or "-"
-    events = EngagementEvent.objects.filter(customer_id=customer.pk)
-    engagement = [
-        {"type": EventType(r["event_type"]).label, "n": r["n"]}
-        for r in events.values("event_type").annotate(n=Count("pk")).order_by("event_type")
-        if r["event_type"] in EventType.values
-    ]
+    engagement = _engagement(customer.pk, lang)
     contacts = [
         {
             "log": log,

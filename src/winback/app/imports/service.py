@@ -73,6 +73,7 @@ from winback.ingest.pipeline import (
 )
 from winback.ingest.rejects import counts_by_reason, rejects_table, write_rejects
 from winback.ingest.validate import CodeMap, ValueLimits, short
+from winback.schema import ImportContract
 from winback.store import import_writers as writers
 from winback.store.accounts.models import AuditLog
 from winback.store.customers.models import Customer
@@ -162,7 +163,7 @@ def import_file(
     """
     clock = _Clock()
     path = Path(path)
-    contract = contract_for(kind)
+    contract = import_contract(kind)
     if profile is None:
         from winback.app.settings.profile import current_profile
 
@@ -211,6 +212,17 @@ def import_file(
         _fail(batch, kind, path, dry_run, user, failure)
         raise failure from exc
     return summary
+
+
+def import_contract(kind: str) -> ImportContract:
+    """The import contract of ``kind`` as this business configured it: events accept the
+    active event types (settings), not only the built-in ones."""
+    contract = contract_for(kind)
+    if kind == "events":
+        from winback.app.settings.event_types import import_choices
+
+        contract = contract.with_choices("event_type", import_choices())
+    return contract
 
 
 def one_line(exc: BaseException) -> str:

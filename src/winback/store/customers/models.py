@@ -198,6 +198,8 @@ class OrderLine(models.Model):
 
 
 class EventType(models.TextChoices):
+    """The built-in event types (the seed of :class:`EventTypeDefinition`)."""
+
     REFERRAL = "referral", _("Friend referral")
     FORUM_POST = "forum_post", _("Forum post")
     FORUM_REPLY = "forum_reply", _("Forum reply")
@@ -206,6 +208,71 @@ class EventType(models.TextChoices):
     SURVEY_RESPONSE = "survey_response", _("Survey answer")
     SUGGESTION = "suggestion", _("Suggestion")
     COMPLAINT = "complaint", _("Complaint")
+
+
+# Names of the built-in types (code: Chinese, English), as the data migration seeded them; a
+# built-in type without a stored definition is in force with these.
+BUILT_IN_EVENT_NAMES: dict[str, tuple[str, str]] = {
+    "referral": ("推荐好友", "Friend referral"),
+    "forum_post": ("论坛发帖", "Forum post"),
+    "forum_reply": ("论坛回复", "Forum reply"),
+    "qa_answer": ("回答其他客户的问题", "Answered another customer's question"),
+    "event_attendance": ("参加活动", "Campaign / event participation"),
+    "survey_response": ("问卷回答", "Survey answer"),
+    "suggestion": ("建议", "Suggestion"),
+    "complaint": ("投诉", "Complaint"),
+}
+
+
+class EventRole(models.TextChoices):
+    """What an event type counts as in the analysis (:class:`winback.vocabulary.EventRole`)."""
+
+    REFERRAL = (
+        vocabulary.EventRole.REFERRAL.value,
+        _("Value contribution (counts as a referral)"),
+    )
+    FORUM_POST = vocabulary.EventRole.FORUM_POST.value, _("Engagement: post")
+    FORUM_REPLY = vocabulary.EventRole.FORUM_REPLY.value, _("Engagement: reply")
+    QA_ANSWER = vocabulary.EventRole.QA_ANSWER.value, _("Engagement: helping other customers")
+    EVENT_ATTENDANCE = (
+        vocabulary.EventRole.EVENT_ATTENDANCE.value,
+        _("Participation in campaigns and events"),
+    )
+    SURVEY_RESPONSE = (
+        vocabulary.EventRole.SURVEY_RESPONSE.value,
+        _("Survey answer (with its score)"),
+    )
+    SUGGESTION = vocabulary.EventRole.SUGGESTION.value, _("Suggestion (and whether adopted)")
+    COMPLAINT = vocabulary.EventRole.COMPLAINT.value, _("Complaint (open until resolved)")
+
+
+class EventTypeDefinition(models.Model):
+    """An event type the business records (R1): its code in files and in the store, its names
+    (also accepted as spellings on import) and the role the analysis reads it in.
+
+    Seeded with the eight built-in types (``built_in``; their role is their own stream). A
+    built-in type can be deactivated, never deleted; a type with stored events is never
+    deleted. An inactive type is refused by imports and ignored by the analysis; its stored
+    events stay, shown by their code.
+    """
+
+    code = models.CharField(_("code"), max_length=24, unique=True)
+    label_zh = models.CharField(_("name (Chinese)"), max_length=60)
+    label_en = models.CharField(_("name (English)"), max_length=80)
+    role = models.CharField(_("counts as"), max_length=24, choices=EventRole.choices)
+    active = models.BooleanField(_("active"), default=True)
+    built_in = models.BooleanField(_("built in"), default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("event type")
+        verbose_name_plural = _("event types")
+
+    def __str__(self) -> str:
+        return self.code
+
+    def label(self, lang: str) -> str:
+        return self.label_zh if lang.startswith("zh") else self.label_en
 
 
 class EngagementEvent(models.Model):
@@ -218,7 +285,9 @@ class EngagementEvent(models.Model):
         db_constraint=False,  # checked per import chunk, set-based (decision 0045)
         db_index=False,  # the (customer, event_type, occurred_date) index serves it
     )
-    event_type = models.CharField(_("type"), max_length=24, choices=EventType.choices)
+    # A code of an EventTypeDefinition; not a foreign key, so that stored events outlive a
+    # type's removal from the list (they are then shown by their code, counted by no stream).
+    event_type = models.CharField(_("type"), max_length=24)
     occurred_at = models.DateTimeField(_("occurred at"))
     occurred_date = models.DateField(_("date (business time zone)"))
     # referral

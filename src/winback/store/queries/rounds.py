@@ -18,6 +18,7 @@ from django.db.models.fields.json import KT
 
 from winback.analytics.frames import SNAPSHOT
 from winback.store.customers.models import ContactOutcome
+from winback.store.event_roles import is_complaint_sql
 from winback.store.frames import placeholders, query_frame
 from winback.store.programme.models import CallTask, ContactAttempt, RoundMember, TaskStatus
 from winback.store.tables import tables
@@ -146,7 +147,7 @@ def complaints(*, cohort: Cohort, until: date) -> pl.DataFrame:
     return query_frame(
         "SELECT e.customer_id, e.occurred_date, e.resolved, e.resolved_at "
         f"FROM {tables().event} e "
-        "WHERE e.event_type = 'complaint' AND e.occurred_date <= %s "
+        f"WHERE {is_complaint_sql('e.event_type')} AND e.occurred_date <= %s "
         f"AND e.customer_id IN ({cohort.sql})",
         [until, *cohort.params],
         {

@@ -7,6 +7,7 @@ from winback.web.workbench import (
     views_privacy,
     views_reports,
     views_settings,
+    views_settings_event_types,
     views_settings_questionnaires,
 )
 
@@ -47,6 +48,26 @@ urlpatterns = [
         "settings/users/<int:user_id>/active/",
         views_settings.settings_user_active,
         name="settings_user_active",
+    ),
+    path(
+        "settings/event-types/",
+        views_settings_event_types.settings_event_types,
+        name="settings_event_types",
+    ),
+    path(
+        "settings/event-types/<str:code>/",
+        views_settings_event_types.settings_event_type_edit,
+        name="settings_event_type_edit",
+    ),
+    path(
+        "settings/event-types/<str:code>/active/",
+        views_settings_event_types.settings_event_type_active,
+        name="settings_event_type_active",
+    ),
+    path(
+        "settings/event-types/<str:code>/delete/",
+        views_settings_event_types.settings_event_type_delete,
+        name="settings_event_type_delete",
     ),
     path("settings/<str:section>/", views_settings.settings_rules, name="settings_rules"),
     path("reports/", views_reports.reports, name="reports"),

@@ -49,7 +49,7 @@ def create_like_indexes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0003_saved_segment'),
+        ('customers', '0004_event_type_definitions'),
     ]
 
     operations = [
