@@ -507,6 +507,12 @@ def test_a_callback_time_and_questionnaire_answers_go_in_and_come_out(aw: ApiWor
     assert datetime.fromisoformat(read["callback_at"]) == later
     listed = body(client.get("/api/contacts", {"customer_id": aw.world.mine.pk}))
     assert listed["items"][0]["answers"] == stored
+    # A later contact without answers: the task keeps the answers last recorded.
+    again = post_contact(client, task_id=task.pk, expected_version=2, outcome="not_reached")
+    assert again.status_code == 201, again.content
+    assert body(again)["contact"]["answers"] == {}
+    assert body(again)["task"]["answers"] == stored
+    assert body(again)["task"]["callback_at"] is None  # no callback pending any more
 
 
 def test_bad_answers_and_a_past_callback_are_refused_as_the_form_refuses_them(
