@@ -41,6 +41,7 @@ from winback.store.programme.models import (
     RoundMember,
     TaskStatus,
 )
+from winback.store.queries import care as care_store
 
 # Tasks named in the audit row (the counts are always complete).
 AUDIT_TASK_IDS = 500
@@ -279,26 +280,9 @@ def _dated(moved: pl.DataFrame, agents: pl.DataFrame, *, on: date) -> pl.DataFra
 
 def booked_due(agent_ids: list[int], on: date) -> pl.DataFrame:
     """Open tasks already due per receiving agent and day, calls and care tasks together
-    (from ``on``; overdue ones count on ``on``)."""
-    calls = list(
-        CallTask.objects.filter(agent_id__in=agent_ids, status=TaskStatus.OPEN)
-        .exclude(next_due__isnull=True)
-        .values_list("agent_id", "next_due")
-        .order_by()
-        .annotate(n=Count("pk"))
-    )
-    care = list(
-        CareTask.objects.filter(agent_id__in=agent_ids, status=CareStatus.OPEN)
-        .values_list("agent_id", "planned_date")
-        .order_by()
-        .annotate(n=Count("pk"))
-    )
-    frame = pl.DataFrame(
-        calls + care,
-        schema={"agent_id": pl.Int64(), "due_date": pl.Date(), "n": pl.Int64()},
-        orient="row",
-    )
-    return frame.with_columns(due_date=pl.max_horizontal("due_date", pl.lit(on)))
+    (from ``on``; overdue ones count on ``on``): the load care planning counts too."""
+    load = care_store.agent_load(start=None, end=None, agent_ids=agent_ids)
+    return load.select("agent_id", due_date=pl.max_horizontal("day", pl.lit(on)), n="taken")
 
 
 def _write(dated: pl.DataFrame) -> None:
