@@ -72,7 +72,7 @@ from winback.analytics.pipeline import run_analysis
 from winback.config import preset
 from winback.programme.assignment import working_days
 from winback.programme.qini import qini
-from winback.programme.rounds import RoundConfig, RoundInputs, plan_round
+from winback.programme.rounds import RoundConfig, RoundInputs, plan_round, value_if_won_back
 from winback.programme.targeting import Targeting
 from winback.programme.uplift_feedback import shrunk_uplift
 from winback.programme.uplift_model import cross_fitted, segment_counts, targeting_from
@@ -97,6 +97,12 @@ VARIANTS: dict[str, tuple[bool, dict[str, float]]] = {  # require_evidence, fit 
     "uplift_noshrink": (False, {"shrink_controls": 0.0}),
     "uplift_wide": (False, {"shrink_controls": 0.0, "effect_prior_sd": 0.05}),
 }
+# Ceilings, not products: the true lift of a call ranks the round. ``oracle`` knows each
+# customer's hidden trait and reach (not whether they would have come back anyway: the churn
+# model's probability stands in); ``oracle_hindsight`` also knows that.
+# ``oracle_returns`` ranks by the true lift alone (value left out of the priority): the most
+# returns a round of calls can buy, at whatever margin.
+ORACLES = ("oracle", "oracle_hindsight", "oracle_returns")
 QINI_RESAMPLES = 400  # the planner's evidence check in each round (the product uses 1,000)
 
 
@@ -219,10 +225,43 @@ def memberships(book: Book, start: date) -> pl.DataFrame | None:
     )
 
 
+def true_uplift(
+    world: World, snapshot: pl.DataFrame, start: date, response: str, hindsight: bool
+) -> pl.Series:
+    """The expected increment of calling each snapshot customer, from the world's truth."""
+    idx = snapshot["customer_pk"].to_numpy() - 1
+    late = snapshot["days_since_last"].cast(pl.Float64) / snapshot["expected_interval_days"]
+    lift = call_lift(
+        world.trait[idx], late.to_numpy(), snapshot["p_alive"].to_numpy(), response=response
+    )
+    if hindsight:
+        y0 = snapshot.select("customer_pk").join(
+            natural_return(world, start), on="customer_pk", how="left"
+        )["y0"]
+        away = (~y0.fill_null(False)).to_numpy().astype(np.float64)
+    else:
+        away = snapshot["churn_probability"].fill_null(0.5).to_numpy()
+    return pl.Series("p_return_uplift", away * world.reach[idx] * lift)
+
+
 def targeting(
-    policy: str, book: Book, snapshot: pl.DataFrame, start: date
+    policy: str,
+    book: Book,
+    snapshot: pl.DataFrame,
+    start: date,
+    oracle: pl.Series | None = None,
 ) -> tuple[pl.DataFrame, dict[str, float], Targeting]:
     """The snapshot the planner sees, the measured segments and the round's Targeting."""
+    if oracle is not None:
+        plain = Targeting(policy="stage_priors", random_share=RANDOM_SHARE)
+        seen = snapshot.with_columns(oracle)
+        if policy == "oracle_returns":  # the planner sees one value for everyone
+            floor = RoundConfig.alive_floor
+            mean = snapshot.select(value_if_won_back(floor).mean()).item()
+            seen = seen.with_columns(
+                clv_365=pl.col("p_alive").fill_null(1.0).clip(floor, 1.0) * mean
+            )
+        return seen, {}, plain
     if policy == "churn_value":
         plain = Targeting(policy="stage_priors", random_share=RANDOM_SHARE)
         return snapshot.with_columns(p_return_uplift="churn_probability"), {}, plain
@@ -248,7 +287,11 @@ def one_round(
     start = ROUND_STARTS[k]
     end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     snapshot = world.snapshots[start]
-    snap, segments, chosen = targeting(policy, book, snapshot, start)
+    oracle = None
+    if policy in ORACLES:
+        oracle = true_uplift(world, snapshot, start, response, policy == "oracle_hindsight")
+        oracle = oracle * 0.0 if null else oracle
+    snap, segments, chosen = targeting(policy, book, snapshot, start, oracle)
     config = RoundConfig(
         round_start=start,
         round_end=end,

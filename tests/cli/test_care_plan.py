@@ -69,3 +69,20 @@ def test_the_demo_plans_care_for_the_demo_agents() -> None:
     by_agent = plan_for_demo(Console(record=True))
     assert set(by_agent) >= {"agent1"}
     assert CareTask.objects.filter(agent__username="agent1").exists()
+
+
+@pytest.mark.parametrize(("lang", "words"), [("zh-hans", "的关怀任务："), ("en", "Care tasks for")])
+def test_the_demos_care_line_speaks_the_terminals_language(lang: str, words: str) -> None:
+    from django.utils import translation
+    from rich.console import Console
+
+    from winback.cli.care import plan_for_demo
+
+    _business()
+    console = Console(record=True, width=200)
+    with translation.override(lang):
+        plan_for_demo(console)
+    text = console.export_text()
+    assert words in text
+    assert ("Care tasks for" in text) == (lang == "en")
+    assert "agent1" in text

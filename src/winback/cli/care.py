@@ -132,8 +132,11 @@ def plan_for_demo(console: Console) -> dict[str, int]:
     ensure_demo_users()
     first = _today()
     made = materialise(Actor.system("demo"), first, first + timedelta(days=6))
+    from django.utils.translation import gettext as _
+
+    agents = ", ".join(f"{k} {v:,}" for k, v in made.by_agent.items()) or "-"
     console.print(
-        f"Care tasks for {first} - {made.end}: {made.created:,} "
-        f"({', '.join(f'{k} {v:,}' for k, v in made.by_agent.items()) or '-'})"
+        _("Care tasks for %(first)s to %(last)s: %(count)s (%(agents)s)")
+        % {"first": first, "last": made.end, "count": f"{made.created:,}", "agents": agents}
     )
     return made.by_agent

@@ -50,6 +50,7 @@ from winback.programme.defaults.offers import DEPTH_CAP_BY_TIER, MIN_BASKET, OFF
 from winback.programme.frames import FAVOURITES, OFFER_CUSTOMERS, OFFER_MENU, typed
 from winback.programme.offer_bandit import OfferLearning, order_menus
 from winback.programme.playbooks import STAGES, Playbooks
+from winback.programme.rule_errors import Problem, RuleError, problem, raise_if
 from winback.programme.taxonomy import Taxonomy
 
 PRICE_KINDS = ("percent_off", "voucher", "bundle", "free_service", "points_multiplier")
@@ -101,9 +102,7 @@ class OfferCatalogue:
     depth_cap_by_tier: Mapping[int, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        errors = _validate(self)
-        if errors:
-            raise ValueError("invalid offer catalogue: " + "; ".join(errors))
+        raise_if("offers", _validate(self))
 
     def offer(self, code: str) -> Offer:
         for o in self.offers:
@@ -117,7 +116,7 @@ class OfferCatalogue:
             {r for o in self.offers for r in (*(o.reasons or ()), *o.boost_reasons)} - codes
         )
         if bad:
-            raise ValueError(f"offers name reasons not in the taxonomy: {bad}")
+            raise RuleError("offers", [problem("offer_reasons", reasons=bad)])
 
     def frame(self) -> pl.DataFrame:
         rows = [asdict(o) | {"is_price": o.is_price} for o in self.offers]
@@ -179,18 +178,19 @@ def _merged(
 ) -> OfferCatalogue:
     unknown = set(overrides) - {"offers", "depth_cap_by_tier"}
     if unknown:
-        raise ValueError(f"unknown offer catalogue keys {sorted(unknown)}")
+        raise RuleError("offers", [problem("offer_keys", keys=sorted(unknown))])
     names = {f.name for f in fields(Offer)}
     for entry in overrides.get("offers", ()):
         if not isinstance(entry, Mapping) or "code" not in entry:
-            raise ValueError(f"every offer needs a 'code': {entry!r}")
+            raise RuleError("offers", [problem("offer_needs_code", entry=entry)])
         code = str(entry["code"])
         if entry.get("remove"):
             offers.pop(code, None)
             continue
         extra = set(entry) - names
         if extra:
-            raise ValueError(f"offer {code!r} has unknown fields {sorted(extra)}")
+            extra_fields = problem("offer_fields", offer=code, fields=sorted(extra))
+            raise RuleError("offers", [extra_fields])
         offers[code] = {**offers.get(code, {}), **entry}
     for tier, cap in dict(overrides.get("depth_cap_by_tier", {})).items():
         caps[int(tier)] = float(cap)
@@ -202,32 +202,32 @@ def _merged(
         try:
             built.append(Offer(**values))
         except TypeError as exc:
-            raise ValueError(f"offer {entry.get('code')!r}: {exc}") from exc
+            bad = problem("offer_bad", offer=entry.get("code"), error=str(exc))
+            raise RuleError("offers", [bad]) from exc
     return OfferCatalogue(tuple(built), caps)
 
 
-def _validate(c: OfferCatalogue) -> list[str]:
-    errors: list[str] = []
+def _validate(c: OfferCatalogue) -> list[Problem]:
+    errors: list[Problem] = []
     codes = [o.code for o in c.offers]
     if len(set(codes)) != len(codes):
-        errors.append("duplicate offer codes")
+        errors.append(problem("duplicate_offers"))
     for o in c.offers:
-        where = f"offer {o.code!r}"
         if o.kind not in KINDS:
-            errors.append(f"{where}: kind must be one of {KINDS}")
+            errors.append(problem("offer_kind", offer=o.code, kinds=KINDS))
         if not 0.0 <= o.depth_share <= 1.0 or o.depth_abs < 0 or o.min_spend < 0:
-            errors.append(f"{where}: depth_share in [0, 1], depth_abs and min_spend >= 0")
+            errors.append(problem("offer_depth", offer=o.code))
         if o.visits < 1:
-            errors.append(f"{where}: visits >= 1")
+            errors.append(problem("offer_visits", offer=o.code))
         if o.stages is not None and any(s not in STAGES for s in o.stages):
-            errors.append(f"{where}: stages must be among {STAGES}")
+            errors.append(problem("offer_stages", offer=o.code, stages=STAGES))
         if o.frequency not in (None, "frequent", "infrequent"):
-            errors.append(f"{where}: frequency must be frequent, infrequent or null")
+            errors.append(problem("offer_frequency", offer=o.code))
         if not o.zh or not o.en:
-            errors.append(f"{where}: zh and en labels are required")
+            errors.append(problem("offer_labels", offer=o.code))
     for tier, cap in c.depth_cap_by_tier.items():
         if not 0.0 <= cap <= 1.0:
-            errors.append(f"depth cap of tier {tier} must be in [0, 1]")
+            errors.append(problem("depth_cap", tier=tier))
     return errors
 
 

@@ -24,6 +24,7 @@ import polars as pl
 from winback import vocabulary
 from winback.programme.defaults.playbooks import DEPARTMENTS, PLAYBOOKS, STAGE_POLICIES
 from winback.programme.reasons import FALLBACK_CODE
+from winback.programme.rule_errors import Problem, RuleError, problem, raise_if
 from winback.programme.taxonomy import Taxonomy
 
 CHANNELS = vocabulary.CHANNELS
@@ -83,9 +84,7 @@ class Playbooks:
     stage_policies: tuple[StagePolicy, ...]
 
     def __post_init__(self) -> None:
-        errors = _validate(self)
-        if errors:
-            raise ValueError("invalid playbooks: " + "; ".join(errors))
+        raise_if("playbooks", _validate(self))
 
     def for_reason(self, code: str | None) -> Playbook:
         """The reason's playbook; the fallback (reason not found yet) for unknown codes."""
@@ -119,7 +118,7 @@ class Playbooks:
         """Raise if a playbook names a reason the taxonomy does not know."""
         unknown = sorted({p.reason for p in self.playbooks} - set(taxonomy.codes))
         if unknown:
-            raise ValueError(f"playbooks for reasons not in the taxonomy: {unknown}")
+            raise RuleError("playbooks", [problem("playbook_reasons", reasons=unknown)])
 
     def missing(self, taxonomy: Taxonomy) -> tuple[str, ...]:
         """Reasons without their own playbook (they use the fallback one)."""
@@ -219,7 +218,7 @@ def _merged(
 ) -> Playbooks:
     unknown = set(overrides) - {"departments", "playbooks", "stage_policies"}
     if unknown:
-        raise ValueError(f"unknown playbook keys {sorted(unknown)}")
+        raise RuleError("playbooks", [problem("playbook_keys", keys=sorted(unknown))])
     for target, key, kind in (
         (departments, "code", "departments"),
         (playbooks, "reason", "playbooks"),
@@ -227,7 +226,8 @@ def _merged(
     ):
         for entry in overrides.get(kind, ()):
             if not isinstance(entry, Mapping) or key not in entry:
-                raise ValueError(f"every entry of {kind} needs {key!r}: {entry!r}")
+                needs = problem("entry_needs_key", what=kind, key=key, entry=entry)
+                raise RuleError("playbooks", [needs])
             target[str(entry[key])] = {**target.get(str(entry[key]), {}), **entry}
     return Playbooks(
         departments=tuple(_build(Department, d) for d in departments.values()),
@@ -240,46 +240,46 @@ def _build(cls: type[Any], data: Mapping[str, Any]) -> Any:
     names = {f.name: f for f in fields(cls)}
     unknown = set(data) - set(names)
     if unknown:
-        raise ValueError(f"{cls.__name__} has no fields {sorted(unknown)}")
+        no_fields = problem("unknown_fields", what=cls.__name__, fields=sorted(unknown))
+        raise RuleError("playbooks", [no_fields])
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
     try:
         return cls(**values)
     except TypeError as exc:
-        raise ValueError(f"{cls.__name__} {dict(data)!r}: {exc}") from exc
+        bad = problem("bad_entry", what=cls.__name__, entry=dict(data), error=str(exc))
+        raise RuleError("playbooks", [bad]) from exc
 
 
-def _validate(pb: Playbooks) -> list[str]:
-    errors: list[str] = []
+def _validate(pb: Playbooks) -> list[Problem]:
+    errors: list[Problem] = []
     dept_codes = {d.code for d in pb.departments}
     reasons = [p.reason for p in pb.playbooks]
     if len(set(reasons)) != len(reasons):
-        errors.append("more than one playbook for a reason")
+        errors.append(problem("duplicate_playbooks"))
     if FALLBACK_CODE not in reasons:
-        errors.append(f"a playbook for the fallback reason {FALLBACK_CODE!r} is required")
+        errors.append(problem("fallback_playbook", reason=FALLBACK_CODE))
     for p in pb.playbooks:
-        where = f"playbook {p.reason!r}"
         if p.department not in dept_codes:
-            errors.append(f"{where}: unknown department {p.department!r}")
+            errors.append(problem("playbook_department", reason=p.reason, department=p.department))
         if p.channel not in CHANNELS:
-            errors.append(f"{where}: channel must be one of {CHANNELS}")
+            errors.append(problem("playbook_channel", reason=p.reason, channels=CHANNELS))
         if p.seniority not in (1, 2, 3):
-            errors.append(f"{where}: seniority must be 1, 2 or 3")
+            errors.append(problem("playbook_seniority", reason=p.reason))
         if p.offer_preference is not None and p.offer_preference not in OFFER_PREFERENCES:
-            errors.append(f"{where}: offer_preference must be price, perk or null")
+            errors.append(problem("playbook_offer_preference", reason=p.reason))
         for lang, points in (("zh", p.talking_points_zh), ("en", p.talking_points_en)):
             if not 2 <= len(points) <= 4 or any(not s.strip() for s in points):
-                errors.append(f"{where}: 2-4 non-empty {lang} talking points")
+                errors.append(problem("playbook_talking_points", reason=p.reason, lang=lang))
         if not p.action or not p.fix_zh or not p.fix_en:
-            errors.append(f"{where}: action code and fix text (zh, en) are required")
+            errors.append(problem("playbook_fix", reason=p.reason))
     stages = [s.stage for s in pb.stage_policies]
     if sorted(stages) != sorted(STAGES):
-        errors.append(f"exactly one contact policy per stage {STAGES} is required")
+        errors.append(problem("stage_policies", stages=STAGES))
     for s in pb.stage_policies:
-        where = f"stage policy {s.stage!r}"
         if s.max_contacts < 0 or s.window_days < 1:
-            errors.append(f"{where}: max_contacts >= 0 and window_days >= 1")
+            errors.append(problem("policy_limits", stage=s.stage))
         if not s.channels or any(c not in CHANNELS for c in s.channels):
-            errors.append(f"{where}: channels must be a non-empty list of {CHANNELS}")
+            errors.append(problem("policy_channels", stage=s.stage, channels=CHANNELS))
         if s.incentive not in INCENTIVES:
-            errors.append(f"{where}: incentive must be one of {INCENTIVES}")
+            errors.append(problem("policy_incentive", stage=s.stage, incentives=INCENTIVES))
     return errors

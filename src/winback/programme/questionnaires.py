@@ -20,9 +20,13 @@ from typing import Any
 import jieba
 
 from winback.programme.defaults.questionnaires import QUESTIONNAIRES
-from winback.programme.taxonomy import Taxonomy
+from winback.programme.rule_errors import Problem, RuleError, problem, raise_if
+from winback.programme.taxonomy import CODE_PATTERN, Taxonomy
 
-QUESTION_KINDS = ("single", "multi", "text")
+QUESTION_KINDS = ("single", "multi", "text", "scale")
+# Kinds whose options map to reasons; a scale question takes a rating from SCALE.
+CHOICE_KINDS = ("single", "multi")
+SCALE = ("1", "2", "3", "4", "5")
 # Free text is weaker evidence than a chosen option.
 TEXT_WEIGHT = 0.5
 
@@ -60,10 +64,11 @@ class Option:
 @dataclass(frozen=True)
 class Question:
     code: str
-    kind: str  # single | multi | text
+    kind: str  # single | multi | text | scale (a rating 1-5)
     zh: str
     en: str
     options: tuple[Option, ...] = ()
+    active: bool = True  # an inactive question is kept but not asked
 
     def text(self, lang: str) -> str:
         return self.zh if lang.startswith("zh") else self.en
@@ -76,6 +81,11 @@ class Questionnaire:
     en: str
     questions: tuple[Question, ...]
 
+    @property
+    def asked(self) -> tuple[Question, ...]:
+        """The questions the call page asks (the active ones, in order)."""
+        return tuple(q for q in self.questions if q.active)
+
     def question(self, code: str) -> Question:
         for q in self.questions:
             if q.code == code:
@@ -83,28 +93,50 @@ class Questionnaire:
         raise KeyError(f"questionnaire {self.code!r} has no question {code!r}")
 
     def validate(self, taxonomy: Taxonomy) -> None:
-        """Raise ``ValueError`` listing every problem (unknown reasons, duplicate codes ...)."""
-        errors: list[str] = []
+        """Raise :class:`RuleError` with every problem (unknown reasons, duplicate codes ...)."""
+        raise_if("questionnaire", self.problems(taxonomy))
+
+    def problems(self, taxonomy: Taxonomy) -> list[Problem]:
+        """Every problem of this questionnaire against ``taxonomy``, coded; empty when valid."""
+        errors: list[Problem] = []
         codes = set(taxonomy.codes)
+        where = self.code
+        if not CODE_PATTERN.match(self.code):
+            errors.append(problem("questionnaire_code", where=where, code=self.code))
+        if not self.zh.strip() or not self.en.strip():
+            errors.append(problem("questionnaire_labels", where=where))
+        if not self.questions:
+            errors.append(problem("questionnaire_empty", where=where))
         q_codes = [q.code for q in self.questions]
         if len(set(q_codes)) != len(q_codes):
-            errors.append(f"{self.code}: duplicate question codes")
+            errors.append(problem("duplicate_questions", where=where))
         for q in self.questions:
+            at = f"{self.code}.{q.code}"
+            if not CODE_PATTERN.match(q.code):
+                errors.append(problem("questionnaire_code", where=at, code=q.code))
+            if not q.zh.strip() or not q.en.strip():
+                errors.append(problem("questionnaire_labels", where=at))
             if q.kind not in QUESTION_KINDS:
-                errors.append(f"{self.code}.{q.code}: kind must be one of {QUESTION_KINDS}")
+                errors.append(problem("question_kind", where=at, kinds=QUESTION_KINDS))
             if q.kind == "text" and q.options:
-                errors.append(f"{self.code}.{q.code}: a text question has no options")
-            if q.kind != "text" and not q.options:
-                errors.append(f"{self.code}.{q.code}: a choice question needs options")
+                errors.append(problem("question_text_options", where=at))
+            if q.kind == "scale" and q.options:
+                errors.append(problem("question_scale_options", where=at))
+            if q.kind in CHOICE_KINDS and not q.options:
+                errors.append(problem("question_needs_options", where=at))
             o_codes = [o.code for o in q.options]
             if len(set(o_codes)) != len(o_codes):
-                errors.append(f"{self.code}.{q.code}: duplicate option codes")
+                errors.append(problem("duplicate_options", where=at))
             for o in q.options:
+                at_o = f"{at}.{o.code}"
+                if not CODE_PATTERN.match(o.code):
+                    errors.append(problem("questionnaire_code", where=at_o, code=o.code))
+                if not o.zh.strip() or not o.en.strip():
+                    errors.append(problem("questionnaire_labels", where=at_o))
                 bad = [r for r in o.reasons if r not in codes]
                 if bad:
-                    errors.append(f"{self.code}.{q.code}.{o.code}: unknown reasons {bad}")
-        if errors:
-            raise ValueError("invalid questionnaire: " + "; ".join(errors))
+                    errors.append(problem("option_reasons", where=at_o, reasons=bad))
+        return errors
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,39 +153,74 @@ class Questionnaire:
                         {"code": o.code, "zh": o.zh, "en": o.en, "reasons": list(o.reasons)}
                         for o in q.options
                     ],
+                    "active": q.active,
                 }
                 for q in self.questions
             ],
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Questionnaire:
-        try:
-            return cls(
-                code=str(data["code"]),
-                zh=str(data["zh"]),
-                en=str(data["en"]),
-                questions=tuple(
-                    Question(
-                        code=str(q["code"]),
-                        kind=str(q["kind"]),
-                        zh=str(q["zh"]),
-                        en=str(q["en"]),
-                        options=tuple(
-                            Option(
-                                code=str(o["code"]),
-                                zh=str(o["zh"]),
-                                en=str(o["en"]),
-                                reasons=tuple(str(r) for r in o.get("reasons", ())),
-                            )
-                            for o in q.get("options", ())
-                        ),
-                    )
-                    for q in data["questions"]
-                ),
+    def from_dict(cls, data: Any) -> Questionnaire:
+        """Read one questionnaire; :class:`RuleError` when the data has not its shape."""
+        item = _mapping(data, "questionnaire")
+        return cls(
+            code=_str(item, "code"),
+            zh=_str(item, "zh"),
+            en=_str(item, "en"),
+            questions=tuple(
+                _question(_mapping(q, "question")) for q in _list(item, "questions", required=True)
+            ),
+        )
+
+
+def _question(q: Mapping[str, Any]) -> Question:
+    return Question(
+        code=_str(q, "code"),
+        kind=_str(q, "kind"),
+        zh=_str(q, "zh"),
+        en=_str(q, "en"),
+        options=tuple(
+            Option(
+                code=_str(o, "code"),
+                zh=_str(o, "zh"),
+                en=_str(o, "en"),
+                reasons=tuple(str(r) for r in _list(o, "reasons")),
             )
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"invalid questionnaire definition: missing {exc}") from exc
+            for o in (_mapping(x, "option") for x in _list(q, "options"))
+        ),
+        active=q.get("active", True) is not False,
+    )
+
+
+def _shape(what: str, expected: str) -> RuleError:
+    shape = problem("questionnaire_shape", what=what, expected=expected)
+    return RuleError("questionnaire", [shape])
+
+
+def _mapping(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _shape(what, "an object")
+    return value
+
+
+def _str(data: Mapping[str, Any], key: str) -> str:
+    if key not in data:
+        raise RuleError("questionnaire", [problem("questionnaire_missing", field=repr(key))])
+    value = data[key]
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise _shape(key, "a text")
+    return str(value)
+
+
+def _list(data: Mapping[str, Any], key: str, *, required: bool = False) -> list[Any]:
+    if key not in data:
+        if required:
+            raise RuleError("questionnaire", [problem("questionnaire_missing", field=repr(key))])
+        return []
+    value = data[key]
+    if not isinstance(value, list | tuple):
+        raise _shape(key, "a list")
+    return list(value)
 
 
 def default_questionnaires(taxonomy: Taxonomy | None = None) -> dict[str, Questionnaire]:
@@ -166,12 +233,14 @@ def load_questionnaires(
 ) -> dict[str, Questionnaire]:
     """Parse a list of questionnaire dicts (or its JSON text) and validate each one."""
     items = json.loads(data) if isinstance(data, str) else data
+    if not isinstance(items, list | tuple):
+        raise _shape("questionnaires", "a list")
     out: dict[str, Questionnaire] = {}
     for item in items:
         q = Questionnaire.from_dict(item)
         q.validate(taxonomy)
         if q.code in out:
-            raise ValueError(f"duplicate questionnaire code {q.code!r}")
+            raise RuleError("questionnaire", [problem("duplicate_questionnaires", code=q.code)])
         out[q.code] = q
     return out
 
@@ -219,6 +288,11 @@ def reasons_from_answers(
     evidence: dict[str, list[str]] = {}
     for q_code, answer in answers.items():
         question = questionnaire.question(q_code)
+        if question.kind == "scale":
+            # a rating: no evidence of a reason, only checked
+            if answer not in SCALE:
+                raise ValueError(f"question {q_code!r} takes a rating from 1 to 5")
+            continue
         if question.kind == "text":
             if not isinstance(answer, str):
                 raise ValueError(f"question {q_code!r} takes text")

@@ -26,6 +26,7 @@ import polars as pl
 
 from winback.programme.defaults.keywords import KEYWORDS_EN, KEYWORDS_ZH, REASON_SYNONYMS
 from winback.programme.reasons import DEFAULT_REASONS, FALLBACK_CODE, GROUPS, Reason
+from winback.programme.rule_errors import Problem, RuleError, problem, raise_if
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -48,9 +49,7 @@ class Taxonomy:
     hidden: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        errors = _validate(self)
-        if errors:
-            raise ValueError("invalid reason taxonomy: " + "; ".join(errors))
+        raise_if("taxonomy", _validate(self))
 
     # --- lookups ------------------------------------------------------------------------------
     @property
@@ -196,7 +195,7 @@ def _merged(
 ) -> Taxonomy:
     unknown = set(overrides) - {"groups", "reasons", "hidden"}
     if unknown:
-        raise ValueError(f"unknown taxonomy keys {sorted(unknown)}")
+        raise RuleError("taxonomy", [problem("taxonomy_keys", keys=sorted(unknown))])
     for entry in _entries(overrides.get("groups", ()), "group"):
         code = str(entry["code"])
         base = groups.get(code, ReasonGroup(code, "", ""))
@@ -208,7 +207,8 @@ def _merged(
         if code not in reasons:
             missing = [k for k in ("group", "zh", "en") if k not in entry]
             if missing:
-                raise ValueError(f"new reason {code!r} lacks {missing}")
+                lacks = problem("new_reason_lacks", reason=code, fields=missing)
+                raise RuleError("taxonomy", [lacks])
         base_r = reasons.get(code, Reason(code, "", "", ""))
         reasons[code] = replace(
             base_r,
@@ -235,57 +235,57 @@ def _merged(
 
 def _entries(value: Any, what: str) -> list[Mapping[str, Any]]:
     if not isinstance(value, list | tuple):
-        raise ValueError(f"{what}s must be a list of objects")
+        raise RuleError("taxonomy", [problem("entries_not_list", what=what)])
     out: list[Mapping[str, Any]] = []
     for entry in value:
         if not isinstance(entry, Mapping) or "code" not in entry:
-            raise ValueError(f"every {what} needs a 'code': {entry!r}")
+            raise RuleError("taxonomy", [problem("entry_needs_code", what=what, entry=entry)])
         out.append(entry)
     return out
 
 
 def _keyword_tuple(value: Any, code: str) -> tuple[str, ...]:
     if not isinstance(value, list | tuple) or not all(isinstance(k, str) for k in value):
-        raise ValueError(f"keywords of {code!r} must be a list of strings")
+        raise RuleError("taxonomy", [problem("keywords_not_strings", reason=code)])
     return tuple(k.strip() for k in value)
 
 
-def _validate(t: Taxonomy) -> list[str]:
-    errors: list[str] = []
-    errors += _duplicates((g.code for g in t.groups), "group")
-    errors += _duplicates((r.code for r in t.reasons), "reason")
+def _validate(t: Taxonomy) -> list[Problem]:
+    errors: list[Problem] = []
+    errors += _duplicates((g.code for g in t.groups), "duplicate_groups")
+    errors += _duplicates((r.code for r in t.reasons), "duplicate_reasons")
     group_codes = {g.code for g in t.groups}
     reason_codes = {r.code for r in t.reasons}
     for code in [*group_codes, *reason_codes]:
         if not CODE_PATTERN.match(code):
-            errors.append(f"code {code!r} must be lower-case letters, digits and _")
+            errors.append(problem("bad_code", code=code))
     for g in t.groups:
         if not g.zh or not g.en:
-            errors.append(f"group {g.code!r} needs zh and en labels")
+            errors.append(problem("group_labels", group=g.code))
     for r in t.reasons:
         if r.group not in group_codes:
-            errors.append(f"reason {r.code!r} is in unknown group {r.group!r}")
+            errors.append(problem("reason_group", reason=r.code, group=r.group))
         if not r.zh or not r.en:
-            errors.append(f"reason {r.code!r} needs zh and en labels")
+            errors.append(problem("reason_labels", reason=r.code))
     for lang, kws in (("zh", t.keywords_zh), ("en", t.keywords_en)):
         for code, words in kws.items():
             if code not in reason_codes:
-                errors.append(f"{lang} keywords given for unknown reason {code!r}")
+                errors.append(problem("keywords_reason", lang=lang, reason=code))
             if any(not w for w in words):
-                errors.append(f"{lang} keywords of {code!r} contain an empty keyword")
+                errors.append(problem("keywords_empty", lang=lang, reason=code))
     if FALLBACK_CODE not in reason_codes:
-        errors.append(f"the taxonomy must keep the fallback reason {FALLBACK_CODE!r}")
+        errors.append(problem("fallback_missing", reason=FALLBACK_CODE))
     if FALLBACK_CODE in t.hidden:
-        errors.append(f"the fallback reason {FALLBACK_CODE!r} cannot be hidden")
+        errors.append(problem("fallback_hidden", reason=FALLBACK_CODE))
     unknown_hidden = t.hidden - reason_codes
     if unknown_hidden:
-        errors.append(f"hidden lists unknown reasons {sorted(unknown_hidden)}")
+        errors.append(problem("hidden_unknown", reasons=sorted(unknown_hidden)))
     return errors
 
 
-def _duplicates(codes: Iterable[str], what: str) -> list[str]:
+def _duplicates(codes: Iterable[str], code: str) -> list[Problem]:
     seen: set[str] = set()
     dup: set[str] = set()
     for c in codes:
         (dup if c in seen else seen).add(c)
-    return [f"duplicate {what} codes {sorted(dup)}"] if dup else []
+    return [problem(code, codes=sorted(dup))] if dup else []

@@ -23,6 +23,7 @@ PAGES = (
     ("settings_profile", ()),
     ("settings_indicators", ()),
     ("settings_questionnaires", ()),
+    ("settings_questionnaire_edit", ()),
     ("settings_users", ()),
     ("settings_rules", ("taxonomy",)),
     ("settings_rules", ("playbooks",)),
@@ -260,10 +261,11 @@ def test_users_are_created_and_deactivated_with_audit(admin: User) -> None:
     assert admin.is_active
 
 
-def test_questionnaires_are_shown_read_only(admin: User) -> None:
+def test_questionnaires_in_force_are_listed_with_their_editor(admin: User) -> None:
     page = signed_in(admin).get(reverse("settings_questionnaires")).content.decode()
     assert "回访问卷（首次联系）" in page
-    assert "<form" not in page.split("<main")[1]  # nothing to submit
+    assert "<form" not in page.split("<main")[1]  # the list itself submits nothing
+    assert reverse("settings_questionnaire_edit") + "?code=callback_first" in page
 
 
 def test_the_early_warning_rate_is_set_on_the_profile_page(admin: User) -> None:

@@ -29,10 +29,9 @@ from winback.app.analysis.rows import shown_scores
 from winback.app.analysis.selectors import filter_snapshots, latest_run
 from winback.app.api import schemas
 from winback.app.contacts import gate
-from winback.app.customers.pages import callback_questionnaire
 from winback.app.rounds.service import log_contact
 from winback.app.settings.profile import current_profile
-from winback.app.settings.rules import current_rules
+from winback.app.settings.rules import current_rules, questionnaires_in_force
 from winback.programme.menus import OfferMenu
 from winback.programme.privacy import mask_phone
 from winback.store.accounts.models import User
@@ -451,7 +450,7 @@ def record_contact(user: User, data: schemas.ContactIn) -> dict[str, Any]:
         callback_at=callback_at,
         answers=data.answers,
         # The questionnaire the call page asks (the same use case checks the answers).
-        questionnaire=callback_questionnaire(current_rules()) if data.answers else None,
+        questionnaire=questionnaires_in_force(current_rules()).first if data.answers else None,
     )
     # The attempt just written: the version check let no other write in on this task.
     log_id = (

@@ -26,10 +26,16 @@ from winback.app.contacts import gate
 from winback.app.contacts.replan import ReplanNote, latest_replan
 from winback.app.customers.queue import QueueRow, open_rows
 from winback.app.settings.profile import current_profile
-from winback.app.settings.rules import RuleData, current_rules
+from winback.app.settings.rule_messages import describe_error
+from winback.app.settings.rules import (
+    QuestionnairesInForce,
+    RuleData,
+    current_rules,
+    questionnaires_in_force,
+)
 from winback.programme.playbooks import Playbook, StagePolicy
 from winback.programme.privacy import mask_phone
-from winback.programme.questionnaires import Questionnaire, default_questionnaires
+from winback.programme.questionnaires import Questionnaire
 from winback.programme.replan import reason_in_force
 from winback.reporting.charts import stage_chart, to_svg
 from winback.reporting.metrics import stage_history
@@ -308,6 +314,8 @@ class CallPage:
     questions: list[dict[str, Any]] = field(default_factory=list)
     saved: dict[str, Any] | None = None  # the latest outcome recorded on the task (shown)
     mine: bool = False  # the viewer is the task's agent
+    # for admins: the team's stored questionnaires were set aside for the shipped ones (why)
+    questionnaire_warning: str = ""
 
 
 def call_page(user: User, task_id: int, *, lang: str, reveal: bool = False) -> CallPage:
@@ -339,7 +347,8 @@ def call_page(user: User, task_id: int, *, lang: str, reveal: bool = False) -> C
     cap = current_profile().programme.contacts_per_round
     planned = member.stage if member else ""
     now = sheet.snapshot.stage if sheet.snapshot else ""
-    questionnaire = callback_questionnaire(rules)
+    in_force = questionnaires_in_force(rules)
+    questionnaire = in_force.first
     return CallPage(
         stage_planned=stage_label(planned) if planned else "",
         stage_now=stage_label(now) if now and now != planned else "",
@@ -347,6 +356,7 @@ def call_page(user: User, task_id: int, *, lang: str, reveal: bool = False) -> C
         cap=cap,
         questionnaire=questionnaire,
         questions=questionnaire_fields(questionnaire, lang) if questionnaire else [],
+        questionnaire_warning=questionnaire_warning(in_force) if user.is_admin_role else "",
         saved=_latest_outcome(task, rules, lang),
         mine=task.agent_id == user.pk,
         task=task,
@@ -373,10 +383,17 @@ def call_page(user: User, task_id: int, *, lang: str, reveal: bool = False) -> C
     )
 
 
-def callback_questionnaire(rules: RuleData) -> Questionnaire | None:
-    """The team's callback questionnaire: the first of the configured ones."""
-    found = default_questionnaires(rules.taxonomy)
-    return next(iter(found.values()), None)
+def questionnaire_warning(in_force: QuestionnairesInForce) -> str:
+    """Why the team's stored questionnaires are not in force (translated), or ""."""
+    if in_force.problem is None:
+        return ""
+    return str(
+        _(
+            "The stored questionnaires cannot be used, so the shipped ones are shown: %(why)s "
+            "Correct them under Settings, Questionnaires."
+        )
+        % {"why": describe_error(in_force.problem)}
+    )
 
 
 def questionnaire_fields(questionnaire: Questionnaire, lang: str) -> list[dict[str, Any]]:
@@ -390,7 +407,7 @@ def questionnaire_fields(questionnaire: Questionnaire, lang: str) -> list[dict[s
             "text": q.text(lang),
             "options": [(o.code, o.zh if zh else o.en) for o in q.options],
         }
-        for q in questionnaire.questions
+        for q in questionnaire.asked
     ]
 
 

@@ -7,8 +7,11 @@
 * The reason taxonomy, playbooks and offer catalogue are the shipped defaults merged with the
   overrides stored in :class:`~winback.store.programme.models.ProgrammeSettings`; a change is
   merged and checked (codes against the taxonomy) before it is stored.
-* Indicator weights are learned by every analysis and questionnaires ship as data: both are
-  shown read-only.
+* Indicator weights are learned by every analysis (shown, and set by hand when wanted).
+* The callback questionnaires are stored whole, each checked by the core against the taxonomy
+  in force; stored ones that can no longer be used give way to the shipped ones.
+* The core's rule checks answer with coded problems; :mod:`winback.app.settings.rule_messages`
+  words them in the user's language.
 * Users are created (role, seniority, daily capacity) and deactivated, never deleted.
 
 Every change writes an :class:`~winback.store.accounts.models.AuditLog` row with before/after.
@@ -28,11 +31,18 @@ from django.utils.translation import gettext_lazy as _
 
 from winback.app.analysis.selectors import latest_analysis
 from winback.app.settings.profile import current_profile, save_profile, set_profile
-from winback.app.settings.rules import RuleData, current_rules
+from winback.app.settings.rule_messages import RulesRejected
+from winback.app.settings.rules import (
+    QuestionnairesInForce,
+    RuleData,
+    current_rules,
+    questionnaires_in_force,
+)
 from winback.config import INDUSTRIES, BusinessProfile, preset
 from winback.programme.offers import OfferCatalogue
 from winback.programme.playbooks import Playbooks
-from winback.programme.questionnaires import Questionnaire, default_questionnaires
+from winback.programme.questionnaires import Questionnaire
+from winback.programme.rule_errors import RuleError, problem
 from winback.programme.taxonomy import Taxonomy
 from winback.store.accounts.models import AuditLog, Role, User
 from winback.store.customers.models import ContactChannel
@@ -390,10 +400,15 @@ def save_rule_overrides(user: User, section: str, text: str) -> dict[str, Any]:
 
 
 def _store_overrides(user: User, section: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``data`` as the section's overrides, check the three sections together, store."""
+    """Merge ``data`` as the section's overrides, check the three sections together, store.
+
+    The core's refusals come back as :class:`RulesRejected`, whose text is in the user's
+    language."""
     current = {s: stored_overrides(s) for s in RULE_SECTIONS}
     try:
         merged_rules({**current, section: data})
+    except RuleError as exc:
+        raise RulesRejected(exc) from exc
     except (TypeError, KeyError) as exc:
         raise ValueError(str(exc)) from exc
     with transaction.atomic():
@@ -645,8 +660,53 @@ def _audit_reason(code: str, labels: dict[str, Any]) -> str:
     return str(AUDIT_REASON_LABELS.get(code, code))
 
 
-def questionnaires() -> list[Questionnaire]:
-    return list(default_questionnaires(current_rules().taxonomy).values())
+def questionnaires() -> QuestionnairesInForce:
+    """The questionnaires in force: the team's stored ones, or the shipped ones (with the
+    reason when stored ones were set aside)."""
+    return questionnaires_in_force(current_rules())
+
+
+def questionnaire(code: str) -> Questionnaire | None:
+    return next((q for q in questionnaires().items if q.code == code), None)
+
+
+def save_questionnaire(user: User, data: dict[str, Any], *, code: str = "") -> Questionnaire:
+    """Store one questionnaire (``data`` as :meth:`Questionnaire.to_dict` gives it) in place of
+    the one with ``code`` (or its own code), or after the others when it is new. It is checked
+    by the core against the taxonomy in force; a refusal raises :class:`RulesRejected` (words in
+    the user's language) and nothing is stored. Audited with before/after."""
+    _require_admin(user)
+    rules = current_rules()
+    try:
+        new = Questionnaire.from_dict(data)
+        new.validate(rules.taxonomy)
+    except RuleError as exc:
+        raise RulesRejected(exc) from exc
+    in_force = questionnaires_in_force(rules)
+    replaced = code or new.code
+    items = [q for q in in_force.items]
+    if new.code != replaced and any(q.code == new.code for q in items):
+        dup = RuleError("questionnaire", [problem("duplicate_questionnaires", code=new.code)])
+        raise RulesRejected(dup)
+    at = next((i for i, q in enumerate(items) if q.code == replaced), None)
+    if at is None:
+        items.append(new)
+    else:
+        items[at] = new
+    before = dict(rules.stored_questionnaires)
+    after = {"questionnaires": [q.to_dict() for q in items]}
+    with transaction.atomic():
+        row = _settings_row() or ProgrammeSettings()
+        row.questionnaires = after
+        row.save()
+        _audit(
+            user,
+            "settings_change",
+            "programme_questionnaires",
+            str(row.pk),
+            {"code": new.code, "before": before, "after": after},
+        )
+    return new
 
 
 # --- hand-set indicator weights ----------------------------------------------------------

@@ -197,7 +197,8 @@ class ContactAttempt(models.Model):
 
 
 class ProgrammeSettings(models.Model):
-    """Overrides merged into the default offer catalogue, playbooks and taxonomy; one row."""
+    """Overrides merged into the default offer catalogue, playbooks and taxonomy, and the
+    team's questionnaires; one row."""
 
     offers = models.JSONField(default=dict, blank=True)
     playbooks = models.JSONField(default=dict, blank=True)
@@ -205,6 +206,9 @@ class ProgrammeSettings(models.Model):
     # The quality review's scorecard ({"criteria": [{code, label_zh, label_en, weight}]});
     # empty: the default one (winback.programme.scorecard).
     quality_scorecard = models.JSONField(default=dict, blank=True)
+    # The team's callback questionnaires ({"questionnaires": [...]}, each as
+    # winback.programme.questionnaires.Questionnaire.to_dict); empty: the shipped ones.
+    questionnaires = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

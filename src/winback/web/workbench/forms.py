@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from winback.app.accounts.signin import demo_sign_in_refused
 from winback.app.contacts.service import rule_message
 from winback.programme.contacts import PROMISE_HORIZON_DAYS
+from winback.programme.questionnaires import CHOICE_KINDS, SCALE
 from winback.store.customers.models import ContactOutcome
 
 if TYPE_CHECKING:
@@ -118,6 +119,13 @@ class OutcomeForm(forms.Form):
                     max_length=1000,
                     widget=forms.Textarea(attrs={"rows": 2}),
                 )
+            elif q["kind"] == "scale":
+                field = forms.ChoiceField(
+                    label=q["text"],
+                    required=False,
+                    choices=[("", _("(no answer)")), *((n, n) for n in SCALE)],
+                    widget=forms.RadioSelect(attrs={"class": "scale"}),
+                )
             elif q["kind"] == "multi":
                 field = forms.MultipleChoiceField(
                     label=q["text"],
@@ -161,7 +169,7 @@ class OutcomeForm(forms.Form):
             self.add_error("promised_return_date", rule_message("promise_in_past"))
         elif promised is not None and (promised - self.today).days > PROMISE_HORIZON_DAYS:
             self.add_error("promised_return_date", rule_message("promise_too_far"))
-        answered = any(data.get(q["name"]) for q in self.questions if q["kind"] != "text")
+        answered = any(data.get(q["name"]) for q in self.questions if q["kind"] in CHOICE_KINDS)
         if outcome == ContactOutcome.REACHED and not data.get("reason_code") and not answered:
             self.add_error("reason_code", rule_message("reason_required"))
         if outcome == ContactOutcome.CALL_BACK and not self.last_attempt:

@@ -2,7 +2,13 @@
 
 from django.urls import path
 
-from winback.web.workbench import views_imports, views_privacy, views_reports, views_settings
+from winback.web.workbench import (
+    views_imports,
+    views_privacy,
+    views_reports,
+    views_settings,
+    views_settings_questionnaires,
+)
 
 urlpatterns = [
     path(
@@ -23,8 +29,13 @@ urlpatterns = [
     path("settings/indicators/", views_settings.settings_indicators, name="settings_indicators"),
     path(
         "settings/questionnaires/",
-        views_settings.settings_questionnaires,
+        views_settings_questionnaires.settings_questionnaires,
         name="settings_questionnaires",
+    ),
+    path(
+        "settings/questionnaires/edit/",
+        views_settings_questionnaires.settings_questionnaire_edit,
+        name="settings_questionnaire_edit",
     ),
     path("settings/users/", views_settings.settings_users, name="settings_users"),
     path(

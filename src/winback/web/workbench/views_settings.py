@@ -18,7 +18,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from winback.app.rounds.reassign import open_task_count
 from winback.app.settings import service as svc
 from winback.app.settings.profile import current_profile
-from winback.app.settings.rules import current_rules
 from winback.store.accounts.models import User
 from winback.web.workbench.forms_settings import (
     DepthCapsForm,
@@ -226,38 +225,6 @@ def _pretty(data: dict[str, Any]) -> str:
     import json
 
     return json.dumps(data, ensure_ascii=False, indent=2) if data else ""
-
-
-@admin_required
-@require_GET
-def settings_questionnaires(request: HttpRequest) -> HttpResponseBase:
-    lang = _lang()
-    # the reasons an answer points to, by their labels (not their codes)
-    taxonomy = current_rules().taxonomy
-    items = [
-        {
-            "code": q.code,
-            "title": q.zh if lang.startswith("zh") else q.en,
-            "questions": [
-                {
-                    "text": question.text(lang),
-                    "kind": question.kind,
-                    "options": [
-                        (
-                            o.zh if lang.startswith("zh") else o.en,
-                            ("、" if lang.startswith("zh") else ", ").join(
-                                taxonomy.label(r, lang) for r in o.reasons
-                            ),
-                        )
-                        for o in question.options
-                    ],
-                }
-                for question in q.questions
-            ],
-        }
-        for q in svc.questionnaires()
-    ]
-    return render(request, "workbench/settings/questionnaires.html", {"items": items})
 
 
 @admin_required
