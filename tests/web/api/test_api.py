@@ -551,4 +551,10 @@ def test_bad_answers_and_a_past_callback_are_refused_as_the_form_refuses_them(
     assert body(past)["detail"]
     assert shaped.status_code == 422
     assert body(shaped)["code"] == "invalid"
+    for moment in ("0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-12:00"):
+        far = post_contact(
+            client, task_id=task.pk, expected_version=1, outcome="call_back", callback_at=moment
+        )
+        assert far.status_code == 422  # was an overflow in the time zone conversion
+        assert body(far)["code"] == "invalid"
     assert not ContactAttempt.objects.exists()

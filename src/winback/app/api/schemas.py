@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import BeforeValidator, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
 from winback import vocabulary
@@ -34,6 +34,17 @@ def _iso_day(value: object) -> object:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_day)]
+
+
+def _plausible_moment(value: datetime) -> datetime:
+    """A moment a callback can be asked for: within the years 2000-2199 (far outside, the
+    conversion to the business time zone would overflow)."""
+    if not 2000 <= value.year <= 2199:
+        raise ValueError("use a date and time within the years 2000-2199")
+    return value
+
+
+CallbackMoment = Annotated[datetime, AfterValidator(_plausible_moment)]
 
 
 def _codes(enum: type[StrEnum]) -> WithJsonSchema:
@@ -293,7 +304,7 @@ class ContactIn(Schema):
     offer_code: str = Field("", max_length=64, pattern=NO_NUL)
     promised_return_date: IsoDate | None = None
     notes: str = Field("", max_length=4000, pattern=NO_NUL)
-    callback_at: datetime | None = Field(
+    callback_at: CallbackMoment | None = Field(
         None,
         description="For `call_back`: when to call (ISO 8601; without an offset, the business "
         "time zone). Not in the past; it becomes the task's next due day. Ignored for other "
