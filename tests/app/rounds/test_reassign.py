@@ -129,3 +129,69 @@ def test_a_callback_date_still_ahead_is_kept_and_closed_tasks_never_move() -> No
     assert (moved.agent_id, moved.next_due) == (world.agent2.pk, later)
     assert moved.version == world.task_mine.version + 1
     assert CallTask.objects.get(pk=done_task.pk).agent_id == world.agent1.pk
+
+
+def test_a_reassigned_task_keeps_its_channel_and_menu_which_do_not_depend_on_the_agent() -> None:
+    """The planner derives the channel from the reason's or the stage's playbook and the menu
+    before any agent is chosen (winback.programme.rounds.plan_round): neither changes hands."""
+    from winback.app.rounds.reassign import reassign_tasks
+
+    world = _world_with_load(2)
+    menu = [{"offer_code": "V20", "kind": "voucher", "cost": 20.0, "menu_rank": 1}]
+    CallTask.objects.filter(pk=world.task_mine.pk).update(offer_menu=menu)
+    RoundMember.objects.filter(round=world.round, customer=world.mine).update(channel="wechat")
+    reassign_tasks(
+        Actor.of(world.supervisor),
+        on=TODAY,
+        task_ids=[world.task_mine.pk],
+        to_agent=world.agent2.pk,
+    )
+    task = CallTask.objects.get(pk=world.task_mine.pk)
+    assert task.agent_id == world.agent2.pk
+    assert task.menu.codes == ("V20",)
+    member = RoundMember.objects.get(round=world.round, customer=world.mine)
+    assert member.channel == "wechat"
+
+
+def test_care_tasks_move_within_capacity_and_a_greeting_never_after_its_occasion() -> None:
+    from winback.app.rounds.reassign import reassign_care_tasks
+    from winback.store.programme.models import CareTask
+
+    world = build_world()
+    junior = user("junior", Role.AGENT)
+    junior.daily_capacity = 2
+    junior.save(update_fields=["daily_capacity"])
+    made = [
+        CareTask.objects.create(
+            customer=customer(f"K{i:02d}", f"1360000{i:04d}"),
+            agent=world.agent1,
+            kind="call",
+            due_date=TODAY - timedelta(days=3),
+            planned_date=TODAY - timedelta(days=3),
+        )
+        for i in range(4)
+    ]
+    greeting = CareTask.objects.create(
+        customer=customer("KG", "13600009999"),
+        agent=world.agent1,
+        kind="greeting",
+        occasion="birthday",
+        due_date=TODAY,
+        planned_date=TODAY,
+    )
+    done = reassign_care_tasks(
+        Actor.of(world.supervisor), on=TODAY, from_agent=world.agent1.pk, to_agent=junior.pk
+    )
+    assert done.moved == 5
+    days = Counter(CareTask.objects.filter(agent=junior).values_list("planned_date", flat=True))
+    assert all(n <= 2 for n in days.values())  # the junior's two a day
+    assert min(days) == TODAY
+    assert CareTask.objects.get(pk=greeting.pk).planned_date <= TODAY
+    assert {t.pk for t in CareTask.objects.filter(agent=junior)} == {
+        *(t.pk for t in made),
+        greeting.pk,
+    }
+    row = AuditLog.objects.get(action="reassign_care_tasks")
+    assert row.detail["moved"] == 5
+    with pytest.raises(PermissionDenied):
+        reassign_care_tasks(Actor.of(world.agent2), on=TODAY, from_agent=junior.pk)

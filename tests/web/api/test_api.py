@@ -469,3 +469,92 @@ def test_error_detail_follows_the_language_and_the_code_does_not(aw: ApiWorld) -
     assert body(zh) == {"code": "unauthorized", "detail": "需要身份验证。"}
     assert body(en) == {"code": "unauthorized", "detail": "Authentication required."}
     assert en["WWW-Authenticate"] == 'Bearer realm="winback"'
+
+
+def test_a_callback_time_and_questionnaire_answers_go_in_and_come_out(aw: ApiWorld) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    task = aw.world.task_mine
+    client = aw.client("agent1")
+    later = (timezone.localtime() + timedelta(days=2)).replace(hour=15, minute=30, microsecond=0)
+    answered = post_contact(
+        client,
+        task_id=task.pk,
+        expected_version=1,
+        outcome="call_back",
+        callback_at=later.replace(tzinfo=None).isoformat(),  # no offset: business time zone
+        answers={"why_stopped": ["waiting"], "comments": "排队太久"},
+    )
+    assert answered.status_code == 201, answered.content
+    data = body(answered)
+    stored = {
+        "questionnaire": "callback_first",
+        "answers": {"why_stopped": ["waiting"], "comments": "排队太久"},
+    }
+    attempt = ContactAttempt.objects.get()
+    assert attempt.answers == stored
+    assert attempt.reason_code == "speed"  # the answers name the reason, as on the call page
+    assert attempt.callback_at == later
+    assert datetime.fromisoformat(data["task"]["callback_at"]) == later
+    assert data["task"]["next_due"] == later.date().isoformat()
+    assert data["task"]["answers"] == stored
+    assert data["contact"]["answers"] == stored
+    assert datetime.fromisoformat(data["contact"]["callback_at"]) == later
+    read = body(client.get(f"/api/tasks/{task.pk}"))
+    assert read["answers"] == stored
+    assert datetime.fromisoformat(read["callback_at"]) == later
+    listed = body(client.get("/api/contacts", {"customer_id": aw.world.mine.pk}))
+    assert listed["items"][0]["answers"] == stored
+    # A later contact without answers: the task keeps the answers last recorded.
+    again = post_contact(client, task_id=task.pk, expected_version=2, outcome="not_reached")
+    assert again.status_code == 201, again.content
+    assert body(again)["contact"]["answers"] == {}
+    assert body(again)["task"]["answers"] == stored
+    assert body(again)["task"]["callback_at"] is None  # no callback pending any more
+
+
+def test_bad_answers_and_a_past_callback_are_refused_as_the_form_refuses_them(
+    aw: ApiWorld,
+) -> None:
+    task = aw.world.task_mine
+    client = aw.client("agent1")
+    unknown = post_contact(
+        client, task_id=task.pk, expected_version=1, outcome="reached", answers={"nope": "x"}
+    )
+    option = post_contact(
+        client,
+        task_id=task.pk,
+        expected_version=1,
+        outcome="reached",
+        answers={"why_stopped": ["no_such_option"]},
+    )
+    past = post_contact(
+        client,
+        task_id=task.pk,
+        expected_version=1,
+        outcome="call_back",
+        callback_at="2020-01-01T10:00:00+08:00",
+    )
+    unanswered = post_contact(client, task_id=task.pk, expected_version=1, outcome="reached")
+    shaped = post_contact(
+        client, task_id=task.pk, expected_version=1, outcome="reached", answers={"why": 3}
+    )
+    assert [r.status_code for r in (unknown, option, past, unanswered)] == [422] * 4
+    assert [body(r)["code"] for r in (unknown, option, past, unanswered)] == [
+        "invalid_answer",
+        "invalid_answer",
+        "callback_in_past",
+        "reason_required",
+    ]
+    assert body(past)["detail"]
+    assert shaped.status_code == 422
+    assert body(shaped)["code"] == "invalid"
+    for moment in ("0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-12:00"):
+        far = post_contact(
+            client, task_id=task.pk, expected_version=1, outcome="call_back", callback_at=moment
+        )
+        assert far.status_code == 422  # was an overflow in the time zone conversion
+        assert body(far)["code"] == "invalid"
+    assert not ContactAttempt.objects.exists()

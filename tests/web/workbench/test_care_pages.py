@@ -48,7 +48,8 @@ def test_the_agents_care_tasks_are_in_their_queue_and_an_outcome_is_recorded() -
     greeting = _care_task(agent, kind="greeting", occasion="mid_autumn")
     page = signed_in(agent).get(reverse("calls"))
     html = page.content.decode()
-    assert 'id="care-queue"' in html
+    assert 'data-kind="care"' in html  # in the queue's own tab, not a section of its own
+    assert 'id="care-queue"' not in html
     assert reverse("care_task", args=[task.pk]) in html
     assert "Mid-Autumn Festival" in html  # the occasion in words, not its code
     assert "mid_autumn" not in html
@@ -220,8 +221,9 @@ def test_the_care_queue_costs_a_fixed_number_of_queries(
         _care_task(agent, kind="greeting", occasion="mid_autumn")
     client = signed_in(agent)
     client.get(reverse("calls"))
-    # the call list without call tasks (session, user, rule overrides, the open tasks for the
-    # gate, the tab counts, done today, the tab's rows); the care tasks with their customers, the
-    # contact gate over them, the care settings once (not once per greeting)
-    with django_assert_num_queries(7 + 1 + gate_query_count() + 1):
+    # session, user, rule overrides; the agent's open tasks of both kinds (one query) and the
+    # contact gate over them once; the call counts, the calls done today, the care counts; no
+    # call rows (the tab holds none), the care rows with their customers; the care settings
+    # once (not once per greeting)
+    with django_assert_num_queries(3 + 1 + gate_query_count() + 3 + 1 + 1):
         assert client.get(reverse("calls")).status_code == 200

@@ -102,3 +102,60 @@ def test_agents_cannot_open_reassignment_pages() -> None:
     client = signed_in(world.agent1)
     assert client.get(reverse("round_reassign", args=[world.round.pk])).status_code == 403
     assert client.get(reverse("agent_reassign", args=[world.agent2.pk])).status_code == 403
+
+
+def _care(world, kind: str = "call", occasion: str = "", day=None):  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    from tests.factories.workbench import customer
+    from winback.store.programme.models import CareTask
+
+    n = CareTask.objects.count()
+    today = day or timezone.localdate()
+    return CareTask.objects.create(
+        customer=customer(f"K-{n:03d}", f"1390000{n:04d}"),
+        agent=world.agent1,
+        kind=kind,
+        occasion=occasion,
+        due_date=today,
+        planned_date=today,
+    )
+
+
+def test_an_agents_care_tasks_are_reassigned_ticked_or_all_and_audited() -> None:
+    from winback.store.programme.models import CareTask
+
+    world = build_world()
+    tasks = [_care(world), _care(world), _care(world, "greeting", "mid_autumn")]
+    client = signed_in(world.supervisor)
+    url = reverse("agent_reassign", args=[world.agent1.pk])
+    html = client.get(url).content.decode()
+    assert 'id="care-reassign-form"' in html
+    assert html.count('name="care-tasks"') == 3
+    one = client.post(
+        url,
+        {"care-scope": "selected", "care-tasks": [tasks[0].pk], "care-to_agent": world.agent2.pk},
+    )
+    assert one.status_code == 302
+    assert CareTask.objects.get(pk=tasks[0].pk).agent_id == world.agent2.pk
+    assert CareTask.objects.get(pk=tasks[1].pk).agent_id == world.agent1.pk
+    # The win-back calls were not touched by the care form.
+    assert CallTask.objects.get(pk=world.task_mine.pk).agent_id == world.agent1.pk
+    rest = client.post(url, {"care-scope": "all", "care-to_agent": ""})
+    assert rest.status_code == 302
+    assert not CareTask.objects.filter(agent=world.agent1, status="open").exists()
+    rows = AuditLog.objects.filter(action="reassign_care_tasks").order_by("pk")
+    assert [r.detail["moved"] for r in rows] == [1, 2]
+    assert rows[1].detail["care_tasks"] == sorted([tasks[1].pk, tasks[2].pk])
+    refused = client.post(url, {"care-scope": "selected", "care-to_agent": ""})
+    assert refused.status_code == 422
+    assert signed_in(world.agent1).post(url, {"care-scope": "all"}).status_code == 403
+
+
+def test_deactivating_an_agent_with_only_care_tasks_offers_to_reassign_them() -> None:
+    world = build_world()
+    CallTask.objects.filter(agent=world.agent1).update(status=TaskStatus.DONE)
+    _care(world)
+    admin = signed_in(world.admin)
+    answer = admin.post(reverse("settings_user_active", args=[world.agent1.pk]), {"active": "0"})
+    assert answer["Location"] == reverse("agent_reassign", args=[world.agent1.pk])

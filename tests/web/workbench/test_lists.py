@@ -8,6 +8,7 @@ import csv
 import io
 from datetime import date
 
+import polars as pl
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import Client
@@ -293,3 +294,37 @@ def test_last_purchase_words_follow_the_days_and_the_stage() -> None:
     assert "within the usual 30-day rhythm" in lists.last_purchase_words(20, 30.0, "active")
     assert lists.last_purchase_words(200, None, "sleeping").endswith("no purchase since")
     assert lists.last_purchase_words(1, None, "active") == "Last purchase 1 day ago"
+
+
+def test_added_customers_get_the_offer_menu_a_planned_task_gets(world: World) -> None:
+    from winback.app.contacts import replan
+    from winback.app.settings.rules import current_rules
+    from winback.programme.menus import OfferMenu, menu_json
+
+    fresh = [scored(f"C-MENU{i:02d}", clv=300.0 + i, churn=0.4).pk for i in range(12)]
+    bulk.add_to_round(world.supervisor, fresh, round_id=world.round.pk, today=TODAY)
+    tasks = list(CallTask.objects.filter(round=world.round, customer_id__in=fresh))
+    assert tasks  # the control share leaves most of them treated
+    catalogue = {o.code for o in current_rules().catalogue.offers}
+    for t in tasks:
+        assert t.menu.codes, t.customer_id  # was an empty menu
+        assert set(t.menu.codes) <= catalogue
+    # The planner's own rules for the same customer give the same menu.
+    first = tasks[0]
+    asked = pl.DataFrame(
+        {
+            "customer_pk": [first.customer_id],
+            "reason_code": [None],
+            "current_channel": ["phone"],
+            "expected_value": [0.0],
+            "has_phone": [True],
+            "has_email": [False],
+        },
+        schema=replan.PLAN_SCHEMA,
+    )
+    planned = replan.plan_for(world.round, asked, budget_left=None)
+    assert planned is not None
+    import json
+
+    expected = OfferMenu.from_json(json.loads(menu_json(planned.menus.menu)["offer_menu"][0]))
+    assert first.menu.codes == expected.codes

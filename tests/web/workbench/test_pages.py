@@ -351,10 +351,11 @@ def test_call_list_query_count_does_not_grow(
 ) -> None:
     world = build_world(extra_customers=extra)
     client = signed_in(world.agent1)
-    # session, user, rule overrides; the queue: the open tasks for the contact gate (plus the
-    # gate's fixed number of queries), the tab counts, the done-today count, the tab's rows
-    # (member fields as subqueries, customers joined); the session is not written (its idle
-    # expiry moves at most once a minute); plus the agent's care tasks (none here)
+    # session, user, rule overrides; the queue: the open tasks of both kinds for the contact
+    # gate (plus the gate's fixed number of queries), the call tab counts, the done-today
+    # count, the care tab counts, the tab's call rows (member fields as subqueries, customers
+    # joined; no care rows: the tab holds none); the session is not written (its idle expiry
+    # moves at most once a minute)
     with django_assert_num_queries(3 + 4 + gate_query_count() + 1):
         assert client.get(reverse("calls")).status_code == 200
 

@@ -9,16 +9,19 @@ everyone, masked. Every list runs a fixed number of queries per page.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, Max, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, F, JSONField, Max, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from winback.app.accounts import permissions
 from winback.app.actors import Actor, audit
@@ -27,6 +30,8 @@ from winback.app.analysis.selectors import filter_snapshots, latest_run
 from winback.app.api import schemas
 from winback.app.contacts import gate
 from winback.app.rounds.service import log_contact
+from winback.app.settings.profile import current_profile
+from winback.app.settings.rules import current_rules, questionnaires_in_force
 from winback.programme.menus import OfferMenu
 from winback.programme.privacy import mask_phone
 from winback.store.accounts.models import User
@@ -288,7 +293,16 @@ def _tasks() -> QuerySet[CallTask]:
             round_id=OuterRef("round_id"), customer_id=OuterRef("customer_id")
         ).values("priority_rank")[:1]
     )
-    return CallTask.objects.select_related("customer", "round", "agent").annotate(priority=priority)
+    answers = Subquery(
+        ContactAttempt.objects.filter(task_id=OuterRef("pk"))
+        .exclude(answers={})
+        .order_by("-pk")
+        .values("answers")[:1],
+        output_field=JSONField(),
+    )
+    return CallTask.objects.select_related("customer", "round", "agent").annotate(
+        priority=priority, last_answers=answers
+    )
 
 
 def _offers(menu: OfferMenu) -> list[dict[str, Any]]:
@@ -316,7 +330,19 @@ def task_row(user: User, task: CallTask) -> dict[str, Any]:
         "offer_code": task.offer_code,
         "reason_code": task.reason_code,
         "offers": _offers(task.menu),
+        "callback_at": task.callback_at,
+        "answers": _answers(getattr(task, "last_answers", None)),
     }
+
+
+def _answers(value: Any) -> dict[str, Any]:
+    """Stored answers as a dict (a subquery may hand JSON back as text on SQLite)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
 
 
 def tasks_page(user: User, query: schemas.TaskQuery, paging: Paging) -> dict[str, Any]:
@@ -353,6 +379,8 @@ def task_detail(user: User, task_id: int) -> dict[str, Any]:
 # --- contacts --------------------------------------------------------------------------------
 def _contact_row(log: ContactLog, task_id: int | None) -> dict[str, Any]:
     return {
+        "callback_at": getattr(log, "callback_at", None),
+        "answers": _answers(getattr(log, "answers", None)),
         "id": log.pk,
         "customer_id": log.customer_id,
         "customer_external_id": log.customer.external_id,
@@ -372,10 +400,15 @@ def _contact_row(log: ContactLog, task_id: int | None) -> dict[str, Any]:
 
 
 def _contacts() -> QuerySet[ContactLog]:
-    task = Subquery(
-        ContactAttempt.objects.filter(contact_log_id=OuterRef("pk")).values("task_id")[:1]
+    def attempt(name: str, **kwargs: Any) -> Subquery:
+        found = ContactAttempt.objects.filter(contact_log_id=OuterRef("pk")).values(name)[:1]
+        return Subquery(found, **kwargs)
+
+    return ContactLog.objects.select_related("customer", "agent").annotate(
+        task_id=attempt("task_id"),
+        callback_at=attempt("callback_at"),
+        answers=attempt("answers", output_field=JSONField()),
     )
-    return ContactLog.objects.select_related("customer", "agent").annotate(task_id=task)
 
 
 def contacts_page(user: User, query: schemas.ContactQuery, paging: Paging) -> dict[str, Any]:
@@ -402,6 +435,9 @@ def record_contact(user: User, data: schemas.ContactIn) -> dict[str, Any]:
     offered (``InvalidChoice``), 409 a stale version (``StaleWrite``).
     """
     task = get_object_or_404(CallTask, pk=data.task_id)
+    callback_at = data.callback_at
+    if callback_at is not None and timezone.is_naive(callback_at):
+        callback_at = timezone.make_aware(callback_at, ZoneInfo(current_profile().time_zone))
     log_contact(
         task.pk,
         agent=user,
@@ -411,6 +447,10 @@ def record_contact(user: User, data: schemas.ContactIn) -> dict[str, Any]:
         promised_return_date=data.promised_return_date,
         notes=data.notes,
         expected_version=data.expected_version,
+        callback_at=callback_at,
+        answers=data.answers,
+        # The questionnaire the call page asks (the same use case checks the answers).
+        questionnaire=questionnaires_in_force(current_rules()).first if data.answers else None,
     )
     # The attempt just written: the version check let no other write in on this task.
     log_id = (

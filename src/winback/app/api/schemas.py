@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import BeforeValidator, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
 from winback import vocabulary
@@ -34,6 +34,17 @@ def _iso_day(value: object) -> object:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_day)]
+
+
+def _plausible_moment(value: datetime) -> datetime:
+    """A moment a callback can be asked for: within the years 2000-2199 (far outside, the
+    conversion to the business time zone would overflow)."""
+    if not 2000 <= value.year <= 2199:
+        raise ValueError("use a date and time within the years 2000-2199")
+    return value
+
+
+CallbackMoment = Annotated[datetime, AfterValidator(_plausible_moment)]
 
 
 def _codes(enum: type[StrEnum]) -> WithJsonSchema:
@@ -205,6 +216,13 @@ class TaskOut(Schema):
     offer_code: str
     reason_code: str
     offers: list[OfferOut]
+    callback_at: datetime | None = Field(
+        description="When the customer asked to be called back (after a `call_back` outcome)."
+    )
+    answers: dict[str, Any] = Field(
+        description="The callback questionnaire's answers last recorded on the task: "
+        '`{"questionnaire": code, "answers": {question: answer}}`, `{}` when none.'
+    )
 
 
 class TaskPage(Paged):
@@ -257,10 +275,23 @@ class ContactOut(Schema):
     promised_return_date: date | None
     notes: str
     simulated: bool
+    callback_at: datetime | None = Field(
+        None, description="The callback asked for, on a `call_back` contact logged on a task."
+    )
+    answers: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The questionnaire answers recorded with the contact (`{}` when none).",
+    )
 
 
 class ContactPage(Paged):
     items: list[ContactOut]
+
+
+Answer = (
+    Annotated[str, Field(max_length=4000, pattern=NO_NUL)]
+    | Annotated[list[Annotated[str, Field(max_length=64, pattern=NO_NUL)]], Field(max_length=50)]
+)
 
 
 class ContactIn(Schema):
@@ -273,6 +304,20 @@ class ContactIn(Schema):
     offer_code: str = Field("", max_length=64, pattern=NO_NUL)
     promised_return_date: IsoDate | None = None
     notes: str = Field("", max_length=4000, pattern=NO_NUL)
+    callback_at: CallbackMoment | None = Field(
+        None,
+        description="For `call_back`: when to call (ISO 8601; without an offset, the business "
+        "time zone). Not in the past; it becomes the task's next due day. Ignored for other "
+        "outcomes.",
+    )
+    answers: dict[str, Answer] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="The callback questionnaire's answers, `{question code: option code, or a "
+        "list of option codes, or text}`, checked as the workbench form checks them: an unknown "
+        "question or option is 422 `invalid_answer`; the answers name the leave reason when "
+        "`reason_code` is empty.",
+    )
 
 
 class ContactLogged(Schema):

@@ -64,3 +64,15 @@ def update_care_rules(
         row.save()
         audit(actor, "care_settings", object_type="care_settings", object_id=row.pk, detail=after)
     return True
+
+
+def occasion_label(code: str, lang: str, calendar: care.HolidayCalendar | None = None) -> str:
+    """A greeting's occasion in words: a birthday or the holiday's name ("" for none)."""
+    from django.utils.translation import gettext as _
+
+    if not code:
+        return ""
+    if code == "birthday":
+        return _("Birthday")
+    holiday = (calendar or current_calendar()).get(code)
+    return holiday.label(lang) if holiday else _("Holiday")

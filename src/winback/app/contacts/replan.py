@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -30,7 +31,7 @@ from winback.app.rounds.offer_learning import offer_learning_for
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import RuleData, current_rules
 from winback.programme.menus import OfferMenu, menu_json
-from winback.programme.replan import finding, keep_promised, replan, reserve
+from winback.programme.replan import Replan, finding, keep_promised, replan, reserve
 from winback.programme.rounds import RoundConfig
 from winback.store.accounts.models import AuditLog, User
 from winback.store.programme.models import CallTask, Round, RoundMember, TaskStatus
@@ -170,20 +171,67 @@ def propose(
 ) -> Proposal | None:
     """The task's channel and menu for ``reason`` by the planner's rules, from the inputs the
     round was planned from; None when the customer has no row in that snapshot."""
+    rnd = rnd or task.round
+    budget = _budget(rnd)
+    left = None if budget is None else max(0.0, budget - _reserved(rnd) + reserve(task.menu))
+    customer = task.customer
+    tasks = pl.DataFrame(
+        {
+            "customer_pk": [task.customer_id],
+            "reason_code": [reason],
+            "current_channel": [member.channel or None],
+            "expected_value": [member.expected_value],
+            "has_phone": [bool(customer.phone)],
+            "has_email": [bool(customer.email)],
+        },
+        schema=PLAN_SCHEMA,
+    )
+    result = plan_for(rnd, tasks, budget_left=left)
+    if result is None or result.channels.is_empty():
+        return None
+    row = result.channels.row(0, named=True)
+    return Proposal(
+        reason=reason,
+        channel=str(row["channel"]),
+        wanted_channel=str(row["wanted_channel"]),
+        channel_block=row["channel_block"],
+        menu=_menu(result.menus.menu),
+        budget_left=left,
+    )
+
+
+PLAN_SCHEMA: dict[str, pl.DataType] = {
+    "customer_pk": pl.Int64(),
+    "reason_code": pl.String(),
+    "current_channel": pl.String(),
+    "expected_value": pl.Float64(),
+    "has_phone": pl.Boolean(),
+    "has_email": pl.Boolean(),
+}
+
+
+def plan_for(
+    rnd: Round,
+    tasks: pl.DataFrame,
+    *,
+    budget_left: float | None,
+    snapshot_as_of: date | None = None,
+) -> Replan | None:
+    """Channels and offer menus of ``tasks`` (:data:`PLAN_SCHEMA`) in ``rnd`` by the planner's
+    rules, with the round's config, offer learning and baskets, from the customers' rows in
+    the snapshot the round was planned from (``snapshot_as_of`` instead, when given); None
+    when no snapshot is known. Customers without a row in it get neither."""
     # planning imports the contact service, which imports this module
     from winback.app.rounds.planning import NoSnapshotError, read_favourites, snapshot_date
 
-    rnd = rnd or task.round
     try:
-        snap_day = rnd.snapshot_as_of or snapshot_date(rnd.round_start)
+        snap_day = snapshot_as_of or rnd.snapshot_as_of or snapshot_date(rnd.round_start)
     except NoSnapshotError:
         return None
-    cohort = rounds_store.customers_cohort(customer_ids=[task.customer_id])
+    cohort = rounds_store.customers_cohort(customer_ids=tasks["customer_pk"].to_list())
     snapshot = rounds_store.cohort_snapshot_rows(snapshot_as_of=snap_day, cohort=cohort)
     if snapshot.is_empty():
         return None
-    budget = _budget(rnd)
-    left = None if budget is None else max(0.0, budget - _reserved(rnd) + reserve(task.menu))
     profile = current_profile()
     # The round's offer learning as its plan used it: the same posteriors and seed, so the
     # first option is drawn as the plan drew it for this customer.
@@ -199,31 +247,12 @@ def propose(
         profile,
         round_start=rnd.round_start,
         round_end=rnd.round_end,
-        offer_budget=left,
+        offer_budget=budget_left,
         offer_learning=learning,
         typical_baskets=_baskets(rnd),
     )
-    customer = task.customer
-    tasks = pl.DataFrame(
-        {
-            "customer_pk": [task.customer_id],
-            "reason_code": [reason],
-            "current_channel": [member.channel or None],
-            "expected_value": [member.expected_value],
-            "has_phone": [bool(customer.phone)],
-            "has_email": [bool(customer.email)],
-        },
-        schema={
-            "customer_pk": pl.Int64(),
-            "reason_code": pl.String(),
-            "current_channel": pl.String(),
-            "expected_value": pl.Float64(),
-            "has_phone": pl.Boolean(),
-            "has_email": pl.Boolean(),
-        },
-    )
     rules: RuleData = current_rules()
-    result = replan(
+    return replan(
         snapshot,
         tasks,
         read_favourites(cohort, rnd.as_of),
@@ -233,15 +262,17 @@ def propose(
         rules.catalogue,
         as_of=rnd.as_of,
     )
-    row = result.channels.row(0, named=True)
-    return Proposal(
-        reason=reason,
-        channel=str(row["channel"]),
-        wanted_channel=str(row["wanted_channel"]),
-        channel_block=row["channel_block"],
-        menu=_menu(result.menus.menu),
-        budget_left=left,
-    )
+
+
+def budget_left(rnd: Round) -> float | None:
+    """What the round's offer budget has left (None: the round has no budget)."""
+    budget = _budget(rnd)
+    return None if budget is None else max(0.0, budget - _reserved(rnd))
+
+
+def record_reserve(rnd: Round, delta: float) -> None:
+    """The round's reserved offer budget moves by ``delta`` (menus added or changed)."""
+    _record_reserve(rnd, delta)
 
 
 def _menu(offers: pl.DataFrame) -> OfferMenu:

@@ -19,23 +19,25 @@ Adding to a round goes through the contact gate and keeps the round's measuremen
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import polars as pl
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Max
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from winback.app.actors import Actor, Permission, require
 from winback.app.analysis.selectors import latest_run
-from winback.app.contacts import gate
+from winback.app.contacts import gate, replan
 from winback.app.rounds.reassign import booked_due
 from winback.programme.assignment import days_off, spread_due_dates
 from winback.programme.care import HolidayCalendar
 from winback.programme.holdout import in_global_holdout
+from winback.programme.menus import OfferMenu, menu_json
+from winback.programme.replan import reserve
 from winback.store.accounts.models import AuditLog, Role, User
 from winback.store.analysis.models import CustomerSnapshot
 from winback.store.customers.models import Customer
@@ -48,6 +50,7 @@ from winback.store.programme.models import (
     RoundStatus,
     TaskStatus,
 )
+from winback.store.programme.tasks import insert_call_tasks
 
 MANUAL = "manual"
 AUDIT_ACTION = "add_to_round"
@@ -293,41 +296,49 @@ def _write(rnd: Round, admitted: pl.DataFrame, *, today: date) -> None:
             pl.lit("").alias("uplift_class"),
         ),
     )
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
     treated = _due_dates(rows.filter(pl.col("arm") == Arm.TREATED.value), start=due)
-    insert_frame(
-        model=CallTask,
-        columns=(
-            "round_id",
-            "customer_id",
-            "agent_id",
-            "status",
-            "attempts",
-            "planned_date",
-            "next_due",
-            "version",
-            "offer_menu",
-            "offer_code",
-            "reason_code",
-            "expiry_cause",
-            "updated_at",
-        ),
-        rows=treated.select(
-            pl.lit(rnd.pk).alias("round_id"),
-            "customer_pk",
-            "agent_id",
-            pl.lit(TaskStatus.OPEN.value).alias("status"),
-            pl.lit(0).alias("attempts"),
-            "planned_date",
-            pl.col("planned_date").alias("next_due"),
-            pl.lit(1).alias("version"),
-            pl.lit("[]").alias("offer_menu"),
-            pl.lit("").alias("offer_code"),
-            pl.lit("").alias("reason_code"),
-            pl.lit("").alias("expiry_cause"),
-            pl.lit(now).alias("updated_at"),
-        ),
+    insert_call_tasks(rnd.pk, treated.join(_menus(rnd, treated), on="customer_pk", how="left"))
+
+
+def _menus(rnd: Round, treated: pl.DataFrame) -> pl.DataFrame:
+    """``customer_pk``, ``offer_menu``: the menu the round's plan would have given each added
+    customer (the planner's rules, the round's config, offer learning and budget left, from
+    the customer's row in the snapshot the round was planned from, else in the latest one);
+    the round's reserved budget grows by what the menus hold back."""
+    schema = {"customer_pk": pl.Int64(), "offer_menu": pl.String()}
+    if treated.height == 0:
+        return pl.DataFrame(schema=schema)
+    ids = treated["customer_pk"].to_list()
+    emails = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "email"))
+    asked = pl.DataFrame(
+        {
+            "customer_pk": ids,
+            "reason_code": [None] * len(ids),
+            "current_channel": ["phone"] * len(ids),
+            "expected_value": [0.0] * len(ids),
+            "has_phone": [True] * len(ids),  # the gate refused those without a phone
+            "has_email": [bool(emails.get(i)) for i in ids],
+        },
+        schema=replan.PLAN_SCHEMA,
     )
+    parts: list[pl.DataFrame] = []
+    left = replan.budget_left(rnd)
+    latest = latest_run()
+    for snapshot in dict.fromkeys([rnd.snapshot_as_of, latest.as_of if latest else None]):
+        done = [i for part in parts for i in part["customer_pk"].to_list()]
+        todo = asked.filter(~pl.col("customer_pk").is_in(done))
+        if todo.height == 0 or snapshot is None:
+            continue
+        planned = replan.plan_for(rnd, todo, budget_left=left, snapshot_as_of=snapshot)
+        if planned is None or planned.menus.menu.is_empty():
+            continue
+        menus = menu_json(planned.menus.menu)
+        parts.append(menus.select(list(schema)))
+        held = sum(reserve(OfferMenu.from_json(json.loads(text))) for text in menus["offer_menu"])
+        if left is not None:  # a round with an offer budget reserves what the menus hold
+            left = max(0.0, left - held)
+            replan.record_reserve(Round.objects.get(pk=rnd.pk), held)
+    return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
 
 
 def _due_dates(treated: pl.DataFrame, *, start: date) -> pl.DataFrame:

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
@@ -37,14 +37,8 @@ from winback.programme.rounds import plan_round as plan_pure
 from winback.store.accounts.models import Role, User
 from winback.store.customers.models import Order
 from winback.store.frames import insert_frame
-from winback.store.programme.models import (
-    Arm,
-    CallTask,
-    Round,
-    RoundMember,
-    RoundStatus,
-    TaskStatus,
-)
+from winback.store.programme.models import Arm, Round, RoundMember, RoundStatus
+from winback.store.programme.tasks import insert_call_tasks
 from winback.store.queries import rounds as rounds_store
 from winback.store.queries.rounds import Cohort
 from winback.vocabulary import ROUND_STATUSES
@@ -274,45 +268,8 @@ def _insert_members(rnd: Round, members: pl.DataFrame) -> None:
 
 
 def _insert_tasks(rnd: Round, plan: RoundPlan) -> None:
-    menus = menu_json(plan.offers)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    rows = (
-        plan.call_list()
-        .join(menus, on="customer_pk", how="left")
-        .select(
-            pl.lit(rnd.pk).alias("round_id"),
-            "customer_pk",
-            "agent_id",
-            pl.lit(TaskStatus.OPEN.value).alias("status"),
-            pl.lit(0).alias("attempts"),
-            "planned_date",
-            pl.col("planned_date").alias("next_due"),
-            pl.lit(1).alias("version"),
-            pl.col("offer_menu").fill_null("[]"),
-            pl.lit("").alias("offer_code"),
-            pl.col("reason_code").fill_null(""),
-            pl.lit("").alias("expiry_cause"),
-            pl.lit(now).alias("updated_at"),
-        )
-    )
-    insert_frame(
-        model=CallTask,
-        columns=(
-            "round_id",
-            "customer_id",
-            "agent_id",
-            "status",
-            "attempts",
-            "planned_date",
-            "next_due",
-            "version",
-            "offer_menu",
-            "offer_code",
-            "reason_code",
-            "expiry_cause",
-            "updated_at",
-        ),
-        rows=rows,
+    insert_call_tasks(
+        rnd.pk, plan.call_list().join(menu_json(plan.offers), on="customer_pk", how="left")
     )
 
 

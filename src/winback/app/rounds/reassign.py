@@ -7,7 +7,12 @@
   over working days from today within each receiving agent's daily capacity, counting what
   the agent already has due (:func:`winback.programme.assignment.spread_due_dates`); a task
   with a callback date still ahead keeps it. One audit row names the tasks and the agents.
-* :func:`open_tasks_of` - the tasks a reassignment page lists.
+* :func:`reassign_care_tasks` - the same for open care tasks (calls, visits, greetings): one,
+  many or all of an agent's, to one agent or spread over the active agents (care asks no
+  seniority); a task still planned ahead keeps its day, the others get days from today within
+  the receiving agent's daily capacity, counting the calls and care tasks they already have.
+  A greeting keeps at most its occasion's day. One audit row (``reassign_care_tasks``).
+* :func:`open_tasks_of`, :func:`open_care_tasks_of` - the tasks a reassignment page lists.
 
 The distribution is computed on frames (:func:`distribute`); the writes are one UPDATE per
 (agent, due date) group.
@@ -28,7 +33,15 @@ from winback.app.actors import Actor, Permission, audit, require
 from winback.programme.assignment import LEVELS, days_off, spread_due_dates
 from winback.programme.care import HolidayCalendar
 from winback.store.accounts.models import Role, User
-from winback.store.programme.models import CallTask, RoundMember, TaskStatus
+from winback.store.programme.models import (
+    CallTask,
+    CareKind,
+    CareStatus,
+    CareTask,
+    RoundMember,
+    TaskStatus,
+)
+from winback.store.queries import care as care_store
 
 # Tasks named in the audit row (the counts are always complete).
 AUDIT_TASK_IDS = 500
@@ -51,8 +64,18 @@ def active_agents(*, exclude: int | None = None) -> list[User]:
 
 
 def open_task_count(*, agent_id: int) -> int:
-    """How many open tasks the agent holds."""
-    return CallTask.objects.filter(agent_id=agent_id, status=TaskStatus.OPEN).count()
+    """How many open tasks the agent holds (calls and care tasks)."""
+    calls = CallTask.objects.filter(agent_id=agent_id, status=TaskStatus.OPEN).count()
+    return calls + CareTask.objects.filter(agent_id=agent_id, status=CareStatus.OPEN).count()
+
+
+def open_care_tasks_of(*, agent_id: int) -> QuerySet[CareTask]:
+    """Open care tasks of an agent, with customer and agent, by planned day."""
+    return (
+        CareTask.objects.filter(status=CareStatus.OPEN, agent_id=agent_id)
+        .select_related("customer", "agent")
+        .order_by("planned_date", "pk")
+    )
 
 
 def open_tasks_of(
@@ -256,21 +279,10 @@ def _dated(moved: pl.DataFrame, agents: pl.DataFrame, *, on: date) -> pl.DataFra
 
 
 def booked_due(agent_ids: list[int], on: date) -> pl.DataFrame:
-    """Open tasks already due per receiving agent and day (from ``on``; overdue ones count on
-    ``on``)."""
-    rows = list(
-        CallTask.objects.filter(agent_id__in=agent_ids, status=TaskStatus.OPEN)
-        .exclude(next_due__isnull=True)
-        .values_list("agent_id", "next_due")
-        .order_by()
-        .annotate(n=Count("pk"))
-    )
-    frame = pl.DataFrame(
-        rows,
-        schema={"agent_id": pl.Int64(), "due_date": pl.Date(), "n": pl.Int64()},
-        orient="row",
-    )
-    return frame.with_columns(due_date=pl.max_horizontal("due_date", pl.lit(on)))
+    """Open tasks already due per receiving agent and day, calls and care tasks together
+    (from ``on``; overdue ones count on ``on``): the load care planning counts too."""
+    load = care_store.agent_load(start=None, end=None, agent_ids=agent_ids)
+    return load.select("agent_id", due_date=pl.max_horizontal("day", pl.lit(on)), n="taken")
 
 
 def _write(dated: pl.DataFrame) -> None:
@@ -293,3 +305,96 @@ def agents_with_open_tasks(*, round_id: int) -> list[dict[str, object]]:
         .order_by("agent__username")
         .annotate(n=Count("pk"))
     ]
+
+
+def _care_order(row: tuple[int, int, date, str, date]) -> tuple[bool, date, int]:
+    greeting = row[3] == CareKind.GREETING
+    return (not greeting, row[4] if greeting else row[2], row[0])
+
+
+def reassign_care_tasks(
+    actor: Actor,
+    *,
+    on: date,
+    task_ids: Sequence[int] | None = None,
+    from_agent: int | None = None,
+    to_agent: int | None = None,
+    reason: str = "",
+) -> Reassigned:
+    """Move open care tasks to ``to_agent`` or, when None, spread them evenly over the
+    active agents other than their holders (see the module doc)."""
+    require(actor, Permission.PLAN_ROUND)
+    if task_ids is None and from_agent is None:
+        raise ValueError("name the care tasks or the agent whose care tasks move")
+    with transaction.atomic():
+        chosen = CareTask.objects.select_for_update().filter(status=CareStatus.OPEN)
+        if task_ids is not None:
+            chosen = chosen.filter(pk__in=list(task_ids))
+        if from_agent is not None:
+            chosen = chosen.filter(agent_id=from_agent)
+        # Greetings first, the nearest occasion first: they may not slip past their day.
+        rows = sorted(
+            chosen.values_list("pk", "agent_id", "planned_date", "kind", "due_date"),
+            key=lambda r: (
+                r[3] != CareKind.GREETING,
+                r[4] if r[3] == CareKind.GREETING else r[2],
+                r[0],
+            ),
+        )
+        tasks = pl.DataFrame(
+            rows,
+            schema={
+                "task_id": pl.Int64(),
+                "agent_id": pl.Int64(),
+                "next_due": pl.Date(),
+                "kind": pl.String(),
+                "due_date": pl.Date(),
+            },
+            orient="row",
+        ).with_columns(required_seniority=pl.lit(1, dtype=pl.Int64))
+        if tasks.height == 0:
+            return Reassigned(moved=0, skipped=0)
+        agents = _agent_frame(exclude=from_agent if to_agent is None else None)
+        if to_agent is not None and to_agent not in agents["agent_id"].to_list():
+            raise NoAgentToTake(str(to_agent))
+        if to_agent is None:
+            others = agents.filter(~pl.col("agent_id").is_in(tasks["agent_id"].unique().implode()))
+            agents = others if others.height else agents
+        if agents.height == 0:
+            raise NoAgentToTake("")
+        dealt = distribute(tasks, agents, to_agent=to_agent)
+        moved = dealt.filter(pl.col("new_agent").is_not_null())
+        dated = _dated(moved.drop("kind", "due_date"), agents, on=on)
+        # A greeting is never planned after its occasion (it may go out before it).
+        dated = (
+            dated.join(moved.select("task_id", "kind", "due_date"), on="task_id")
+            .with_columns(
+                next_due=pl.when(pl.col("kind") == CareKind.GREETING.value)
+                .then(pl.min_horizontal("next_due", "due_date"))
+                .otherwise("next_due")
+            )
+            .select("task_id", "new_agent", "next_due")
+        )
+        now_groups = dated.group_by("new_agent", "next_due").agg(pl.col("task_id"))
+        for agent_id, day, ids in now_groups.iter_rows():
+            CareTask.objects.filter(pk__in=ids, status=CareStatus.OPEN).update(
+                agent_id=agent_id, planned_date=day
+            )
+        per_agent = {int(a): int(n) for a, n in dated.group_by("new_agent").len().iter_rows()}
+        result = Reassigned(moved=dated.height, skipped=0, per_agent=per_agent)
+        audit(
+            actor,
+            "reassign_care_tasks",
+            object_type="agent",
+            object_id=from_agent or "",
+            reason=reason,
+            detail={
+                "moved": result.moved,
+                "from_agent": from_agent,
+                "to_agent": to_agent,
+                "spread": to_agent is None,
+                "per_agent": {str(k): v for k, v in sorted(per_agent.items())},
+                "care_tasks": dated["task_id"].sort().head(AUDIT_TASK_IDS).to_list(),
+            },
+        )
+    return result

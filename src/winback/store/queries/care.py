@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import polars as pl
 
-from winback.store.frames import query_frame
+from winback.store.frames import placeholders, query_frame
 from winback.store.tables import tables
 
 CUSTOMER_SCHEMA: dict[str, pl.DataType] = {
@@ -77,18 +78,36 @@ FROM {CareTask._meta.db_table} WHERE status = 'open' OR due_date >= %s
     return query_frame(sql, [due_from], TASK_KEY_SCHEMA)
 
 
-def agent_load(*, start: date, end: date) -> pl.DataFrame:
+def agent_load(
+    *, start: date | None, end: date | None, agent_ids: Sequence[int] | None = None
+) -> pl.DataFrame:
     """Open call tasks (by next due day) and open care tasks (by planned day) per agent and
-    day in [start, end]: what already takes the agents' capacity."""
+    day in [start, end] (an open bound: no limit that side), of ``agent_ids`` (None: every
+    agent): what already takes the agents' capacity."""
     from winback.store.programme.models import CallTask, CareTask
 
+    where: list[str] = []
+    params: list[object] = []
+    if start is not None:
+        where.append("{day} >= %s")
+        params.append(start)
+    if end is not None:
+        where.append("{day} <= %s")
+        params.append(end)
+    if agent_ids is not None:
+        if not agent_ids:
+            return pl.DataFrame(schema=LOAD_SCHEMA)
+        where.append(f"agent_id IN ({placeholders(agent_ids)})")
+        params.extend(agent_ids)
+    call_where = "".join(f" AND {w.format(day='next_due')}" for w in where)
+    care_where = "".join(f" AND {w.format(day='planned_date')}" for w in where)
     sql = f"""
 SELECT agent_id, day, COUNT(*) FROM (
   SELECT agent_id, next_due AS day FROM {CallTask._meta.db_table}
-  WHERE status = 'open' AND agent_id IS NOT NULL AND next_due BETWEEN %s AND %s
+  WHERE status = 'open' AND agent_id IS NOT NULL AND next_due IS NOT NULL{call_where}
   UNION ALL
   SELECT agent_id, planned_date AS day FROM {CareTask._meta.db_table}
-  WHERE status = 'open' AND agent_id IS NOT NULL AND planned_date BETWEEN %s AND %s
+  WHERE status = 'open' AND agent_id IS NOT NULL{care_where}
 ) busy GROUP BY agent_id, day
 """
-    return query_frame(sql, [start, end, start, end], LOAD_SCHEMA)
+    return query_frame(sql, [*params, *params], LOAD_SCHEMA)

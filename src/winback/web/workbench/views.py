@@ -160,18 +160,25 @@ def _call_context(
     request: HttpRequest, page: services.CallPage, form: OutcomeForm | None = None, **extra: Any
 ) -> dict[str, Any]:
     query = _queue_query(request)
-    next_id = None
+    following = None
     if page.mine and not page.can_log:  # the call is finished: offer the next one
-        next_id = queue.next_task(
+        following = queue.next_task(
             _user(request), query, after=page.task.pk, today=timezone.localdate()
         )
     return {
         "page": page,
         "form": form or _outcome_form(page),
         "queue_params": query.params(),
-        "next_id": next_id,
+        "next_url": task_url(following) if following else "",
         **extra,
     }
+
+
+def task_url(item: queue.QueueItem) -> str:
+    """The page that works a queue item: the call page or the care task page."""
+    if item.kind == queue.CARE:
+        return reverse("care_task", args=[item.pk])
+    return reverse("call", args=[item.pk])
 
 
 @login_required
@@ -255,7 +262,7 @@ def _saved(request: HttpRequest, task: CallTask) -> HttpResponseBase:
             messages.info(request, _("No open call left in this queue."))
             target = reverse("calls")
         else:
-            target = reverse("call", args=[following])
+            target = task_url(following)
         target = f"{target}?{params}" if params else target
         if request.htmx:  # type: ignore[attr-defined]
             response = HttpResponse(status=204)

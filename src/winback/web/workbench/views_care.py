@@ -11,8 +11,9 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponseBase, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -22,7 +23,9 @@ from winback.app.accounts.permissions import staff_required
 from winback.app.actors import Actor
 from winback.app.care import rules, tasks
 from winback.app.contacts.gate import ContactNotAllowed
+from winback.app.customers import queue
 from winback.app.customers.pages import audit_phone_reveal, not_allowed_message
+from winback.app.customers.queue import QueueQuery
 from winback.programme import care
 from winback.programme.privacy import mask_phone
 from winback.store.accounts.models import User
@@ -42,12 +45,7 @@ def gate_reason_label(code: str) -> str:
 
 def occasion_label(code: str, lang: str, calendar: care.HolidayCalendar | None = None) -> str:
     """A greeting's occasion in words: a birthday or the holiday's name."""
-    if not code:
-        return ""
-    if code == "birthday":
-        return _("Birthday")
-    holiday = (calendar or rules.current_calendar()).get(code)
-    return holiday.label(lang) if holiday else _("Holiday")
+    return rules.occasion_label(code, lang, calendar)
 
 
 def _row(
@@ -59,19 +57,6 @@ def _row(
         "occasion": occasion_label(task.occasion, lang, calendar),
         "overdue": task.planned_date < today,
     }
-
-
-def care_queue(user: User, today: date) -> dict[str, Any]:
-    """The context of ``workbench/care/_queue.html``: the user's care tasks for today (and
-    those left from earlier days), through the contact gate."""
-    if not user.is_authenticated:
-        return {"care_rows": [], "care_today": today}
-    lang = _lang()
-    found = tasks.queue(Actor.of(user), today)
-    if not found:
-        return {"care_rows": [], "care_today": today}
-    calendar = rules.current_calendar()  # once, not per greeting
-    return {"care_rows": [_row(t, today, lang, calendar) for t in found], "care_today": today}
 
 
 class CareOutcomeForm(forms.Form):
@@ -102,6 +87,8 @@ def care_task(request: HttpRequest, care_task_id: int) -> HttpResponseBase:
     user = cast(User, request.user)
     task = _task_or_404(user, care_task_id)
     own = task.agent_id == user.pk
+    # The queue the agent came from (its query string rides along as ``queue``).
+    query = QueueQuery.from_params(QueryDict(request.POST.get("queue") or request.GET.urlencode()))
     form = CareOutcomeForm()
     status = 200
     reveal = False
@@ -128,12 +115,12 @@ def care_task(request: HttpRequest, care_task_id: int) -> HttpResponseBase:
                     _("%(reason)s The care task is closed.")
                     % {"reason": gate_reason_label(exc.code)},
                 )
-                return redirect("calls")
+                return redirect(_back(query))
             except tasks.CareTaskClosed:
                 messages.info(request, _("This care task was already done."))
-                return redirect("calls")
+                return redirect(_back(query))
             messages.success(request, _("Care outcome saved."))
-            return redirect("calls")
+            return _after_save(request, user, task.pk, query)
         status = 422
     customer = task.customer
     context = {
@@ -145,8 +132,37 @@ def care_task(request: HttpRequest, care_task_id: int) -> HttpResponseBase:
         "own": own and task.status == CareStatus.OPEN,
         "form": form,
         "closed_reason": gate_reason_label(task.closed_reason) if task.closed_reason else "",
+        "queue_params": query.params(),
+        "back": _back(query),
     }
     return render(request, "workbench/care/task.html", context, status=status)
+
+
+def _back(query: QueueQuery) -> str:
+    params = query.params()
+    return f"{reverse('calls')}?{params}" if params else reverse("calls")
+
+
+def _after_save(
+    request: HttpRequest, user: User, task_id: int, query: QueueQuery
+) -> HttpResponseBase:
+    """ "Save and next" goes to the next open task of the queue the agent works, whatever its
+    kind (back to the queue when none is left); a plain save goes back to the queue."""
+    if not request.POST.get("next"):
+        return redirect(_back(query))
+    following = queue.next_task(
+        user, query, after=task_id, today=timezone.localdate(), after_kind=queue.CARE
+    )
+    if following is None:
+        messages.info(request, _("No open call left in this queue."))
+        return redirect(_back(query))
+    target = (
+        reverse("care_task", args=[following.pk])
+        if following.kind == queue.CARE
+        else reverse("call", args=[following.pk])
+    )
+    params = query.params()
+    return redirect(f"{target}?{params}" if params else target)
 
 
 class CarePlanForm(forms.Form):

@@ -283,6 +283,7 @@ def round_board(request: HttpRequest, round_id: int) -> HttpResponse:
 
 # Tasks listed on a reassignment page; "all" acts on every open task however many are listed.
 REASSIGN_LISTED = 200
+CARE_PREFIX = "care"  # the care tasks' form on an agent's reassignment page
 
 
 class CloseForm(forms.Form):
@@ -407,8 +408,38 @@ def _reassign_page(
     listed = list(tasks[:REASSIGN_LISTED])
     agents = reassign.active_agents(exclude=agent_id)
     task_ids = [t.pk for t in listed]
+    # An agent's care tasks move on the same page (a round holds no care tasks).
+    care = (
+        reassign.open_care_tasks_of(agent_id=agent_id)
+        if agent_id is not None and round_id is None
+        else None
+    )
+    care_total = care.count() if care is not None else 0
+    care_listed = list(care[:REASSIGN_LISTED]) if care is not None else []
+    care_ids = [t.pk for t in care_listed]
     status = 200
-    if request.method == "POST":
+    form = ReassignForm(task_ids=task_ids, agents=agents)
+    care_form = ReassignForm(task_ids=care_ids, agents=agents, prefix=CARE_PREFIX)
+    if request.method == "POST" and f"{CARE_PREFIX}-scope" in request.POST:
+        care_form = ReassignForm(request.POST, task_ids=care_ids, agents=agents, prefix=CARE_PREFIX)
+        if care_form.is_valid():
+            data = care_form.cleaned_data
+            try:
+                done = reassign.reassign_care_tasks(
+                    Actor.of(_user(request)),
+                    on=timezone.localdate(),
+                    task_ids=data["tasks"] if data["scope"] == "selected" else None,
+                    from_agent=agent_id,
+                    to_agent=data["to_agent"],
+                )
+            except reassign.NoAgentToTake:
+                messages.error(request, _("No active agent can take these care tasks."))
+            else:
+                _care_reassigned_message(request, done)
+                return redirect(request.get_full_path())
+        else:
+            status = 422
+    elif request.method == "POST":
         form = ReassignForm(request.POST, task_ids=task_ids, agents=agents)
         if form.is_valid():
             data = form.cleaned_data
@@ -431,16 +462,30 @@ def _reassign_page(
                 return redirect(request.get_full_path())
         else:
             status = 422
-    else:
-        form = ReassignForm(task_ids=task_ids, agents=agents)
     context.update(
         form=form,
         tasks=listed,
         total=total,
         more=total - len(listed),
         agent_id=agent_id,
+        care_form=care_form,
+        care_tasks=care_listed,
+        care_total=care_total,
+        care_more=care_total - len(care_listed),
+        care_page=care is not None,
     )
     return render(request, "workbench/rounds/reassign.html", context, status=status)
+
+
+def _care_reassigned_message(request: HttpRequest, done: reassign.Reassigned) -> None:
+    if done.moved == 0:
+        messages.info(request, _("There were no open care tasks to reassign."))
+        return
+    messages.success(
+        request,
+        ngettext("%(n)s care task reassigned.", "%(n)s care tasks reassigned.", done.moved)
+        % {"n": done.moved},
+    )
 
 
 def _reassigned_message(request: HttpRequest, done: reassign.Reassigned) -> None:
