@@ -12,7 +12,10 @@ Every phase runs in a child process watched with psutil every 0.1 s, so the figu
 phase's own: wall time, peak RSS of the child (the driver) and, for Spark, of the JVM under it
 (local mode runs the executors inside that JVM), and the peak of the whole process tree.
 customers/s/core divides by the cores the phase may use (``--workers`` for generation, the
-machine's cores for DuckDB, 2 for ``local[2]``).
+machine's cores for DuckDB, 2 for ``local[2]``); on a shared machine that understates what a
+core does, so the CPU time of the phase's process tree (user + system, from the kernel's
+accounting of waited-for children) and customers per CPU second are printed too, with the
+1-minute load average when the phase ended.
 
     nice python benchmarks/spark_bench.py --sizes 1M --engines duckdb
     nice python benchmarks/spark_bench.py --sizes 1M,3M,10M --cache var/lake-bench --workers 2
@@ -28,6 +31,7 @@ import importlib
 import importlib.util
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -58,7 +62,12 @@ class Row:
     tree_peak_mib: float
     cores: int
     customers_per_s_per_core: float
+    cpu_seconds: float  # user + system of the phase's whole process tree
     detail: dict[str, Any]
+
+    @property
+    def customers_per_cpu_second(self) -> float:
+        return self.size / self.cpu_seconds if self.cpu_seconds else 0.0
 
 
 def parse_size(text: str) -> int:
@@ -125,8 +134,11 @@ def child_spark(lake_dir: Path, master: str) -> dict[str, Any]:
 
 def watch(args: list[str], *, jvm: bool = False) -> tuple[dict[str, Any], float, float, float]:
     """Run ``args`` as a child; return its JSON result and the peak RSS (MiB) of the child, the
-    JVM under it and the whole tree."""
+    JVM under it and the whole tree. The result gains ``cpu_seconds``: user + system time of
+    the child and every descendant it waited for (generator workers, the JVM), which does not
+    depend on how busy the machine was."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)
     root = psutil.Process(proc.pid)
@@ -153,8 +165,10 @@ def watch(args: list[str], *, jvm: bool = False) -> tuple[dict[str, Any], float,
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed with exit {proc.returncode}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = json.loads(out.strip().splitlines()[-1])
     result.setdefault("wall", wall)
+    result["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return result, driver / MiB, java / MiB, tree / MiB
 
 
@@ -180,7 +194,7 @@ def run(args: argparse.Namespace) -> list[Row]:
     cores = os.cpu_count() or 1
     for size in [parse_size(s) for s in args.sizes.split(",")]:
         lake_dir = Path(args.cache) / f"{INDUSTRY}-{label(size)}-seed{SEED}"
-        if not cached(lake_dir, size):
+        if args.regenerate or not cached(lake_dir, size):
             result, driver, _, tree = watch(
                 [
                     *me,
@@ -206,6 +220,7 @@ def run(args: argparse.Namespace) -> list[Row]:
                     tree,
                     args.workers,
                     size / seconds / args.workers,
+                    result["cpu_seconds"],
                     {"rows": result["rows"]},
                 )
             )
@@ -239,6 +254,7 @@ def run(args: argparse.Namespace) -> list[Row]:
                     tree,
                     used,
                     size / seconds / used,
+                    result["cpu_seconds"],
                     {k: v for k, v in result.items() if k != "seconds"},
                 )
             )
@@ -256,7 +272,8 @@ def _line(row: Row) -> str:
     return (
         f"| {label(row.size)} | {row.phase} | {row.engine} | {row.seconds:,.1f} | "
         f"{row.driver_peak_mib:,.0f} | {jvm} | {row.tree_peak_mib:,.0f} | {row.cores} | "
-        f"{row.customers_per_s_per_core:,.0f} |"
+        f"{row.customers_per_s_per_core:,.0f} | {row.cpu_seconds:,.0f} | "
+        f"{row.customers_per_cpu_second:,.0f} | {os.getloadavg()[0]:.1f} |"
     )
 
 
@@ -267,6 +284,7 @@ def main() -> None:
     parser.add_argument("--cache", default=str(ROOT / "var" / "lake-bench"))
     parser.add_argument("--workers", type=int, default=2, help="generator processes")
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--regenerate", action="store_true", help="ignore a cached lake")
     parser.add_argument("--json", default="", help="also write the rows to this file")
     parser.add_argument("--phase", default="", help=argparse.SUPPRESS)
     parser.add_argument("--lake", default="", help=argparse.SUPPRESS)
@@ -280,7 +298,7 @@ def main() -> None:
             result = child_duckdb(lake_dir)
         else:
             result = child_spark(lake_dir, args.master)
-        print(json.dumps(result, default=str))
+        print(json.dumps(result, default=str), flush=True)
         return
     load = os.getloadavg()
     print(
@@ -288,9 +306,9 @@ def main() -> None:
     )
     print(
         "| size | phase | engine | wall s | driver peak MiB | JVM peak MiB | tree peak MiB "
-        "| cores | customers/s/core |"
+        "| cores | customers/s/core | CPU s | customers/CPU s | load |"
     )
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |", flush=True)
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     rows = run(args)
     load = os.getloadavg()
     print(f"load average at end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

@@ -29,6 +29,7 @@ import polars as pl
 
 from winback.analytics import lake
 from winback.analytics.frames import TREATMENTS, AnalyticsFrames, empty
+from winback.config import preset
 from winback.schema import CONTACT_CHANNELS, CONTACT_OUTCOMES
 from winback.simulate import exports, formats
 from winback.simulate.calendar import window_for
@@ -267,6 +268,7 @@ def generate_lake(
         tables={table: {"rows": totals[table], "parts": len(plan)} for table in lake.TABLES},
         source="generator",
         history_start=window.start,
+        time_zone=preset(industry).time_zone,
         industry=industry,
         extra={
             "seed": seed,
