@@ -225,7 +225,7 @@ def run(args: argparse.Namespace) -> list[Row]:
                 )
             )
             print(_line(rows[-1]), flush=True)
-        engines = args.engines.split(",")
+        engines = [e for e in args.engines.split(",") if e]
         for engine in engines:
             if engine == "duckdb":
                 result, driver, _, tree = watch([*me, "--phase", "duckdb", "--lake", str(lake_dir)])
