@@ -6,7 +6,8 @@ analysed by
 
 * the DuckDB engine, in-process from ``winback.analytics.lake.read_lake`` (the default engine;
   the pipeline picks DuckDB above 500,000 orders), and
-* Spark ``local[2]`` if ``winback.analytics.spark_engine`` is importable (its ``analyze_lake``).
+* Spark ``local[2]`` if ``winback.analytics.spark_engine`` is importable (``session``,
+  ``read_tables``, ``cut_tables``, ``analyze``; the snapshot is written to Parquet).
 
 Every phase runs in a child process watched with psutil every 0.1 s, so the figures are the
 phase's own: wall time, peak RSS of the child (the driver) and, for Spark, of the JVM under it
@@ -49,6 +50,7 @@ SEED = 7
 INDUSTRY = "retail"
 SPARK_MODULE = "winback.analytics.spark_engine"
 MiB = 1024 * 1024
+SOURCES = [str(ROOT / "src")]  # --src: where the phases import winback from
 
 
 @dataclass
@@ -114,19 +116,31 @@ def child_duckdb(lake_dir: Path) -> dict[str, Any]:
     }
 
 
-def child_spark(lake_dir: Path, master: str) -> dict[str, Any]:
+def child_spark(lake_dir: Path, master: str, conf: dict[str, str]) -> dict[str, Any]:
+    """Analyse on Spark and write the snapshot to Parquet (what ``--engine spark`` does before
+    loading it into the database), so every lazy step runs."""
+    import tempfile
+
     from winback.analytics.lake import read_manifest
     from winback.config import preset
 
     engine = importlib.import_module(SPARK_MODULE)
     started = time.perf_counter()
     as_of = read_manifest(lake_dir).as_of
-    result = engine.analyze_lake(lake_dir, preset(INDUSTRY), as_of, master=master)
-    scores = getattr(result, "scores", result)
-    height = getattr(scores, "height", None)
-    if height is None and hasattr(scores, "count"):
-        height = scores.count()
-    return {"seconds": time.perf_counter() - started, "scored": height, "master": master}
+    spark = engine.session(master, conf)
+    tables = engine.cut_tables(engine.read_tables(spark, lake_dir), as_of)
+    result = engine.analyze(tables, preset(INDUSTRY), as_of)
+    with tempfile.TemporaryDirectory(prefix="winback-spark-bench-") as folder:
+        result.scores.write.mode("overwrite").parquet(folder + "/scores")
+        seconds = time.perf_counter() - started
+        scored = spark.read.parquet(folder + "/scores").count()
+    spark.stop()
+    return {
+        "seconds": seconds,
+        "scored": scored,
+        "master": master,
+        "stages": dict(result.timings),
+    }
 
 
 # -- the parent: run a phase as a watched child --------------------------------------------
@@ -137,7 +151,7 @@ def watch(args: list[str], *, jvm: bool = False) -> tuple[dict[str, Any], float,
     JVM under it and the whole tree. The result gains ``cpu_seconds``: user + system time of
     the child and every descendant it waited for (generator workers, the JVM), which does not
     depend on how busy the machine was."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env = {**os.environ, "PYTHONPATH": SOURCES[0]}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)
@@ -190,6 +204,7 @@ def cached(lake_dir: Path, size: int) -> bool:
 
 def run(args: argparse.Namespace) -> list[Row]:
     rows: list[Row] = []
+    SOURCES[0] = args.src
     me = [sys.executable, str(Path(__file__).resolve())]
     cores = os.cpu_count() or 1
     for size in [parse_size(s) for s in args.sizes.split(",")]:
@@ -232,11 +247,21 @@ def run(args: argparse.Namespace) -> list[Row]:
                 used = cores
                 jvm_peak = None
             elif engine == "spark":
-                if importlib.util.find_spec(SPARK_MODULE) is None:
+                if not _importable(SPARK_MODULE, args.src):
                     print(f"spark: {SPARK_MODULE} is not importable here; skipped", flush=True)
                     continue
+                conf = [f"--spark-conf={item}" for item in args.spark_conf]
                 result, driver, jvm_peak, tree = watch(
-                    [*me, "--phase", "spark", "--lake", str(lake_dir), "--master", args.master],
+                    [
+                        *me,
+                        "--phase",
+                        "spark",
+                        "--lake",
+                        str(lake_dir),
+                        "--master",
+                        args.master,
+                        *conf,
+                    ],
                     jvm=True,
                 )
                 used = _master_cores(args.master, cores)
@@ -262,6 +287,16 @@ def run(args: argparse.Namespace) -> list[Row]:
     return rows
 
 
+def _importable(module: str, src: str) -> bool:
+    probe = [
+        sys.executable,
+        "-c",
+        f"import importlib.util as u; exit(u.find_spec({module!r}) is None)",
+    ]
+    env = {**os.environ, "PYTHONPATH": src}
+    return subprocess.run(probe, env=env, check=False).returncode == 0
+
+
 def _master_cores(master: str, cores: int) -> int:
     inside = master.removeprefix("local[").removesuffix("]")
     return cores if inside in {"*", "local"} else int(inside)
@@ -285,6 +320,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="generator processes")
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--regenerate", action="store_true", help="ignore a cached lake")
+    parser.add_argument(
+        "--spark-conf",
+        action="append",
+        default=["spark.driver.memory=6g"],
+        help="key=value for the Spark session (repeatable)",
+    )
+    parser.add_argument("--src", default=str(ROOT / "src"), help="winback sources for the phases")
     parser.add_argument("--json", default="", help="also write the rows to this file")
     parser.add_argument("--phase", default="", help=argparse.SUPPRESS)
     parser.add_argument("--lake", default="", help=argparse.SUPPRESS)
@@ -297,7 +339,8 @@ def main() -> None:
         elif args.phase == "duckdb":
             result = child_duckdb(lake_dir)
         else:
-            result = child_spark(lake_dir, args.master)
+            conf = dict(item.split("=", 1) for item in args.spark_conf)
+            result = child_spark(lake_dir, args.master, conf)
         print(json.dumps(result, default=str), flush=True)
         return
     load = os.getloadavg()
