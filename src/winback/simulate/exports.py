@@ -419,7 +419,7 @@ def _order_ids(rank: IntArray, refund: npt.NDArray[np.bool_], name: str) -> pl.S
 _SEASON_PREFIX = {1: "NEWYEAR", 2: "CNY", 6: "JUNE618", 11: "DOUBLE11", 12: "YEAREND"}
 
 
-def _coupon_codes(kind: IntArray, order_date: pl.Series) -> pl.Expr:
+def coupon_codes(kind: IntArray, order_date: pl.Series) -> pl.Expr:
     month = order_date.dt.month()
     prefix = pl.lit("MEMBER")
     for number, text in _SEASON_PREFIX.items():
@@ -458,7 +458,7 @@ def _orders_chunks(
                 formats.lookup(codes, layout.store[index], "store_code"),
                 formats.lookup(channels, layout.channel[index], "channel"),
                 pl.select(
-                    _coupon_codes(world.coupon_kind[index], at).alias("coupon_code")
+                    coupon_codes(world.coupon_kind[index], at).alias("coupon_code")
                 ).to_series(),
             ]
         )

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import asdict, dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from django.conf import settings
 
+from winback.analytics import lake
 from winback.app.actors import Actor, Permission, audit, require
 from winback.app.customers import export as customer_export
 from winback.ingest.export import (
@@ -32,6 +35,9 @@ from winback.store.accounts.models import AuditLog
 from winback.store.queries import data_export as export_store
 
 CUSTOMER_LIST_ACTION = customer_export.AUDIT_ACTION
+LAKE_OBJECT = (
+    "data_lake"  # audit object type of a whole-store export (winback export --format parquet)
+)
 
 
 class ExportError(ValueError):
@@ -117,6 +123,71 @@ def export_data(
     else:
         _audit(kind, fmt, out, frame.height, user, reason)
     return ExportSummary(kind=kind, format=fmt, path=str(out), rows=frame.height)
+
+
+@dataclass(frozen=True)
+class LakeSummary:
+    path: str
+    as_of: str
+    tables: dict[str, dict[str, int]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def export_lake(
+    out: Path | str,
+    *,
+    as_of: date | None = None,
+    reason: str = "",
+    actor: Actor | None = None,
+) -> LakeSummary:
+    """Write the whole store as the data-lake layout (:mod:`winback.analytics.lake`) into the
+    folder ``out``, audited as one export.
+
+    The tables are the analysis frames of everything known on ``as_of`` (default: today in the
+    business's time zone), uncut otherwise; any engine reading the lake cuts it to its own
+    analysis date. Customers leave with their business ids and flags only (no names, phones).
+    """
+    from winback.app.analysis.service import extract
+    from winback.app.settings.profile import current_profile
+
+    if actor is not None:
+        require(actor, Permission.EXPORT_DATA)
+    profile = current_profile()
+    day = as_of or datetime.now(ZoneInfo(profile.time_zone)).date()
+    frames = extract(day, profile.time_zone)
+    folder = Path(out)
+    first = frames.orders.get_column("order_date").min()
+    manifest = lake.write_lake(
+        folder,
+        frames,
+        as_of=day,
+        source="database",
+        history_start=first if isinstance(first, date) else None,
+        time_zone=profile.time_zone,
+        industry=profile.industry,
+    )
+    rows = {table: counts["rows"] for table, counts in manifest.tables.items()}
+    detail: dict[str, Any] = {
+        "format": "parquet",
+        "layout": f"{lake.LAYOUT}/{lake.LAYOUT_VERSION}",
+        "as_of": day.isoformat(),
+        "rows": rows,
+        "file": str(folder),
+    }
+    if actor is not None:
+        audit(actor, "export", object_type=LAKE_OBJECT, reason=reason[:200], detail=detail)
+    else:
+        AuditLog.objects.create(
+            user=None,
+            username=f"cli:{_os_user()}"[:150],
+            action="export",
+            object_type=LAKE_OBJECT,
+            reason=reason[:200],
+            detail=detail,
+        )
+    return LakeSummary(path=str(folder), as_of=day.isoformat(), tables=manifest.tables)
 
 
 def _write_xlsx(frame: pl.DataFrame, out: Path, kind: str) -> None:
