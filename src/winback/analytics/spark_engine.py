@@ -19,11 +19,14 @@ Parity with the embedded engines (the same stages, statuses, tiers and octants, 
 1e-9) is tested in tests/analytics/test_spark_engine.py.
 
 The tables are Spark DataFrames in the :mod:`winback.analytics.frames` contracts (dates as
-``DateType``), read from Parquet (:func:`read_tables`).
+``DateType``), read from a data lake (:mod:`winback.analytics.lake`, :func:`read_tables`) and
+cut to the analysis date (:func:`cut_tables`).
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -68,7 +71,6 @@ from winback.analytics.pipeline import (
     _Training,
     _triggered,
     churn_horizon,
-    conformed,
     with_btyd_columns,
 )
 from winback.analytics.segments import ABC_CUTOFFS, rfm_octant_expr
@@ -86,7 +88,7 @@ from winback.analytics.value import (
 from winback.config import BusinessProfile
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 # The frames the engine reads, by table name, with their contracts.
 TABLES: dict[str, dict[str, pl.DataType]] = {
@@ -123,6 +125,10 @@ def session(master: str = "local[*]", conf: Mapping[str, str] | None = None) -> 
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.master(master).appName("winback-analyze")
+    if master.startswith("local"):
+        # Local workers run this interpreter (it has winback and its dependencies); on a
+        # cluster the nodes' Python comes from PYSPARK_PYTHON or spark.pyspark.python.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in {**DEFAULT_CONF, **(conf or {})}.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
@@ -142,28 +148,58 @@ def parse_conf(pairs: list[str]) -> dict[str, str]:
 # --- tables -------------------------------------------------------------------------------
 
 
-def write_tables(frames: AnalyticsFrames, folder: Path) -> Path:
-    """Stage ``frames`` as Parquet, one folder per table: ``folder/<table>/part-0.parquet``
-    (the layout :func:`read_tables` and ``spark.read.parquet`` read)."""
-    frames = conformed(frames)
-    for name in TABLES:
-        target = folder / name
-        target.mkdir(parents=True, exist_ok=True)
-        for old in target.glob("part-*.parquet"):
-            old.unlink()
-        getattr(frames, name).write_parquet(target / "part-0.parquet")
-    return folder
-
-
-def read_tables(spark: SparkSession, folder: Path | str) -> SparkTables:
-    """The staged tables under ``folder`` (:func:`write_tables`) as Spark DataFrames."""
-    base = str(folder).rstrip("/")
+def read_tables(spark: SparkSession, root: Path | str) -> SparkTables:
+    """The tables of a data lake (:mod:`winback.analytics.lake`: ``root/<table>/part-*.parquet``)
+    as Spark DataFrames, uncut (the whole history the lake holds)."""
+    base = str(root).rstrip("/")
     return {name: spark.read.parquet(f"{base}/{name}") for name in TABLES}
+
+
+def cut_tables(tables: SparkTables, as_of: date) -> SparkTables:
+    """The tables as known on ``as_of``: :func:`winback.analytics.lake.cut` in Spark."""
+    from pyspark.sql import functions as F
+
+    day = F.lit(as_of)
+    orders = tables["orders"].filter(F.col("order_date") <= day)
+    first_order = tables["orders"].groupBy("customer_pk").agg(F.min("order_date").alias("_fo"))
+    first_event = tables["events"].groupBy("customer_pk").agg(F.min("occurred_date").alias("_fe"))
+    # least() skips nulls as pl.min_horizontal does.
+    seen = F.least(F.col("join_date"), F.col("_fo"), F.col("_fe"))
+    customers = (
+        tables["customers"]
+        .join(first_order, "customer_pk", "left")
+        .join(first_event, "customer_pk", "left")
+        .filter(seen.isNull() | (seen <= day))
+        .withColumn(
+            "join_date", F.when(F.col("join_date") > day, F.lit(None)).otherwise(F.col("join_date"))
+        )
+        .drop("_fo", "_fe")
+    )
+    later = F.coalesce(F.col("resolved_date") > day, F.lit(False))
+    events = (
+        tables["events"]
+        .filter(F.col("occurred_date") <= day)
+        .withColumn("resolved", F.when(later, F.lit(False)).otherwise(F.col("resolved")))
+        .withColumn("resolved_date", F.when(later, F.lit(None)).otherwise(F.col("resolved_date")))
+    )
+    known = customers.select("customer_pk")
+    return {
+        "customers": customers,
+        "orders": orders,
+        "order_lines": tables["order_lines"].filter(F.col("order_date") <= day),
+        "events": events,
+        "contacts": tables["contacts"]
+        .filter(F.col("occurred_date") <= day)
+        .join(known, "customer_pk", "left_semi"),
+        "treatments": tables["treatments"]
+        .filter(F.col("round_start") <= day)
+        .join(known, "customer_pk", "left_semi"),
+    }
 
 
 def _prepared(tables: SparkTables) -> dict[str, nw.LazyFrame[Any]]:
     """Spark's spelling of features._prepare: dates as Int32 day numbers named ``*_day``."""
-    from pyspark.sql import functions as F  # noqa: N812
+    from pyspark.sql import functions as F
 
     epoch = F.lit(EPOCH.isoformat()).cast("date")
     prepared: dict[str, nw.LazyFrame[Any]] = {}
@@ -183,7 +219,7 @@ def _prepared(tables: SparkTables) -> dict[str, nw.LazyFrame[Any]]:
 
 def spark_features(tables: SparkTables, profile: BusinessProfile, as_of: date) -> DataFrame:
     """The feature frame (``FEATURES`` contract, dates as dates) computed on Spark."""
-    from pyspark.sql import functions as F  # noqa: N812
+    from pyspark.sql import functions as F
 
     native = features_lazy(_prepared(tables), profile, as_of).to_native()
     epoch = F.lit(EPOCH.isoformat()).cast("date")
@@ -276,6 +312,7 @@ class _Params:
     horizon: int
     btyd: BtydFit
     model: ChurnModel
+    survey_mean: float  # the buyers' mean latest survey score (0.0 when nobody answered)
 
 
 def analyze(
@@ -287,7 +324,7 @@ def analyze(
 ) -> SparkAnalysis:
     """Score every customer as of ``as_of`` on Spark (see the module docstring)."""
     from pyspark import StorageLevel
-    from pyspark.sql import functions as F  # noqa: N812
+    from pyspark.sql import functions as F
 
     horizon = churn_horizon(profile)
     clock: dict[str, float] = {}
@@ -304,23 +341,25 @@ def analyze(
     start = as_of - timedelta(days=horizon)
     training, sampled = _driver_training(tables, profile, as_of, start, horizon, weights)
     bought = F.col("first_purchase").isNotNull()
-    btyd = _fit_btyd(tables, features.filter(bought), profile, as_of)
+    btyd, value_model = _fit_btyd(tables, features.filter(bought), profile, as_of)
     lap("fit")
+    survey = features.filter(bought).select(F.mean("survey_score_latest")).first()
+    survey_mean = float(survey[0]) if survey is not None and survey[0] is not None else 0.0
 
     model = training.model
     if model is None:
-        inputs = _collect_inputs(features, btyd, profile, as_of, horizon)
+        inputs = _collect_inputs(features, btyd, profile, as_of, horizon, survey_mean)
         model = default_model(inputs, training.prior, training.label)
         if weights:
             model = with_weights(model, weights, training.inputs, training.label)
-    params = _Params(profile, as_of, horizon, btyd, model)
+    params = _Params(profile, as_of, horizon, btyd, model, survey_mean)
 
     first = features.mapInArrow(_batches(_first_pass, params), _ddl(_FIRST)).persist(
         StorageLevel.MEMORY_AND_DISK
     )
-    features.unpersist()
     buyers = first.filter(bought)
     n_buyers = buyers.count()
+    features.unpersist()
     rule = _status_rule(model, training)
     status = status_expr(profile)
     if rule == "base_rate":
@@ -332,11 +371,11 @@ def analyze(
     second = first.mapInArrow(_batches(_status_pass, status), _ddl(_SECOND)).persist(
         StorageLevel.MEMORY_AND_DISK
     )
+    second.count()
     first.unpersist()
     cuts = _Cuts(
         references=_rfm_references(second.filter(bought), profile),
-        records_engagement=second.filter(F.col("engagement_last").isNotNull()).limit(1).count()
-        > 0,
+        records_engagement=second.filter(F.col("engagement_last").isNotNull()).limit(1).count() > 0,
         warning=_warning_cut(second, profile),
         tiers=_tier_cuts(second.filter(bought), profile.tiers, n_buyers),
         abc=_abc_cuts(second),
@@ -344,15 +383,15 @@ def analyze(
     snapshot = second.mapInArrow(_batches(_last_pass, (params, cuts)), _ddl(SNAPSHOT))
     snapshot = snapshot.persist(StorageLevel.MEMORY_AND_DISK)
     counts = _counts(snapshot)
-    second.unpersist()
-    lap("score")
+    # The 80/20 table sorts every buyer's value: one float per buyer on the driver.
     in_value = _to_polars(
         second.filter(bought).select("customer_pk", "value_index"),
         {"customer_pk": pl.Int64(), "value_index": pl.Float64()},
     )
+    second.unpersist()
+    lap("score")
     table = value_table(in_value, profile.cost_to_serve_per_year)
     clock["total"] = round(time.perf_counter() - started, 3)
-    prediction_model = _prediction_model(btyd)
     return SparkAnalysis(
         as_of=as_of,
         scores=snapshot,
@@ -374,8 +413,8 @@ def analyze(
             "weights_source": model.source,
             "intercept": round(model.intercept, 6),
             "dropped": dict(sorted(model.dropped.items())),
-            "value_model": prediction_model,
-            "value_notes": list(btyd.notes),
+            "value_model": value_model[0],
+            "value_notes": list(value_model[1]),
             "btyd": btyd.describe(),
             "training_btyd": training.btyd.describe() if training.btyd is not None else None,
             "training_origins": list(training.origins),
@@ -393,15 +432,6 @@ def _prior_dominates(model: ChurnModel, training: _Training) -> bool:
     from winback.analytics.priors import CHURN_PRIOR_DOMINATES
 
     return training.prior is not None and model.prior_share >= CHURN_PRIOR_DOMINATES
-
-
-def _prediction_model(btyd: BtydFit) -> str:
-    """The value model's name as predict_value reports it when every model evaluates."""
-    if btyd.bg is None:
-        return "simple_rate"
-    name = btyd.count_model or "bg_nbd"
-    spend = "gamma_gamma" if btyd.gg is not None else "group_spend" if btyd.spend else None
-    return f"{name}+{spend}" if spend else f"{name}+mean_spend"
 
 
 # --- fits on the driver -------------------------------------------------------------------
@@ -427,7 +457,7 @@ def _driver_training(
     """The pipeline's weight fit over the customers it would learn from at the latest origin
     (those who had ordered by ``start``; the FIT_SAMPLE of them by key hash on a larger base).
     The earlier stacked origins only see customers of that sample."""
-    from pyspark.sql import functions as F  # noqa: N812
+    from pyspark.sql import functions as F
 
     known = tables["orders"].filter(F.col("order_date") <= F.lit(start)).select("customer_pk")
     keys = sample_keys(known, FIT_SAMPLE).persist()
@@ -441,9 +471,9 @@ def _driver_training(
 
 def _fit_btyd(
     tables: SparkTables, buyers: DataFrame, profile: BusinessProfile, as_of: date
-) -> BtydFit:
+) -> tuple[BtydFit, tuple[str, tuple[str, ...]]]:
     """fit_btyd over the buyers it samples itself, with their purchase days."""
-    from pyspark.sql import functions as F  # noqa: N812
+    from pyspark.sql import functions as F
 
     keys = sample_keys(buyers, BTYD_FIT_SAMPLE).persist()
     schema = {c: FEATURES[c] for c in SCORING_COLUMNS}
@@ -455,7 +485,11 @@ def _fit_btyd(
         {"customer_pk": pl.Int64(), "day": pl.Date()},
     )
     keys.unpersist()
-    return fit_btyd(chosen.sort("customer_pk"), as_of, industry=profile.industry, days=days)
+    chosen = chosen.sort("customer_pk")
+    fit = fit_btyd(chosen, as_of, industry=profile.industry, days=days)
+    # The value model's name and notes as predict_value reports them (on the sample).
+    prediction = predict_value(fit, chosen, profile, as_of)
+    return fit, (prediction.value_model, tuple(prediction.notes))
 
 
 # --- the scoring passes -------------------------------------------------------------------
@@ -496,7 +530,7 @@ def _buyer_inputs(
     buyers = pl.concat([buyers, prediction.values.drop("customer_pk")], how="horizontal")
     alive = buyers["p_alive"].to_numpy() if buyers["p_alive"].null_count() == 0 else None
     with_btyd = with_btyd_columns(buyers, alive, params.btyd, params.as_of, params.horizon)
-    return buyers, model_inputs(raw_values(with_btyd, params.as_of))
+    return buyers, model_inputs(raw_values(with_btyd, params.as_of, params.survey_mean))
 
 
 def _first_pass(features: pl.DataFrame, params: _Params) -> pl.DataFrame:
@@ -518,7 +552,10 @@ def _first_pass(features: pl.DataFrame, params: _Params) -> pl.DataFrame:
     else:
         frame = features.with_columns(
             [pl.lit(None, dtype=pl.Float64).alias(c) for c in (*_PREDICTED, "_score100")]
-            + [pl.lit(None, dtype=pl.Float64).alias(c) for c in ("churn_score", "churn_probability")]
+            + [
+                pl.lit(None, dtype=pl.Float64).alias(c)
+                for c in ("churn_score", "churn_probability")
+            ]
         )
     frame = frame.with_columns(pl.col("churn_score", "churn_probability").fill_null(0.0))
     frame = frame.with_columns(stage=stage_expr(params.profile))
@@ -563,7 +600,9 @@ def _early_warning(profile: BusinessProfile, cut: _Warning) -> pl.Expr:
     elif cut.risk is None or cut.customer_pk is None:
         top = pl.lit(value=False)
     else:
-        before = (risk > cut.risk) | ((risk == cut.risk) & (pl.col("customer_pk") <= cut.customer_pk))
+        before = (risk > cut.risk) | (
+            (risk == cut.risk) & (pl.col("customer_pk") <= cut.customer_pk)
+        )
         top = _candidate() & ranked & before
     complaint = _candidate() & (pl.col("complaint_open_n") > 0).fill_null(value=False)
     return top | complaint
@@ -607,6 +646,7 @@ def _last_pass(frame: pl.DataFrame, argument: tuple[_Params, _Cuts]) -> pl.DataF
             _triggered(buyers, profile),
             profile,
             pl.lit(as_of),
+            survey_mean=params.survey_mean,
         )
         texts = buyers.select("customer_pk", signals.alias("top_signals"))
         frame = frame.join(texts, on="customer_pk", how="left", maintain_order="left")
@@ -647,7 +687,7 @@ def _last_pass(frame: pl.DataFrame, argument: tuple[_Params, _Cuts]) -> pl.DataF
 
 def _indexed(frame: DataFrame, column: str) -> Any:
     """(value, position) of ``column`` sorted descending (nulls and NaN left out), as an RDD."""
-    from pyspark.sql import functions as F  # noqa: N812
+    from pyspark.sql import functions as F
 
     values = frame.select(column).filter(F.col(column).isNotNull() & ~F.isnan(F.col(column)))
     return values.orderBy(F.col(column).desc()).rdd.map(lambda row: row[0]).zipWithIndex()
@@ -664,7 +704,7 @@ def _nth_largest(frame: DataFrame, column: str, positions: list[int]) -> dict[in
 
 def _rfm_references(buyers: DataFrame, profile: BusinessProfile) -> dict[str, float]:
     """segments.rfm_references as one Spark aggregate (median: exact, interpolated)."""
-    from pyspark.sql import functions as F  # noqa: N812
+    from pyspark.sql import functions as F
 
     columns = {"recency": "days_since_last", "frequency": "n_purchases", "monetary": "spend_cents"}
     stat = F.median if profile.rfm_reference == "median" else F.mean
@@ -676,10 +716,10 @@ def _rfm_references(buyers: DataFrame, profile: BusinessProfile) -> dict[str, fl
 
 
 def _warning_cut(scored: DataFrame, profile: BusinessProfile) -> _Warning:
-    from pyspark.sql import functions as F  # noqa: N812
+    from pyspark.sql import functions as F
 
     candidate = (F.col("stage") != "prospect") & (F.col("status") != "lost")
-    candidates = scored.filter(F.coalesce(candidate, F.lit(False)))  # noqa: FBT003
+    candidates = scored.filter(F.coalesce(candidate, F.lit(False)))
     n = candidates.count()
     if profile.early_warning_capacity is not None:
         limit = min(n, profile.early_warning_capacity)
@@ -706,7 +746,7 @@ def _tier_cuts(buyers: DataFrame, tiers: int, count: int) -> tuple[float | None,
     n = max(count, 1)
     needed: list[int] = []
     for bound in tier_bounds(tiers):
-        j = max(int(ceil(bound * n)) - 1, 0)
+        j = max(ceil(bound * n) - 1, 0)
         while j / n < bound:  # the least j with j / n >= bound, as the expression computes it
             j += 1
         while j > 0 and (j - 1) / n >= bound:
@@ -727,7 +767,7 @@ def _tier_cuts(buyers: DataFrame, tiers: int, count: int) -> tuple[float | None,
 def _abc_cuts(frame: DataFrame) -> tuple[float | None, ...]:
     """Cut points of segments.abc_classes from the distinct positive spends (sums of whole
     cents are exact in float64, so the shares equal those of the row-wise running total)."""
-    from pyspark.sql import functions as F  # noqa: N812
+    from pyspark.sql import functions as F
 
     spend = F.col("spend_365_cents").cast("double")
     histogram = _to_polars(
@@ -764,14 +804,19 @@ def _counts(scores: DataFrame) -> dict[str, dict[str, int]]:
 
 
 def _collect_inputs(
-    features: DataFrame, btyd: BtydFit, profile: BusinessProfile, as_of: date, horizon: int
+    features: DataFrame,
+    btyd: BtydFit,
+    profile: BusinessProfile,
+    as_of: date,
+    horizon: int,
+    survey_mean: float,
 ) -> np.ndarray[Any, Any]:
     """Every buyer's indicator inputs on the driver: only when there is too little history
     to learn weights (the default model standardises on them), which means a small base."""
-    from pyspark.sql import functions as F  # noqa: N812
+    from pyspark.sql import functions as F
 
     placeholder = default_model(np.zeros((1, len(CODES))))
-    params = _Params(profile, as_of, horizon, btyd, placeholder)
+    params = _Params(profile, as_of, horizon, btyd, placeholder, survey_mean)
     schema = {"customer_pk": pl.Int64(), **{c: pl.Float64() for c in CODES}}
 
     def step(frame: pl.DataFrame, p: _Params) -> pl.DataFrame:
