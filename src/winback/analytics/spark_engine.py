@@ -120,12 +120,19 @@ _SIGN = np.uint64(1 << 63)
 SparkTables = dict[str, "DataFrame"]
 
 
-def session(master: str = "local[*]", conf: Mapping[str, str] | None = None) -> SparkSession:
-    """A Spark session on ``master`` (``local[*]``, ``yarn``, ``k8s://...``) with ``conf``."""
+def session(master: str | None = None, conf: Mapping[str, str] | None = None) -> SparkSession:
+    """A Spark session on ``master`` (``local[*]``, ``yarn``, ``k8s://...``) with ``conf``.
+
+    Without ``master``: the one spark-submit was given when it launched this process, else
+    ``local[*]``."""
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.master(master).appName("winback-analyze")
-    if master.startswith("local"):
+    if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        master = "local[*]"
+    builder = SparkSession.builder.appName("winback-analyze")
+    if master is not None:
+        builder = builder.master(master)
+    if master is not None and master.startswith("local"):
         # Local workers run this interpreter (it has winback and its dependencies); on a
         # cluster the nodes' Python comes from PYSPARK_PYTHON or spark.pyspark.python.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

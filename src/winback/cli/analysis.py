@@ -73,8 +73,10 @@ def analyze(
         help="Read the behaviour streams from this data lake (winback export --format parquet) "
         "instead of the database.",
     ),
-    master: str = typer.Option(
-        "local[*]", "--master", help="Spark master: local[*], yarn, k8s://https://HOST:PORT."
+    master: str | None = typer.Option(
+        None,
+        "--master",
+        help="Spark master: local[*] (default, or spark-submit's), yarn, k8s://https://HOST:PORT.",
     ),
     spark_conf: list[str] = typer.Option(
         [], "--spark-conf", help="Spark setting key=value (repeatable), passed to the session."

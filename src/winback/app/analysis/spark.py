@@ -32,7 +32,7 @@ from winback.store.analysis.models import AnalysisRun
 
 @dataclass(frozen=True)
 class SparkOptions:
-    master: str = "local[*]"
+    master: str | None = None  # None: spark-submit's master, else local[*]
     conf: dict[str, str] = field(default_factory=dict)  # --spark-conf key=value pairs
 
 
