@@ -141,6 +141,17 @@ def session(master: str | None = None, conf: Mapping[str, str] | None = None) ->
     return builder.getOrCreate()
 
 
+def parse_conf(pairs: list[str]) -> dict[str, str]:
+    """``key=value`` pairs (the CLI's ``--spark-conf``) as a mapping; raise on a bare key."""
+    conf: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--spark-conf wants key=value, got {pair!r}")
+        conf[key.strip()] = value.strip()
+    return conf
+
+
 # --- tables -------------------------------------------------------------------------------
 
 

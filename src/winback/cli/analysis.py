@@ -88,15 +88,18 @@ def analyze(
         raise typer.BadParameter(_("choose duckdb or spark"), param_hint="--engine")
     if lake is not None and not lake.is_dir():
         raise typer.BadParameter(_("not a folder: %(path)s") % {"path": lake}, param_hint="--lake")
-    django_setup()
-    from winback.app.analysis.service import analyze as run_analysis
-    from winback.app.analysis.spark import SparkOptions, parse_conf
-    from winback.cli.render import analysis_progress
+    from winback.analytics.spark_engine import parse_conf
 
     try:
-        options = SparkOptions(master=master, conf=parse_conf(spark_conf))
+        conf = parse_conf(spark_conf)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--spark-conf") from exc
+    django_setup()
+    from winback.app.analysis.service import analyze as run_analysis
+    from winback.app.analysis.spark import SparkOptions
+    from winback.cli.render import analysis_progress
+
+    options = SparkOptions(master=master, conf=conf)
     with analysis_progress(console, quiet=as_json) as report:
         run = run_analysis(day, progress=report, engine=engine, lake=lake, spark=options)
     model = (run.params or {}).get("model") or {}

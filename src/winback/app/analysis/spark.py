@@ -36,17 +36,6 @@ class SparkOptions:
     conf: dict[str, str] = field(default_factory=dict)  # --spark-conf key=value pairs
 
 
-def parse_conf(pairs: list[str]) -> dict[str, str]:
-    """``key=value`` pairs (the CLI's ``--spark-conf``) as a mapping; raise on a bare key."""
-    conf: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--spark-conf wants key=value, got {pair!r}")
-        conf[key.strip()] = value.strip()
-    return conf
-
-
 def spark_folder() -> Path:
     return data_dir() / "spark"
 
