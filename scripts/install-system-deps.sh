@@ -5,9 +5,10 @@
 #   poppler-utils  pdftoppm / pdffonts to check PDFs
 #   libpango*      WeasyPrint's text layout
 #   gettext        xgettext/msgmerge/msgfmt for the translation catalogue (make messages)
+#   openjdk-17-jre-headless  Java for the Spark engine (winback[spark], --engine spark)
 set -euo pipefail
 want=(chromium fonts-noto-cjk fonts-dejavu-core poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
-  gettext)
+  gettext openjdk-17-jre-headless)
 missing=()
 for p in "${want[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -2,7 +2,7 @@
 
 Only rows dated on or before ``as_of`` are read, so features for a past date are exactly what
 the system would have seen then (R12). The feature code is written once as Narwhals
-expressions and runs on DuckDB (the default, embedded) or Polars, and later on Spark; dates
+expressions and runs on DuckDB (the default, embedded), Polars or Spark; dates
 enter as integer day numbers (days since 1970-01-01) so that date arithmetic is plain integer
 arithmetic on every engine. Every aggregate is an integer sum, count, min, max or median, and
 the few floating-point results are computed from those integers in one fixed order, so the
@@ -137,6 +137,20 @@ def customer_features(
     return _finish(result)
 
 
+def features_lazy(
+    tables: dict[str, nw.LazyFrame[Any]], profile: BusinessProfile, as_of: date
+) -> nw.LazyFrame[Any]:
+    """The feature query over prepared tables on any Narwhals lazy backend (the Spark engine,
+    :mod:`winback.analytics.spark_engine`, hands PySpark frames): ``PREPARED`` tables in,
+    ``FEATURES`` columns out with dates still as ``*_day`` integers (see :func:`finish`)."""
+    return _features_query(tables, profile, day_number(as_of))
+
+
+def finish(result: pl.DataFrame) -> pl.DataFrame:
+    """A collected :func:`features_lazy` result in the ``FEATURES`` contract, sorted by key."""
+    return _finish(result)
+
+
 def _duckdb() -> duckdb.DuckDBPyConnection:
     """An in-memory connection; row order is never relied on (results are sorted by key)."""
     connection = duckdb.connect()
@@ -150,6 +164,7 @@ def _prepare(frames: AnalyticsFrames) -> dict[str, pl.DataFrame]:
     def days(column: str, name: str) -> pl.Expr:
         return pl.col(column).cast(pl.Int32).alias(name)
 
+    # PREPARED below spells the same columns for engines that read them elsewhere (Spark).
     return {
         "customers": frames.customers.select(
             pl.col("customer_pk").cast(pl.Int64), days("join_date", "join_day")
@@ -184,6 +199,33 @@ def _prepare(frames: AnalyticsFrames) -> dict[str, pl.DataFrame]:
             pl.col("outcome").cast(pl.String),
         ),
     }
+
+
+# The prepared tables the feature query reads: name -> {column: kind}, kind "int" (Int64),
+# "day" (Int32 day number), "str" or "bool". The order of _prepare's selects.
+PREPARED: dict[str, dict[str, str]] = {
+    "customers": {"customer_pk": "int", "join_day": "day"},
+    "orders": {"customer_pk": "int", "day": "day", "amount_cents": "int"},
+    "lines": {
+        "customer_pk": "int",
+        "day": "day",
+        "category_code": "str",
+        "necessity": "str",
+        "amount_cents": "int",
+    },
+    "events": {
+        "customer_pk": "int",
+        "event_type": "str",
+        "day": "day",
+        "referred_customer_pk": "int",
+        "referred_bought": "bool",
+        "score": "int",
+        "adopted": "bool",
+        "resolved": "bool",
+        "resolved_day": "day",
+    },
+    "contacts": {"customer_pk": "int", "day": "day", "direction": "str", "outcome": "str"},
+}
 
 
 def _lazy(frame: pl.DataFrame, connection: duckdb.DuckDBPyConnection | None) -> nw.LazyFrame[Any]:

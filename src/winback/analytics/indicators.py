@@ -169,11 +169,15 @@ def _log_ratio(current: str, prior: str, *, needs_prior_year: bool) -> pl.Expr:
     return ratio
 
 
-def raw_values(features: pl.DataFrame, as_of: date) -> pl.DataFrame:
+def raw_values(
+    features: pl.DataFrame, as_of: date, survey_mean: float | None = None
+) -> pl.DataFrame:
     """The raw value of every indicator for buyers (``features`` plus the ``p_alive`` and
     ``btyd_no_return`` columns; null when BG/NBD is not available, and the indicator then has
-    no variance and is dropped)."""
+    no variance and is dropped). A missing survey score is the buyers' mean (``survey_mean``
+    when given: the Spark engine scores batch by batch)."""
     latest = pl.col("survey_score_latest")
+    mean = latest.mean() if survey_mean is None else pl.lit(survey_mean, dtype=pl.Float64)
     days_since_engagement = (pl.lit(as_of) - pl.col("engagement_last")).dt.total_days()
     return features.select(
         "customer_pk",
@@ -204,7 +208,7 @@ def raw_values(features: pl.DataFrame, as_of: date) -> pl.DataFrame:
         .alias("engagement_silence"),
         pl.col("contacts_unanswered_90").cast(pl.Float64).alias("unanswered_contacts"),
         pl.col("complaint_open_n").cast(pl.Float64).alias("open_complaint"),
-        latest.fill_null(latest.mean()).fill_null(0.0).alias("low_satisfaction"),
+        latest.fill_null(mean).fill_null(0.0).alias("low_satisfaction"),
     )
 
 

@@ -51,7 +51,9 @@ def _pair(current: str, prior: str) -> dict[str, pl.Expr]:
     return {"last_365": _int(pl.col(current)), "prior_365": _int(pl.col(prior))}
 
 
-def signal_fields(as_of_expr: pl.Expr) -> dict[str, dict[str, pl.Expr]]:
+def signal_fields(
+    as_of_expr: pl.Expr, survey_mean: float | None = None
+) -> dict[str, dict[str, pl.Expr]]:
     """Indicator code -> the named values its signal carries (over the scoring frame); every
     code but :data:`NOT_LISTED`."""
     days, interval = pl.col("days_since_last"), pl.col("expected_interval_days")
@@ -79,17 +81,26 @@ def signal_fields(as_of_expr: pl.Expr) -> dict[str, dict[str, pl.Expr]]:
         },
         "low_satisfaction": {
             "latest_score": _one_decimal(latest),
-            "mean_score": _one_decimal(latest.mean()),
+            "mean_score": _one_decimal(mean_survey(survey_mean)),
         },
     }
 
 
-def payloads(as_of_expr: pl.Expr) -> dict[str, pl.Expr]:
+def mean_survey(survey_mean: float | None = None) -> pl.Expr:
+    """The buyers' mean latest survey score: over the frame at hand, or ``survey_mean`` when
+    the frame is one batch of many (the Spark engine passes the mean of all buyers)."""
+    if survey_mean is None:
+        return pl.col("survey_score_latest").mean()
+    return pl.lit(survey_mean, dtype=pl.Float64)
+
+
+def payloads(as_of_expr: pl.Expr, survey_mean: float | None = None) -> dict[str, pl.Expr]:
     """Indicator code -> its JSON object (string) over the scoring frame."""
-    return {code: _json(code, **f) for code, f in signal_fields(as_of_expr).items()}
+    fields = signal_fields(as_of_expr, survey_mean)
+    return {code: _json(code, **f) for code, f in fields.items()}
 
 
-def present(profile: BusinessProfile) -> dict[str, pl.Expr]:
+def present(profile: BusinessProfile, survey_mean: float | None = None) -> dict[str, pl.Expr]:
     """Indicator code -> is the warning sign really there (not just below average)?"""
     prior_year = pl.col("has_prior_year")
     latest = pl.col("survey_score_latest")
@@ -105,7 +116,7 @@ def present(profile: BusinessProfile) -> dict[str, pl.Expr]:
         "engagement_silence": pl.col("engagement_last").is_not_null(),
         "unanswered_contacts": pl.col("contacts_unanswered_90") > 0,
         "open_complaint": pl.col("complaint_open_n") > 0,
-        "low_satisfaction": latest < latest.mean(),
+        "low_satisfaction": latest < mean_survey(survey_mean),
     }
 
 
@@ -115,9 +126,10 @@ def top_signals(
     triggered: NDArray[np.bool_],
     profile: BusinessProfile,
     as_of_expr: pl.Expr,
+    survey_mean: float | None = None,
 ) -> pl.Series:
     """JSON lists for the rows of ``frame`` (buyers, with p_alive); matrices in CODES order."""
-    conditions = present(profile) | dict.fromkeys(NOT_LISTED, pl.lit(value=False))
+    conditions = present(profile, survey_mean) | dict.fromkeys(NOT_LISTED, pl.lit(value=False))
     shown = frame.select([conditions[c].fill_null(value=False).alias(c) for c in CODES])
     is_present = shown.to_numpy().astype(bool) if frame.height else np.zeros((0, len(CODES)), bool)
     eligible = (is_present & (contributions > 0)) | triggered
@@ -126,7 +138,8 @@ def top_signals(
     chosen = np.take_along_axis(priority, order, axis=1)
     slots = np.where(np.isfinite(chosen), order, -1)
 
-    texts = payloads(as_of_expr) | dict.fromkeys(NOT_LISTED, pl.lit(None, dtype=pl.String))
+    missing = dict.fromkeys(NOT_LISTED, pl.lit(None, dtype=pl.String))
+    texts = payloads(as_of_expr, survey_mean) | missing
     columns = frame.select([texts[c].alias(f"_s{j}") for j, c in enumerate(CODES)])
     slot_frame = pl.DataFrame(
         {f"_slot{k}": slots[:, k] for k in range(TOP)},

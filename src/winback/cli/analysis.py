@@ -64,15 +64,44 @@ def profile_set(
 def analyze(
     as_of: str = typer.Option(..., "--as-of", help="Score as of this date (YYYY-MM-DD)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    engine: str = typer.Option(
+        "duckdb", "--engine", help="duckdb (embedded, default) or spark (Apache Spark)."
+    ),
+    lake: Path | None = typer.Option(
+        None,
+        "--lake",
+        help="Read the behaviour streams from this data lake (winback export --format parquet) "
+        "instead of the database.",
+    ),
+    master: str | None = typer.Option(
+        None,
+        "--master",
+        help="Spark master: local[*] (default, or spark-submit's), yarn, k8s://https://HOST:PORT.",
+    ),
+    spark_conf: list[str] = typer.Option(
+        [], "--spark-conf", help="Spark setting key=value (repeatable), passed to the session."
+    ),
 ) -> None:
     """Score every customer as of a date and store the results (re-running replaces them)."""
     day = parse_day(as_of)
+    if engine not in ("duckdb", "spark"):
+        raise typer.BadParameter(_("choose duckdb or spark"), param_hint="--engine")
+    if lake is not None and not lake.is_dir():
+        raise typer.BadParameter(_("not a folder: %(path)s") % {"path": lake}, param_hint="--lake")
+    from winback.analytics.spark_engine import parse_conf
+
+    try:
+        conf = parse_conf(spark_conf)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--spark-conf") from exc
     django_setup()
     from winback.app.analysis.service import analyze as run_analysis
+    from winback.app.analysis.spark import SparkOptions
     from winback.cli.render import analysis_progress
 
+    options = SparkOptions(master=master, conf=conf)
     with analysis_progress(console, quiet=as_json) as report:
-        run = run_analysis(day, progress=report)
+        run = run_analysis(day, progress=report, engine=engine, lake=lake, spark=options)
     model = (run.params or {}).get("model") or {}
     priors = list(model.get("priors_used") or [])
     status_rule = model.get("status_rule")
@@ -81,6 +110,7 @@ def analyze(
         print_json(
             {
                 "as_of": day.isoformat(),
+                "engine": engine,
                 "customers": run.customers,
                 "counts": run.counts,
                 "timings": run.timings,

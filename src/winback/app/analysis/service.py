@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from django.db import connection, transaction
@@ -35,9 +35,13 @@ from winback.store.snapshots import (
     staged_snapshots,
 )
 
+if TYPE_CHECKING:
+    from winback.app.analysis.spark import SparkOptions
+
 # Called with a stage code as each stage starts: extract, analyze, write, done.
 Progress = Callable[[str], None]
 STAGES = ("extract", "analyze", "write")
+ENGINES = ("duckdb", "spark")  # duckdb: the embedded engine (DuckDB or Polars by size)
 HEADLINE = ("stage", "status", "tier")
 # Early-warning precision looks back at the analysis nearest on or before as_of - days, and
 # only if it is at most LOOKBACK_SLACK days older than that (else: not available).
@@ -114,26 +118,74 @@ def frame_rows(frames: AnalyticsFrames) -> dict[str, int]:
     }
 
 
-def analyze(as_of: date, *, progress: Progress | None = None) -> AnalysisRun:
-    """Score every customer as of ``as_of`` and store the snapshot; re-running replaces it."""
+def analyze(
+    as_of: date,
+    *,
+    progress: Progress | None = None,
+    engine: str = "duckdb",
+    lake: Path | None = None,
+    spark: SparkOptions | None = None,
+) -> AnalysisRun:
+    """Score every customer as of ``as_of`` and store the snapshot; re-running replaces it.
+
+    ``engine`` "spark" runs the analysis on Apache Spark (:mod:`winback.app.analysis.spark`);
+    ``lake`` reads the behaviour streams from a data lake (:mod:`winback.analytics.lake`,
+    written from this database by ``winback export --format parquet``) instead of the
+    database."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "spark":
+        from winback.app.analysis.spark import analyze_on_spark
+
+        return analyze_on_spark(as_of, progress=progress, lake=lake, options=spark)
     from winback.analytics.pipeline import analyze as analyze_frames
 
     report = progress or (lambda stage: None)
     profile = current_profile()
     started = time.perf_counter()
     report("extract")
-    frames = extract(as_of, profile.time_zone)
+    if lake is not None:
+        from winback.analytics.lake import read_lake
+
+        frames = read_lake(lake, as_of)
+    else:
+        frames = extract(as_of, profile.time_zone)
     extracted = time.perf_counter()
     report("analyze")
     # Hand-set indicator weights (settings) replace the learned ones for those indicators.
     result = analyze_frames(frames, profile, as_of, weights=dict(profile.indicator_weights) or None)
     rows = frame_rows(frames)
     del frames
+    analysed = time.perf_counter()
+    return store_analysis(
+        as_of,
+        profile,
+        result,
+        rows=rows,
+        timings={"extract": round(extracted - started, 3)},
+        started=started,
+        analysed=analysed,
+        report=report,
+    )
+
+
+def store_analysis(
+    as_of: date,
+    profile: BusinessProfile,
+    result: Any,
+    *,
+    rows: dict[str, int],
+    timings: dict[str, float],
+    started: float,
+    analysed: float,
+    report: Progress,
+) -> AnalysisRun:
+    """Write an analysis result (``AnalysisResult`` shaped: scores as a Polars frame) and its
+    run row; ``timings`` are the stages before the analysis, ``analysed`` when it ended."""
     model = {
         **result.model,
         "early_warning_precision": warning_precisions(result.scores, as_of, profile),
     }
-    analysed = time.perf_counter()
     report("write")
     connection.ensure_connection()
     raw = connection.connection
@@ -160,10 +212,11 @@ def analyze(as_of: date, *, progress: Progress | None = None) -> AnalysisRun:
         )
     # Timed after the commit (which may checkpoint SQLite's log), so "write" is all of it.
     written_at = time.perf_counter()
+    before = sum(timings.values())
     run.timings = {
-        "extract": round(extracted - started, 3),
+        **timings,
         **{k: round(float(v), 3) for k, v in result.timings.items() if k != "total"},
-        "analyze": round(analysed - extracted, 3),
+        "analyze": round(analysed - started - before, 3),
         "write": round(written_at - analysed, 3),
         "total": round(written_at - started, 3),
     }
