@@ -36,6 +36,7 @@ from winback.app.rounds.reassign import booked_due
 from winback.programme.assignment import days_off, spread_due_dates
 from winback.programme.care import HolidayCalendar
 from winback.programme.holdout import in_global_holdout
+from winback.programme.inference import pre_period_window
 from winback.store.accounts.models import AuditLog, Role, User
 from winback.store.analysis.models import CustomerSnapshot
 from winback.store.customers.models import Customer
@@ -48,6 +49,7 @@ from winback.store.programme.models import (
     RoundStatus,
     TaskStatus,
 )
+from winback.store.queries import rounds as rounds_store
 
 MANUAL = "manual"
 AUDIT_ACTION = "add_to_round"
@@ -293,6 +295,7 @@ def _write(rnd: Round, admitted: pl.DataFrame, *, today: date) -> None:
             pl.lit("").alias("uplift_class"),
         ),
     )
+    rounds_store.fill_pre_period(round_id=rnd.pk, **pre_period_window(rnd.round_start))
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     treated = _due_dates(rows.filter(pl.col("arm") == Arm.TREATED.value), start=due)
     insert_frame(

@@ -27,15 +27,12 @@ from winback.programme.attribution import (
     round_outcomes,
 )
 from winback.programme.design import RoundDesign
-from winback.programme.inference import round_cost
+from winback.programme.inference import pre_period_window, round_cost
 from winback.programme.menus import OfferMenu
 from winback.programme.offer_bandit import option_results
 from winback.reporting.metrics import round_estimate_row
 from winback.store.programme.models import CallTask, Round
 from winback.store.queries import rounds as rounds_store
-
-# CUPED covariates: each member's spend and purchase days in this many days before the round.
-PRE_PERIOD_DAYS = 90
 
 
 def primary_horizon(rnd: Round) -> int:
@@ -85,9 +82,7 @@ def round_status(rnd: Round, as_of: date, *, n_boot: int = 2000) -> dict[str, An
     effects = round_effects(
         outcomes, seed=rnd.seed, rates=rates, contacts=contacts, offers_made=offers, n_boot=n_boot
     )
-    pre = rounds_store.pre_period(
-        cohort=members, start=start - timedelta(days=PRE_PERIOD_DAYS), end=start - timedelta(days=1)
-    )
+    pre = rounds_store.stored_pre_period(round_id=rnd.pk, **pre_period_window(start))
     estimate = _estimate(rnd, outcomes, effects, offers, pre, primary, as_of, rates, n_boot)
     options = option_results(
         rounds_store.presented_offers(round_ids=[rnd.pk]),
