@@ -241,3 +241,26 @@ def test_retirement_counts_worked_rounds_since_the_last_return() -> None:
     )
     out = retirement(memberships, retire_after=3, as_of=_d(5, 31))
     assert out.rows() == [(1, 3, True), (2, 2, False), (3, 1, False), (4, 2, False)]
+
+
+def test_bootstrap_of_mostly_zero_spend_matches_the_plain_resampling() -> None:
+    """The bootstrap draws only the non-zero values (Binomial count, then uniform picks): its
+    resample means have the plain bootstrap's distribution (mean, spread and tails of a
+    92%-zero spend), and all-zero arms give a zero-width interval at zero."""
+    from winback.programme.attribution import _boot_means
+
+    rng = np.random.default_rng(3)
+    spend = np.where(rng.random(3000) < 0.08, rng.lognormal(5.0, 0.8, 3000), 0.0)
+    fast = _boot_means(spend, 2000, np.random.default_rng(1), 4_000_000)
+    draws = np.random.default_rng(2).integers(0, spend.size, size=(2000, spend.size))
+    plain = spend[draws].mean(axis=1)
+    se = spend.std(ddof=0) / np.sqrt(spend.size)
+    assert fast.mean() == pytest.approx(spend.mean(), abs=0.1 * se)
+    assert fast.std() == pytest.approx(se, rel=0.06)
+    for q in (0.025, 0.5, 0.975):
+        assert np.quantile(fast, q) == pytest.approx(np.quantile(plain, q), abs=0.25 * se)
+    # a small chunk gives the same kind of draws (the chunks are only a memory bound)
+    small = _boot_means(spend, 2000, np.random.default_rng(1), 1000)
+    assert small.std() == pytest.approx(se, rel=0.06)
+    zeros = np.zeros(300)
+    assert bootstrap_mean_diff(zeros, zeros, seed=1, n_boot=200) == (0.0, 0.0, 0.0)

@@ -19,7 +19,7 @@ from winback.app.contacts.offer_budget import committed_cost, round_budget
 from winback.app.reports.money import REPORT_BOOTSTRAP, has_outcomes
 from winback.app.rounds.agents import agent_progress
 from winback.app.rounds.agents import totals as agent_totals
-from winback.app.rounds.monitoring import round_status
+from winback.app.rounds.monitoring import round_statuses_cached
 from winback.app.rounds.planning import active_agents, prepare_plan
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
@@ -244,7 +244,8 @@ def round_board(rnd: Round, *, as_of: date, lang: str) -> dict[str, Any]:
         (code, str(label), int(outcome_counts.get(code, 0)))
         for code, label in ContactOutcome.choices
     ]
-    status = round_status(rnd, as_of, n_boot=BOARD_BOOTSTRAP)
+    # a closed round's status comes from the cache while its data is unchanged
+    status = round_statuses_cached([rnd], as_of, n_boot=BOARD_BOOTSTRAP)[0]
     frame = round_table([status])
     report = {
         "looks": frame,

@@ -21,7 +21,7 @@ from winback.analytics.frames import SNAPSHOT
 from winback.store.customers.models import ContactOutcome
 from winback.store.frames import placeholders, query_frame
 from winback.store.programme.models import CallTask, ContactAttempt, RoundMember, TaskStatus
-from winback.store.tables import tables
+from winback.store.tables import table, tables
 
 
 @dataclass(frozen=True)
@@ -515,3 +515,39 @@ def presented_offers(*, round_ids: Sequence[int]) -> pl.DataFrame:
         .select(list(PRESENTED_SCHEMA))
         .cast(PRESENTED_SCHEMA)  # type: ignore[arg-type]
     )
+
+
+def outcome_versions(*, round_ids: Sequence[int]) -> dict[int, str]:
+    """Per round, a text that changes whenever anything its measurement reads may have changed:
+    its call tasks (offers chosen, statuses: count and last update), its contact attempts
+    (count and newest), and, for every round alike, the newest order, order line, event and
+    contact log, the last import, the business settings, the newest round and the members'
+    return flags. A cached result of a closed round is reused while its text is the same.
+    One statement whatever the number of rounds."""
+    from winback.store.analysis.models import BusinessSettings
+    from winback.store.imports.models import ImportBatch
+
+    if not round_ids:
+        return {}
+    t = tables()
+    ids = list(round_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT r.id, (SELECT MAX(id) FROM {t.order}), (SELECT MAX(id) FROM {t.order_line}), "
+            f"(SELECT MAX(id) FROM {t.event}), (SELECT MAX(id) FROM {t.contact_log}), "
+            f"(SELECT MAX(finished_at) FROM {table(ImportBatch)}), "
+            f"(SELECT MAX(updated_at) FROM {table(BusinessSettings)}), "
+            f"(SELECT MAX(id) FROM {t.round}), "
+            f"(SELECT COUNT(returned) FROM {t.round_member}), "
+            f"(SELECT COUNT(*) FROM {t.round_member} WHERE returned), "
+            f"(SELECT COUNT(*) FROM {t.call_task} k WHERE k.round_id = r.id), "
+            f"(SELECT MAX(k.updated_at) FROM {t.call_task} k WHERE k.round_id = r.id), "
+            f"(SELECT COUNT(*) FROM {t.contact_attempt} a JOIN {t.call_task} k "
+            "ON k.id = a.task_id WHERE k.round_id = r.id), "
+            f"(SELECT MAX(a.id) FROM {t.contact_attempt} a JOIN {t.call_task} k "
+            "ON k.id = a.task_id WHERE k.round_id = r.id) "
+            f"FROM {t.round} r WHERE r.id IN ({placeholders(ids)})",
+            ids,
+        )
+        rows = cursor.fetchall()
+    return {int(row[0]): "|".join(str(v) for v in row[1:]) for row in rows}
