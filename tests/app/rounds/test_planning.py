@@ -91,11 +91,12 @@ def test_persisted_plan_is_reproducible_from_its_seed() -> None:
     assert set(again.tasks.values_list("customer_id", "agent_id", "planned_date")) == tasks
 
 
+@pytest.mark.slow  # two rounds planned one after the other
 def test_a_control_group_still_measured_is_not_drawn_again() -> None:
     from winback.app.rounds.service import plan_round
     from winback.store.programme.models import RoundMember
 
-    build_world()
+    build_world(n=120)  # two rounds planned: a smaller business than the default 300
     first = plan_round(Actor.system(), month=MONTH, seed=5, agents=team()).round
     next_month = date(MONTH.year, MONTH.month + 1, 1)
     second = plan_round(Actor.system(), month=next_month, seed=6, agents=team()).round
