@@ -69,7 +69,7 @@ def load_cadences(data: Sequence[Mapping[str, Any]]) -> tuple[ClassCadence, ...]
         for c in out
         for v in (c.visit_days, c.call_days)
     ):
-        raise ValueError(f"cadences are 1 to {MAX_CADENCE_DAYS} days")
+        raise ValueError(f"cadences are at least one day and at most {MAX_CADENCE_DAYS} days")
     return out
 
 
