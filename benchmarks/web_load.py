@@ -4,10 +4,11 @@ Builds (once) a PostgreSQL database with the project's own commands — ``winbac
 ``winback import`` for every generated file, ``winback analyze``, ``winback round plan`` and
 the demo sign-ins — then starts ``winback serve`` (gunicorn) on loopback and runs locust
 headless against it: agents open their call list, the call pages of their open tasks and the
-customer sheets of those tasks; supervisors open the round board and customer sheets across
-the base. Prints p50/p95/p99 and error counts per page twice: the response time the client
-saw (queueing for a free worker included) and the server time from gunicorn's access log
-(``%(L)s``, the worker's time for the request), for the whole run and after the sign-ins.
+customer sheets of those tasks; supervisors open the round board, the dashboard and customer
+sheets across the base. Prints p50/p95/p99 and error counts per page twice: the response time
+the client saw (queueing for a free worker included) and the server time from gunicorn's
+access log (``%(L)s``, the worker's time for the request), for the whole run and after the
+sign-ins.
 
 A database that is already built (1,000,000 customers, an analysis, a planned round and the
 demo agents with open calls) is reused: loading is not timed.
@@ -322,6 +323,7 @@ PAGES = (
     "customer sheet (agent)",
     "customer sheet (supervisor)",
     "round board",
+    "dashboard",
 )
 TARGET_PAGES = ("call list", "call page", "customer sheet (agent)", "customer sheet (supervisor)")
 
@@ -371,6 +373,7 @@ _PATHS = (
     (re.compile(r"^/calls/\d+/$"), "call page"),
     (re.compile(r"^/customers/(?P<pk>\d+)/$"), "customer sheet"),
     (re.compile(r"^/rounds/\d+/$"), "round board"),
+    (re.compile(r"^/dashboard/$"), "dashboard"),
 )
 
 

@@ -107,6 +107,10 @@ class Supervisor(_Staff):
     def round_board(self) -> None:
         self.page(f"/rounds/{random.choice(_PLAN['rounds'])}/", "round board")
 
+    @task(1)
+    def dashboard(self) -> None:
+        self.page("/dashboard/", "dashboard")
+
     @task(2)
     def any_customer(self) -> None:
         self.sheet(random.choice(_PLAN["customers"]), "customer sheet (supervisor)")

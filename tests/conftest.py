@@ -25,6 +25,20 @@ def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "data"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Any:
+    """Django's cache starts empty in every test: a database rolled back between tests can
+    give the next test's rows the same keys (SQLite reuses ids), and a cached round status
+    keyed by them would leak from one test into another."""
+    yield
+    from django.conf import settings as django_settings
+
+    if django_settings.configured:
+        from django.core.cache import cache
+
+        cache.clear()
+
+
 @pytest.fixture
 def artifacts_dir() -> Path:
     """Known folder where tests leave screenshots and rendered pages for people to look at."""

@@ -240,9 +240,21 @@ def test_row_order_does_not_matter(seed: int) -> None:
     )
 
 
+@pytest.mark.slow  # the features of eight histories cut at random days
 @settings(max_examples=8, deadline=None)
 @given(days_back=st.integers(min_value=0, max_value=1500))
 def test_spend_split_adds_up_and_counts_are_bounded(days_back: int) -> None:
+    _check_spend_split_and_counts(days_back)
+
+
+@pytest.mark.parametrize("days_back", [0, 400])
+def test_spend_split_adds_up_and_counts_are_bounded_at_two_cuts(days_back: int) -> None:
+    """The fast tier's share of the property above: today's cut, and one where last year's
+    and the year before's windows both hold purchases."""
+    _check_spend_split_and_counts(days_back)
+
+
+def _check_spend_split_and_counts(days_back: int) -> None:
     as_of = AS_OF - timedelta(days=days_back)
     features = customer_features(_SMALL.frames, preset("retail"), as_of)
     split = (

@@ -241,3 +241,53 @@ def test_retirement_counts_worked_rounds_since_the_last_return() -> None:
     )
     out = retirement(memberships, retire_after=3, as_of=_d(5, 31))
     assert out.rows() == [(1, 3, True), (2, 2, False), (3, 1, False), (4, 2, False)]
+
+
+def test_bootstrap_of_mostly_zero_spend_matches_the_plain_resampling() -> None:
+    """The bootstrap draws only the non-zero values (Binomial count, then uniform picks): its
+    resample means have the plain bootstrap's distribution (mean, spread and tails of a
+    92%-zero spend), and all-zero arms give a zero-width interval at zero."""
+    from winback.programme.attribution import _boot_means
+
+    rng = np.random.default_rng(3)
+    spend = np.where(rng.random(3000) < 0.08, rng.lognormal(5.0, 0.8, 3000), 0.0)
+    fast = _boot_means(spend, 2000, np.random.default_rng(1), 4_000_000)
+    draws = np.random.default_rng(2).integers(0, spend.size, size=(2000, spend.size))
+    plain = spend[draws].mean(axis=1)
+    se = spend.std(ddof=0) / np.sqrt(spend.size)
+    assert fast.mean() == pytest.approx(spend.mean(), abs=0.1 * se)
+    assert fast.std() == pytest.approx(se, rel=0.06)
+    for q in (0.025, 0.5, 0.975):
+        assert np.quantile(fast, q) == pytest.approx(np.quantile(plain, q), abs=0.25 * se)
+    # a small chunk gives the same kind of draws (the chunks are only a memory bound)
+    small = _boot_means(spend, 2000, np.random.default_rng(1), 1000)
+    assert small.std() == pytest.approx(se, rel=0.06)
+    zeros = np.zeros(300)
+    assert bootstrap_mean_diff(zeros, zeros, seed=1, n_boot=200) == (0.0, 0.0, 0.0)
+
+
+def test_one_resampling_serves_every_horizon() -> None:
+    """The looks' spend intervals come from one resampling of the customers for all horizons:
+    each column's interval is the one a resampling of that column alone gives (within Monte
+    Carlo error), and a column equal to another gets the very same interval."""
+    from winback.programme.attribution import bootstrap_mean_diffs
+
+    rng = np.random.default_rng(4)
+    base_t = np.where(rng.random(4000) < 0.1, rng.lognormal(5.0, 0.7, 4000), 0.0)
+    base_c = np.where(rng.random(600) < 0.07, rng.lognormal(5.0, 0.7, 600), 0.0)
+    # spend grows with the horizon: +30 days is part of +60, +60 of +90
+    t = np.column_stack([base_t * 0.4, base_t * 0.7, base_t])
+    c = np.column_stack([base_c * 0.4, base_c * 0.7, base_c])
+    est, lo, hi = bootstrap_mean_diffs(t, c, seed=3, n_boot=1500)
+    assert est == pytest.approx(t.mean(axis=0) - c.mean(axis=0))
+    for j in range(3):
+        alone = bootstrap_mean_diff(t[:, j], c[:, j], seed=11, n_boot=1500)
+        width = alone[2] - alone[1]
+        assert lo[j] == pytest.approx(alone[1], abs=0.1 * width)
+        assert hi[j] == pytest.approx(alone[2], abs=0.1 * width)
+    # proportional columns, one resampling: the intervals scale exactly
+    assert lo[0] == pytest.approx(0.4 * lo[2])
+    assert hi[1] == pytest.approx(0.7 * hi[2])
+    twice = np.column_stack([base_t, base_t]), np.column_stack([base_c, base_c])
+    same = bootstrap_mean_diffs(*twice, seed=3, n_boot=200)
+    assert same[1][0] == pytest.approx(same[1][1])

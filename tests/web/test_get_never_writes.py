@@ -284,6 +284,7 @@ def walk(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], list[Visit]]:
     return all_routes, visits
 
 
+@pytest.mark.slow  # every route, as every role, as a page and as its htmx fragment (~20 s)
 def test_no_get_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     all_routes, visits = walk(monkeypatch)
     writers = [v for v in visits if v.writes]

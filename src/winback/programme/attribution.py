@@ -106,31 +106,77 @@ def bootstrap_mean_diff(
     """``mean(treated) - mean(control)`` and its percentile bootstrap interval.
 
     Each arm is resampled with replacement, ``n_boot`` times, in chunks of at most
-    ``chunk_elements`` drawn indices (memory stays bounded for large rounds).
+    ``chunk_elements`` drawn values (memory stays bounded for large rounds).
     """
+    est, lo, hi = bootstrap_mean_diffs(
+        np.asarray(treated, dtype=np.float64).reshape(-1, 1),
+        np.asarray(control, dtype=np.float64).reshape(-1, 1),
+        seed=seed,
+        n_boot=n_boot,
+        level=level,
+        chunk_elements=chunk_elements,
+    )
+    return float(est[0]), float(lo[0]), float(hi[0])
+
+
+def bootstrap_mean_diffs(
+    treated: FloatArray,
+    control: FloatArray,
+    *,
+    seed: int,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    chunk_elements: int = 4_000_000,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`bootstrap_mean_diff` of each column of ``treated`` and ``control`` (one row per
+    customer, one column per measure: a round's spend at each horizon), from the same
+    resamples of the customers: one draw serves every column. Returns ``(estimate, low,
+    high)``, one value per column; NaNs when an arm is empty."""
     t = np.asarray(treated, dtype=np.float64)
     c = np.asarray(control, dtype=np.float64)
-    if t.size == 0 or c.size == 0:
-        return float("nan"), float("nan"), float("nan")
+    columns = t.shape[1] if t.ndim == 2 else 1
+    if t.shape[0] == 0 or c.shape[0] == 0:
+        nan = np.full(columns, np.nan)
+        return nan, nan.copy(), nan.copy()
     rng = np.random.default_rng(seed)
     diffs = _boot_means(t, n_boot, rng, chunk_elements) - _boot_means(
         c, n_boot, rng, chunk_elements
     )
     alpha = (1.0 - level) / 2.0
-    lo, hi = np.quantile(diffs, [alpha, 1.0 - alpha])
-    return float(t.mean() - c.mean()), float(lo), float(hi)
+    lo, hi = np.quantile(diffs, [alpha, 1.0 - alpha], axis=0)
+    return t.mean(axis=0) - c.mean(axis=0), lo, hi
 
 
 def _boot_means(
     values: FloatArray, n_boot: int, rng: np.random.Generator, chunk_elements: int
 ) -> FloatArray:
-    n = values.size
-    rows = max(1, chunk_elements // n)
-    out = np.empty(n_boot, dtype=np.float64)
-    for start in range(0, n_boot, rows):
-        b = min(rows, n_boot - start)
-        out[start : start + b] = values[rng.integers(0, n, size=(b, n))].mean(axis=1)
-    return out
+    """The means of ``n_boot`` resamples (with replacement) of the rows of ``values`` (one
+    column per measure; a 1-D array is one measure), drawing only what matters: spend per
+    customer is mostly zero, and a resample's sum is the sum of the non-zero rows it picked. Of
+    a resample's ``n`` draws, the number landing on the ``k`` rows with a non-zero value is
+    Binomial(n, k/n), and given that number each lands on one of them uniformly: drawing those
+    (one call for all resamples, summed per resample with ``bincount``) gives exactly the
+    distribution of the plain bootstrap for ``n_boot x k`` draws instead of ``n_boot x n``.
+    Chunks of at most ``chunk_elements`` expected draws keep memory bounded. Returns
+    ``(n_boot,)`` for a 1-D ``values``, else ``(n_boot, columns)``."""
+    flat = values.ndim == 1
+    matrix = values.reshape(-1, 1) if flat else values
+    n, columns = matrix.shape
+    nonzero = matrix[(matrix != 0.0).any(axis=1)]
+    k = nonzero.shape[0]
+    out = np.zeros((n_boot, columns), dtype=np.float64)
+    if k:
+        rows = max(1, chunk_elements // k)
+        for start in range(0, n_boot, rows):
+            b = min(rows, n_boot - start)
+            hits = rng.binomial(n, k / n, size=b)
+            picks = rng.integers(0, k, size=int(hits.sum()))
+            owner = np.repeat(np.arange(b), hits)
+            for j in range(columns):
+                out[start : start + b, j] = (
+                    np.bincount(owner, weights=nonzero[picks, j], minlength=b) / n
+                )
+    return out[:, 0] if flat else out
 
 
 # --- outcomes per customer ---------------------------------------------------------------------
@@ -322,13 +368,40 @@ def round_effects(
     """
     agent_cost = _agent_cost(outcomes, contacts, rates)
     offers = _offers(offers_made).select("customer_pk", "offer_cost")
+    horizons = [int(h) for h in outcomes["horizon"].unique().sort().to_list()]
+    revenue = _revenue_intervals(outcomes, horizons, seed=seed, level=level, n_boot=n_boot)
     rows: list[dict[str, Any]] = []
-    for i, (horizon,) in enumerate(outcomes.select("horizon").unique().sort("horizon").iter_rows()):
+    for horizon in horizons:
         part = outcomes.filter(pl.col("horizon") == horizon).join(
             offers, on="customer_pk", how="left"
         )
-        rows.append(_effect_row(part, int(horizon), seed + i, agent_cost, rates, level, n_boot))
+        rows.append(_effect_row(part, horizon, revenue[horizon], agent_cost, rates, level))
     return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def _revenue_intervals(
+    outcomes: pl.DataFrame, horizons: list[int], *, seed: int, level: float, n_boot: int
+) -> dict[int, tuple[float, float, float]]:
+    """Per horizon, the spend difference (treated - control) per customer and its bootstrap
+    interval, all horizons from one resampling of each arm's customers (a customer's spends at
+    the horizons are one row: a resample takes the customer whole)."""
+
+    def arm(name: str) -> FloatArray:
+        wide = (
+            outcomes.filter(pl.col("arm") == name)
+            .pivot(on="horizon", index="customer_pk", values="spend", aggregate_function="sum")
+            .fill_null(0.0)
+        )
+        columns = [str(h) for h in horizons]
+        for name_ in columns:
+            if name_ not in wide.columns:
+                wide = wide.with_columns(pl.lit(0.0).alias(name_))
+        return wide.select(pl.col(columns).cast(pl.Float64)).to_numpy()
+
+    est, lo, hi = bootstrap_mean_diffs(
+        arm("treated"), arm("control"), seed=seed, n_boot=n_boot, level=level
+    )
+    return {h: (float(est[i]), float(lo[i]), float(hi[i])) for i, h in enumerate(horizons)}
 
 
 def _agent_cost(outcomes: pl.DataFrame, contacts: pl.DataFrame | None, rates: CostRates) -> float:
@@ -343,20 +416,17 @@ def _agent_cost(outcomes: pl.DataFrame, contacts: pl.DataFrame | None, rates: Co
 def _effect_row(
     part: pl.DataFrame,
     horizon: int,
-    seed: int,
+    revenue: tuple[float, float, float],
     agent_cost: float,
     rates: CostRates,
     level: float,
-    n_boot: int,
 ) -> dict[str, Any]:
     t = part.filter(pl.col("arm") == "treated")
     c = part.filter(pl.col("arm") == "control")
     n_t, n_c = t.height, c.height
     x_t, x_c = int(t["came_back"].sum()), int(c["came_back"].sum())
     d, lo, hi = newcombe_interval(x_t, n_t, x_c, n_c, level)
-    rev, rev_lo, rev_hi = bootstrap_mean_diff(
-        t["spend"].to_numpy(), c["spend"].to_numpy(), seed=seed, n_boot=n_boot, level=level
-    )
+    rev, rev_lo, rev_hi = revenue
     offer_cost = float(
         t.filter(pl.col("offer_redeemed").fill_null(False))["offer_cost"].fill_null(0.0).sum()
     )

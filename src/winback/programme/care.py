@@ -43,6 +43,10 @@ class ClassCadence:
     holiday_greetings: bool
 
 
+# A cadence longer than this is a typo (a date that far ahead cannot be planned either).
+MAX_CADENCE_DAYS = 3650
+
+
 def default_cadences() -> tuple[ClassCadence, ...]:
     return load_cadences(CADENCES)
 
@@ -60,8 +64,12 @@ def load_cadences(data: Sequence[Mapping[str, Any]]) -> tuple[ClassCadence, ...]
     classes = [c.abc_class for c in out]
     if len(set(classes)) != len(classes) or not set(classes) <= set(CLASSES):
         raise ValueError(f"one cadence per class among {CLASSES}")
-    if any(v is not None and v < 1 for c in out for v in (c.visit_days, c.call_days)):
-        raise ValueError("cadences are at least one day")
+    if any(
+        v is not None and not 1 <= v <= MAX_CADENCE_DAYS
+        for c in out
+        for v in (c.visit_days, c.call_days)
+    ):
+        raise ValueError(f"cadences are at least one day and at most {MAX_CADENCE_DAYS} days")
     return out
 
 

@@ -47,6 +47,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from datetime import date, timedelta
 from typing import Any, Literal
 
 import numpy as np
@@ -67,6 +68,20 @@ DISCOUNT_KINDS = ("percent_off", "voucher", "bundle")  # lower the price paid: a
 DECISIONS = ("continue", "stop", "not_yet_known")
 # The mixing variance is tuned so the sequence is tightest at this many monthly rounds.
 TAU_TUNED_ROUNDS = 6
+# CUPED covariates: each member's net spend and purchase days in this many days before the
+# round (stored on the member when the round is planned).
+PRE_PERIOD_DAYS = 90
+
+
+def pre_period_window(round_start: date) -> dict[str, date]:
+    """The pre-period of a round starting on ``round_start``: the ``PRE_PERIOD_DAYS`` days
+    before it, as ``start``/``end`` keywords."""
+    return {
+        "start": round_start - timedelta(days=PRE_PERIOD_DAYS),
+        "end": round_start - timedelta(days=1),
+    }
+
+
 MIN_CONTROLS = 30  # fewer matured control customers than this: never a decision
 
 

@@ -27,9 +27,11 @@ def _purchases(effect: float, seed: int) -> dict[str, Any]:
     """Plan June's round and write orders: before it (the CUPED pre-period) and in its +90 days,
     treated customers returning ``effect`` more often than control ones."""
     from winback.app.rounds.service import plan_round
+    from winback.programme.inference import PRE_PERIOD_DAYS
     from winback.store.analysis.models import AnalysisRun
     from winback.store.customers.models import Order
     from winback.store.programme.models import RoundMember
+    from winback.store.queries.rounds import refill_pre_periods
 
     build_world()
     rnd = plan_round(Actor.system(), month=MONTH, holdout=0.5, seed=seed, agents=team()).round
@@ -56,6 +58,13 @@ def _purchases(effect: float, seed: int) -> dict[str, Any]:
             )
             for key, pk, day, cents in orders
         ]
+    )
+    # The orders arrive after the plan, as a late import's do: the members' stored pre-period
+    # figures are computed again (what `winback import orders` does after writing).
+    refill_pre_periods(
+        first=rnd.round_start - timedelta(days=PRE_PERIOD_DAYS),
+        last=rnd.round_start + timedelta(days=90),
+        days=PRE_PERIOD_DAYS,
     )
     AnalysisRun.objects.create(as_of=date(2024, 9, 30), customers=300, counts={}, audit={})
     return {"round": rnd, "members": members}

@@ -91,11 +91,12 @@ def test_persisted_plan_is_reproducible_from_its_seed() -> None:
     assert set(again.tasks.values_list("customer_id", "agent_id", "planned_date")) == tasks
 
 
+@pytest.mark.slow  # two rounds planned one after the other
 def test_a_control_group_still_measured_is_not_drawn_again() -> None:
     from winback.app.rounds.service import plan_round
     from winback.store.programme.models import RoundMember
 
-    build_world()
+    build_world(n=120)  # two rounds planned: a smaller business than the default 300
     first = plan_round(Actor.system(), month=MONTH, seed=5, agents=team()).round
     next_month = date(MONTH.year, MONTH.month + 1, 1)
     second = plan_round(Actor.system(), month=next_month, seed=6, agents=team()).round
@@ -142,3 +143,53 @@ def test_plan_without_snapshot_says_so() -> None:
 
     with pytest.raises(NoSnapshotError):
         plan_round(Actor.system(), month=MONTH, seed=1, agents=[])
+
+
+def test_the_plan_stores_each_members_pre_period_spend_and_visits() -> None:
+    """The members' 90-day pre-round spend and purchase days are stored when the round is
+    planned (the board reads them instead of summing orders), equal to the orders' figures."""
+    from datetime import datetime, time, timedelta
+
+    from tests.factories.business import TZ
+    from winback.app.rounds.service import plan_round
+    from winback.store.customers.models import Order
+    from winback.store.programme.models import RoundMember
+    from winback.store.queries.rounds import pre_period, round_cohort
+
+    world = build_world(n=120)
+    days = (
+        MONTH - timedelta(days=90),  # the window's first day
+        MONTH - timedelta(days=30),
+        MONTH - timedelta(days=1),  # its last day
+        MONTH - timedelta(days=91),  # before it
+        MONTH,  # the round's first day: an outcome, not the pre-period
+    )
+    Order.objects.bulk_create(
+        Order(
+            order_key=f"o-{pk}-{k}",
+            customer_id=pk,
+            ordered_at=datetime.combine(day, time(12), tzinfo=TZ),
+            order_date=day,
+            amount_cents=1_000 * (k + 1) * (-1 if k == 1 and pk % 3 == 0 else 1),
+        )
+        for pk in sorted(world.candidates)[::2]
+        for k, day in enumerate(days)
+    )
+    rnd = plan_round(Actor.system(), month=MONTH, seed=5, agents=team()).round
+    stored = {
+        pk: (spend, visits)
+        for pk, spend, visits in RoundMember.objects.filter(round=rnd).values_list(
+            "customer_id", "pre_spend_cents", "pre_visits"
+        )
+    }
+    expected = {
+        pk: (round(spend * 100), int(visits))
+        for pk, spend, visits in pre_period(
+            cohort=round_cohort(round_id=rnd.pk),
+            start=MONTH - timedelta(days=90),
+            end=MONTH - timedelta(days=1),
+        ).rows()
+    }
+    assert stored == expected
+    assert {v for v in stored.values() if v != (0, 0)}, "some members bought before the round"
+    assert {v[0] for v in stored.values()} >= {6_000, 2_000}  # refunds lower the spend

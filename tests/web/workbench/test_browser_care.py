@@ -13,6 +13,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories.workbench import PASSWORD, build_world
+from tests.web.browser import PageWatch, assert_fits
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -28,19 +29,6 @@ def zh(text: str) -> str:
         return gettext(text)
 
 
-WIDEST = "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
-
-
-def _watch(page: Page) -> list[str]:
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("requestfailed", lambda r: problems.append(f"failed {r.url}"))
-    page.on(
-        "response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None
-    )
-    return problems
-
-
 def _sign_in(page: Page, base: str, username: str) -> None:
     page.goto(f"{base}/login/")
     page.fill("#id_username", username)
@@ -51,7 +39,7 @@ def _sign_in(page: Page, base: str, username: str) -> None:
 
 def _fits(page: Page, width: int = 390) -> None:
     page.set_viewport_size({"width": width, "height": 844})
-    assert page.evaluate(WIDEST) <= width, page.url
+    assert_fits(page, page.url)
 
 
 def test_agent_completes_a_care_call_from_the_queues_tab_at_390_px(
@@ -78,7 +66,7 @@ def test_agent_completes_a_care_call_from_the_queues_tab_at_390_px(
     base, page = live_server.url, browser_page
     shots = artifacts_dir / "workbench"
     shots.mkdir(exist_ok=True)
-    problems = _watch(page)
+    watch = PageWatch(page)
 
     _sign_in(page, base, "agent1")
     page.set_viewport_size({"width": 390, "height": 844})
@@ -131,7 +119,7 @@ def test_agent_completes_a_care_call_from_the_queues_tab_at_390_px(
     assert "Greeting" in page.inner_text("ol.calls")
     _fits(page)
     page.screenshot(path=str(shots / "queue-care-390-en.png"), full_page=True)
-    assert problems == []
+    watch.assert_clean()
 
 
 def test_admin_edits_care_settings_in_both_languages(
@@ -143,7 +131,8 @@ def test_admin_edits_care_settings_in_both_languages(
     base, page = live_server.url, browser_page
     shots = artifacts_dir / "workbench"
     shots.mkdir(exist_ok=True)
-    problems = _watch(page)
+    # a refused settings form is answered 422 and shown on the page
+    watch = PageWatch(page, allow_status=(422,))
 
     _sign_in(page, base, "admin")
     page.goto(f"{base}/settings/care/")
@@ -180,4 +169,4 @@ def test_admin_edits_care_settings_in_both_languages(
     _fits(page)
     page.screenshot(path=str(shots / "care-settings-390-en.png"), full_page=True)
     # The form answered 422 twice on purpose; nothing else failed.
-    assert [p for p in problems if not p.startswith("422 ") and "status of 422" not in p] == []
+    watch.assert_clean()

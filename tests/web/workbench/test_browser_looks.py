@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings
 
 from tests.factories.workbench import PASSWORD
+from tests.web.browser import PageWatch
 from tests.web.test_get_never_writes import populate
 
 if TYPE_CHECKING:  # Playwright is imported when a browser test runs, not when tests are collected
@@ -54,20 +55,6 @@ SMALLEST_LABEL = """() => {
   }
   return smallest;
 }"""
-
-
-class Watch:
-    """Failed requests and console errors of one browser context."""
-
-    def __init__(self, page: Page) -> None:
-        self.failed: list[str] = []
-        self.errors: list[str] = []
-        page.on("requestfailed", lambda r: self.failed.append(f"{r.url} {r.failure}"))
-        page.on(
-            "response",
-            lambda r: self.failed.append(f"{r.url} {r.status}") if r.status >= 400 else None,
-        )
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
 
 
 def new_page(browser: Browser, base: str, width: int, language: str) -> Page:
@@ -120,7 +107,7 @@ def test_base_layout_fits_and_loads_cleanly(
         lang = language[:2]
         for width in WIDTHS:
             page = new_page(browser, base, width, language)
-            watch = Watch(page)
+            watch = PageWatch(page)
             # the first page of a fresh browser: its icon is asked for too
             page.goto(f"{base}/login/", wait_until="load")
             icon = page.locator("link[rel=icon]").get_attribute("href")
@@ -154,7 +141,6 @@ def test_base_layout_fits_and_loads_cleanly(
                         smallest[f"{url} {lang} {width}"] = size
                     page.screenshot(path=str(shots / f"{name}-{lang}-{width}.png"), full_page=True)
             page.context.close()
-            assert watch.failed == [], (language, width, watch.failed)
-            assert watch.errors == [], (language, width, watch.errors)
+            watch.assert_clean((language, width))
     assert smallest, "no chart was drawn"
     assert min(smallest.values()) >= 12, smallest

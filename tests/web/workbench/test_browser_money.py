@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.factories.workbench import PASSWORD
+from tests.web.browser import PageWatch, assert_fits
 from tests.web.workbench.test_money import _round_with_purchases
 from winback.store.accounts.models import Role, User
 from winback.store.programme.models import CallTask, ContactReview
@@ -19,29 +20,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-# Elements sticking out of the viewport, leaving out those inside a box that scrolls on its own
-# (the tables' .table-wrap): the page itself must not scroll sideways.
-OVERFLOW = """() => {
-  const w = document.documentElement.clientWidth;
-  const scrolls = (el) => {
-    for (let p = el.parentElement; p; p = p.parentElement) {
-      const o = getComputedStyle(p).overflowX;
-      if (o === 'auto' || o === 'scroll' || o === 'hidden') return true;
-    }
-    return false;
-  };
-  const out = [];
-  for (const el of document.querySelectorAll('body *')) {
-    const r = el.getBoundingClientRect();
-    if (r.width && (r.right > w + 1 || r.left < -1) && !scrolls(el)) {
-      out.push(el.tagName + (el.id ? '#' + el.id : '') + ' ' + Math.round(r.right));
-    }
-  }
-  const page = document.documentElement.scrollWidth;
-  if (page > w + 1) out.push('page ' + page);
-  return out.slice(0, 10);
-}"""
 
 
 def test_money_board_drill_down_and_scorecard_in_both_languages_and_widths(
@@ -57,20 +35,8 @@ def test_money_board_drill_down_and_scorecard_in_both_languages_and_widths(
     base, page = live_server.url, browser_page
     shots = artifacts_dir / "workbench"
     shots.mkdir(exist_ok=True)
-    errors: list[str] = []
-    failed: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("requestfailed", lambda r: failed.append(r.url))
-    page.on(
-        "response",
-        lambda r: (
-            failed.append(f"{r.status} {r.url}")
-            # favicon: its own fix and test are elsewhere
-            if r.status >= 400 and not r.url.endswith("/favicon.ico")
-            else None
-        ),
-    )
+    # favicon: its own fix and test are elsewhere
+    watch = PageWatch(page, allow_url=lambda url: url.endswith("/favicon.ico"))
 
     page.goto(f"{base}/login/")
     page.fill("#id_username", "supervisor")
@@ -107,7 +73,7 @@ def test_money_board_drill_down_and_scorecard_in_both_languages_and_widths(
                 page.screenshot(
                     path=str(shots / f"money-{name}-{lang}-{width}.png"), full_page=True
                 )
-                assert page.evaluate(OVERFLOW) == [], (lang, width, name)
+                assert_fits(page, (lang, width, name))
     # the board's figures are there, with the finding in words
     page.goto(pages["board"])
     assert page.locator("#money-figures tr[data-figure=net]").count() == 1
@@ -123,5 +89,4 @@ def test_money_board_drill_down_and_scorecard_in_both_languages_and_widths(
     review = ContactReview.objects.get()
     assert review.rating in (4, 5)
     assert len(review.scores["criteria"]) == selects.count()
-    assert errors == [], errors
-    assert failed == [], failed
+    watch.assert_clean()

@@ -12,6 +12,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories.workbench import PASSWORD, build_world
+from tests.web.browser import PageWatch
 from winback.store.programme.models import CallTask, ContactAttempt, TaskStatus
 
 if TYPE_CHECKING:
@@ -35,25 +36,6 @@ TOO_WIDE = """() => {
 }"""
 
 
-class Watch:
-    """Console errors, failed requests and answers >= 400 while a page is used."""
-
-    def __init__(self, page: Page) -> None:
-        self.errors: list[str] = []
-        self.loads = 0
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("requestfailed", lambda r: self.errors.append(f"failed {r.url}"))
-        page.on(
-            "response",
-            lambda r: self.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None,
-        )
-        page.on("load", lambda _p: self._loaded())
-
-    def _loaded(self) -> None:
-        self.loads += 1
-
-
 def sign_in(page: Page, base: str, username: str) -> None:
     page.goto(f"{base}/login/")
     page.fill("#id_username", username)
@@ -75,7 +57,7 @@ def test_an_agent_works_20_calls_with_the_keyboard_only(
     today = timezone.localdate()
     CallTask.objects.filter(agent=world.agent1).update(next_due=today)
     base, page = live_server.url, browser_page
-    watch = Watch(page)
+    watch = PageWatch(page)
     shots = artifacts_dir / "workbench"
     shots.mkdir(exist_ok=True)
     sign_in(page, base, "agent1")
@@ -124,7 +106,7 @@ def test_an_agent_works_20_calls_with_the_keyboard_only(
         "load to open the first call"
     )
     assert all(n == 1 for _, n in per_call)  # one page load per call
-    assert watch.errors == [], watch.errors[:10]
+    watch.assert_clean()
 
 
 @pytest.mark.parametrize("lang", ["zh-hans", "en"])
@@ -138,7 +120,7 @@ def test_queue_and_call_pages_fit_a_phone_and_a_desk_screen(
     world.mine.notes = "Prefers-evening-calls-after-work-" * 6
     world.mine.save(update_fields=["notes"])
     base, page = live_server.url, browser_page
-    watch = Watch(page)
+    watch = PageWatch(page)
     shots = artifacts_dir / "workbench"
     shots.mkdir(exist_ok=True)
     sign_in(page, base, "agent1")
@@ -175,4 +157,4 @@ def test_queue_and_call_pages_fit_a_phone_and_a_desk_screen(
         assert page.locator("#id_callback_time").is_visible()
         assert_fits(page, f"call {lang} {width}")
         page.screenshot(path=str(shots / f"call-{short}-{width}.png"), full_page=True)
-    assert watch.errors == [], watch.errors[:10]
+    watch.assert_clean()

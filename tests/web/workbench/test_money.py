@@ -44,9 +44,11 @@ def _round_with_purchases(effect: float, seed: int) -> Round:
     days, treated customers coming back ``effect`` more often; some calls logged; an analysis
     dated at September's end so the report can be made."""
     from winback.app.rounds.service import log_contact, plan_round
+    from winback.programme.inference import PRE_PERIOD_DAYS
     from winback.store.analysis.models import AnalysisRun
     from winback.store.customers.models import Order
     from winback.store.programme.models import RoundMember
+    from winback.store.queries.rounds import refill_pre_periods
 
     build_business()
     rnd = plan_round(Actor.system(), month=MONTH, holdout=0.5, seed=seed, agents=team()).round
@@ -73,6 +75,12 @@ def _round_with_purchases(effect: float, seed: int) -> Round:
             )
             for key, pk, day, cents in orders
         ]
+    )
+    # written after the plan, as a late import's orders: the stored pre-period is refreshed
+    refill_pre_periods(
+        first=rnd.round_start - timedelta(days=PRE_PERIOD_DAYS),
+        last=rnd.round_start + timedelta(days=90),
+        days=PRE_PERIOD_DAYS,
     )
     for i, task in enumerate(CallTask.objects.filter(round=rnd).order_by("pk")[:9]):
         log_contact(

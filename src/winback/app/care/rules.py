@@ -3,6 +3,7 @@ in the care settings (or the shipped defaults), and the one use case that change
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -16,18 +17,46 @@ def _row() -> CareSettings | None:
     return CareSettings.objects.order_by("pk").first()
 
 
-def current_cadences() -> tuple[care.ClassCadence, ...]:
+# What a stored value that is not what the care settings write can raise while it is read.
+STORED_ERRORS = (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError)
+
+
+@dataclass(frozen=True)
+class CareRules:
+    """The rules in force and which stored parts could not be read (``"cadences"``,
+    ``"holidays"``): those fall back to the shipped defaults, and admins are told."""
+
+    cadences: tuple[care.ClassCadence, ...]
+    calendar: care.HolidayCalendar
+    unreadable: tuple[str, ...] = ()
+
+
+def care_rules() -> CareRules:
+    """The stored cadences and holidays, each part that cannot be read (malformed JSON written
+    around the settings form, unknown classes, out-of-range days) replaced by the default."""
     row = _row()
-    if row is None or not row.cadences:
-        return care.default_cadences()
-    return care.load_cadences(row.cadences)
+    unreadable: list[str] = []
+    cadences = care.default_cadences()
+    if row is not None and row.cadences:
+        try:
+            cadences = care.load_cadences(row.cadences)
+        except STORED_ERRORS:
+            unreadable.append("cadences")
+    calendar = care.HolidayCalendar.default()
+    if row is not None and row.holidays:
+        try:
+            calendar = care.HolidayCalendar.from_dict(row.holidays)
+        except STORED_ERRORS:
+            unreadable.append("holidays")
+    return CareRules(cadences, calendar, tuple(unreadable))
+
+
+def current_cadences() -> tuple[care.ClassCadence, ...]:
+    return care_rules().cadences
 
 
 def current_calendar() -> care.HolidayCalendar:
-    row = _row()
-    if row is None or not row.holidays:
-        return care.HolidayCalendar.default()
-    return care.HolidayCalendar.from_dict(row.holidays)
+    return care_rules().calendar
 
 
 def cadence_dicts(cadences: tuple[care.ClassCadence, ...]) -> list[dict[str, Any]]:
@@ -52,12 +81,14 @@ def update_care_rules(
     checked_holidays = care.HolidayCalendar.from_dict(holidays).to_dicts()
     with transaction.atomic():
         row = _row() or CareSettings()
+        rules = care_rules()
         before = {
-            "cadences": cadence_dicts(current_cadences()),
-            "holidays": current_calendar().to_dicts(),
+            "cadences": cadence_dicts(rules.cadences),
+            "holidays": rules.calendar.to_dicts(),
         }
         after = {"cadences": checked_cadences, "holidays": checked_holidays}
-        if before == after:
+        # unreadable stored settings are replaced even by the defaults they fell back to
+        if before == after and not rules.unreadable:
             return False
         row.cadences = checked_cadences
         row.holidays = checked_holidays

@@ -24,7 +24,7 @@ from django.shortcuts import get_object_or_404
 
 from winback.app.actors import Actor, Permission, audit, require
 from winback.app.settings.rules import current_rules
-from winback.programme.scorecard import Scorecard, stratified_sample
+from winback.programme.scorecard import Scorecard, ScorecardError, stratified_sample
 from winback.store.accounts.models import User
 from winback.store.customers.models import ContactOutcome
 from winback.store.programme.models import ContactAttempt, ContactReview, ProgrammeSettings
@@ -138,8 +138,20 @@ def review_item(attempt_id: int, reviewer: User, *, lang: str) -> ReviewItem:
 
 def scorecard() -> Scorecard:
     """The scorecard in force: the stored one, else the default."""
+    return scorecard_state()[0]
+
+
+def scorecard_state() -> tuple[Scorecard, str | None]:
+    """The scorecard in force and, when the stored one cannot be read (malformed JSON written
+    around the settings form, unknown fields, weights out of range), the problem: the default
+    scorecard is used then, and admins are told."""
     row = ProgrammeSettings.objects.order_by("pk").first()
-    return Scorecard.from_json(row.quality_scorecard if row is not None else None)
+    try:
+        return Scorecard.from_json(row.quality_scorecard if row is not None else None), None
+    except ScorecardError as exc:
+        return Scorecard.default(), exc.problem
+    except (TypeError, ValueError, AttributeError, KeyError):
+        return Scorecard.default(), "malformed"
 
 
 def set_scorecard(actor: Actor, card: Scorecard) -> Scorecard:

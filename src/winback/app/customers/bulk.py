@@ -36,6 +36,7 @@ from winback.app.rounds.reassign import booked_due
 from winback.programme.assignment import days_off, spread_due_dates
 from winback.programme.care import HolidayCalendar
 from winback.programme.holdout import in_global_holdout
+from winback.programme.inference import pre_period_window
 from winback.programme.menus import OfferMenu, menu_json
 from winback.programme.replan import reserve
 from winback.store.accounts.models import AuditLog, Role, User
@@ -51,6 +52,7 @@ from winback.store.programme.models import (
     TaskStatus,
 )
 from winback.store.programme.tasks import insert_call_tasks
+from winback.store.queries import rounds as rounds_store
 
 MANUAL = "manual"
 AUDIT_ACTION = "add_to_round"
@@ -296,6 +298,7 @@ def _write(rnd: Round, admitted: pl.DataFrame, *, today: date) -> None:
             pl.lit("").alias("uplift_class"),
         ),
     )
+    rounds_store.fill_pre_period(round_id=rnd.pk, **pre_period_window(rnd.round_start))
     treated = _due_dates(rows.filter(pl.col("arm") == Arm.TREATED.value), start=due)
     insert_call_tasks(rnd.pk, treated.join(_menus(rnd, treated), on="customer_pk", how="left"))
 

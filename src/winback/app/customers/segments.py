@@ -51,15 +51,43 @@ def segments_for(user: User, page: str) -> list[dict[str, Any]]:
         .select_related("owner")
         .order_by("name", "pk")
     )
-    return [
-        {
-            "segment": s,
-            "query": urlencode(sorted((str(k), str(v)) for k, v in s.query.items())),
-            "mine": s.owner_id == user.pk,
-            "owner": s.owner.get_username(),
-        }
-        for s in rows
-    ]
+    out = []
+    for s in rows:
+        query, readable = stored_query(s.query)
+        out.append(
+            {
+                "segment": s,
+                "query": urlencode(sorted(query.items())),
+                "mine": s.owner_id == user.pk,
+                "owner": s.owner.get_username(),
+                # stored filters that are not what the list saves (written around the form):
+                # the segment opens the list unfiltered, and says so
+                "unreadable": not readable,
+            }
+        )
+    return out
+
+
+# A stored query longer than this is not one the list saved.
+MAX_QUERY_ITEMS = 64
+MAX_VALUE_CHARS = 500
+
+
+def stored_query(raw: Any) -> tuple[dict[str, str], bool]:
+    """A segment's stored query as the list's parameters, and whether it was read whole: a
+    mapping of names to text or numbers, as :func:`save_segment` stores. Anything else (a list,
+    nested objects, absurdly long values) gives no filter, and ``False``."""
+    if not isinstance(raw, dict) or len(raw) > MAX_QUERY_ITEMS:
+        return {}, raw in (None, {}, "")
+    query: dict[str, str] = {}
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            return {}, False
+        text = str(value)
+        if len(text) > MAX_VALUE_CHARS or len(str(key)) > MAX_VALUE_CHARS:
+            return {}, False
+        query[str(key)] = text
+    return query, True
 
 
 def delete_segment(user: User, segment_id: int) -> str:

@@ -72,13 +72,15 @@ from winback.ingest.pipeline import (
     stub_customer_hash,
 )
 from winback.ingest.rejects import counts_by_reason, rejects_table, write_rejects
-from winback.ingest.validate import CodeMap, ValueLimits, short
+from winback.ingest.validate import LOCAL_DATE_SUFFIX, CodeMap, ValueLimits, short
+from winback.programme.inference import PRE_PERIOD_DAYS
 from winback.schema import ImportContract
 from winback.store import import_writers as writers
 from winback.store.accounts.models import AuditLog
 from winback.store.customers.models import Customer
 from winback.store.imports.models import ImportBatch, ImportStatus
 from winback.store.programme.models import CallTask, TaskStatus
+from winback.store.queries import rounds as rounds_store
 
 Progress = Callable[[str, int, int], None]
 DEFAULT_CHUNK_ROWS = 50_000
@@ -292,6 +294,7 @@ def _write_batch(
             _write_all(resolved, batch, summary, start, chunk, options, report, present)
     if not dry_run:
         refresh_planner_statistics(resolved.prepared.kind, summary)
+        refresh_round_pre_periods(resolved, summary)
         if summary.tasks_closed:
             _audit_closed_tasks(batch, summary, user)
     clock.lap("write")
@@ -713,6 +716,25 @@ def refresh_planner_statistics(kind: str, summary: ImportSummary) -> bool:
         written.append(Customer)
     writers.analyze(written)
     return True
+
+
+def refresh_round_pre_periods(resolved: Resolved, summary: ImportSummary) -> int:
+    """Orders written with dates inside a round's pre-period (data arriving after the round was
+    planned) change its members' stored pre-period figures: those rounds' figures are computed
+    again from the orders. Returns the rounds refreshed."""
+    column = "order_date" + LOCAL_DATE_SUFFIX
+    if resolved.prepared.kind != "orders" or summary.inserted + summary.updated == 0:
+        return 0
+    if column not in resolved.rows.columns:
+        return 0
+    days = resolved.rows[column].drop_nulls()
+    if days.len() == 0:
+        return 0
+    return rounds_store.refill_pre_periods(
+        first=days.min(),  # type: ignore[arg-type]
+        last=days.max(),  # type: ignore[arg-type]
+        days=PRE_PERIOD_DAYS,
+    )
 
 
 def _finish(batch: ImportBatch, summary: ImportSummary) -> None:

@@ -18,7 +18,7 @@ import polars as pl
 from django.db import connection
 
 from winback.app.rounds.global_holdout import programme_effect
-from winback.app.rounds.monitoring import round_status
+from winback.app.rounds.monitoring import round_statuses_cached
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
 from winback.periods import add_months, month_label, month_start
@@ -144,15 +144,16 @@ def _pair_flows(
 
 def round_statuses(window: MonthWindow, n_boot: int) -> list[dict[str, Any]]:
     """Status of every round started in the last twelve months, as of the month's end."""
-    rounds = Round.objects.filter(
-        round_start__lte=window.end, round_start__gt=_months_back(window.end, 12)
-    ).order_by("round_start")
+    rounds = list(
+        Round.objects.filter(
+            round_start__lte=window.end, round_start__gt=_months_back(window.end, 12)
+        ).order_by("round_start")
+    )
     simulated = reports_store.simulated_round_ids()
-    statuses = []
-    for rnd in rounds:  # a handful of rounds a year, each one set of aggregates
-        status = round_status(rnd, window.end, n_boot=n_boot)
+    # a handful of rounds a year, each one set of aggregates; closed ones cached
+    statuses = round_statuses_cached(rounds, window.end, n_boot=n_boot)
+    for rnd, status in zip(rounds, statuses, strict=True):
         status["simulated"] = rnd.pk in simulated
-        statuses.append(status)
     return statuses
 
 

@@ -51,37 +51,75 @@ def _came_back(rnd: Round, as_of: date) -> Exists:
     )
 
 
-def agent_progress(rnd: Round, *, as_of: date) -> list[dict[str, Any]]:
+def attempt_counts(rnd: Round) -> list[tuple[int | None, str | None, str, int]]:
+    """The round's contact attempts counted per agent and outcome (one grouped query): what
+    the progress table sums per agent and the board's outcome table per outcome."""
+    return [
+        (agent_id, username, str(outcome), int(n))
+        for agent_id, username, outcome, n in ContactAttempt.objects.filter(task__round=rnd)
+        .values_list("task__agent_id", "task__agent__username", "outcome")
+        .order_by()
+        .annotate(n=Count("pk"))
+    ]
+
+
+def agent_progress(
+    rnd: Round,
+    *,
+    as_of: date,
+    attempts: list[tuple[int | None, str | None, str, int]] | None = None,
+) -> list[dict[str, Any]]:
     """One row per agent with tasks in the round: tasks by status, attempts, reached and won
-    back (definitions in the module docstring), by agent name."""
+    back (definitions in the module docstring), whether the agent is active, by agent name.
+    ``attempts``: :func:`attempt_counts` when the caller has read them already."""
     rows: dict[int | None, dict[str, Any]] = {}
 
     def row(agent_id: int | None, username: str | None) -> dict[str, Any]:
         return rows.setdefault(
             agent_id,
-            {"agent_id": agent_id, "agent": username or "-", **dict.fromkeys(COUNTS, 0)},
+            {
+                "agent_id": agent_id,
+                "agent": username or "-",
+                "active": False,
+                **dict.fromkeys(COUNTS, 0),
+            },
         )
 
     tasks = CallTask.objects.filter(round=rnd).annotate(came_back=_came_back(rnd, as_of))
-    for agent_id, username, status, n, won in (
-        tasks.values_list("agent_id", "agent__username", "status")
+    for agent_id, username, active, status, n, won in (
+        tasks.values_list("agent_id", "agent__username", "agent__is_active", "status")
         .order_by()
         .annotate(n=Count("pk"), won=Count("pk", filter=Q(came_back=True)))
     ):
         r = row(agent_id, username)
+        r["active"] = bool(active)
         r[status] = r.get(status, 0) + n
         r["tasks"] += n
         r["won_back"] += won
-    for agent_id, username, attempts, reached in (
-        ContactAttempt.objects.filter(task__round=rnd)
-        .values_list("task__agent_id", "task__agent__username")
-        .order_by()
-        .annotate(n=Count("pk"), reached=Count("pk", filter=Q(outcome__in=REACHED)))
-    ):
+    reached_outcomes = set(REACHED)
+    for agent_id, username, outcome, n in attempt_counts(rnd) if attempts is None else attempts:
         r = row(agent_id, username)
-        r["attempts"] += attempts
-        r["reached"] += reached
+        r["attempts"] += n
+        r["reached"] += n if outcome in reached_outcomes else 0
     return sorted(rows.values(), key=lambda r: (r["agent_id"] is None, str(r["agent"])))
+
+
+def open_holders(rows: list[dict[str, Any]]) -> list[dict[str, object]]:
+    """From :func:`agent_progress`'s rows, the agents holding open tasks, as
+    :func:`winback.app.rounds.reassign.agents_with_open_tasks` lists them (by username)."""
+    return sorted(
+        (
+            {
+                "agent_id": r["agent_id"],
+                "username": r["agent"],
+                "active": bool(r["active"]),
+                "open": int(r[TaskStatus.OPEN.value]),
+            }
+            for r in rows
+            if r[TaskStatus.OPEN.value]
+        ),
+        key=lambda h: (h["agent_id"] is None, str(h["username"])),
+    )
 
 
 def totals(rows: list[dict[str, Any]]) -> dict[str, int]:

@@ -10,11 +10,16 @@ and the agents' contacts, and hands them over.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
+from django.core.cache import cache
 
+from winback.app.rounds.lifecycle import close_after_days, state_of
 from winback.app.rounds.planning import read_memberships
 from winback.app.settings.profile import current_profile
 from winback.programme.attribution import (
@@ -27,15 +32,12 @@ from winback.programme.attribution import (
     round_outcomes,
 )
 from winback.programme.design import RoundDesign
-from winback.programme.inference import round_cost
+from winback.programme.inference import pre_period_window, round_cost
 from winback.programme.menus import OfferMenu
 from winback.programme.offer_bandit import option_results
 from winback.reporting.metrics import round_estimate_row
-from winback.store.programme.models import CallTask, Round
+from winback.store.programme.models import CallTask, Round, RoundStatus
 from winback.store.queries import rounds as rounds_store
-
-# CUPED covariates: each member's spend and purchase days in this many days before the round.
-PRE_PERIOD_DAYS = 90
 
 
 def primary_horizon(rnd: Round) -> int:
@@ -43,6 +45,42 @@ def primary_horizon(rnd: Round) -> int:
     or +90 days (``attribution.MEASUREMENT_DAYS``) for a round planned before designs."""
     design = RoundDesign.from_json(rnd.design)
     return design.horizon_days if design is not None else MEASUREMENT_DAYS
+
+
+# A closed round's status is kept this long in Django's cache (its key changes when its data does).
+STATUS_CACHE_SECONDS = 7 * 24 * 3600
+
+
+def round_statuses_cached(
+    rounds: Sequence[Round], as_of: date, *, n_boot: int
+) -> list[dict[str, Any]]:
+    """:func:`round_status` of each round as of ``as_of``; a round closed by then is read from
+    Django's cache when its measurement's inputs have not changed since
+    (``rounds_store.outcome_versions``: its calls and contacts, the orders, events and imports,
+    the settings), else computed and cached. Rounds still running are always computed."""
+    # only a round stopped by hand or ended before ``as_of`` can be closed by then
+    ended = [r for r in rounds if r.status == RoundStatus.CLOSED or r.round_end < as_of]
+    days = close_after_days() if ended else 0
+    closed = [r for r in ended if state_of(r, as_of, after_days=days) == "closed"]
+    versions = rounds_store.outcome_versions(round_ids=[r.pk for r in closed])
+    out = []
+    for rnd in rounds:
+        if rnd.pk not in versions:
+            out.append(round_status(rnd, as_of, n_boot=n_boot))
+            continue
+        stamp = json.dumps(
+            [versions[rnd.pk], rnd.status, rnd.round_end, rnd.seed, rnd.design, days],
+            sort_keys=True,
+            default=str,
+        )
+        digest = hashlib.sha256(stamp.encode()).hexdigest()[:32]
+        key = f"winback:round-status:{rnd.pk}:{as_of.isoformat()}:{n_boot}:{digest}"
+        status = cache.get(key)
+        if status is None:
+            status = round_status(rnd, as_of, n_boot=n_boot)
+            cache.set(key, status, timeout=STATUS_CACHE_SECONDS)
+        out.append(status)
+    return out
 
 
 def round_status(rnd: Round, as_of: date, *, n_boot: int = 2000) -> dict[str, Any]:
@@ -85,9 +123,7 @@ def round_status(rnd: Round, as_of: date, *, n_boot: int = 2000) -> dict[str, An
     effects = round_effects(
         outcomes, seed=rnd.seed, rates=rates, contacts=contacts, offers_made=offers, n_boot=n_boot
     )
-    pre = rounds_store.pre_period(
-        cohort=members, start=start - timedelta(days=PRE_PERIOD_DAYS), end=start - timedelta(days=1)
-    )
+    pre = rounds_store.stored_pre_period(round_id=rnd.pk, **pre_period_window(start))
     estimate = _estimate(rnd, outcomes, effects, offers, pre, primary, as_of, rates, n_boot)
     options = option_results(
         rounds_store.presented_offers(round_ids=[rnd.pk]),

@@ -31,6 +31,7 @@ from winback.programme.assignment import days_off
 from winback.programme.attribution import MEASUREMENT_DAYS
 from winback.programme.care import HolidayCalendar
 from winback.programme.design import RoundDesign
+from winback.programme.inference import pre_period_window
 from winback.programme.menus import menu_json
 from winback.programme.rounds import RoundConfig, RoundInputs, RoundPlan
 from winback.programme.rounds import plan_round as plan_pure
@@ -226,6 +227,7 @@ def persist_plan(prepared: PreparedPlan, *, user: User | None) -> Round:
         created_by=user,
     )
     _insert_members(rnd, plan.members)
+    rounds_store.fill_pre_period(round_id=rnd.pk, **pre_period_window(rnd.round_start))
     _insert_tasks(rnd, plan)
     return rnd
 

@@ -17,9 +17,9 @@ from django.utils.translation import gettext_lazy as _
 
 from winback.app.contacts.offer_budget import committed_cost, round_budget
 from winback.app.reports.money import REPORT_BOOTSTRAP, has_outcomes
-from winback.app.rounds.agents import agent_progress
+from winback.app.rounds.agents import agent_progress, attempt_counts, open_holders
 from winback.app.rounds.agents import totals as agent_totals
-from winback.app.rounds.monitoring import round_status
+from winback.app.rounds.monitoring import round_statuses_cached
 from winback.app.rounds.planning import active_agents, prepare_plan
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
@@ -31,7 +31,6 @@ from winback.store.customers.models import ContactOutcome
 from winback.store.programme.models import (
     Arm,
     CallTask,
-    ContactAttempt,
     Round,
     RoundMember,
     TaskStatus,
@@ -233,18 +232,18 @@ def report_lang(lang: str) -> str:
 def round_board(rnd: Round, *, as_of: date, lang: str) -> dict[str, Any]:
     """Progress by agent (:mod:`winback.app.rounds.agents`), outcome counts and the
     +30/+60/+90 effects with their intervals."""
-    agents = agent_progress(rnd, as_of=as_of)
-    outcome_counts = dict(
-        ContactAttempt.objects.filter(task__round=rnd)
-        .values_list("outcome")
-        .order_by()
-        .annotate(n=Count("pk"))
-    )
+    # one grouped read of the attempts serves the agents' table and the outcomes' table
+    attempts = attempt_counts(rnd)
+    agents = agent_progress(rnd, as_of=as_of, attempts=attempts)
+    outcome_counts: dict[str, int] = {}
+    for _agent, _name, outcome, n in attempts:
+        outcome_counts[outcome] = outcome_counts.get(outcome, 0) + n
     outcomes = [
         (code, str(label), int(outcome_counts.get(code, 0)))
         for code, label in ContactOutcome.choices
     ]
-    status = round_status(rnd, as_of, n_boot=BOARD_BOOTSTRAP)
+    # a closed round's status comes from the cache while its data is unchanged
+    status = round_statuses_cached([rnd], as_of, n_boot=BOARD_BOOTSTRAP)[0]
     frame = round_table([status])
     report = {
         "looks": frame,
@@ -263,6 +262,7 @@ def round_board(rnd: Round, *, as_of: date, lang: str) -> dict[str, Any]:
     return {
         "round": rnd,
         "agents": agents,
+        "holders": open_holders(agents),
         "totals": agent_totals(agents),
         "outcomes": outcomes,
         "attempts": sum(n for _, _, n in outcomes),

@@ -103,6 +103,12 @@ class RoundMember(models.Model):
     selected_by = models.CharField(_("selected by"), max_length=16, blank=True, default="")
     predicted_uplift = models.FloatField(_("predicted uplift"), null=True, blank=True)
     uplift_class = models.CharField(_("uplift class"), max_length=16, blank=True, default="")
+    # The member's net spend (cents) and purchase days in the 90 days before the round (the
+    # CUPED covariates of its comparison), stored at planning; null until filled.
+    pre_spend_cents = models.BigIntegerField(_("spend before the round"), null=True, blank=True)
+    pre_visits = models.PositiveIntegerField(
+        _("purchase days before the round"), null=True, blank=True
+    )
 
     class Meta:
         constraints = [

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
+from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.db.models.fields.json import KT
 
@@ -21,7 +22,7 @@ from winback.store.customers.models import ContactOutcome
 from winback.store.event_roles import is_complaint_sql
 from winback.store.frames import placeholders, query_frame
 from winback.store.programme.models import CallTask, ContactAttempt, RoundMember, TaskStatus
-from winback.store.tables import tables
+from winback.store.tables import table, tables
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,80 @@ def pre_period(*, cohort: Cohort, start: date, end: date) -> pl.DataFrame:
     )
 
 
+def fill_pre_period(*, round_id: int, start: date, end: date) -> int:
+    """Store the pre-period covariates (:func:`pre_period`, from ``start`` to ``end``) on the
+    round's members that have none yet, in one set-based statement; returns the members
+    filled. The planner calls it once the members are written, so the board and the reports
+    read them instead of summing the members' orders on every look."""
+    t = tables()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {t.round_member} SET pre_spend_cents = p.spend, pre_visits = p.visits "
+            "FROM (SELECT m.customer_id AS customer_id, "
+            "COALESCE(SUM(o.amount_cents), 0) AS spend, "
+            "COUNT(DISTINCT CASE WHEN o.amount_cents > 0 THEN o.order_date END) AS visits "
+            f"FROM {t.round_member} m LEFT JOIN {t.order} o ON o.customer_id = m.customer_id "
+            "AND o.order_date >= %s AND o.order_date <= %s "
+            "WHERE m.round_id = %s AND m.pre_spend_cents IS NULL GROUP BY m.customer_id) p "
+            f"WHERE {t.round_member}.round_id = %s "
+            f"AND {t.round_member}.customer_id = p.customer_id",
+            [start, end, round_id, round_id],
+        )
+        return int(cursor.rowcount)
+
+
+def refill_pre_periods(*, first: date, last: date, days: int) -> int:
+    """Orders dated ``first`` to ``last`` were written (an import, late data): the stored
+    pre-period figures of every round whose ``days``-day pre-period overlaps those dates are
+    computed again, one set-based statement per such round. Returns the rounds refilled."""
+    t = tables()
+    with connection.cursor() as cursor:
+        # pre-period [start - days, start - 1] overlaps [first, last]
+        cursor.execute(
+            f"SELECT r.id, r.round_start FROM {t.round} r WHERE r.round_start > %s "
+            "AND r.round_start <= %s",
+            [first, last + timedelta(days=days)],
+        )
+        rounds = cursor.fetchall()
+        for round_id, _start in rounds:
+            cursor.execute(
+                f"UPDATE {t.round_member} SET pre_spend_cents = NULL, pre_visits = NULL "
+                "WHERE round_id = %s",
+                [round_id],
+            )
+    for round_id, start in rounds:
+        start = start if isinstance(start, date) else date.fromisoformat(str(start))
+        fill_pre_period(
+            round_id=round_id, start=start - timedelta(days=days), end=start - timedelta(days=1)
+        )
+    return len(rounds)
+
+
+def stored_pre_period(*, round_id: int, start: date, end: date) -> pl.DataFrame:
+    """:func:`pre_period` of the round's members as stored at planning (one read of the
+    members); members without stored figures (added by hand to a round planned before they
+    were stored) are computed from their orders, not saved: a read never writes."""
+    frame = query_frame(
+        f"SELECT m.customer_id, m.pre_spend_cents, m.pre_visits FROM {tables().round_member} m "
+        "WHERE m.round_id = %s",
+        [round_id],
+        {"customer_pk": pl.Int64(), "pre_spend_cents": pl.Int64(), "pre_visits": pl.Int64()},
+    )
+    stored = frame.filter(pl.col("pre_spend_cents").is_not_null()).select(
+        "customer_pk",
+        pre_spend=pl.col("pre_spend_cents").cast(pl.Float64) / 100.0,
+        pre_visits=pl.col("pre_visits").cast(pl.Float64),
+    )
+    if stored.height == frame.height:
+        return stored
+    missing = Cohort(
+        f"SELECT m.customer_id FROM {tables().round_member} m "
+        "WHERE m.round_id = %s AND m.pre_spend_cents IS NULL",
+        (round_id,),
+    )
+    return pl.concat([stored, pre_period(cohort=missing, start=start, end=end)])
+
+
 def order_categories_between(*, cohort: Cohort, start: date, end: date) -> pl.DataFrame:
     """The category of each line of the cohort's orders dated from ``start`` to ``end``."""
     t = tables()
@@ -441,3 +516,39 @@ def presented_offers(*, round_ids: Sequence[int]) -> pl.DataFrame:
         .select(list(PRESENTED_SCHEMA))
         .cast(PRESENTED_SCHEMA)  # type: ignore[arg-type]
     )
+
+
+def outcome_versions(*, round_ids: Sequence[int]) -> dict[int, str]:
+    """Per round, a text that changes whenever anything its measurement reads may have changed:
+    its call tasks (offers chosen, statuses: count and last update), its contact attempts
+    (count and newest), and, for every round alike, the newest order, order line, event and
+    contact log, the last import, the business settings, the newest round and the members'
+    return flags. A cached result of a closed round is reused while its text is the same.
+    One statement whatever the number of rounds."""
+    from winback.store.analysis.models import BusinessSettings
+    from winback.store.imports.models import ImportBatch
+
+    if not round_ids:
+        return {}
+    t = tables()
+    ids = list(round_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT r.id, (SELECT MAX(id) FROM {t.order}), (SELECT MAX(id) FROM {t.order_line}), "
+            f"(SELECT MAX(id) FROM {t.event}), (SELECT MAX(id) FROM {t.contact_log}), "
+            f"(SELECT MAX(finished_at) FROM {table(ImportBatch)}), "
+            f"(SELECT MAX(updated_at) FROM {table(BusinessSettings)}), "
+            f"(SELECT MAX(id) FROM {t.round}), "
+            f"(SELECT COUNT(returned) FROM {t.round_member}), "
+            f"(SELECT COUNT(*) FROM {t.round_member} WHERE returned), "
+            f"(SELECT COUNT(*) FROM {t.call_task} k WHERE k.round_id = r.id), "
+            f"(SELECT MAX(k.updated_at) FROM {t.call_task} k WHERE k.round_id = r.id), "
+            f"(SELECT COUNT(*) FROM {t.contact_attempt} a JOIN {t.call_task} k "
+            "ON k.id = a.task_id WHERE k.round_id = r.id), "
+            f"(SELECT MAX(a.id) FROM {t.contact_attempt} a JOIN {t.call_task} k "
+            "ON k.id = a.task_id WHERE k.round_id = r.id) "
+            f"FROM {t.round} r WHERE r.id IN ({placeholders(ids)})",
+            ids,
+        )
+        rows = cursor.fetchall()
+    return {int(row[0]): "|".join(str(v) for v in row[1:]) for row in rows}

@@ -104,7 +104,22 @@ def quality(request: HttpRequest) -> HttpResponse:
     may_edit = Actor.of(_user(request)).may(Permission.CHANGE_SETTINGS)
     page["criteria_forms"] = _criteria_formset(page["scorecard"]) if may_edit else None
     page["agents_in_sample"] = svc.agents_in_sample(page["items"])
+    page["stored_warnings"] = _scorecard_warnings() if may_edit else []
     return render(request, "workbench/quality/review.html", page)
+
+
+def _scorecard_warnings() -> list[str]:
+    """For admins: the stored scorecard could not be read, so the default one is in force."""
+    _card, problem = svc.scorecard_state()
+    if problem is None:
+        return []
+    return [
+        _(
+            "The stored quality scorecard could not be read (%(problem)s): the default "
+            "scorecard is used until a scorecard is saved again."
+        )
+        % {"problem": problem}
+    ]
 
 
 @staff_required

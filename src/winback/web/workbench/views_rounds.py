@@ -272,7 +272,7 @@ def round_board(request: HttpRequest, round_id: int) -> HttpResponse:
         "state": state,
         "label": STATE_LABELS[state],
         "closes_on": round_closes_on(rnd.round_end, days),
-        "holders": reassign.agents_with_open_tasks(round_id=rnd.pk),
+        "holders": board["holders"],  # from the progress table's grouped read
         "close_form": CloseForm(),
     }
     board["lifecycle"]["open"] = sum(int(h["open"]) for h in board["lifecycle"]["holders"])

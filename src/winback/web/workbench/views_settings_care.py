@@ -23,7 +23,7 @@ from winback.programme import care
 from winback.store.accounts.models import User
 from winback.web.workbench.views_imports import admin_required
 
-MAX_CADENCE_DAYS = 3650
+MAX_CADENCE_DAYS = care.MAX_CADENCE_DAYS
 CALENDARS = (("gregorian", gettext_lazy("Gregorian")), ("lunar", gettext_lazy("Lunar")))
 
 
@@ -160,7 +160,8 @@ class CareSettingsForm(forms.Form):
 @admin_required
 @require_http_methods(["GET", "POST"])
 def settings_care(request: HttpRequest) -> HttpResponseBase:
-    cadences, calendar = rules.current_cadences(), rules.current_calendar()
+    state = rules.care_rules()
+    cadences, calendar = state.cadences, state.calendar
     form = CareSettingsForm(cadences=cadences, calendar=calendar)
     status = 200
     if request.method == "POST":
@@ -183,4 +184,15 @@ def settings_care(request: HttpRequest) -> HttpResponseBase:
                 return redirect("settings_care")
         else:
             status = 422
-    return render(request, "workbench/settings/care.html", {"form": form}, status=status)
+    warnings = {
+        "cadences": _(
+            "The stored care cadences could not be read: the default cadences are used until "
+            "the care settings are saved again."
+        ),
+        "holidays": _(
+            "The stored holidays could not be read: the default holidays are used until the "
+            "care settings are saved again."
+        ),
+    }
+    context = {"form": form, "stored_warnings": [warnings[part] for part in state.unreadable]}
+    return render(request, "workbench/settings/care.html", context, status=status)
