@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -66,3 +68,11 @@ def test_duckdb_gets_the_analysis_threads(monkeypatch: pytest.MonkeyPatch) -> No
         assert connection.execute("SELECT current_setting('threads')").fetchone() == (1,)
     finally:
         connection.close()
+
+
+def test_the_setting_reaches_polars_when_winback_is_imported_first() -> None:
+    code = "import winback, polars; print(polars.thread_pool_size())"
+    env = {k: v for k, v in os.environ.items() if k != "POLARS_MAX_THREADS"}
+    env |= {threads.THREADS_ENV: "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.stdout.strip() == "1", done.stderr
