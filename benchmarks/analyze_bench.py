@@ -8,7 +8,17 @@ does and prints the time of each stage (extract, the core's own stages, write) a
 memory. It also times a straightforward reference on 100,000 of those customers (pandas groupby
 summary + scipy fits of BG/NBD and Gamma-Gamma on the plain per-customer log-likelihoods) and
 prints how many times slower it is than Winback's summary + fit stages on the same customers.
-Target: 1,000,000 customers / 20,000,000 order lines in <= 60 s and <= 6 GiB.
+
+In the same process as the analysis it then times a floor: reading all five behaviour tables
+(customers, orders, order lines, events, contacts; every column) through the same ADBC reader
+the extract uses, and nothing else. It prints the analysis's multiple of that floor, the
+process's peak RSS (before the floor is read) and the load averages at the start and the end
+(the machine may be shared: the figures are only comparable at a similar load).
+Target: 1,000,000 customers / 20,000,000 order lines in <= 40 s and <= 4 GiB; at 100,000
+customers at most 3x the floor (docs/decisions/0044).
+
+    python benchmarks/analyze_bench.py --customers 100000 --keep       # keeps the database
+    python benchmarks/analyze_bench.py --reuse /tmp/winback-bench-.../bench.sqlite3
 """
 
 from __future__ import annotations
@@ -422,24 +432,56 @@ def winback_summary_fit(customers: int) -> tuple[float, float]:
     return summarised - started, time.perf_counter() - summarised
 
 
+FLOOR_TABLES = ("customer", "order", "order_line", "event", "contact_log")
+
+
+def floor_seconds() -> float:
+    """Seconds to read every column of the five behaviour tables into Arrow, as the extract
+    reads (the order lines on their own connection, in parallel), and nothing more."""
+    from winback.app.analysis.service import adbc_database
+    from winback.store.connect import read_groups
+    from winback.store.tables import tables
+
+    names = tables()
+    statements = {t: f"SELECT * FROM {getattr(names, t)}" for t in FLOOR_TABLES}
+    lines = {"order_line": statements.pop("order_line")}
+    started = time.perf_counter()
+    with adbc_database() as db:
+        frames = read_groups(db, [lines, statements])
+    seconds = time.perf_counter() - started
+    del frames
+    return seconds
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def measure(path: Path, reference_n: int) -> dict[str, Any]:
     """The analysis, in a fresh process so its peak memory is the analysis's own: the stage
-    timings of `analyze`, the peaks of the process and of its SQLite reader, and Winback's
-    summary + fit on the reference's customers."""
+    timings of `analyze`, the peaks of the process and of its SQLite reader, the floor, and
+    Winback's summary + fit on the reference's customers (``reference_n`` 0: not timed)."""
     os.environ["WINBACK_DATABASE_URL"] = f"sqlite:///{path}"
     from winback.store.bootstrap import setup
 
     setup()
     from winback.app.analysis.service import analyze
 
+    load_before = load_average()
+    cpu = time.process_time()
     run = analyze(END)
     result: dict[str, Any] = {
         "customers": run.customers,
         "timings": run.timings,
+        "cpu_s": time.process_time() - cpu,
         "peak_gib": peak_gib(),
         "reader_peak_gib": peak_gib(resource.RUSAGE_CHILDREN),
+        "load": f"{load_before} -> {load_average()}",
     }
-    result["our_summary"], result["our_fit"] = winback_summary_fit(reference_n)
+    result["floor_s"] = floor_seconds()
+    result["floor_load"] = load_average()
+    if reference_n:
+        result["our_summary"], result["our_fit"] = winback_summary_fit(reference_n)
     return result
 
 
@@ -448,41 +490,67 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the database file")
+    parser.add_argument(
+        "--reuse", type=Path, help="measure on a database kept by an earlier run (same seed)"
+    )
+    parser.add_argument(
+        "--no-reference", action="store_true", help="skip the pandas/scipy reference"
+    )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    reference_n = min(REFERENCE_CUSTOMERS, args.customers)
+    reference_n = 0 if args.no_reference else min(REFERENCE_CUSTOMERS, args.customers)
     if args.measure:
         print(json.dumps(measure(args.measure, reference_n)))
         return
 
-    folder = Path(tempfile.mkdtemp(prefix="winback-bench-"))
-    path = folder / "bench.sqlite3"
-    os.environ["WINBACK_DATABASE_URL"] = f"sqlite:///{path}"
-    os.environ["WINBACK_DATA_DIR"] = str(folder)
-    from django.db import connections
+    if args.reuse:
+        path = args.reuse
+        folder = path.parent
+        os.environ["WINBACK_DATA_DIR"] = str(folder)
+        store: Store | None = generate(args.customers, args.seed) if reference_n else None
+        print(f"store: reused {path} ({path.stat().st_size / 2**30:.1f} GiB on disk)")
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="winback-bench-"))
+        path = folder / "bench.sqlite3"
+        os.environ["WINBACK_DATABASE_URL"] = f"sqlite:///{path}"
+        os.environ["WINBACK_DATA_DIR"] = str(folder)
+        from django.db import connections
 
-    from winback.store.bootstrap import setup
+        from winback.store.bootstrap import setup
 
-    setup()  # creates the tables
-    # Django's sqlite3 lets go of the file before the ADBC driver's own SQLite writes to it.
-    connections.close_all()
-    built = time.perf_counter()
-    store = generate(args.customers, args.seed)
-    load(path, tables(store))
-    print(
-        f"store: {args.customers:,} customers, {store.order_customer.size:,} orders, "
-        f"{store.line_order.size:,} order lines ({time.perf_counter() - built:.0f} s to build, "
-        f"not timed; {path.stat().st_size / 2**30:.1f} GiB on disk)"
-    )
+        setup()  # creates the tables
+        # Django's sqlite3 lets go of the file before the ADBC driver's own SQLite writes to it.
+        connections.close_all()
+        built = time.perf_counter()
+        store = generate(args.customers, args.seed)
+        load(path, tables(store))
+        print(
+            f"store: {args.customers:,} customers, {store.order_customer.size:,} orders, "
+            f"{store.line_order.size:,} order lines ({time.perf_counter() - built:.0f} s to "
+            f"build, not timed; {path.stat().st_size / 2**30:.1f} GiB on disk)"
+        )
 
     command = [sys.executable, __file__, "--customers", str(args.customers), "--measure", str(path)]
+    if args.no_reference:
+        command.append("--no-reference")
     done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    print(f"\nanalyze as of {END}: {result['customers']:,} customers")
+    print(f"\nanalyze as of {END}: {result['customers']:,} customers (load {result['load']})")
     for stage, seconds in result["timings"].items():
         print(f"  {stage:<24} {seconds:8.2f} s")
-    print(f"  {'peak memory':<24} {result['peak_gib']:8.2f} GiB")
+    print(f"  {'CPU time':<24} {result['cpu_s']:8.2f} s")
+    print(f"  {'peak memory (RSS)':<24} {result['peak_gib']:8.2f} GiB")
     print(f"  {'peak of the SQLite reader':<24} {result['reader_peak_gib']:8.2f} GiB")
+    total = result["timings"].get("total", 0.0)
+    print(
+        f"\nfloor, reading the five tables: {result['floor_s']:.2f} s "
+        f"(load {result['floor_load']}); analyze end to end = {total / result['floor_s']:.1f}x "
+        "the floor"
+    )
+    if args.keep or args.reuse:
+        print(f"database kept at {path}")
+    if store is None or not reference_n:
+        return
 
     summary_s, fit_s, params = reference_fit(store, reference_n)
     ours_s = result["our_summary"] + result["our_fit"]
@@ -502,12 +570,10 @@ def main(argv: list[str] | None = None) -> None:
         f"\nend to end {result['timings'].get('total', 0):.1f} s, "
         f"peak memory {result['peak_gib']:.2f} GiB (+ {result['reader_peak_gib']:.2f} GiB reader)"
     )
-    if not args.keep:
+    if not (args.keep or args.reuse):
         for file in folder.iterdir():
             file.unlink()
         folder.rmdir()
-    else:
-        print(f"database kept at {path}")
 
 
 if __name__ == "__main__":

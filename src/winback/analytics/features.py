@@ -23,6 +23,7 @@ import narwhals as nw
 import polars as pl
 
 from winback.analytics.frames import AnalyticsFrames
+from winback.analytics.threads import analysis_threads
 from winback.config import BusinessProfile
 
 Backend = Literal["duckdb", "polars"]
@@ -121,20 +122,53 @@ def customer_features(
     A customer is known when they joined on or before ``as_of`` (or the join date is unknown)
     or bought on or before it. ``only`` restricts the work to the given customer keys (a
     sample), filtered inside the engine; referred customers outside it then count as unknown.
+    For several dates over the same frames, :class:`FeatureSource` prepares the streams once.
     """
-    prepared = _prepare(frames)
-    connection = _duckdb() if backend == "duckdb" else None
-    try:
-        tables = {name: _lazy(df, connection) for name, df in prepared.items()}
+    with FeatureSource(frames, backend=backend) as source:
+        return source.features(profile, as_of, only=only)
+
+
+class FeatureSource:
+    """The behaviour streams prepared once for features at any number of as-of dates.
+
+    The costly work that does not depend on the date is done here, once: the columns cast and
+    dates turned into day numbers, the tables handed to the engine, and each customer's
+    purchase sequence (the gap to the previous purchase day and the first day, a sort of every
+    order by customer and day). :meth:`features` then runs only the date's filters and
+    aggregates. The per-date results are exactly those of a fresh :func:`customer_features`:
+    cutting a customer's day-ordered orders at a date keeps a prefix of the sequence, whose gaps
+    and first day are the same as in the whole sequence.
+    """
+
+    def __init__(self, frames: AnalyticsFrames, *, backend: Backend = "duckdb") -> None:
+        prepared = _prepare(frames)
+        prepared["orders"] = (
+            _sequenced(nw.from_native(prepared["orders"].lazy())).collect("polars").to_native()
+        )
+        self._connection = _duckdb() if backend == "duckdb" else None
+        self._tables = {name: _lazy(df, self._connection) for name, df in prepared.items()}
+
+    def __enter__(self) -> FeatureSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def features(
+        self, profile: BusinessProfile, as_of: date, *, only: pl.Series | None = None
+    ) -> pl.DataFrame:
+        """:func:`customer_features` as of ``as_of`` (``only``: the same restriction)."""
+        tables = self._tables
         if only is not None:
-            keys = _lazy(pl.DataFrame({"customer_pk": only.cast(pl.Int64)}), connection)
+            keys = _lazy(pl.DataFrame({"customer_pk": only.cast(pl.Int64)}), self._connection)
             tables = {n: t.join(keys, on="customer_pk", how="semi") for n, t in tables.items()}
         query = _features_query(tables, profile, day_number(as_of))
-        result = query.collect("polars").to_native()
-    finally:
-        if connection is not None:
-            connection.close()
-    return _finish(result)
+        return _finish(query.collect("polars").to_native())
 
 
 def features_lazy(
@@ -155,6 +189,7 @@ def _duckdb() -> duckdb.DuckDBPyConnection:
     """An in-memory connection; row order is never relied on (results are sorted by key)."""
     connection = duckdb.connect()
     connection.execute("SET preserve_insertion_order = false")
+    connection.execute(f"SET threads = {analysis_threads()}")
     return connection
 
 
@@ -294,18 +329,35 @@ def _features_query(
     return _derived(joined, profile, as_of_day)
 
 
+def _sequenced(orders: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+    """Each order with its place in the customer's purchase sequence, over all dates.
+
+    Orders with a positive amount are ordered by day within each customer (refunds within
+    theirs); ``gap`` is the days since the previous row (0: a second order on the same day,
+    null: the first), ``first_day`` the sequence's first day. Both depend only on the rows
+    before, so they hold unchanged for the orders on or before any as-of date.
+    """
+    day = nw.col("day")
+    ordered = orders.with_columns(is_purchase=nw.col("amount_cents") > 0)
+    return ordered.with_columns(
+        gap=day.diff().over("customer_pk", "is_purchase", order_by="day"),
+        first_day=day.cum_min().over("customer_pk", "is_purchase", order_by="day"),
+    )
+
+
 def _purchase_features(orders: nw.LazyFrame[Any], w: _Windows) -> nw.LazyFrame[Any]:
     """Spend by window, purchase days and the intervals between them, in one ordered pass.
 
     Orders with a positive amount are sorted by day within each customer; a gap of 0 is a
     second order on the same day, so purchase days are the first row and every positive gap.
+    ``orders`` may already carry the sequence (:func:`_sequenced`, computed once over all
+    dates); else it is computed here on the orders up to the as-of date.
     """
     day, amount = nw.col("day"), nw.col("amount_cents")
-    ordered = orders.filter(w.upto).with_columns(is_purchase=amount > 0)
-    ordered = ordered.with_columns(
-        gap=day.diff().over("customer_pk", "is_purchase", order_by="day"),
-        first_day=day.cum_min().over("customer_pk", "is_purchase", order_by="day"),
-    )
+    if "gap" in orders.collect_schema().names():
+        ordered = orders.filter(w.upto)
+    else:
+        ordered = _sequenced(orders.filter(w.upto))
     bought, gap = nw.col("is_purchase"), nw.col("gap")
     new_day = bought & (gap.is_null() | (gap > 0))
     repeat_day = bought & (gap > 0)

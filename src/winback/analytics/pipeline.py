@@ -37,7 +37,7 @@ from winback.analytics.churn import (
     with_weights,
 )
 from winback.analytics.early_warning import early_warning_expr, retention_action_expr, triggers
-from winback.analytics.features import Backend, customer_features
+from winback.analytics.features import Backend, FeatureSource
 from winback.analytics.frames import (
     CONTACTS,
     CUSTOMERS,
@@ -60,6 +60,7 @@ from winback.analytics.priors import (
 from winback.analytics.sampling import hash_fold, hash_sample
 from winback.analytics.segments import abc_classes, rfm_octant_expr, rfm_references
 from winback.analytics.signals import top_signals
+from winback.analytics.threads import analysis_pools, fit_pools
 from winback.analytics.training_set import TRAINING_RULE, TrainingChoice, untouched
 from winback.analytics.value import (
     TIME_UNIT_DAYS,
@@ -82,11 +83,12 @@ BoolArray = NDArray[np.bool_]
 FIT_SAMPLE = 100_000
 HOLDOUT_FOLDS = 5
 STACK_OFFSETS = (0, 30, 60)  # training origins: as_of - horizon - each of these days
-# Up to this many order rows the feature engine runs on Polars: the engines agree bit for bit
-# (tests/analytics/test_features.py), and on small bases DuckDB's query planning dominates
-# (about 1.5 s against 0.2 s per as-of date on 2,500 customers), which the stacked training
-# origins pay four times.
-POLARS_MAX_ORDERS = 500_000
+# The analysis's feature engine. The engines agree bit for bit (tests/analytics/test_features.py).
+# With the streams prepared once per analysis (decision 0044) Polars took less CPU and memory
+# than DuckDB at every size measured: at 1,000,000 customers / 20 M order lines, the four dates
+# took 21.2 CPU-s and a 3.85 GiB peak against 25.4 CPU-s and 4.19 GiB; on small bases DuckDB's
+# query planning dominates (about 1.5 s against 0.2 s per as-of date on 2,500 customers).
+FEATURE_ENGINE: Backend = "polars"
 # The feature columns that scoring, signals and segments read for the buyers.
 SCORING_COLUMNS = (
     "customer_pk",
@@ -176,13 +178,17 @@ def run_analysis(
     frames = conformed(frames)
     horizon = horizon_days or churn_horizon(profile)
     clock = _Clock()
-    features = customer_features(frames, profile, as_of, backend=_backend(frames))
-    clock.lap("features")
-    days = purchase_days(frames.orders)
-    training = _train(frames, profile, as_of, horizon, weights, recalibrate=recalibrate, days=days)
-    clock.lap("fit")
-    scored = _score(features, training, profile, as_of, weights, horizon, days=days)
-    clock.lap("score")
+    # The streams are prepared once for the scoring date and every training origin.
+    with analysis_pools(), FeatureSource(frames, backend=_backend(frames)) as source:
+        features = source.features(profile, as_of)
+        clock.lap("features")
+        days = purchase_days(frames.orders)
+        training = _train(
+            frames, profile, as_of, horizon, weights, source, recalibrate=recalibrate, days=days
+        )
+        clock.lap("fit")
+        scored = _score(features, training, profile, as_of, weights, horizon, days=days)
+        clock.lap("score")
     scores = scored.snapshot
     return AnalysisResult(
         as_of=as_of,
@@ -226,7 +232,7 @@ def run_analysis(
 
 
 def _backend(frames: AnalyticsFrames) -> Backend:
-    return "polars" if frames.orders.height <= POLARS_MAX_ORDERS else "duckdb"
+    return FEATURE_ENGINE
 
 
 def conformed(frames: AnalyticsFrames) -> AnalyticsFrames:
@@ -326,23 +332,23 @@ def _origin(
     day: date,
     horizon: int,
     days: pl.DataFrame | None,
+    source: FeatureSource,
     candidates: Sequence[CountFactory] = COUNT_MODELS,
 ) -> _Origin:
     known = frames.orders.filter(pl.col("order_date") <= day)["customer_pk"].unique().sort()
     chosen = known.filter(pl.Series(hash_sample(known.to_numpy(), FIT_SAMPLE)))
     sampled = chosen.len() < known.len()
-    features = customer_features(
-        frames, profile, day, only=chosen if sampled else None, backend=_backend(frames)
-    )
+    features = source.features(profile, day, only=chosen if sampled else None)
     end = day + timedelta(days=horizon)
     buyers, choice = untouched(training_buyers(features), frames.treatments, day, end)
     came_back = purchasers(frames.orders, day, end)
     label = (~buyers["customer_pk"].is_in(came_back.implode())).to_numpy().astype(bool)
-    btyd = (
-        fit_btyd(buyers, day, industry=profile.industry, days=days, candidates=candidates)
-        if buyers.height
-        else None
-    )
+    with fit_pools():
+        btyd = (
+            fit_btyd(buyers, day, industry=profile.industry, days=days, candidates=candidates)
+            if buyers.height
+            else None
+        )
     alive = p_alive(btyd, buyers, day) if btyd is not None else None
     buyers = with_btyd_columns(buyers, alive, btyd, day, horizon)
     return _Origin(
@@ -370,6 +376,7 @@ def _origins(
     latest: date,
     horizon: int,
     cache: dict[date, _Origin],
+    source: FeatureSource,
     days: pl.DataFrame | None = None,
 ) -> list[_Origin]:
     """The stacked origins ``latest - k`` (k in STACK_OFFSETS) that have buyers.
@@ -385,7 +392,7 @@ def _origins(
         if not isinstance(first, date) or day < first:
             continue
         if day not in cache:
-            cache[day] = _origin(frames, profile, day, horizon, choosing, candidates)
+            cache[day] = _origin(frames, profile, day, horizon, choosing, source, candidates)
         fit = cache[day].btyd
         if fit is not None and fit.bg is not None and not fit.priors_used:
             candidates, choosing = (same_kind(fit.bg),), None
@@ -400,6 +407,7 @@ def _train(
     as_of: date,
     horizon: int,
     weights: dict[str, float] | None,
+    source: FeatureSource,
     *,
     recalibrate: bool = False,
     days: pl.DataFrame | None = None,
@@ -407,7 +415,7 @@ def _train(
     start = as_of - timedelta(days=horizon)
     prior = churn_weight_prior(profile.industry)
     cache: dict[date, _Origin] = {}
-    origins = _origins(frames, profile, start, horizon, cache, days)
+    origins = _origins(frames, profile, start, horizon, cache, source, days)
     latest = origins[0] if origins and origins[0].day == start else None
     lapse = float(latest.label.mean()) if latest is not None else None
     inputs, y = _stack(origins)
@@ -438,7 +446,7 @@ def _train(
     model = _fit(inputs, y, weights, prior)
     if recalibrate and not weights:
         model = with_calibration(
-            model, _calibration(frames, profile, latest, horizon, prior, cache, days)
+            model, _calibration(frames, profile, latest, horizon, prior, cache, source, days)
         )
     audit = indicator_audit(inputs, y, model)
     return _Training(
@@ -464,11 +472,14 @@ def _calibration(
     horizon: int,
     prior: dict[str, float] | None,
     cache: dict[date, _Origin],
+    source: FeatureSource,
     days: pl.DataFrame | None,
 ) -> Calibration | None:
     """The same model fitted one horizon earlier, applied to the latest training origin
     (whose outcome is known): how its raw probabilities map to what happened there."""
-    earlier = _origins(frames, profile, latest.day - timedelta(days=horizon), horizon, cache, days)
+    earlier = _origins(
+        frames, profile, latest.day - timedelta(days=horizon), horizon, cache, source, days
+    )
     inputs, label = _stack(earlier)
     if not learnable(label):
         return None
@@ -483,7 +494,8 @@ def _fit(
     weights: dict[str, float] | None,
     prior: dict[str, float] | None,
 ) -> ChurnModel:
-    model = fit_churn_model(inputs, label, prior, CHURN_PRIOR_STRENGTH if prior else 0.0)
+    with fit_pools():
+        model = fit_churn_model(inputs, label, prior, CHURN_PRIOR_STRENGTH if prior else 0.0)
     return with_weights(model, weights, inputs, label) if weights else model
 
 
@@ -511,7 +523,8 @@ def _score(
     is_buyer = features.select(bought).to_series().to_numpy()
     # Only the columns scoring reads are copied; sorted by key, like ``features``.
     buyers = features.select(SCORING_COLUMNS).filter(bought)
-    btyd = fit_btyd(buyers, as_of, industry=profile.industry, days=days)
+    with fit_pools():
+        btyd = fit_btyd(buyers, as_of, industry=profile.industry, days=days)
     prediction = predict_value(btyd, buyers, profile, as_of)
     buyers = pl.concat([buyers, prediction.values.drop("customer_pk")], how="horizontal")
     alive = buyers["p_alive"].to_numpy() if buyers["p_alive"].null_count() == 0 else None

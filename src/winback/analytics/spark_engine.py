@@ -48,7 +48,7 @@ from winback.analytics.churn import (
     with_weights,
 )
 from winback.analytics.early_warning import retention_action_expr
-from winback.analytics.features import EPOCH, FEATURES, PREPARED, features_lazy
+from winback.analytics.features import EPOCH, FEATURES, PREPARED, FeatureSource, features_lazy
 from winback.analytics.frames import (
     CONTACTS,
     CUSTOMERS,
@@ -64,6 +64,7 @@ from winback.analytics.indicators import CODES, model_inputs, raw_values
 from winback.analytics.lifecycle import customer_type_expr, stage_expr
 from winback.analytics.pipeline import (
     COUNTED,
+    FEATURE_ENGINE,
     FIT_SAMPLE,
     SCORING_COLUMNS,
     _status_rule,
@@ -472,7 +473,8 @@ def _driver_training(
     frames = _restricted(tables, keys)
     keys.unpersist()
     days = purchase_days(frames.orders)
-    training = _train(frames, profile, as_of, horizon, weights, days=days)
+    with FeatureSource(frames, backend=FEATURE_ENGINE) as source:
+        training = _train(frames, profile, as_of, horizon, weights, source, days=days)
     return training, sampled
 
 

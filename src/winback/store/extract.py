@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import polars as pl
 
 from winback.analytics import frames as contracts
@@ -178,17 +179,32 @@ def shape_order_lines(
         blank_to_null("necessity"),
         pl.col("replenishment_days").cast(pl.Int64),
     )
-    frame = (
-        raw.with_columns(pl.col("category_id").cast(pl.Int64), pl.col("order_pk").cast(pl.Int64))
-        .join(
-            orders.select("order_pk", "customer_pk", "order_date"),
-            on="order_pk",
-            how="inner",
-            maintain_order="left",
-        )
-        .join(cats, on="category_id", how="left", maintain_order="left")
+    lines = raw.with_columns(
+        pl.col("category_id").cast(pl.Int64), pl.col("order_pk").cast(pl.Int64)
     )
+    frame = with_order_columns(lines, orders.select("order_pk", "customer_pk", "order_date"))
+    frame = frame.join(cats, on="category_id", how="left", maintain_order="left")
     return contracts.conform(frame, contracts.ORDER_LINES, "order_lines")
+
+
+def with_order_columns(lines: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
+    """The lines of the orders read, in their order, with the order's other columns: an inner
+    join on ``order_pk``. Database keys are dense, so each line's order is found by one array
+    look-up (key -> row) instead of hashing 20 M keys (about half the CPU at 1 M customers);
+    sparse keys (over four slots per order) fall back to the hash join."""
+    keys = orders["order_pk"].to_numpy()
+    top = int(keys.max()) if keys.size else -1
+    sparse = keys.size == 0 or int(keys.min()) < 0 or top >= 4 * keys.size + 1024
+    if sparse or lines["order_pk"].null_count() or orders["order_pk"].null_count():
+        return lines.join(orders, on="order_pk", how="inner", maintain_order="left")
+    slot = np.full(top + 1, -1, dtype=np.int64)
+    slot[keys] = np.arange(keys.size)
+    wanted = lines["order_pk"].to_numpy()
+    inside = (wanted >= 0) & (wanted <= top)
+    row = np.where(inside, slot[np.where(inside, wanted, 0)], -1)
+    found = row >= 0
+    others = orders.drop("order_pk")[row[found]]
+    return pl.concat([lines.filter(pl.Series(found)), others], how="horizontal")
 
 
 def active_roles(stored: pl.DataFrame) -> pl.DataFrame:
