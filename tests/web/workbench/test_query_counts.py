@@ -77,6 +77,7 @@ _NO_MONEY: dict[str, Any] = {
 def test_the_programme_money_costs_the_same_queries_per_round() -> None:
     """The money reads each round of the twelve months as the report does (a handful of
     aggregates per round, whatever its size): the cost per round is a constant."""
+    from django.core.cache import cache
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -86,7 +87,8 @@ def test_the_programme_money_costs_the_same_queries_per_round() -> None:
     build_world(extra_customers=3)
     actor = Actor.system()
     counts = []
-    for months in ((), (10,), (9, 8)):
+    # from one extra round on: the first brings the one data-version query of the cache key
+    for months in ((10,), (9,), (8, 7)):
         for m in months:
             Round.objects.create(
                 month=date(2026, m, 1),
@@ -96,13 +98,14 @@ def test_the_programme_money_costs_the_same_queries_per_round() -> None:
                 round_start=date(2026, m, 1),
                 round_end=date(2026, m, 28),
             )
+        cache.clear()  # the uncached cost: a closed round's measurement is cached once made
         with CaptureQueriesContext(connection) as ctx:
             programme_money(actor, date(2026, 11, 1))
         counts.append((Round.objects.count(), len(ctx.captured_queries)))
-    (r0, q0), (r1, q1), (r3, q3) = counts
-    per_round = (q1 - q0) // (r1 - r0)
+    (r1, q1), (r2, q2), (r4, q4) = counts
+    per_round = (q2 - q1) // (r2 - r1)
     assert per_round > 0
-    assert q3 - q1 == per_round * (r3 - r1)
+    assert q4 - q2 == per_round * (r4 - r2)
 
 
 @pytest.mark.parametrize("extra", [0, 30])
