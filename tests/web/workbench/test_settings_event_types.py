@@ -123,6 +123,16 @@ def test_a_refused_type_says_why_in_the_users_language(admin: User, lang: str) -
 def test_a_used_or_built_in_type_is_not_deleted_and_the_page_says_why(
     admin: User, lang: str
 ) -> None:
+    # the seeded row (a test that commits may have emptied the table: then put it back)
+    EventTypeDefinition.objects.get_or_create(
+        code="referral",
+        defaults={
+            "label_zh": "推荐好友",
+            "label_en": "Friend referral",
+            "role": "referral",
+            "built_in": True,
+        },
+    )
     client = client_for(admin, lang)
     response = client.post(reverse("settings_event_type_delete", args=["referral"]), follow=True)
     assert in_lang(lang, "A built-in type can be deactivated but not deleted.") in (
