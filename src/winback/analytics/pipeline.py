@@ -555,27 +555,7 @@ def _score(
     )
     frame = frame.with_columns(_spread("top_signals", is_buyer, signals).fill_null("[]"))
     frame = _segment(frame, buyers, profile, as_of)
-    snapshot = frame.select(
-        pl.col("customer_pk"),
-        pl.lit(as_of).alias("as_of"),
-        "stage",
-        "customer_type",
-        "status",
-        "churn_score",
-        "churn_probability",
-        pl.col("p_alive").round(6),
-        pl.col("expected_purchases_365").round(4),
-        pl.col("clv_365").round(2),
-        pl.col("value_index").round(2),
-        "tier",
-        "rfm_octant",
-        "abc_class",
-        "early_warning",
-        "retention_action",
-        "days_since_last",
-        pl.col("expected_interval_days").round(2),
-        "top_signals",
-    )
+    snapshot = snapshot_rows(frame, as_of)
     in_value = frame.filter(pl.col("first_purchase").is_not_null()).select(
         "customer_pk", "value_index"
     )
@@ -661,3 +641,29 @@ def _counts(scores: pl.DataFrame) -> dict[str, dict[str, int]]:
             if key != ""
         }
     return counts
+
+
+def snapshot_rows(frame: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """The snapshot's columns of a scored frame, rounded as stored (one definition for every
+    engine, so their snapshots compare exactly)."""
+    return frame.select(
+        pl.col("customer_pk"),
+        pl.lit(as_of).alias("as_of"),
+        "stage",
+        "customer_type",
+        "status",
+        "churn_score",
+        "churn_probability",
+        pl.col("p_alive").round(6),
+        pl.col("expected_purchases_365").round(4),
+        pl.col("clv_365").round(2),
+        pl.col("value_index").round(2),
+        "tier",
+        "rfm_octant",
+        "abc_class",
+        "early_warning",
+        "retention_action",
+        "days_since_last",
+        pl.col("expected_interval_days").round(2),
+        "top_signals",
+    )

@@ -72,6 +72,7 @@ from winback.analytics.pipeline import (
     _Training,
     _triggered,
     churn_horizon,
+    snapshot_rows,
     with_btyd_columns,
 )
 from winback.analytics.segments import ABC_CUTOFFS, rfm_octant_expr
@@ -667,27 +668,7 @@ def _last_pass(frame: pl.DataFrame, argument: tuple[_Params, _Cuts]) -> pl.DataF
         abc_class=_abc(cuts.abc),
         tier=_tier(cuts.tiers, profile.tiers),
     )
-    snapshot = frame.select(
-        pl.col("customer_pk"),
-        pl.lit(as_of).alias("as_of"),
-        "stage",
-        "customer_type",
-        "status",
-        "churn_score",
-        "churn_probability",
-        pl.col("p_alive").round(6),
-        pl.col("expected_purchases_365").round(4),
-        pl.col("clv_365").round(2),
-        pl.col("value_index").round(2),
-        "tier",
-        "rfm_octant",
-        "abc_class",
-        "early_warning",
-        "retention_action",
-        "days_since_last",
-        pl.col("expected_interval_days").round(2),
-        "top_signals",
-    )
+    snapshot = snapshot_rows(frame, as_of)
     return conform(snapshot, SNAPSHOT, "scores")
 
 

@@ -11,19 +11,13 @@ import pytest
 
 from tests.factories.workbench import PASSWORD, user
 from tests.web.browser import PageWatch
-from tests.web.workbench.test_browser_settings import CASES, OVERFLOW_JS, browser, submit
+from tests.web.workbench.test_browser_settings import CASES, browser, check_page, submit
 from winback.store.accounts.models import Role
 from winback.store.customers.models import EventTypeDefinition
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 __all__ = ["browser"]  # the Chromium fixture of the settings browser test
-
-
-def _fits(page: Any, watch: PageWatch, where: str) -> None:
-    overflow = page.evaluate(OVERFLOW_JS)
-    assert overflow == [], f"{where}: wider than the viewport: {overflow}"
-    watch.assert_clean(where)
 
 
 @pytest.mark.parametrize(("locale", "width"), CASES)
@@ -47,7 +41,7 @@ def test_admin_adds_renames_and_deactivates_an_event_type(
         submit(page, "button.primary")
 
         page.goto(f"{base}/settings/event-types/")
-        _fits(page, watch, "list")
+        check_page(page, watch, "list")
         assert page.locator("tr.event-type-row").count() >= 8  # the built-in types
 
         # A code starting with a digit is refused in the page's language; nothing is stored.
@@ -60,20 +54,20 @@ def test_admin_adds_renames_and_deactivates_an_event_type(
         error.wait_for()
         assert ("代码" in error.inner_text()) is zh
         assert not EventTypeDefinition.objects.filter(code="1brand").exists()
-        _fits(page, watch, "refused")
+        check_page(page, watch, "refused")
 
         page.fill("#id_code", "brand_defence")
         submit(page, "#event-type-form button.primary")
         row = page.locator("tr.event-type-row[data-code=brand_defence]")
         row.wait_for()
         assert ("维护品牌" if zh else "Defended the brand") in row.inner_text()
-        _fits(page, watch, "added")
+        check_page(page, watch, "added")
         page.screenshot(path=str(shots / f"event-types-{tag}.png"), full_page=True)
 
         # Rename it, then deactivate it from the list.
         submit(page, "tr.event-type-row[data-code=brand_defence] a")
         page.fill("#id_label_zh", "危机中维护品牌")
-        _fits(page, watch, "edit")
+        check_page(page, watch, "edit")
         submit(page, "#event-type-edit-form button.primary")
         submit(page, "tr.event-type-row[data-code=brand_defence] form button")
         stored = EventTypeDefinition.objects.get(code="brand_defence")
@@ -82,6 +76,6 @@ def test_admin_adds_renames_and_deactivates_an_event_type(
             "referral",
             False,
         )
-        _fits(page, watch, "deactivated")
+        check_page(page, watch, "deactivated")
     finally:
         context.close()

@@ -11,7 +11,7 @@ import pytest
 
 from tests.factories.workbench import PASSWORD, user
 from tests.web.browser import PageWatch
-from tests.web.workbench.test_browser_settings import CASES, OVERFLOW_JS, browser, submit
+from tests.web.workbench.test_browser_settings import CASES, browser, check_page, submit
 from winback.app.settings.rules import current_rules, questionnaires_in_force
 from winback.store.accounts.models import Role
 from winback.store.programme.models import ProgrammeSettings
@@ -19,12 +19,6 @@ from winback.store.programme.models import ProgrammeSettings
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 __all__ = ["browser"]  # the Chromium fixture, shared with the other settings browser test
-
-
-def _fits(page: Any, watch: PageWatch, where: str) -> None:
-    overflow = page.evaluate(OVERFLOW_JS)
-    assert overflow == [], f"{where}: wider than the viewport: {overflow}"
-    watch.assert_clean(where)
 
 
 @pytest.mark.parametrize(("locale", "width"), CASES)
@@ -48,11 +42,11 @@ def test_admin_edits_a_questionnaire_in_both_languages_and_widths(
         submit(page, "button.primary")
 
         page.goto(f"{base}/settings/questionnaires/")
-        _fits(page, watch, "questionnaires")
+        check_page(page, watch, "questionnaires")
         with page.expect_navigation():
             page.locator("section[data-code=callback_first] a.questionnaire-edit").click()
         page.locator("#questionnaire-form").wait_for()
-        _fits(page, watch, "editor")
+        check_page(page, watch, "editor")
         page.screenshot(path=str(shots / f"questionnaire-editor-{tag}.png"), full_page=True)
 
         # A free-text question cannot keep options: refused, in Chinese, nothing stored.
@@ -63,7 +57,7 @@ def test_admin_edits_a_questionnaire_in_both_languages_and_widths(
         refusal = "自由填写的问题不能有选项" if zh else "a free-text question has no options"
         assert refusal in error.inner_text()
         assert not ProgrammeSettings.objects.exclude(questionnaires={}).exists()
-        _fits(page, watch, "refused")
+        check_page(page, watch, "refused")
         page.screenshot(path=str(shots / f"questionnaire-refused-{tag}.png"), full_page=True)
 
         # Put the kind back, change the title and the first question's wording, add a scale.
@@ -78,7 +72,7 @@ def test_admin_edits_a_questionnaire_in_both_languages_and_widths(
         page.select_option(f"#id_q-{blank}-kind", "scale")
         submit(page, "#questionnaire-save")
         page.locator("section[data-code=callback_first]").wait_for()
-        _fits(page, watch, "saved")
+        check_page(page, watch, "saved")
         page.screenshot(path=str(shots / f"questionnaire-saved-{tag}.png"), full_page=True)
 
         in_force = questionnaires_in_force(current_rules())

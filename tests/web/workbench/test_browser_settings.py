@@ -62,7 +62,8 @@ def submit(page: Page, selector: str) -> None:
         page.click(selector)
 
 
-def _check(page: Page, watch: PageWatch, where: str) -> None:
+def check_page(page: Page, watch: PageWatch, where: str) -> None:
+    """Nothing wider than the viewport, no console error, no failed request so far."""
     overflow = page.evaluate(OVERFLOW_JS)
     assert overflow == [], f"{where}: wider than the viewport: {overflow}"
     watch.assert_clean(where)
@@ -105,7 +106,7 @@ def test_admin_edits_every_settings_section(
             "确保该值小于或等于1。" if zh else "Ensure this value is less than or equal to 1."
         )
         assert current_profile().gross_margin == 0.30
-        _check(page, watch, "profile refused")
+        check_page(page, watch, "profile refused")
         shot("profile-refused")
 
         # Apply a preset: the diff first, then the confirmation.
@@ -114,7 +115,7 @@ def test_admin_edits_every_settings_section(
         submit(page, "#preset-form button.primary")
         page.locator("#preset-diff").wait_for()
         assert current_profile().industry == "retail"
-        _check(page, watch, "preset diff")
+        check_page(page, watch, "preset diff")
         shot("preset-diff")
         submit(page, "#preset-confirm button.primary")
         assert current_profile().industry == "dental"
@@ -127,7 +128,7 @@ def test_admin_edits_every_settings_section(
         page.fill("#id_early_warning_share", "0.15")
         submit(page, "#early-warning-form button.primary")
         assert current_profile().early_warning_share == 0.15
-        _check(page, watch, "indicators")
+        check_page(page, watch, "indicators")
         shot("indicators")
 
         # A new reason with synonyms.
@@ -139,7 +140,7 @@ def test_admin_edits_every_settings_section(
         page.fill("#id_keywords_zh", "停车\n车位")
         submit(page, "#entry-form button.primary")
         assert current_rules().taxonomy.label("parking", "zh") == "停车难"
-        _check(page, watch, "taxonomy")
+        check_page(page, watch, "taxonomy")
         shot("taxonomy")
 
         # A playbook's script.
@@ -149,7 +150,7 @@ def test_admin_edits_every_settings_section(
         submit(page, "#entry-form button.primary")
         playbook = next(p for p in current_rules().playbooks.playbooks if p.reason == reason)
         assert playbook.talking_points_zh == ("您好", "最近还好吗")
-        _check(page, watch, "playbooks")
+        check_page(page, watch, "playbooks")
         shot("playbooks")
 
         # A new offer.
@@ -161,7 +162,7 @@ def test_admin_edits_every_settings_section(
         page.fill("#id_depth_abs", "30")
         submit(page, "#entry-form button.primary")
         assert "spring_voucher" in {o.code for o in current_rules().catalogue.offers}
-        _check(page, watch, "offers")
+        check_page(page, watch, "offers")
         shot("offers")
 
         # A user: name, role and language; then deactivated.
@@ -171,7 +172,7 @@ def test_admin_edits_every_settings_section(
         submit(page, "#user-edit-form button.primary")
         agent.refresh_from_db()
         assert (agent.first_name, agent.language) == ("王芳", "en")
-        _check(page, watch, "users")
+        check_page(page, watch, "users")
         shot("users")
         page.goto(f"{base}/settings/users/{agent.pk}/")
         submit(page, "#user-active-form button")
@@ -180,7 +181,7 @@ def test_admin_edits_every_settings_section(
         # Every settings page at this width and language.
         for path in ("", "profile/", "questionnaires/", "users/"):
             page.goto(f"{base}/settings/{path}")
-            _check(page, watch, f"/settings/{path}")
+            check_page(page, watch, f"/settings/{path}")
         assert admin.pk
     finally:
         context.close()
