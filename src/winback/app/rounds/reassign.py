@@ -181,16 +181,7 @@ def reassign_tasks(
         tasks = _task_frame(chosen)
         if tasks.height == 0:
             return Reassigned(moved=0, skipped=0)
-        agents = _agent_frame(exclude=from_agent if to_agent is None else None)
-        if to_agent is not None and to_agent not in agents["agent_id"].to_list():
-            raise NoAgentToTake(str(to_agent))
-        if to_agent is None:
-            # Spreading hands tasks to agents other than their holders, unless the holders are
-            # all the active agents there are (a round's calls shuffled among the same team).
-            others = agents.filter(~pl.col("agent_id").is_in(tasks["agent_id"].unique().implode()))
-            agents = others if others.height else agents
-        if agents.height == 0:
-            raise NoAgentToTake("")
+        agents = _receiving_agents(tasks, from_agent=from_agent, to_agent=to_agent)
         dealt = distribute(tasks, agents, to_agent=to_agent)
         moved = dealt.filter(pl.col("new_agent").is_not_null())
         dated = _dated(moved, agents, on=on)
@@ -354,14 +345,7 @@ def reassign_care_tasks(
         ).with_columns(required_seniority=pl.lit(1, dtype=pl.Int64))
         if tasks.height == 0:
             return Reassigned(moved=0, skipped=0)
-        agents = _agent_frame(exclude=from_agent if to_agent is None else None)
-        if to_agent is not None and to_agent not in agents["agent_id"].to_list():
-            raise NoAgentToTake(str(to_agent))
-        if to_agent is None:
-            others = agents.filter(~pl.col("agent_id").is_in(tasks["agent_id"].unique().implode()))
-            agents = others if others.height else agents
-        if agents.height == 0:
-            raise NoAgentToTake("")
+        agents = _receiving_agents(tasks, from_agent=from_agent, to_agent=to_agent)
         dealt = distribute(tasks, agents, to_agent=to_agent)
         moved = dealt.filter(pl.col("new_agent").is_not_null())
         dated = _dated(moved.drop("kind", "due_date"), agents, on=on)
@@ -398,3 +382,20 @@ def reassign_care_tasks(
             },
         )
     return result
+
+
+def _receiving_agents(
+    tasks: pl.DataFrame, *, from_agent: int | None, to_agent: int | None
+) -> pl.DataFrame:
+    """The active agents who may take ``tasks``: ``to_agent`` alone when named, else everyone
+    but ``from_agent``. Spreading hands tasks to agents other than their holders, unless the
+    holders are all the active agents there are (a round's calls shuffled among the same team)."""
+    agents = _agent_frame(exclude=from_agent if to_agent is None else None)
+    if to_agent is not None and to_agent not in agents["agent_id"].to_list():
+        raise NoAgentToTake(str(to_agent))
+    if to_agent is None:
+        others = agents.filter(~pl.col("agent_id").is_in(tasks["agent_id"].unique().implode()))
+        agents = others if others.height else agents
+    if agents.height == 0:
+        raise NoAgentToTake("")
+    return agents
