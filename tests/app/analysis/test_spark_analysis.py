@@ -95,11 +95,13 @@ def test_spark_engine_stores_what_the_embedded_engine_stores(tmp_path: Path) -> 
     ],
 )
 def test_analyze_refuses_bad_engine_options(args: list[str], complaint: str) -> None:
+    from django.utils import translation
     from typer.testing import CliRunner
 
     from winback.cli import app
 
-    result = CliRunner().invoke(app, ["analyze", "--as-of", AS_OF.isoformat(), *args])
+    with translation.override("en"):  # the complaint in the language active, here English
+        result = CliRunner().invoke(app, ["analyze", "--as-of", AS_OF.isoformat(), *args])
     assert result.exit_code == 2
     assert complaint in " ".join(result.output.split())
 
