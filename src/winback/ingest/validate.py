@@ -22,7 +22,7 @@ from winback.ingest.parse import (
     DateOrder,
     DateOrderDecision,
     Parsed,
-    clean_cells,
+    clean_cell_expr,
     decide_date_order,
     parse_bool,
     parse_choice,
@@ -146,10 +146,12 @@ def validate(
     limits: ValueLimits | None = None,
 ) -> Validated:
     limits = limits or ValueLimits()
-    cells = {
-        name: clean_cells(raw.frame[f"c{index}"]).alias(name)
+    # Every mapped column cleaned in one pass (Polars spreads the columns over its threads).
+    cleaned = raw.frame.select(
+        clean_cell_expr(pl.col(f"c{index}")).alias(name)
         for name, index in header_map.fields.items()
-    }
+    )
+    cells = {name: cleaned[name] for name in header_map.fields}
     decision = _date_order(raw, cells, contract, default_date_order)
     order: DateOrder = decision.order or default_date_order
     columns: list[pl.Series] = [raw.frame[ROW]]

@@ -172,11 +172,23 @@ class OrderLine(models.Model):
         db_index=False,  # the unique (order, line_no) serves it
     )
     line_no = models.PositiveIntegerField(_("line number"))
+    # No index on product or category: no query looks order lines up by them, and each index
+    # cost an import more than writing the rows themselves (decision 0054).
     product = models.ForeignKey(
-        Product, null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False
+        Product,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_constraint=False,
+        db_index=False,
     )
     category = models.ForeignKey(
-        Category, null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_constraint=False,
+        db_index=False,
     )
     quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3, default=1)
     amount_cents = models.BigIntegerField(_("amount (cents); refunds negative"))
