@@ -82,6 +82,8 @@ def plan(
     first = parse_month(month)
     if engine not in ("database", "spark"):
         raise typer.BadParameter(_("choose database or spark"), param_hint="--engine")
+    if lake is not None and engine != "spark":
+        raise typer.BadParameter(_("a lake is read with --engine spark"), param_hint="--lake")
     if lake is not None and not lake.is_dir():
         raise typer.BadParameter(_("not a folder: %(path)s") % {"path": lake}, param_hint="--lake")
     from winback.analytics.spark_engine import parse_conf

@@ -260,6 +260,7 @@ def test_round_plan_on_spark_without_pyspark_says_so(monkeypatch: pytest.MonkeyP
     [
         (["--engine", "pandas"], "choose database or spark"),
         (["--engine", "spark", "--lake", "/nonexistent/lake"], "not a folder"),
+        (["--lake", "/tmp"], "a lake is read with --engine spark"),
         (["--engine", "spark", "--spark-conf", "spark.executor.memory"], "key=value"),
     ],
 )

@@ -198,8 +198,9 @@ def plan_round(
     }
     if existing is not None and not replace:
         raise RoundExists(existing)
-    # A Spark reader without a lake stages the database now, before any transaction opens.
-    options["reader"] = with_lake(reader or CandidateReader(), first, current_profile().time_zone)
+    if reader is not None and reader.engine == "spark":
+        # Without a lake, the database is staged as one now, before any transaction opens.
+        options["reader"] = with_lake(reader, first, current_profile().time_zone)
     if existing is not None:
         return PlannedRound(_replace(actor, existing, token, options), created=True)
     # A request whose process died while planning leaves its row without a round: after a
