@@ -274,3 +274,26 @@ def test_round_plan_refuses_bad_engine_options(args: list[str], complaint: str) 
         result = CliRunner().invoke(app, ["round", "plan", "--month", "2024-11", *args])
     assert result.exit_code == 2
     assert complaint in " ".join(result.output.split())
+
+
+@pytest.mark.slow  # a small business planned through the command line
+@pytest.mark.django_db(transaction=True)
+def test_round_plan_json_says_which_engine_read_the_candidates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from tests.factories.business import MONTH as WORLD_MONTH
+    from tests.factories.business import build_world
+    from winback.cli import app
+
+    build_world()
+    monkeypatch.setattr("winback.store.bootstrap._ready", True)  # pytest-django set it up
+    month = WORLD_MONTH.strftime("%Y-%m")
+    result = CliRunner().invoke(app, ["round", "plan", "--month", month, "--seed", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["candidates_read_by"] == "database"
+    assert payload["candidates"] > 0
