@@ -8,10 +8,11 @@ that can be written in parallel and read by any engine (Polars, DuckDB, Spark)::
     DIR/orders/part-NNNNN.parquet        frames.ORDERS
     DIR/order_lines/part-NNNNN.parquet   frames.ORDER_LINES
     DIR/events/part-NNNNN.parquet        frames.EVENTS
-    DIR/contacts/part-NNNNN.parquet      frames.CONTACTS
+    DIR/contacts/part-NNNNN.parquet      frames.CONTACTS (+ reason_code when known)
     DIR/treatments/part-NNNNN.parquet    frames.TREATMENTS
 
-Column names and types are exactly those of :mod:`winback.analytics.frames` (Parquet types:
+Column names and types are those of :mod:`winback.analytics.frames`, plus the optional columns
+of :data:`OPTIONAL` where the writer had them (Parquet types:
 Int64 -> INT64, String -> BYTE_ARRAY UTF8, Date -> DATE (int32 days), Boolean -> BOOLEAN,
 Float64 -> DOUBLE). Every table has at least one part (a part may hold no rows, so the schema
 is always there). Keys (``customer_pk``, ``order_pk``) are unique across all parts; parts are
@@ -61,6 +62,12 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "contacts": contracts.CONTACTS,
     "treatments": contracts.TREATMENTS,
 }
+
+# Columns a table may carry beyond its analysis contract, written when the frame has them and
+# read only by those who need them: the leave reason an agent recorded on a contact (null when
+# none), which the round planner reads on Spark (winback.analytics.spark_candidates). Lakes
+# exported from the database have it; generated lakes do not.
+OPTIONAL: dict[str, dict[str, pl.DataType]] = {"contacts": {"reason_code": pl.String()}}
 
 
 class LakeError(ValueError):
@@ -141,7 +148,10 @@ def part_paths(root: Path, table: str) -> list[Path]:
 
 
 def conform_table(frame: pl.DataFrame, table: str) -> pl.DataFrame:
-    return contracts.conform(frame, TABLES[table], table)
+    """The table's contract columns, then those of its :data:`OPTIONAL` columns the frame has."""
+    extra = [pl.col(c).cast(t) for c, t in OPTIONAL.get(table, {}).items() if c in frame.columns]
+    conformed = contracts.conform(frame, TABLES[table], table)
+    return pl.concat([conformed, frame.select(extra)], how="horizontal") if extra else conformed
 
 
 def write_part(root: Path, table: str, part: int, frame: pl.DataFrame) -> int:

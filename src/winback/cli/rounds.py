@@ -55,20 +55,54 @@ def plan(
         "--replace",
         help="Plan the month again, replacing its round if no contact has been logged on it.",
     ),
+    engine: str = typer.Option(
+        "database",
+        "--engine",
+        help="Who reads the candidates' inputs: database (default) or spark (Apache Spark).",
+    ),
+    lake: Path | None = typer.Option(
+        None,
+        "--lake",
+        help="With --engine spark: read the behaviour streams from this data lake (winback "
+        "export --format parquet) instead of staging the database as one.",
+    ),
+    master: str | None = typer.Option(
+        None,
+        "--master",
+        help="Spark master: local[*] (default, or spark-submit's), yarn, k8s://https://HOST:PORT.",
+    ),
+    spark_conf: list[str] = typer.Option(
+        [], "--spark-conf", help="Spark setting key=value (repeatable), passed to the session."
+    ),
 ) -> None:
     """Plan a month's round from the latest analysis on or before its first day.
 
     One round per month: planning a month again is refused unless --replace is given (and
     only while no contact is logged on the month's round)."""
     first = parse_month(month)
+    if engine not in ("database", "spark"):
+        raise typer.BadParameter(_("choose database or spark"), param_hint="--engine")
+    if lake is not None and engine != "spark":
+        raise typer.BadParameter(_("a lake is read with --engine spark"), param_hint="--lake")
+    if lake is not None and not lake.is_dir():
+        raise typer.BadParameter(_("not a folder: %(path)s") % {"path": lake}, param_hint="--lake")
+    from winback.analytics.spark_engine import parse_conf
+
+    try:
+        conf = parse_conf(spark_conf)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--spark-conf") from exc
     django_setup()
     from winback.app.actors import Actor
+    from winback.app.analysis.spark import SparkOptions
     from winback.app.rounds.service import (
+        CandidateReader,
         ControlTooSmall,
         NoSnapshotError,
         RoundExists,
         RoundHasContacts,
         RoundInProgress,
+        SparkUnavailable,
         demo_team,
         ensure_agents,
         plan_round,
@@ -85,6 +119,7 @@ def plan(
             agents=team,
             allow_small_control=allow_small_control,
             replace=replace,
+            reader=CandidateReader(engine, lake, SparkOptions(master=master, conf=conf)),
         ).round
     except NoSnapshotError as exc:
         # gettext outside the f-string: xgettext does not look inside f-strings
@@ -122,7 +157,7 @@ def plan(
         d = exc.design
         console.print(f"[red]{message % {'n': d.n_control, 'floor': d.control_floor}}[/red]")
         raise typer.Exit(2) from exc
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, SparkUnavailable) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     s = rnd.summary
@@ -136,6 +171,7 @@ def plan(
                 "seed": rnd.seed,
                 "holdout_share": rnd.holdout_share,
                 "snapshot_as_of": s["snapshot_as_of"],
+                "candidates_read_by": s.get("candidates_read_by", "database"),
                 "candidates": s["candidates"],
                 "excluded": s["excluded"],
                 "excluded_by_cause": s["excluded_by_cause"],

@@ -116,11 +116,12 @@ def event_types_sql() -> str:
     return f"SELECT t.code, t.role, t.active FROM {tables().event_type} t"
 
 
-def contacts_sql(d: Dialect, as_of: date) -> str:
+def contacts_sql(d: Dialect, as_of: date, *, reasons: bool = False) -> str:
+    reason = ", NULLIF(k.reason_code, '') AS reason_code" if reasons else ""
     return (
         "SELECT k.customer_id AS customer_pk, "
-        f"{d.day('k.occurred_date')} AS occurred_day, k.channel, k.direction, k.outcome "
-        f"FROM {tables().contact_log} k WHERE k.occurred_date <= {d.date_literal(as_of)} "
+        f"{d.day('k.occurred_date')} AS occurred_day, k.channel, k.direction, k.outcome"
+        f"{reason} FROM {tables().contact_log} k WHERE k.occurred_date <= {d.date_literal(as_of)} "
         "ORDER BY k.id"
     )
 
@@ -264,8 +265,15 @@ def shape_events(
 
 
 def shape_contacts(raw: pl.DataFrame) -> pl.DataFrame:
+    """The contacts contract, and the leave reason (``reason_code``, null when none) after it
+    when it was read: the analysis ignores it, the data lake keeps it for the round planner
+    (:data:`winback.analytics.lake.OPTIONAL`)."""
     frame = raw.with_columns(as_date("occurred_day").alias("occurred_date"))
-    return contracts.conform(frame, contracts.CONTACTS, "contacts")
+    conformed = contracts.conform(frame, contracts.CONTACTS, "contacts")
+    if "reason_code" not in frame.columns:
+        return conformed
+    reason = frame.select(pl.col("reason_code").cast(pl.String))
+    return pl.concat([conformed, reason], how="horizontal")
 
 
 def shape_treatments(raw: pl.DataFrame) -> pl.DataFrame:
@@ -303,11 +311,15 @@ def shape_customers(raw: pl.DataFrame, stores: pl.DataFrame, as_of: date) -> pl.
     return contracts.conform(frame, contracts.CUSTOMERS, "customers")
 
 
-def extract_frames(db: DatabaseURL, as_of: date, *, time_zone: str) -> AnalyticsFrames:
+def extract_frames(
+    db: DatabaseURL, as_of: date, *, time_zone: str, reasons: bool = False
+) -> AnalyticsFrames:
     """Read customers, orders, order lines, events, contacts and round memberships dated on or
     before ``as_of``.
 
     ``time_zone`` is the business's (an IANA name): resolution timestamps become local dates.
+    ``reasons``: the contacts carry the leave reason recorded on them (``reason_code``, for the
+    data lake; the analysis does not read it).
     """
     dialect = Dialect(db.engine)
     # The order lines (the largest table) come through a second connection in parallel; the
@@ -324,7 +336,7 @@ def extract_frames(db: DatabaseURL, as_of: date, *, time_zone: str) -> Analytics
                 "orders": orders_sql(dialect, as_of),
                 "events": events_sql(dialect, as_of),
                 "event_types": event_types_sql(),
-                "contacts": contacts_sql(dialect, as_of),
+                "contacts": contacts_sql(dialect, as_of, reasons=reasons),
                 "treatments": treatments_sql(dialect, as_of),
             },
         ],

@@ -91,9 +91,11 @@ def is_memory_sqlite(name: str) -> bool:
     return name == ":memory:" or "mode=memory" in name
 
 
-def extract(as_of: date, time_zone: str) -> AnalyticsFrames:
+def extract(as_of: date, time_zone: str, *, reasons: bool = False) -> AnalyticsFrames:
+    """The analysis frames as of ``as_of``; ``reasons``: contacts with their leave reason, as
+    the data lake holds them."""
     with adbc_database() as db:
-        return extract_frames(db, as_of, time_zone=time_zone)
+        return extract_frames(db, as_of, time_zone=time_zone, reasons=reasons)
 
 
 def headline_counts(scores: pl.DataFrame) -> dict[str, dict[str, int]]:

@@ -45,7 +45,7 @@ def stage_database(as_of: date, time_zone: str) -> tuple[Path, dict[str, int]]:
     rows of each table staged."""
     from winback.analytics.lake import write_lake
 
-    frames = extract(as_of, time_zone)
+    frames = extract(as_of, time_zone, reasons=True)
     rows = frame_rows(frames)
     root = spark_folder() / "lake"
     if root.exists():

@@ -156,7 +156,7 @@ def export_lake(
         require(actor, Permission.EXPORT_DATA)
     profile = current_profile()
     day = as_of or datetime.now(ZoneInfo(profile.time_zone)).date()
-    frames = extract(day, profile.time_zone)
+    frames = extract(day, profile.time_zone, reasons=True)
     folder = Path(out)
     first = frames.orders.get_column("order_date").min()
     manifest = lake.write_lake(

@@ -23,6 +23,7 @@ from winback.app.contacts import gate
 from winback.app.rounds.feedback import feedback
 from winback.app.rounds.lifecycle import close_expired
 from winback.app.rounds.offer_learning import offer_learning_for
+from winback.app.rounds.spark_inputs import CandidateReader, read_inputs_on_spark
 from winback.app.rounds.targeting import targeting_for
 from winback.app.settings.profile import current_profile
 from winback.app.settings.rules import current_rules
@@ -105,8 +106,12 @@ def prepare_plan(
     statuses: Sequence[str] = ROUND_STATUSES,
     stages: Sequence[str] | None = None,
     allow_small_control: bool = False,
+    reader: CandidateReader | None = None,
 ) -> PreparedPlan:
     """Read the inputs of ``month``'s round and run the pure planner; nothing is written.
+
+    ``reader`` chooses the engine that reads the candidates' inputs (default: the database;
+    ``spark``: :mod:`.spark_inputs`); the plan is the same whichever reads them.
 
     Past matured rounds give the design's base rate and the measured uplift per segment
     (:mod:`.feedback`); without them the snapshot's prediction and the default guesses serve.
@@ -143,7 +148,19 @@ def prepare_plan(
     overrides.setdefault("holidays", days_off(HolidayCalendar.default(), start, end))
     config = RoundConfig.from_profile(profile, round_start=start, round_end=end, **overrides)
     team = agent_frame(agents)
-    inputs = read_inputs(snap_day, start, config.statuses, team)
+    reader = reader or CandidateReader()
+    if reader.engine == "spark":
+        inputs = read_inputs_on_spark(
+            snap_day,
+            start,
+            config.statuses,
+            team,
+            time_zone=profile.time_zone,
+            reader=reader,
+            history_days=HISTORY_DAYS,
+        )
+    else:
+        inputs = read_inputs(snap_day, start, config.statuses, team, time_zone=profile.time_zone)
     # The contact gate judges every candidate before selection and holdout: a customer it
     # stops (an earlier round's control group still measured, ...) is neither treated nor
     # drawn into this round's control group, so both arms stay comparable.
@@ -164,6 +181,7 @@ def prepare_plan(
         targeting=targeting,
     )
     plan.summary["snapshot_as_of"] = snap_day.isoformat()
+    plan.summary["candidates_read_by"] = reader.engine
     plan.summary["uplift"]["segments"] = learned.segments
     plan.summary["design"]["past_control_outcomes"] = learned.control_outcomes
     return PreparedPlan(plan, config, snap_day, team)
@@ -180,6 +198,7 @@ def plan_and_store(
     stages: Sequence[str] | None = None,
     user: User | None = None,
     allow_small_control: bool = False,
+    reader: CandidateReader | None = None,
 ) -> Round:
     """Plan ``month``'s round from the latest snapshot on or before its first day and store
     it: members (treated and control) and a call task per assigned treated customer."""
@@ -193,6 +212,7 @@ def plan_and_store(
         statuses=statuses,
         stages=stages,
         allow_small_control=allow_small_control,
+        reader=reader,
     )
     design = prepared.plan.design
     # No control customer at all: nothing could ever be measured, override or not.
@@ -279,16 +299,22 @@ def _insert_tasks(rnd: Round, plan: RoundPlan) -> None:
 
 
 def read_inputs(
-    snap_day: date, as_of: date, statuses: Sequence[str], agents: pl.DataFrame
+    snap_day: date,
+    as_of: date,
+    statuses: Sequence[str],
+    agents: pl.DataFrame,
+    *,
+    time_zone: str,
 ) -> RoundInputs:
-    """Every frame the planner reads, restricted to the snapshot's candidates."""
+    """Every frame the planner reads, restricted to the snapshot's candidates, from the
+    database (:func:`.spark_inputs.read_inputs_on_spark` reads the same on Spark)."""
     cand = rounds_store.snapshot_cohort(snapshot_as_of=snap_day, statuses=statuses)
     return RoundInputs(
         snapshot=read_snapshot(snap_day, statuses),
         customers=read_flags(cand),
         agents=agents,
         contacts=read_contacts(cand, as_of),
-        complaints=read_complaints(cand, as_of),
+        complaints=read_complaints(cand, as_of, time_zone),
         memberships=read_memberships(cand),
         favourites=read_favourites(cand, as_of),
     )
@@ -314,8 +340,8 @@ def read_contacts(cand: Cohort, as_of: date) -> pl.DataFrame:
     )
 
 
-def read_complaints(cand: Cohort, as_of: date) -> pl.DataFrame:
-    return rounds_store.complaints(cohort=cand, until=as_of)
+def read_complaints(cand: Cohort, as_of: date, time_zone: str) -> pl.DataFrame:
+    return rounds_store.complaints(cohort=cand, until=as_of, time_zone=time_zone)
 
 
 def read_memberships(cand: Cohort) -> pl.DataFrame:
@@ -325,6 +351,13 @@ def read_memberships(cand: Cohort) -> pl.DataFrame:
 def read_favourites(cand: Cohort, as_of: date) -> pl.DataFrame:
     """Each candidate's two biggest categories by spend over the year before ``as_of``."""
     spend = rounds_store.category_spend(cohort=cand, after=as_of - timedelta(days=365), until=as_of)
+    return favourites_from_spend(spend)
+
+
+def favourites_from_spend(spend: pl.DataFrame) -> pl.DataFrame:
+    """Each customer's two biggest categories (``spend``: spend per customer and category,
+    as :func:`winback.store.queries.rounds.category_spend` gives it), whichever engine
+    summed it."""
     positive = spend.filter(pl.col("spend") > 0)
     return (
         positive.with_columns(

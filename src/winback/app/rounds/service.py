@@ -36,10 +36,13 @@ from winback.app.rounds.call_lists import export_round
 from winback.app.rounds.monitoring import round_status
 from winback.app.rounds.planning import ControlTooSmall, NoSnapshotError
 from winback.app.rounds.simulation import simulate_round_contacts
+from winback.app.rounds.spark_inputs import CandidateReader, SparkUnavailable, with_lake
+from winback.app.settings.profile import current_profile
 from winback.store.accounts.models import Role, User
 from winback.store.programme.models import ContactAttempt, Round, RoundMember, RoundRequest
 
 __all__ = [
+    "CandidateReader",
     "ContactNotAllowed",
     "ControlTooSmall",
     "NoSnapshotError",
@@ -47,6 +50,7 @@ __all__ = [
     "RoundExists",
     "RoundHasContacts",
     "RoundInProgress",
+    "SparkUnavailable",
     "StaleWrite",
     "demo_team",
     "ensure_agents",
@@ -158,6 +162,7 @@ def plan_round(
     request_token: str | None = None,
     allow_small_control: bool = False,
     replace: bool = False,
+    reader: CandidateReader | None = None,
 ) -> PlannedRound:
     """Plan and store ``month``'s round from the latest analysis on or before its first day.
 
@@ -170,7 +175,9 @@ def plan_round(
     round, its members and tasks are deleted and the new one stored in one transaction, and the
     audit row names both. A round below the control floor (the profile's ``control_floor``)
     raises :class:`ControlTooSmall` and is not stored unless ``allow_small_control``; the
-    override is recorded in the round's design and the audit row.
+    override is recorded in the round's design and the audit row. ``reader`` chooses the engine
+    that reads the candidates' inputs (:class:`.spark_inputs.CandidateReader`; the database by
+    default); the round's summary records which one did.
     """
     require(actor, Permission.PLAN_ROUND)
     first = month.replace(day=1)
@@ -187,11 +194,15 @@ def plan_round(
         "statuses": statuses,
         "stages": stages,
         "allow_small_control": allow_small_control,
+        "reader": reader,
     }
-    if existing is not None and replace:
-        return PlannedRound(_replace(actor, existing, token, options), created=True)
-    if existing is not None:
+    if existing is not None and not replace:
         raise RoundExists(existing)
+    if reader is not None and reader.engine == "spark":
+        # Without a lake, the database is staged as one now, before any transaction opens.
+        options["reader"] = with_lake(reader, first, current_profile().time_zone)
+    if existing is not None:
+        return PlannedRound(_replace(actor, existing, token, options), created=True)
     # A request whose process died while planning leaves its row without a round: after a
     # while it no longer holds the month.
     RoundRequest.objects.filter(

@@ -123,6 +123,27 @@ def contact_flags(*, cohort: Cohort) -> pl.DataFrame:
     )
 
 
+def contact_details(*, cohort: Cohort) -> pl.DataFrame:
+    """What the customer record alone says of the cohort's customers: business id, the
+    record's do-not-contact flag, marketing consent and whether a phone number / e-mail
+    address is on file (:func:`contact_flags` without the contact log; the data lake holds no
+    phone or e-mail, so a planner reading the lake takes these from here)."""
+    return query_frame(
+        "SELECT c.id, c.external_id, c.do_not_contact, c.consent_marketing, "
+        "c.phone <> '', c.email <> '' "
+        f"FROM {tables().customer} c WHERE c.id IN ({cohort.sql})",
+        list(cohort.params),
+        {
+            "customer_pk": pl.Int64(),
+            "external_id": pl.String(),
+            "do_not_contact": pl.Boolean(),
+            "consent_marketing": pl.Boolean(),
+            "has_phone": pl.Boolean(),
+            "has_email": pl.Boolean(),
+        },
+    )
+
+
 def contact_history(*, cohort: Cohort, until: date, recent_from: date) -> pl.DataFrame:
     """The cohort's contacts up to ``until``: all from ``recent_from`` on, older ones only when
     they carry a leave reason (``reason_code`` is "" when none)."""
@@ -143,10 +164,16 @@ def contact_history(*, cohort: Cohort, until: date, recent_from: date) -> pl.Dat
     )
 
 
-def complaints(*, cohort: Cohort, until: date) -> pl.DataFrame:
-    """The cohort's complaints made on or before ``until``, with their resolution."""
-    return query_frame(
-        "SELECT e.customer_id, e.occurred_date, e.resolved, e.resolved_at "
+def complaints(*, cohort: Cohort, until: date, time_zone: str) -> pl.DataFrame:
+    """The cohort's complaints made on or before ``until``, with their resolution:
+    ``resolved_date`` is the business-local day of the resolution (``time_zone``), the day the
+    analysis reads (:mod:`winback.store.extract`)."""
+    from winback.store.extract import Dialect
+
+    # The fragment is written for ADBC; a Django cursor reads "%" as a placeholder's start.
+    resolved_at = Dialect(connection.vendor).epoch_seconds("e.resolved_at").replace("%", "%%")
+    frame = query_frame(
+        f"SELECT e.customer_id, e.occurred_date, e.resolved, {resolved_at} "
         f"FROM {tables().event} e "
         f"WHERE {is_complaint_sql('e.event_type')} AND e.occurred_date <= %s "
         f"AND e.customer_id IN ({cohort.sql})",
@@ -155,8 +182,17 @@ def complaints(*, cohort: Cohort, until: date) -> pl.DataFrame:
             "customer_pk": pl.Int64(),
             "occurred_date": pl.Date(),
             "resolved": pl.Boolean(),
-            "resolved_date": pl.Date(),
+            "resolved_epoch": pl.Int64(),
         },
+    )
+    local_day = (
+        pl.from_epoch(pl.col("resolved_epoch"), time_unit="s")
+        .dt.replace_time_zone("UTC")
+        .dt.convert_time_zone(time_zone)
+        .dt.date()
+    )
+    return frame.select(
+        "customer_pk", "occurred_date", "resolved", local_day.alias("resolved_date")
     )
 
 
@@ -180,12 +216,15 @@ def memberships(*, cohort: Cohort) -> pl.DataFrame:
 
 
 def category_spend(*, cohort: Cohort, after: date, until: date) -> pl.DataFrame:
-    """Spend per customer and category on orders dated after ``after`` up to ``until``."""
+    """Spend per customer and category on orders dated after ``after`` up to ``until``. A
+    line without its own category counts in its product's, as in the analysis
+    (:func:`winback.store.extract.order_lines_sql`)."""
     t = tables()
     return query_frame(
         "SELECT o.customer_id, c.code, SUM(l.amount_cents), MAX(c.replenishment_days) "
         f"FROM {t.order_line} l JOIN {t.order} o ON o.id = l.order_id "
-        f"JOIN {t.category} c ON c.id = l.category_id "
+        f"JOIN {t.category} c ON c.id = COALESCE(l.category_id, (SELECT p.category_id "
+        f"FROM {t.product} p WHERE p.id = l.product_id)) "
         f"WHERE o.order_date > %s AND o.order_date <= %s AND o.customer_id IN ({cohort.sql}) "
         "GROUP BY o.customer_id, c.code",
         [after, until, *cohort.params],
