@@ -154,6 +154,13 @@ class FeatureSource:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def concurrent(self) -> bool:
+        """Whether :meth:`features` may run for several dates at once, from several threads:
+        the Polars engine's lazy frames over immutable tables may; a DuckDB connection serves
+        one query at a time."""
+        return self._connection is None
+
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
