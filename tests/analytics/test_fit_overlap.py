@@ -11,11 +11,8 @@ data; and the training origins must be those of the sequential choice-then-refit
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import Executor, Future
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -31,6 +28,7 @@ from winback.analytics.frames import AnalyticsFrames
 from winback.analytics.indicators import CODES
 from winback.analytics.metrics import roc_auc, roc_auc_of_ranks
 from winback.analytics.pipeline import AnalysisResult, churn_horizon, conformed, run_analysis
+from winback.analytics.threads import InCaller
 from winback.analytics.value import purchase_days
 from winback.config import BusinessProfile, preset
 
@@ -41,28 +39,11 @@ from .test_pipeline import _cdnow
 CDNOW_AS_OF = date(1998, 3, 31)
 
 
-class _InCaller(Executor):
-    """A pool that runs each task when it is submitted, in the calling thread: the
-    sequential order of the work."""
-
-    def __init__(self, max_workers: int | None = None) -> None:
-        self.tasks = 0
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        self.tasks += 1
-        future: Future[Any] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as error:  # handed to the caller, as a pool would
-            future.set_exception(error)
-        return future
-
-
 def _in_sequence(
     monkeypatch: pytest.MonkeyPatch, frames: AnalyticsFrames, profile: BusinessProfile, day: date
 ) -> AnalysisResult:
     with monkeypatch.context() as patched:
-        patched.setattr(pipeline, "ThreadPoolExecutor", _InCaller)
+        patched.setattr(pipeline, "side_by_side", lambda workers: InCaller())
         return run_analysis(frames, profile, day)
 
 
@@ -119,7 +100,8 @@ def _sequential_origins(
     return result
 
 
-@pytest.mark.parametrize("data", [pytest.param("generated", marks=pytest.mark.slow), "cdnow"])
+@pytest.mark.slow
+@pytest.mark.parametrize("data", ["generated", "cdnow"])
 def test_origins_are_those_of_the_sequential_loop(
     data: str, synth: Synthetic, retail: BusinessProfile
 ) -> None:
@@ -200,6 +182,7 @@ def test_an_earlier_origin_refits_the_kind_the_one_before_it_ended_with(
     assert [kind for day, kind in fitted_with if day == latest] == [None]
 
 
+@pytest.mark.slow
 def test_a_feature_source_serving_one_query_at_a_time_is_asked_from_one_thread(
     synth: Synthetic, retail: BusinessProfile
 ) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -62,7 +62,7 @@ from winback.analytics.priors import (
 from winback.analytics.sampling import hash_fold, hash_sample
 from winback.analytics.segments import abc_classes, rfm_octant_expr, rfm_references
 from winback.analytics.signals import top_signals
-from winback.analytics.threads import analysis_pools, fit_pools
+from winback.analytics.threads import analysis_pools, fit_pools, side_by_side
 from winback.analytics.training_set import TRAINING_RULE, TrainingChoice, untouched
 from winback.analytics.value import (
     TIME_UNIT_DAYS,
@@ -188,7 +188,7 @@ def run_analysis(
         # The scoring date's count and spend models need nothing from the training: they are
         # fitted beside it (NumPy on one core while the training runs its feature queries
         # and its own fits), with the same inputs and so the same result as in sequence.
-        with ThreadPoolExecutor(max_workers=1) as beside:
+        with side_by_side(1) as beside:
             scoring_btyd = beside.submit(_scoring_btyd, features, profile, as_of, days)
             training = _train(
                 frames, profile, as_of, horizon, weights, source, recalibrate=recalibrate, days=days
@@ -426,12 +426,13 @@ def _origins(
     The count model is chosen (on a holdout, when ``days`` is given) at the latest origin
     only; the earlier ones refit the chosen kind, which costs one fit instead of a choice.
 
-    The work overlaps; every origin's result is the one a sequential run gives. While the
-    latest origin's models are fitted (NumPy, one core), the feature queries of the other
-    origins run beside it (only this thread asks ``source`` for features). Once a kind is
-    chosen, the earlier origins' refits run side by side; each refit is checked against the
-    kind the origin before it hands on, and redone in the rare case that differs (a refit
-    refused, and a penalised fallback taken instead)."""
+    The work overlaps (:func:`side_by_side`); every origin's result is the one the loop in
+    sequence gives. The origins' feature queries run at once when the source allows it
+    (:attr:`FeatureSource.concurrent`; else one after the other, in this thread, beside the
+    model fits) and the latest origin's models are fitted beside them. Once a kind is chosen,
+    the earlier origins' refits run side by side; each refit is used only when it was made
+    with the kind the origin before it handed on, and redone otherwise (the rare case of a
+    refit refused there and a penalised fallback taken instead)."""
     first = frames.orders["order_date"].min()
     wanted = [latest - timedelta(days=offset) for offset in STACK_OFFSETS]
     wanted = [day for day in wanted if isinstance(first, date) and day >= first]
@@ -459,7 +460,7 @@ def _origins(
         rows_of = rows_at(day).result()
         return pool.submit(_origin_fit, rows_of, profile, horizon, choosing, candidates)
 
-    with fit_pools(), ThreadPoolExecutor(max_workers=2 * len(todo) or 1) as pool:
+    with fit_pools(), side_by_side(2 * len(todo)) as pool:
         if source.concurrent:
             for day in todo:
                 rows_at(day)
@@ -519,7 +520,7 @@ def _train(
     # The held-out fit, the fit on everyone and the indicators' ranks (for the audit) are
     # independent: computed side by side (one BLAS thread each, the limit held around all of
     # them so that no thread's limit undoes another's).
-    with fit_pools(), ThreadPoolExecutor(max_workers=2) as beside:
+    with fit_pools(), side_by_side(2) as beside:
         partial_fit = beside.submit(_fit, inputs[~held_rows], y[~held_rows], weights, prior)
         ranking = beside.submit(indicator_ranks, inputs)
         model = _fit(inputs, y, weights, prior)
