@@ -23,7 +23,7 @@ from winback.analytics import pipeline
 from winback.analytics.btyd_choice import COUNT_MODELS, CountFactory, same_kind
 from winback.analytics.churn import indicator_audit, indicator_ranks
 from winback.analytics.clv import BetaGeo
-from winback.analytics.features import FeatureSource
+from winback.analytics.features import FEATURES, Backend, FeatureSource
 from winback.analytics.frames import AnalyticsFrames
 from winback.analytics.indicators import CODES
 from winback.analytics.metrics import roc_auc, roc_auc_of_ranks
@@ -233,3 +233,20 @@ def test_auc_of_ranks_is_the_auc() -> None:
     pairs = (pos > neg).sum() + 0.5 * (pos == neg).sum()
     assert roc_auc(score, label) == pytest.approx(pairs / (pos.size * neg.size), rel=1e-12)
     assert roc_auc_of_ranks(ranks, np.zeros(500, dtype=bool)) is None
+
+
+@pytest.mark.parametrize("backend", ["polars", pytest.param("duckdb", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("data", ["generated", "cdnow"])
+def test_features_of_some_columns_are_those_of_the_full_query(
+    backend: Backend, data: str, synth: Synthetic, retail: BusinessProfile
+) -> None:
+    frames = conformed(synth.frames if data == "generated" else _cdnow())
+    day = (AS_OF if data == "generated" else CDNOW_AS_OF) - timedelta(days=120)
+    with FeatureSource(frames, backend=backend) as source:
+        full = source.features(retail, day)
+        part = source.features(retail, day, columns=pipeline.SCORING_COLUMNS)
+        with pytest.raises(ValueError, match="not feature columns: nope"):
+            source.features(retail, day, columns=["spend_cents", "nope"])
+    assert part.columns == [c for c in FEATURES if c in pipeline.SCORING_COLUMNS]
+    assert part.height == full.height > 0
+    assert part.equals(full.select(part.columns))

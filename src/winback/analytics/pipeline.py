@@ -355,7 +355,10 @@ def _origin_rows(
     known = frames.orders.filter(pl.col("order_date") <= day)["customer_pk"].unique().sort()
     chosen = known.filter(pl.Series(hash_sample(known.to_numpy(), FIT_SAMPLE)))
     sampled = chosen.len() < known.len()
-    features = source.features(profile, day, only=chosen if sampled else None)
+    # Only the columns the training reads (those scoring reads): about half the query's work.
+    features = source.features(
+        profile, day, only=chosen if sampled else None, columns=SCORING_COLUMNS
+    )
     end = day + timedelta(days=horizon)
     buyers, choice = untouched(training_buyers(features), frames.treatments, day, end)
     came_back = purchasers(frames.orders, day, end)
