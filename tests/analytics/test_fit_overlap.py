@@ -20,6 +20,7 @@ import pytest
 from scipy.stats import spearmanr
 
 from winback.analytics import pipeline
+from winback.analytics.btyd import pareto_nbd
 from winback.analytics.btyd_choice import COUNT_MODELS, CountFactory, same_kind
 from winback.analytics.churn import indicator_audit, indicator_ranks
 from winback.analytics.clv import BetaGeo
@@ -250,3 +251,50 @@ def test_features_of_some_columns_are_those_of_the_full_query(
     assert part.columns == [c for c in FEATURES if c in pipeline.SCORING_COLUMNS]
     assert part.height == full.height > 0
     assert part.equals(full.select(part.columns))
+
+
+def _plain_quadrature(
+    rule: tuple[np.ndarray, np.ndarray],
+    end: np.ndarray,
+    c: np.ndarray,
+    small_exp: np.ndarray,
+    big_exp: np.ndarray,
+    *,
+    gradient: bool,
+) -> np.ndarray:
+    """Pareto/NBD's death-time quadrature written as plain expressions (a new array each)."""
+    half = end / 2
+    sums = np.zeros((5, end.size))
+    total, sum_nu, sum_log_big, sum_inv_small, sum_inv_big = sums
+    slope = 1.0 - small_exp
+    for node, weight in zip(*rule, strict=True):
+        nu = half * (node + 1.0)
+        grow = np.expm1(nu)
+        big_ratio = c * grow
+        log_big = np.log1p(big_ratio)
+        value = np.exp(slope * nu - big_exp * log_big)
+        value *= weight
+        total += value
+        if gradient:
+            sum_nu += value * nu
+            sum_log_big += value * log_big
+            sum_inv_small += value / (grow + 1.0)
+            big_ratio += 1.0
+            sum_inv_big += value / big_ratio
+    return sums
+
+
+@pytest.mark.parametrize("gradient", [True, False])
+def test_pareto_quadrature_into_buffers_is_the_plain_one_bit_for_bit(gradient: bool) -> None:
+    rng = np.random.default_rng(11)
+    n = 20_000
+    end = rng.uniform(0.0, 12.0, n)
+    c = rng.uniform(1e-9, 1.0, n)
+    small_exp = rng.uniform(0.5, 40.0, n)
+    big_exp = rng.uniform(1.0, 1e4, n)
+    for rule in (pareto_nbd._EASY_RULE, pareto_nbd._FULL_RULE):
+        got = pareto_nbd._quadrature(rule, end, c, small_exp, big_exp, gradient=gradient)
+        expected = _plain_quadrature(rule, end, c, small_exp, big_exp, gradient=gradient)
+        assert np.array_equal(got, expected)
+        assert np.all(np.isfinite(got[0]))
+        assert np.all(got[0] > 0)
