@@ -298,3 +298,33 @@ def test_pareto_quadrature_into_buffers_is_the_plain_one_bit_for_bit(gradient: b
         assert np.array_equal(got, expected)
         assert np.all(np.isfinite(got[0]))
         assert np.all(got[0] > 0)
+
+
+def test_past_the_fit_sample_the_origins_query_one_at_a_time_from_the_caller(
+    synth: Synthetic, retail: BusinessProfile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    frames = conformed(synth.frames)
+    monkeypatch.setattr(pipeline, "FIT_SAMPLE", frames.customers.height // 2)
+    horizon = churn_horizon(retail)
+    latest = AS_OF - timedelta(days=horizon)
+    days = purchase_days(frames.orders)
+    asked_from: list[str] = []
+    real_rows = pipeline._origin_rows
+
+    def watched(*args: object) -> pipeline._OriginRows:
+        asked_from.append(threading.current_thread().name)
+        return real_rows(*args)
+
+    with FeatureSource(frames, backend="polars") as source:
+        expected = _sequential_origins(frames, retail, latest, horizon, source, days)
+        monkeypatch.setattr(pipeline, "_origin_rows", watched)
+        got = pipeline._origins(frames, retail, latest, horizon, {}, source, days)
+    assert asked_from == [threading.current_thread().name] * len(pipeline.STACK_OFFSETS)
+    assert all(o.sampled for o in got)
+    for mine, theirs in zip(got, expected, strict=True):
+        assert mine.btyd is not None
+        assert theirs.btyd is not None
+        assert mine.btyd.describe() == theirs.btyd.describe()
+        np.testing.assert_array_equal(mine.inputs, theirs.inputs)

@@ -431,8 +431,9 @@ def _origins(
 
     The work overlaps (:func:`side_by_side`); every origin's result is the one the loop in
     sequence gives. The origins' feature queries run at once when the source allows it
-    (:attr:`FeatureSource.concurrent`; else one after the other, in this thread, beside the
-    model fits) and the latest origin's models are fitted beside them. Once a kind is chosen,
+    (:attr:`FeatureSource.concurrent`) and the base has at most FIT_SAMPLE customers (else
+    one after the other, in this thread), and the latest origin's models are fitted beside
+    them. Once a kind is chosen,
     the earlier origins' refits run side by side; each refit is used only when it was made
     with the kind the origin before it handed on, and redone otherwise (the rare case of a
     refit refused there and a penalised fallback taken instead)."""
@@ -444,10 +445,13 @@ def _origins(
     pending: dict[date, tuple[Future[_Origin], _Kind]] = {}
     chosen = []
     kind: _Kind = None
+    # Past FIT_SAMPLE customers each query still scans every stream whole: one at a time,
+    # so that the largest bases never hold several queries' intermediate tables at once.
+    at_once = source.concurrent and frames.customers.height <= FIT_SAMPLE
 
     def rows_at(day: date) -> Future[_OriginRows]:
         if day not in rows:
-            if source.concurrent:
+            if at_once:
                 rows[day] = pool.submit(_origin_rows, frames, profile, day, horizon, source)
             else:  # one query at a time, from this thread
                 rows[day] = Future()
@@ -464,7 +468,7 @@ def _origins(
         return pool.submit(_origin_fit, rows_of, profile, horizon, choosing, candidates)
 
     with fit_pools(), side_by_side(2 * len(todo)) as pool:
-        if source.concurrent:
+        if at_once:
             for day in todo:
                 rows_at(day)
         for at, day in enumerate(wanted):
