@@ -98,7 +98,7 @@ class InCaller(Executor):
         future: Future[_T] = Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as error:  # handed to whoever asks for the result, as a pool does
+        except Exception as error:  # handed to whoever asks for the result, as a pool does
             future.set_exception(error)
         return future
 
