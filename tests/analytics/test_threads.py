@@ -76,3 +76,27 @@ def test_the_setting_reaches_polars_when_winback_is_imported_first() -> None:
     env |= {threads.THREADS_ENV: "1", "PYTHONPATH": os.pathsep.join(sys.path)}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert done.stdout.strip() == "1", done.stderr
+
+
+def test_parts_run_side_by_side_unless_the_analysis_has_one_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    def where() -> str:
+        return threading.current_thread().name
+
+    monkeypatch.setenv(threads.THREADS_ENV, "2")
+    with threads.side_by_side(2) as pool:
+        assert pool.submit(where).result() != threading.current_thread().name
+    monkeypatch.setenv(threads.THREADS_ENV, "1")
+    with threads.side_by_side(2) as pool:
+        assert isinstance(pool, threads.InCaller)
+        order: list[int] = []
+        first = pool.submit(order.append, 1)
+        assert order == [1]  # ran when submitted, in this thread
+        assert pool.submit(where).result() == threading.current_thread().name
+        assert first.result() is None
+        failing = pool.submit(int, "not a number")
+        with pytest.raises(ValueError, match="not a number"):
+            failing.result()

@@ -35,7 +35,7 @@ from scipy.stats import rankdata
 
 from winback.analytics.calibration import Calibration
 from winback.analytics.indicators import CODES, INDICATORS
-from winback.analytics.metrics import roc_auc
+from winback.analytics.metrics import roc_auc_of_ranks
 from winback.config import BusinessProfile
 
 FloatArray = NDArray[np.float64]
@@ -257,14 +257,20 @@ def _fit_logistic(
     return float(theta[0]), theta[1:]
 
 
-def indicator_audit(inputs: FloatArray, label: BoolArray, model: ChurnModel) -> dict[str, Any]:
-    """Predictive power, correlations, redundancy and drop advice, JSON-ready (seed 000)."""
+def indicator_audit(
+    inputs: FloatArray, label: BoolArray, model: ChurnModel, *, ranks: FloatArray | None = None
+) -> dict[str, Any]:
+    """Predictive power, correlations, redundancy and drop advice, JSON-ready (seed 000).
+
+    ``ranks``: :func:`indicator_ranks` of ``inputs``, when already computed."""
     active = [j for j, c in enumerate(CODES) if c not in model.dropped]
     aucs: dict[str, float | None] = {c: None for c in CODES}
-    for j in active:
-        value = roc_auc(inputs[:, j], label)
+    # Each indicator is ranked once: its AUC and the Spearman matrix both read the ranks.
+    ranks = indicator_ranks(inputs[:, active]) if ranks is None else ranks[:, active]
+    for at, j in enumerate(active):
+        value = roc_auc_of_ranks(ranks[:, at], label)
         aucs[CODES[j]] = None if value is None else round(value, 4)
-    rho = _spearman(inputs[:, active]) if len(active) > 1 else np.ones((len(active),) * 2)
+    rho = _rank_correlation(ranks) if len(active) > 1 else np.ones((len(active),) * 2)
     codes_active = [CODES[j] for j in active]
     pairs = [
         {"a": codes_active[i], "b": codes_active[j], "rho": round(float(rho[i, j]), 4)}
@@ -310,10 +316,18 @@ def indicator_audit(inputs: FloatArray, label: BoolArray, model: ChurnModel) -> 
     }
 
 
-def _spearman(values: FloatArray) -> FloatArray:
-    ranks = np.column_stack([rankdata(values[:, j]) for j in range(values.shape[1])])
-    result: FloatArray = np.corrcoef(ranks, rowvar=False)
-    return np.atleast_2d(result)
+def indicator_ranks(values: FloatArray) -> FloatArray:
+    """Average ranks (ties share the mean rank) of each column, as :func:`indicator_audit`
+    reads them."""
+    if values.shape[1] == 0:
+        return np.zeros(values.shape)
+    return np.column_stack([rankdata(values[:, j]) for j in range(values.shape[1])])
+
+
+def _rank_correlation(ranks: FloatArray) -> FloatArray:
+    """Spearman's rho of every pair of columns, from their average ranks."""
+    result: FloatArray = np.atleast_2d(np.corrcoef(ranks, rowvar=False))
+    return result
 
 
 def base_rate_cutoff(scores: FloatArray, lapse_rate: float) -> float:

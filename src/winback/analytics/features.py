@@ -15,6 +15,7 @@ amounts) reduce spend but do not undo the visit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, Literal
 
@@ -154,21 +155,45 @@ class FeatureSource:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def concurrent(self) -> bool:
+        """Whether :meth:`features` may run for several dates at once, from several threads:
+        the Polars engine's lazy frames over immutable tables may; a DuckDB connection serves
+        one query at a time."""
+        return self._connection is None
+
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
 
     def features(
-        self, profile: BusinessProfile, as_of: date, *, only: pl.Series | None = None
+        self,
+        profile: BusinessProfile,
+        as_of: date,
+        *,
+        only: pl.Series | None = None,
+        columns: Sequence[str] | None = None,
     ) -> pl.DataFrame:
-        """:func:`customer_features` as of ``as_of`` (``only``: the same restriction)."""
+        """:func:`customer_features` as of ``as_of`` (``only``: the same restriction).
+
+        ``columns``: only these ``FEATURES`` columns (and ``customer_pk``), in the contract's
+        order; the engine then computes only what they need, and each value is the one the
+        full query gives."""
         tables = self._tables
         if only is not None:
             keys = _lazy(pl.DataFrame({"customer_pk": only.cast(pl.Int64)}), self._connection)
             tables = {n: t.join(keys, on="customer_pk", how="semi") for n, t in tables.items()}
         query = _features_query(tables, profile, day_number(as_of))
-        return _finish(query.collect("polars").to_native())
+        wanted = None
+        if columns is not None:
+            wanted = {"customer_pk", *columns}
+            unknown = sorted(wanted - set(FEATURES))
+            if unknown:
+                raise ValueError(f"not feature columns: {', '.join(unknown)}")
+            names = query.collect_schema().names()
+            query = query.select([n for n in names if n.removesuffix("_day") in wanted])
+        return _finish(query.collect("polars").to_native(), wanted)
 
 
 def features_lazy(
@@ -272,11 +297,17 @@ def _lazy(frame: pl.DataFrame, connection: duckdb.DuckDBPyConnection | None) -> 
     )
 
 
-def _finish(result: pl.DataFrame) -> pl.DataFrame:
-    """Day numbers back to dates (``x_day`` -> ``x``), the contract's order and types."""
+def _finish(result: pl.DataFrame, columns: set[str] | None = None) -> pl.DataFrame:
+    """Day numbers back to dates (``x_day`` -> ``x``), the contract's order and types
+    (``columns``: only those of the contract)."""
     renames = {c: c.removesuffix("_day") for c in result.columns if c.endswith("_day")}
     dated = result.with_columns(pl.col(list(renames)).cast(pl.Date)).rename(renames)
-    return dated.select([pl.col(c).cast(t) for c, t in FEATURES.items()]).sort("customer_pk")
+    contract = (
+        FEATURES.items()
+        if columns is None
+        else ((c, t) for c, t in FEATURES.items() if c in columns)
+    )
+    return dated.select([pl.col(c).cast(t) for c, t in contract]).sort("customer_pk")
 
 
 def _count(condition: nw.Expr) -> nw.Expr:

@@ -17,11 +17,16 @@ BoolArray = NDArray[np.bool_]
 
 def roc_auc(score: FloatArray, label: BoolArray) -> float | None:
     """P(score of a random positive > score of a random negative), ties counting half."""
+    return roc_auc_of_ranks(rankdata(score), label)
+
+
+def roc_auc_of_ranks(ranks: FloatArray, label: BoolArray) -> float | None:
+    """:func:`roc_auc` from the scores' average ranks (``scipy.stats.rankdata``), for a caller
+    that needs the ranks for something else too."""
     positives = int(label.sum())
     negatives = label.size - positives
     if positives == 0 or negatives == 0:
         return None
-    ranks = rankdata(score)
     rank_sum = float(ranks[label].sum())
     return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from winback.analytics.churn import (
     default_model,
     fit_churn_model,
     indicator_audit,
+    indicator_ranks,
     learnable,
     status_expr,
     with_calibration,
@@ -60,7 +62,7 @@ from winback.analytics.priors import (
 from winback.analytics.sampling import hash_fold, hash_sample
 from winback.analytics.segments import abc_classes, rfm_octant_expr, rfm_references
 from winback.analytics.signals import top_signals
-from winback.analytics.threads import analysis_pools, fit_pools
+from winback.analytics.threads import analysis_pools, fit_pools, side_by_side
 from winback.analytics.training_set import TRAINING_RULE, TrainingChoice, untouched
 from winback.analytics.value import (
     TIME_UNIT_DAYS,
@@ -183,11 +185,17 @@ def run_analysis(
         features = source.features(profile, as_of)
         clock.lap("features")
         days = purchase_days(frames.orders)
-        training = _train(
-            frames, profile, as_of, horizon, weights, source, recalibrate=recalibrate, days=days
-        )
-        clock.lap("fit")
-        scored = _score(features, training, profile, as_of, weights, horizon, days=days)
+        # The scoring date's count and spend models need nothing from the training: they are
+        # fitted beside it (NumPy on one core while the training runs its feature queries
+        # and its own fits), with the same inputs and so the same result as in sequence.
+        with side_by_side(1) as beside:
+            scoring_btyd = beside.submit(_scoring_btyd, features, profile, as_of, days)
+            training = _train(
+                frames, profile, as_of, horizon, weights, source, recalibrate=recalibrate, days=days
+            )
+            clock.lap("fit")
+            btyd = scoring_btyd.result()
+        scored = _score(features, training, profile, as_of, weights, horizon, btyd=btyd)
         clock.lap("score")
     scores = scored.snapshot
     return AnalysisResult(
@@ -326,41 +334,67 @@ def with_btyd_columns(
     )
 
 
-def _origin(
+@dataclass(frozen=True)
+class _OriginRows:
+    """Who one origin trains on and what happened to them, before any model is fitted."""
+
+    day: date
+    buyers: pl.DataFrame
+    label: BoolArray
+    sampled: bool
+    choice: TrainingChoice
+
+
+def _origin_rows(
     frames: AnalyticsFrames,
     profile: BusinessProfile,
     day: date,
     horizon: int,
-    days: pl.DataFrame | None,
     source: FeatureSource,
-    candidates: Sequence[CountFactory] = COUNT_MODELS,
-) -> _Origin:
+) -> _OriginRows:
     known = frames.orders.filter(pl.col("order_date") <= day)["customer_pk"].unique().sort()
     chosen = known.filter(pl.Series(hash_sample(known.to_numpy(), FIT_SAMPLE)))
     sampled = chosen.len() < known.len()
-    features = source.features(profile, day, only=chosen if sampled else None)
+    # Only the columns the training reads (those scoring reads): about half the query's work.
+    features = source.features(
+        profile, day, only=chosen if sampled else None, columns=SCORING_COLUMNS
+    )
     end = day + timedelta(days=horizon)
     buyers, choice = untouched(training_buyers(features), frames.treatments, day, end)
     came_back = purchasers(frames.orders, day, end)
     label = (~buyers["customer_pk"].is_in(came_back.implode())).to_numpy().astype(bool)
-    with fit_pools():
-        btyd = (
-            fit_btyd(buyers, day, industry=profile.industry, days=days, candidates=candidates)
-            if buyers.height
-            else None
-        )
+    return _OriginRows(day, buyers, label, sampled, choice)
+
+
+def _origin_fit(
+    rows: _OriginRows,
+    profile: BusinessProfile,
+    horizon: int,
+    days: pl.DataFrame | None,
+    candidates: Sequence[CountFactory],
+) -> _Origin:
+    """The count and spend models fitted at one origin, and the training inputs they feed.
+
+    Pure NumPy/SciPy on the origin's own rows (no feature engine): safe to run beside the
+    feature queries of the other origins."""
+    buyers, day = rows.buyers, rows.day
+    btyd = (
+        fit_btyd(buyers, day, industry=profile.industry, days=days, candidates=candidates)
+        if buyers.height
+        else None
+    )
     alive = p_alive(btyd, buyers, day) if btyd is not None else None
     buyers = with_btyd_columns(buyers, alive, btyd, day, horizon)
     return _Origin(
         day=day,
         keys=buyers["customer_pk"].to_numpy().astype(np.int64),
         inputs=model_inputs(raw_values(buyers, day)),
-        label=label,
+        label=rows.label,
         days_since_last=buyers["days_since_last"].to_numpy().astype(np.float64),
         alive=alive,
         btyd=btyd,
-        sampled=sampled,
-        choice=choice,
+        sampled=rows.sampled,
+        choice=rows.choice,
     )
 
 
@@ -368,6 +402,17 @@ def _stack(origins: list[_Origin]) -> tuple[FloatArray, BoolArray]:
     inputs = np.vstack([o.inputs for o in origins]) if origins else np.zeros((0, len(CODES)))
     label = np.concatenate([o.label for o in origins]) if origins else np.zeros(0, dtype=bool)
     return inputs, label
+
+
+_Kind = tuple[type, float] | None  # the count model's class and penalty; None: choose
+
+
+def _refit_kind(fit: BtydFit | None) -> _Kind:
+    """What the next origin refits after this origin's fit: the same kind of count model
+    (class and penalty, :func:`same_kind`) when it was fitted on the data alone."""
+    if fit is None or fit.bg is None or fit.priors_used:
+        return None
+    return type(fit.bg), float(getattr(fit.bg, "penalizer", 0.0))
 
 
 def _origins(
@@ -382,22 +427,68 @@ def _origins(
     """The stacked origins ``latest - k`` (k in STACK_OFFSETS) that have buyers.
 
     The count model is chosen (on a holdout, when ``days`` is given) at the latest origin
-    only; the earlier ones refit the chosen kind, which costs one fit instead of a choice."""
+    only; the earlier ones refit the chosen kind, which costs one fit instead of a choice.
+
+    The work overlaps (:func:`side_by_side`); every origin's result is the one the loop in
+    sequence gives. The origins' feature queries run at once when the source allows it
+    (:attr:`FeatureSource.concurrent`) and the base has at most FIT_SAMPLE customers (else
+    one after the other, in this thread), and the latest origin's models are fitted beside
+    them. Once a kind is chosen,
+    the earlier origins' refits run side by side; each refit is used only when it was made
+    with the kind the origin before it handed on, and redone otherwise (the rare case of a
+    refit refused there and a penalised fallback taken instead)."""
     first = frames.orders["order_date"].min()
+    wanted = [latest - timedelta(days=offset) for offset in STACK_OFFSETS]
+    wanted = [day for day in wanted if isinstance(first, date) and day >= first]
+    todo = [day for day in wanted if day not in cache]
+    rows: dict[date, Future[_OriginRows]] = {}
+    pending: dict[date, tuple[Future[_Origin], _Kind]] = {}
     chosen = []
-    candidates: Sequence[CountFactory] = COUNT_MODELS
-    choosing = days
-    for offset in STACK_OFFSETS:
-        day = latest - timedelta(days=offset)
-        if not isinstance(first, date) or day < first:
-            continue
-        if day not in cache:
-            cache[day] = _origin(frames, profile, day, horizon, choosing, source, candidates)
-        fit = cache[day].btyd
-        if fit is not None and fit.bg is not None and not fit.priors_used:
-            candidates, choosing = (same_kind(fit.bg),), None
-        if cache[day].label.size:
-            chosen.append(cache[day])
+    kind: _Kind = None
+    # Past FIT_SAMPLE customers each query still scans every stream whole: one at a time,
+    # so that the largest bases never hold several queries' intermediate tables at once.
+    at_once = source.concurrent and frames.customers.height <= FIT_SAMPLE
+
+    def rows_at(day: date) -> Future[_OriginRows]:
+        if day not in rows:
+            if at_once:
+                rows[day] = pool.submit(_origin_rows, frames, profile, day, horizon, source)
+            else:  # one query at a time, from this thread
+                rows[day] = Future()
+                rows[day].set_result(_origin_rows(frames, profile, day, horizon, source))
+        return rows[day]
+
+    def fit_at(day: date) -> Future[_Origin]:
+        if kind is None:
+            candidates: Sequence[CountFactory] = COUNT_MODELS
+            choosing = days
+        else:
+            candidates, choosing = (same_kind(kind[0](penalizer=kind[1])),), None
+        rows_of = rows_at(day).result()
+        return pool.submit(_origin_fit, rows_of, profile, horizon, choosing, candidates)
+
+    with fit_pools(), side_by_side(2 * len(todo)) as pool:
+        if at_once:
+            for day in todo:
+                rows_at(day)
+        for at, day in enumerate(wanted):
+            later = [d for d in wanted[at + 1 :] if d not in cache]
+            if day not in cache:
+                job = pending.pop(day, None)
+                if job is None or job[1] != kind:
+                    job = (fit_at(day), kind)
+                for other in later:
+                    rows_at(other)
+                cache[day] = job[0].result()
+                del rows[day]
+            refit = _refit_kind(cache[day].btyd)
+            if refit is not None:
+                kind = refit
+                for other in later:
+                    if other in rows and pending.get(other, (None, None))[1] != kind:
+                        pending[other] = (fit_at(other), kind)
+            if cache[day].label.size:
+                chosen.append(cache[day])
     return chosen
 
 
@@ -433,7 +524,15 @@ def _train(
         )
     # Held-out metrics: one customer in five (by key) is left out of every stacked origin.
     held_rows = np.concatenate([hash_fold(o.keys, HOLDOUT_FOLDS) for o in origins])
-    partial = _fit(inputs[~held_rows], y[~held_rows], weights, prior)
+    # The held-out fit, the fit on everyone and the indicators' ranks (for the audit) are
+    # independent: computed side by side (one BLAS thread each, the limit held around all of
+    # them so that no thread's limit undoes another's).
+    with fit_pools(), side_by_side(2) as beside:
+        partial_fit = beside.submit(_fit, inputs[~held_rows], y[~held_rows], weights, prior)
+        ranking = beside.submit(indicator_ranks, inputs)
+        model = _fit(inputs, y, weights, prior)
+        partial = partial_fit.result()
+        ranks = ranking.result()
     held = hash_fold(latest.keys, HOLDOUT_FOLDS)
     heldout = compare_scores(
         latest.label[held],
@@ -443,12 +542,11 @@ def _train(
     )
     heldout["training_as_of"] = start.isoformat()
     heldout["horizon_days"] = horizon
-    model = _fit(inputs, y, weights, prior)
     if recalibrate and not weights:
         model = with_calibration(
             model, _calibration(frames, profile, latest, horizon, prior, cache, source, days)
         )
-    audit = indicator_audit(inputs, y, model)
+    audit = indicator_audit(inputs, y, model, ranks=ranks)
     return _Training(
         model,
         inputs,
@@ -518,13 +616,16 @@ def _score(
     horizon: int,
     *,
     days: pl.DataFrame | None = None,
+    btyd: BtydFit | None = None,
 ) -> _Scored:
+    """The snapshot of every customer; ``btyd``: the scoring date's models, when already
+    fitted by :func:`_scoring_btyd` (else fitted here, with ``days``)."""
     bought = pl.col("first_purchase").is_not_null()
     is_buyer = features.select(bought).to_series().to_numpy()
-    # Only the columns scoring reads are copied; sorted by key, like ``features``.
-    buyers = features.select(SCORING_COLUMNS).filter(bought)
-    with fit_pools():
-        btyd = fit_btyd(buyers, as_of, industry=profile.industry, days=days)
+    buyers = _scoring_buyers(features)
+    if btyd is None:
+        with fit_pools():
+            btyd = _scoring_btyd(features, profile, as_of, days)
     prediction = predict_value(btyd, buyers, profile, as_of)
     buyers = pl.concat([buyers, prediction.values.drop("customer_pk")], how="horizontal")
     alive = buyers["p_alive"].to_numpy() if buyers["p_alive"].null_count() == 0 else None
@@ -561,6 +662,19 @@ def _score(
     )
     table = value_table(in_value, profile.cost_to_serve_per_year)
     return _Scored(conform(snapshot, SNAPSHOT, "scores"), model, rule, btyd, prediction, table)
+
+
+def _scoring_buyers(features: pl.DataFrame) -> pl.DataFrame:
+    """The buyers' columns that scoring reads (a copy of only those), sorted by key like
+    ``features``."""
+    return features.select(SCORING_COLUMNS).filter(pl.col("first_purchase").is_not_null())
+
+
+def _scoring_btyd(
+    features: pl.DataFrame, profile: BusinessProfile, as_of: date, days: pl.DataFrame | None
+) -> BtydFit:
+    """The count and spend models of the scoring date, fitted on its buyers."""
+    return fit_btyd(_scoring_buyers(features), as_of, industry=profile.industry, days=days)
 
 
 def _status_rule(model: ChurnModel, training: _Training) -> str:

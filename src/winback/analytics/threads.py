@@ -12,14 +12,22 @@ oversubscribe the cores and the fits spend their time waking threads.
 - ``WINBACK_FIT_THREADS``: BLAS/OpenMP threads during the likelihood fits (BTYD, churn
   weights); default 1. The fits' products are one vector against at most a few hundred
   thousand rows of a few dozen columns: a worker thread costs more to wake than it saves.
+
+Independent parts of one analysis (a training origin's feature query beside another
+origin's model fit, the scoring date's fits beside the training) run side by side in Python
+threads (:func:`side_by_side`, decision 0052): each part is NumPy, SciPy or Polars work that
+releases the interpreter lock. With ``WINBACK_THREADS=1`` they run one after the other, in
+the calling thread. Either way each part computes the same thing on the same inputs.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from threadpoolctl import threadpool_limits
 
@@ -27,6 +35,7 @@ THREADS_ENV = "WINBACK_THREADS"
 FIT_THREADS_ENV = "WINBACK_FIT_THREADS"
 FIT_THREADS_DEFAULT = 1
 _CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+_T = TypeVar("_T")
 
 
 def usable_cpus() -> int:
@@ -79,3 +88,24 @@ def fit_pools() -> Iterator[None]:
     """BLAS/OpenMP pools capped at :func:`fit_threads` for the duration (a likelihood fit)."""
     with threadpool_limits(limits=fit_threads()):
         yield
+
+
+class InCaller(Executor):
+    """An executor that runs each task when it is submitted, in the calling thread: the
+    parts of the work in the order they are asked for."""
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        future: Future[_T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as error:  # handed to whoever asks for the result, as a pool does
+            future.set_exception(error)
+        return future
+
+
+def side_by_side(workers: int) -> Executor:
+    """Threads for ``workers`` independent parts of an analysis, or, with one analysis thread
+    (``WINBACK_THREADS=1``), an executor that runs each part in the caller."""
+    if analysis_threads() <= 1:
+        return InCaller()
+    return ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="winback-part")
