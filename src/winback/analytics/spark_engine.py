@@ -495,9 +495,15 @@ def _prior_dominates(model: ChurnModel, training: _Training) -> bool:
 
 
 def _restricted(tables: SparkTables, keys: DataFrame) -> AnalyticsFrames:
-    """Every table's rows of the customers in ``keys``, collected as the pipeline's frames."""
+    """Every table's rows of the customers in ``keys``, collected as the pipeline's frames.
+
+    ``keys`` (a fit sample, at most ``FIT_SAMPLE`` keys) is broadcast: a sort-merge join would
+    shuffle every order line of the base to keep a sample's."""
+    from pyspark.sql import functions as F
+
+    chosen = F.broadcast(keys)
     frames = {
-        name: _to_polars(tables[name].join(keys, on="customer_pk", how="left_semi"), contract)
+        name: _to_polars(tables[name].join(chosen, on="customer_pk", how="left_semi"), contract)
         for name, contract in TABLES.items()
     }
     return AnalyticsFrames(**frames)
@@ -535,8 +541,9 @@ def _fit_btyd(
 
     keys = sample_keys(buyers, BTYD_FIT_SAMPLE).persist()
     schema = {c: FEATURES[c] for c in SCORING_COLUMNS}
-    chosen = _to_polars(buyers.join(keys, "customer_pk", "left_semi").select(*schema), schema)
-    orders = tables["orders"].join(keys, "customer_pk", "left_semi")
+    sample = F.broadcast(keys)  # at most BTYD_FIT_SAMPLE keys (see _restricted)
+    chosen = _to_polars(buyers.join(sample, "customer_pk", "left_semi").select(*schema), schema)
+    orders = tables["orders"].join(sample, "customer_pk", "left_semi")
     positive = orders.filter(F.col("amount_cents") > 0)
     days = _to_polars(
         positive.select("customer_pk", F.col("order_date").alias("day")).distinct(),
