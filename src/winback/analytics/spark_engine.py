@@ -156,10 +156,13 @@ def local_defaults(master: str | None) -> dict[str, str]:
     match = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\s*\d+)?\])?", (master or "").strip())
     if match is None:
         return {}
-    inside = match.group(1)
-    cores = (
-        int(inside) if inside and inside != "*" else (1 if inside is None else os.cpu_count() or 1)
-    )
+    inside = match.group(1)  # "local" alone runs one thread
+    if inside is None:
+        cores = 1
+    elif inside == "*":
+        cores = os.cpu_count() or 1
+    else:
+        cores = int(inside)
     return {"spark.sql.shuffle.partitions": str(max(SHUFFLE_PARTITIONS_PER_CORE * cores, 4))}
 
 
