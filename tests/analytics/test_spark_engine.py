@@ -12,13 +12,16 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 import pytest
 from polars.testing import assert_frame_equal
 
 from winback.analytics import lake, spark_engine
 from winback.analytics.features import customer_features
 from winback.analytics.pipeline import AnalysisResult, analyze
+from winback.analytics.sampling import hash_sample
 from winback.config import BusinessProfile, preset
 
 from .synth import synth_history
@@ -115,3 +118,53 @@ def test_counts_and_model_match(
     assert result.model["status_rule"] == embedded.model["status_rule"]
     assert result.model["value_model"] == embedded.model["value_model"]
     assert result.value_table == embedded.value_table
+
+
+def test_sample_keys_keep_the_customers_hash_sample_keeps(spark: object) -> None:
+    from pyspark.sql import SparkSession
+
+    assert isinstance(spark, SparkSession)
+    rng = np.random.default_rng(5)
+    extremes = [0, 1, -1, 2**31, 2**32 - 1, 2**32, 2**63 - 1, -(2**63)]
+    drawn = rng.integers(-(2**63), 2**63 - 1, size=3000, dtype=np.int64)
+    keys = np.unique(np.concatenate([drawn, np.arange(2000), extremes]).astype(np.int64))
+    frame = spark.createDataFrame(pa.table({"customer_pk": pa.array(keys)}).to_pandas())
+    # The hash itself, against NumPy's wrapping uint64 product (sign bit flipped).
+    hashed = pl.from_arrow(
+        frame.select("customer_pk", spark_engine.hash_order().alias("h")).toArrow()
+    )
+    assert isinstance(hashed, pl.DataFrame)
+    hashed = hashed.sort("customer_pk")
+    product = keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    want = (product ^ np.uint64(1 << 63)).view(np.int64)
+    assert np.array_equal(hashed["h"].to_numpy(), want[np.argsort(keys)])
+    for size in (7, 1500, keys.size + 1):
+        chosen = pl.from_arrow(spark_engine.sample_keys(frame, size).toArrow())
+        assert isinstance(chosen, pl.DataFrame)
+        assert sorted(chosen["customer_pk"].to_list()) == sorted(
+            keys[hash_sample(keys, size)].tolist()
+        )
+
+
+def test_nth_largest_counts_ties_and_leaves_out_nulls_and_nan(spark: object) -> None:
+    from pyspark.sql import SparkSession
+
+    assert isinstance(spark, SparkSession)
+    rng = np.random.default_rng(8)
+    values = rng.integers(0, 40, size=500).astype(np.float64)  # many ties
+    index = np.arange(values.size)
+    values[index % 23 == 0] = np.nan
+    column = pa.array(values, mask=index % 17 == 0)
+    frame = spark.createDataFrame(pa.table({"x": column}).to_pandas()).repartition(3)
+    kept = np.sort(values[(index % 17 != 0) & ~np.isnan(values)])[::-1]
+    positions = [0, 1, 57, 200, kept.size - 1, kept.size, -1]
+    found = spark_engine._nth_largest(frame, "x", positions)
+    assert found == {p: float(kept[p]) for p in positions if 0 <= p < kept.size}
+
+
+def test_the_callers_shuffle_partitions_win_over_the_local_default(spark: object) -> None:
+    from pyspark.sql import SparkSession
+
+    assert isinstance(spark, SparkSession)
+    assert spark_engine.local_defaults("local[2]")["spark.sql.shuffle.partitions"] != "4"
+    assert spark.conf.get("spark.sql.shuffle.partitions") == "4"  # the fixture's

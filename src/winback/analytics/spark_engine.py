@@ -26,6 +26,7 @@ cut to the analysis date (:func:`cut_tables`).
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -116,6 +117,8 @@ DEFAULT_CONF: dict[str, str] = {
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
+# Shuffle partitions per core of a local master (local_defaults).
+SHUFFLE_PARTITIONS_PER_CORE = 4
 _GOLDEN = 0x9E3779B97F4A7C15  # winback.analytics.sampling's Fibonacci hash
 _SIGN = np.uint64(1 << 63)
 
@@ -138,9 +141,29 @@ def session(master: str | None = None, conf: Mapping[str, str] | None = None) ->
         # Local workers run this interpreter (it has winback and its dependencies); on a
         # cluster the nodes' Python comes from PYSPARK_PYTHON or spark.pyspark.python.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    for key, value in {**DEFAULT_CONF, **(conf or {})}.items():
+    defaults = {**DEFAULT_CONF, **local_defaults(master)}
+    for key, value in {**defaults, **(conf or {})}.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def local_defaults(master: str | None) -> dict[str, str]:
+    """Settings for a ``local[N]`` master that the caller's conf overrides: shuffles cut into
+    ``SHUFFLE_PARTITIONS_PER_CORE`` partitions per core instead of Spark's 200 (sized for a
+    cluster: on two cores each of the 200 tasks pays its scheduling and, for the scoring
+    passes, a Python worker round trip, for a few kilobytes of rows). Adaptive execution still
+    coalesces smaller shuffles further."""
+    match = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\s*\d+)?\])?", (master or "").strip())
+    if match is None:
+        return {}
+    inside = match.group(1)  # "local" alone runs one thread
+    if inside is None:
+        cores = 1
+    elif inside == "*":
+        cores = os.cpu_count() or 1
+    else:
+        cores = int(inside)
+    return {"spark.sql.shuffle.partitions": str(max(SHUFFLE_PARTITIONS_PER_CORE * cores, 4))}
 
 
 def parse_conf(pairs: list[str]) -> dict[str, str]:
@@ -284,11 +307,39 @@ def _hash_keys(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         )
 
 
+_LOW = 0xFFFFFFFF
+_GOLDEN_LOW, _GOLDEN_HIGH = _GOLDEN & _LOW, _GOLDEN >> 32
+
+
+def hash_order(column: str = "customer_pk") -> Any:
+    """What :func:`_hash_keys` computes, as a Spark column (no Python worker): the key times
+    the Fibonacci constant modulo 2**64, with the sign bit flipped and read as a signed
+    integer, so it sorts like the unsigned hash.
+
+    The product is put together from 32-bit halves so that no step leaves the signed 64-bit
+    range (ANSI mode raises on overflow): with k = kh * 2**32 + kl and G = gh * 2**32 + gl,
+    k * G mod 2**64 = kl * gl + 2**32 * ((kh * gl + kl * gh) mod 2**32)."""
+    from pyspark.sql import functions as F
+
+    mask, half = F.lit(_LOW), F.lit(0xFFFF)
+    key = F.col(column).cast("bigint")
+    kl = key.bitwiseAND(mask)
+    kh = F.shiftrightunsigned(key, 32)
+    low = kl * F.lit(_GOLDEN_LOW)  # < 2**63: gl < 2**31
+    # kl * gh mod 2**32, with gh split into 16-bit halves (each product < 2**49)
+    cross = (kl * F.lit(_GOLDEN_HIGH & 0xFFFF)) + F.shiftleft(
+        (kl * F.lit(_GOLDEN_HIGH >> 16)).bitwiseAND(half), 16
+    )
+    middle = ((kh * F.lit(_GOLDEN_LOW)).bitwiseAND(mask) + cross.bitwiseAND(mask)).bitwiseAND(mask)
+    high = (F.shiftrightunsigned(low, 32) + middle).bitwiseAND(mask)
+    return F.shiftleft(high.bitwiseXOR(F.lit(1 << 31)), 32).bitwiseOR(low.bitwiseAND(mask))
+
+
 def sample_keys(keys: DataFrame, size: int) -> DataFrame:
     """The keys :func:`winback.analytics.sampling.hash_sample` keeps (at most ``size``) of the
     distinct ``customer_pk`` in ``keys``."""
     distinct = keys.select("customer_pk").distinct()
-    hashed = distinct.mapInArrow(_hash_keys, "customer_pk bigint, _hash bigint")
+    hashed = distinct.select("customer_pk", hash_order().alias("_hash"))
     result: DataFrame = hashed.orderBy("_hash").limit(size).select("customer_pk")
     return result
 
@@ -447,9 +498,15 @@ def _prior_dominates(model: ChurnModel, training: _Training) -> bool:
 
 
 def _restricted(tables: SparkTables, keys: DataFrame) -> AnalyticsFrames:
-    """Every table's rows of the customers in ``keys``, collected as the pipeline's frames."""
+    """Every table's rows of the customers in ``keys``, collected as the pipeline's frames.
+
+    ``keys`` (a fit sample, at most ``FIT_SAMPLE`` keys) is broadcast: a sort-merge join would
+    shuffle every order line of the base to keep a sample's."""
+    from pyspark.sql import functions as F
+
+    chosen = F.broadcast(keys)
     frames = {
-        name: _to_polars(tables[name].join(keys, on="customer_pk", how="left_semi"), contract)
+        name: _to_polars(tables[name].join(chosen, on="customer_pk", how="left_semi"), contract)
         for name, contract in TABLES.items()
     }
     return AnalyticsFrames(**frames)
@@ -487,8 +544,9 @@ def _fit_btyd(
 
     keys = sample_keys(buyers, BTYD_FIT_SAMPLE).persist()
     schema = {c: FEATURES[c] for c in SCORING_COLUMNS}
-    chosen = _to_polars(buyers.join(keys, "customer_pk", "left_semi").select(*schema), schema)
-    orders = tables["orders"].join(keys, "customer_pk", "left_semi")
+    sample = F.broadcast(keys)  # at most BTYD_FIT_SAMPLE keys (see _restricted)
+    chosen = _to_polars(buyers.join(sample, "customer_pk", "left_semi").select(*schema), schema)
+    orders = tables["orders"].join(sample, "customer_pk", "left_semi")
     positive = orders.filter(F.col("amount_cents") > 0)
     days = _to_polars(
         positive.select("customer_pk", F.col("order_date").alias("day")).distinct(),
@@ -675,21 +733,23 @@ def _last_pass(frame: pl.DataFrame, argument: tuple[_Params, _Cuts]) -> pl.DataF
 # --- the quantities that span all customers -----------------------------------------------
 
 
-def _indexed(frame: DataFrame, column: str) -> Any:
-    """(value, position) of ``column`` sorted descending (nulls and NaN left out), as an RDD."""
+def _nth_largest(frame: DataFrame, column: str, positions: list[int]) -> dict[int, float]:
+    """The values at 0-based ``positions`` of ``column`` sorted descending (nulls and NaN
+    left out), numbered by a window over the one sorted column in the JVM: no row goes
+    through Python."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    values = frame.select(column).filter(F.col(column).isNotNull() & ~F.isnan(F.col(column)))
-    return values.orderBy(F.col(column).desc()).rdd.map(lambda row: row[0]).zipWithIndex()
-
-
-def _nth_largest(frame: DataFrame, column: str, positions: list[int]) -> dict[int, float]:
-    """The values at 0-based ``positions`` of ``column`` sorted descending."""
-    wanted = {p for p in positions if p >= 0}
+    wanted = sorted({p for p in positions if p >= 0})
     if not wanted:
         return {}
-    found = _indexed(frame, column).filter(lambda pair: pair[1] in wanted).collect()
-    return {int(position): float(value) for value, position in found}
+    value = F.col(column)
+    values = frame.select(column).filter(value.isNotNull() & ~F.isnan(value))
+    position = F.row_number().over(Window.orderBy(value.desc())) - 1
+    found = values.select(value, position.alias("_position")).filter(
+        F.col("_position").isin(wanted)
+    )
+    return {int(row[1]): float(row[0]) for row in found.collect()}
 
 
 def _rfm_references(buyers: DataFrame, profile: BusinessProfile) -> dict[str, float]:
@@ -706,6 +766,7 @@ def _rfm_references(buyers: DataFrame, profile: BusinessProfile) -> dict[str, fl
 
 
 def _warning_cut(scored: DataFrame, profile: BusinessProfile) -> _Warning:
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     candidate = (F.col("stage") != "prospect") & (F.col("status") != "lost")
@@ -719,13 +780,15 @@ def _warning_cut(scored: DataFrame, profile: BusinessProfile) -> _Warning:
     ranked = candidates.filter(risk.isNotNull() & ~F.isnan(risk))
     if limit <= 0:
         return _Warning(None, None)
-    order = ranked.orderBy(risk.desc(), F.col("customer_pk").asc()).select(
-        "churn_probability", "customer_pk"
+    rank = F.row_number().over(Window.orderBy(risk.desc(), F.col("customer_pk").asc()))
+    found = (
+        ranked.select("churn_probability", "customer_pk", rank.alias("_rank"))
+        .filter(F.col("_rank") == limit)
+        .collect()
     )
-    indexed = order.rdd.zipWithIndex().filter(lambda pair: pair[1] == limit - 1).collect()
-    if not indexed:
+    if not found:
         return _Warning(None, None, everyone=True)
-    row = indexed[0][0]
+    row = found[0]
     return _Warning(float(row[0]), int(row[1]))
 
 
