@@ -145,6 +145,7 @@ class FeatureSource:
         prepared["orders"] = (
             _sequenced(nw.from_native(prepared["orders"].lazy())).collect("polars").to_native()
         )
+        self._sequenced_orders: pl.DataFrame = prepared["orders"]
         self._connection = _duckdb() if backend == "duckdb" else None
         self._tables = {name: _lazy(df, self._connection) for name, df in prepared.items()}
 
@@ -158,6 +159,17 @@ class FeatureSource:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+    def purchase_days(self) -> pl.DataFrame:
+        """Distinct (customer_pk, day) with an order of positive amount, over all dates: the
+        rows of :func:`winback.analytics.value.purchase_days`, read off the purchase sequence
+        (the first purchase and each later one on a new day) instead of hashing every order;
+        the row order is not part of the result. Orders without a date are left out."""
+        gap = pl.col("gap")
+        first_of_day = pl.col("is_purchase") & (gap.is_null() | (gap > 0))
+        return self._sequenced_orders.filter(first_of_day & pl.col("day").is_not_null()).select(
+            pl.col("customer_pk"), pl.col("day").cast(pl.Date)
+        )
 
     def features(
         self, profile: BusinessProfile, as_of: date, *, only: pl.Series | None = None

@@ -70,7 +70,6 @@ from winback.analytics.value import (
     fit_btyd,
     p_alive,
     predict_value,
-    purchase_days,
     tier_expr,
     value_index_expr,
     value_table,
@@ -182,7 +181,7 @@ def run_analysis(
     with analysis_pools(), FeatureSource(frames, backend=_backend(frames)) as source:
         features = source.features(profile, as_of)
         clock.lap("features")
-        days = purchase_days(frames.orders)
+        days = source.purchase_days()
         training = _train(
             frames, profile, as_of, horizon, weights, source, recalibrate=recalibrate, days=days
         )

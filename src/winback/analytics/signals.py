@@ -11,8 +11,6 @@ Built with Polars string expressions, so no Python loop over customers.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
@@ -138,23 +136,35 @@ def top_signals(
     chosen = np.take_along_axis(priority, order, axis=1)
     slots = np.where(np.isfinite(chosen), order, -1)
 
-    missing = dict.fromkeys(NOT_LISTED, pl.lit(None, dtype=pl.String))
-    texts = payloads(as_of_expr, survey_mean) | missing
-    columns = frame.select([texts[c].alias(f"_s{j}") for j, c in enumerate(CODES)])
-    slot_frame = pl.DataFrame(
-        {f"_slot{k}": slots[:, k] for k in range(TOP)},
-        schema={f"_slot{k}": pl.Int64 for k in range(TOP)},
-    )
-    combined = pl.concat([columns, slot_frame], how="horizontal")
-
-    def slot_text(k: int) -> pl.Expr:
-        expr: Any = pl.when(pl.lit(value=False)).then(pl.lit(None, dtype=pl.String))
-        for j in range(len(CODES)):
-            expr = expr.when(pl.col(f"_slot{k}") == j).then(pl.col(f"_s{j}"))
-        return expr.otherwise(pl.lit(None, dtype=pl.String))
-
-    joined = pl.concat_str([slot_text(k) for k in range(TOP)], separator=",", ignore_nulls=True)
-    result = combined.select(
+    # Each JSON object is built only for the rows that list it (at most TOP of the codes per
+    # row), from the rows' own columns: the payloads are row by row, except the mean survey
+    # score, taken once over the whole frame as before.
+    if survey_mean is None and frame.height:
+        survey_mean = frame.select(mean_survey()).item()
+    texts = payloads(as_of_expr, survey_mean)
+    lazy = frame.lazy()
+    positions: list[list[NDArray[np.int64]]] = [[] for _ in range(TOP)]
+    values: list[list[pl.Series]] = [[] for _ in range(TOP)]
+    for j, code in enumerate(CODES):
+        hit = slots == j
+        rows = hit.any(axis=1)
+        if code not in texts or not rows.any():
+            continue
+        text = lazy.filter(pl.Series(rows)).select(texts[code]).collect().to_series()
+        place = np.cumsum(rows) - 1  # row -> its place in ``text``
+        for k in range(TOP):
+            at = np.flatnonzero(hit[:, k])
+            if at.size:
+                positions[k].append(at)
+                values[k].append(text.gather(place[at]))
+    slot_texts = []
+    for k in range(TOP):
+        column = pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias(f"_t{k}")
+        if positions[k]:
+            column = column.scatter(np.concatenate(positions[k]), pl.concat(values[k]))
+        slot_texts.append(column)
+    joined = pl.concat_str(pl.all(), separator=",", ignore_nulls=True)
+    result = pl.DataFrame(slot_texts).select(
         pl.concat_str([pl.lit("["), joined.fill_null(""), pl.lit("]")]).alias("top_signals")
     )
     return result["top_signals"]
