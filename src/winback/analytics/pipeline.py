@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -179,6 +179,9 @@ def run_analysis(
     clock = _Clock()
     # The streams are prepared once for the scoring date and every training origin.
     with analysis_pools(), FeatureSource(frames, backend=_backend(frames)) as source:
+        # Only the source reads the order lines: let go of them (a caller that handed its
+        # frames over frees the columns the source does not share, docs/decisions/0053).
+        frames = replace(frames, order_lines=frames.order_lines.clear())
         features = source.features(profile, as_of)
         clock.lap("features")
         days = source.purchase_days()
