@@ -134,3 +134,21 @@ def test_purchase_days_read_off_the_sequence_are_the_distinct_purchase_days(fram
     assert got.schema == expected.schema
     assert got.height == expected.height > 0
     assert_frame_equal(got.sort("customer_pk", "day"), expected.sort("customer_pk", "day"))
+
+
+def test_a_closed_source_lets_go_of_its_streams_and_refuses_to_be_read() -> None:
+    frames = synth_history(100, seed=3).frames
+    profile = preset("retail")
+    source = FeatureSource(frames, backend="polars")
+    taken = source.features(profile, AS_OF)
+    days = source.purchase_days()
+    source.close()
+    assert source._tables == {}
+    assert source._sequenced_orders.height == 0
+    with pytest.raises(RuntimeError, match="closed"):
+        source.features(profile, AS_OF)
+    with pytest.raises(RuntimeError, match="closed"):
+        source.purchase_days()
+    assert taken.height > 0
+    assert days.height > 0
+    source.close()  # twice is harmless

@@ -146,6 +146,7 @@ class FeatureSource:
             _sequenced(nw.from_native(prepared["orders"].lazy())).collect("polars").to_native()
         )
         self._sequenced_orders: pl.DataFrame = prepared["orders"]
+        self._closed = False
         self._connection = _duckdb() if backend == "duckdb" else None
         self._tables = {name: _lazy(df, self._connection) for name, df in prepared.items()}
 
@@ -156,15 +157,25 @@ class FeatureSource:
         self.close()
 
     def close(self) -> None:
+        """Close the engine's connection and let go of the prepared streams (the source can no
+        longer be read; results already taken stay valid)."""
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+        self._tables = {}
+        self._sequenced_orders = self._sequenced_orders.clear()
+        self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this feature source is closed")
 
     def purchase_days(self) -> pl.DataFrame:
         """Distinct (customer_pk, day) with an order of positive amount, over all dates: the
         rows of :func:`winback.analytics.value.purchase_days`, read off the purchase sequence
         (the first purchase and each later one on a new day) instead of hashing every order;
         the row order is not part of the result. Orders without a date are left out."""
+        self._check_open()
         gap = pl.col("gap")
         first_of_day = pl.col("is_purchase") & (gap.is_null() | (gap > 0))
         return self._sequenced_orders.filter(first_of_day & pl.col("day").is_not_null()).select(
@@ -175,6 +186,7 @@ class FeatureSource:
         self, profile: BusinessProfile, as_of: date, *, only: pl.Series | None = None
     ) -> pl.DataFrame:
         """:func:`customer_features` as of ``as_of`` (``only``: the same restriction)."""
+        self._check_open()
         tables = self._tables
         if only is not None:
             keys = _lazy(pl.DataFrame({"customer_pk": only.cast(pl.Int64)}), self._connection)

@@ -189,6 +189,7 @@ def run_analysis(
             frames, profile, as_of, horizon, weights, source, recalibrate=recalibrate, days=days
         )
         clock.lap("fit")
+        source.close()  # scoring reads the features taken: free the prepared streams first
         scored = _score(features, training, profile, as_of, weights, horizon, days=days)
         clock.lap("score")
     scores = scored.snapshot
