@@ -20,6 +20,7 @@ from winback.analytics.features import FeatureSource, customer_features
 from winback.analytics.frames import AnalyticsFrames
 from winback.analytics.pipeline import churn_horizon
 from winback.analytics.sampling import hash_sample
+from winback.analytics.value import purchase_days
 from winback.config import BusinessProfile, preset
 
 from .conftest import AS_OF
@@ -119,3 +120,35 @@ def test_the_sequence_is_computed_once_over_all_orders() -> None:
         orders = nw.to_native(source._tables["orders"].collect("polars"))
     assert {"gap", "first_day", "is_purchase"} <= set(orders.columns)
     assert orders.height == frames.orders.height
+
+
+@pytest.mark.parametrize(
+    "frames",
+    [pytest.param(lambda: synth_history(400, seed=23).frames, id="generated"), _hand_frames],
+)
+def test_purchase_days_read_off_the_sequence_are_the_distinct_purchase_days(frames: Any) -> None:
+    frames = frames()
+    with FeatureSource(frames, backend="polars") as source:
+        got = source.purchase_days()
+    expected = purchase_days(frames.orders)
+    assert got.schema == expected.schema
+    assert got.height == expected.height > 0
+    assert_frame_equal(got.sort("customer_pk", "day"), expected.sort("customer_pk", "day"))
+
+
+def test_a_closed_source_lets_go_of_its_streams_and_refuses_to_be_read() -> None:
+    frames = synth_history(100, seed=3).frames
+    profile = preset("retail")
+    source = FeatureSource(frames, backend="polars")
+    taken = source.features(profile, AS_OF)
+    days = source.purchase_days()
+    source.close()
+    assert source._tables == {}
+    assert source._sequenced_orders.height == 0
+    with pytest.raises(RuntimeError, match="closed"):
+        source.features(profile, AS_OF)
+    with pytest.raises(RuntimeError, match="closed"):
+        source.purchase_days()
+    assert taken.height > 0
+    assert days.height > 0
+    source.close()  # twice is harmless

@@ -12,11 +12,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from winback.analytics.btyd._common import group_rows
+from winback.analytics.btyd.pareto_nbd import ParetoNBD
+from winback.analytics.btyd_choice import with_params
+from winback.analytics.clv import BetaGeo
 from winback.analytics.features import customer_features
 from winback.analytics.frames import AnalyticsFrames
 from winback.analytics.pipeline import AnalysisResult, analyze
 from winback.analytics.value import (
     ACT_WEIGHTS,
+    GENERIC_STEP_WEEKS,
+    Summary,
+    discounted_purchases,
+    expected_purchases,
     fit_btyd,
     predict_value,
     tier_bounds,
@@ -27,7 +35,7 @@ from winback.analytics.value import (
 from winback.config import BusinessProfile, preset
 
 from .conftest import AS_OF
-from .synth import hand_built
+from .synth import hand_built, synth_history
 
 
 def test_tier_bounds_keep_top_and_bottom_fifths() -> None:
@@ -258,3 +266,48 @@ def test_value_settings_are_on_the_settings_page_with_labels() -> None:
     for name in ("necessary_spend_weight", "discretionary_spend_weight", "credit_half_life_days"):
         assert f"value_weights.{name}" in shown
         assert str(PROFILE_LABELS[f"value_weights.{name}"])
+
+
+def _reference_discounted(model: Any, s: Summary, horizon: float, rate: float) -> np.ndarray:
+    """The discounting of the non-BG/NBD count models as first written: the model's own
+    E[Y(t) | x, t_x, T] (P(alive) included) at every step, on distinct (x, t_x, T)."""
+    (gx, gt, gage), _, inverse = group_rows(s.frequency, s.recency, s.age)
+    count = int(np.ceil(horizon / GENERIC_STEP_WEEKS - 1e-9))
+    times = np.minimum(np.arange(1, count + 1) * GENERIC_STEP_WEEKS, horizon)
+    total, previous = np.zeros_like(gx), np.zeros_like(gx)
+    for time, discount in zip(times, (1 + rate) ** -times, strict=True):
+        current = model.expected_purchases(float(time), gx, gt, gage)
+        total += (current - previous) * discount
+        previous = current
+    return np.asarray(total[inverse])
+
+
+@pytest.mark.parametrize(
+    ("model", "params"),
+    [
+        (BetaGeo(), {"r": 0.9, "alpha": 3.4, "a": 1.5, "b": 24.0}),
+        (BetaGeo(), {"r": 0.5, "alpha": 8.0, "a": 0.3, "b": 2.0}),
+        (ParetoNBD(), {"r": 0.9, "alpha": 3.4, "s": 0.6, "beta": 12.0}),
+        (ParetoNBD(), {"r": 2.5, "alpha": 20.0, "s": 1.0, "beta": 4.0}),
+    ],
+)
+def test_predictions_reusing_p_alive_are_identical_to_the_models_own(
+    model: Any, params: dict[str, float]
+) -> None:
+    model = with_params(model, params)
+    features = customer_features(synth_history(600, seed=5).frames, preset("retail"), AS_OF)
+    s = Summary.of(features.filter(pl.col("first_purchase").is_not_null()), AS_OF)
+    horizon, rate = 365 / 7, 0.002
+    alive = model.p_alive(s.frequency, s.recency, s.age)
+    assert np.array_equal(
+        expected_purchases(model, s, horizon, alive),
+        model.expected_purchases(horizon, s.frequency, s.recency, s.age),
+    )
+    reference = (
+        discounted_purchases(model, s, horizon, rate)  # computes P(alive) itself
+        if isinstance(model, BetaGeo)
+        else _reference_discounted(model, s, horizon, rate)
+    )
+    assert np.array_equal(discounted_purchases(model, s, horizon, rate, alive), reference)
+    assert reference.min() >= 0
+    assert reference.max() > 0

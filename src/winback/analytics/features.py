@@ -146,6 +146,8 @@ class FeatureSource:
         prepared["orders"] = (
             _sequenced(nw.from_native(prepared["orders"].lazy())).collect("polars").to_native()
         )
+        self._sequenced_orders: pl.DataFrame = prepared["orders"]
+        self._closed = False
         self._connection = _duckdb() if backend == "duckdb" else None
         self._tables = {name: _lazy(df, self._connection) for name, df in prepared.items()}
 
@@ -163,9 +165,30 @@ class FeatureSource:
         return self._connection is None
 
     def close(self) -> None:
+        """Close the engine's connection and let go of the prepared streams (the source can no
+        longer be read; results already taken stay valid)."""
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+        self._tables = {}
+        self._sequenced_orders = self._sequenced_orders.clear()
+        self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this feature source is closed")
+
+    def purchase_days(self) -> pl.DataFrame:
+        """Distinct (customer_pk, day) with an order of positive amount, over all dates: the
+        rows of :func:`winback.analytics.value.purchase_days`, read off the purchase sequence
+        (the first purchase and each later one on a new day) instead of hashing every order;
+        the row order is not part of the result. Orders without a date are left out."""
+        self._check_open()
+        gap = pl.col("gap")
+        first_of_day = pl.col("is_purchase") & (gap.is_null() | (gap > 0))
+        return self._sequenced_orders.filter(first_of_day & pl.col("day").is_not_null()).select(
+            pl.col("customer_pk"), pl.col("day").cast(pl.Date)
+        )
 
     def features(
         self,
@@ -180,6 +203,7 @@ class FeatureSource:
         ``columns``: only these ``FEATURES`` columns (and ``customer_pk``), in the contract's
         order; the engine then computes only what they need, and each value is the one the
         full query gives."""
+        self._check_open()
         tables = self._tables
         if only is not None:
             keys = _lazy(pl.DataFrame({"customer_pk": only.cast(pl.Int64)}), self._connection)

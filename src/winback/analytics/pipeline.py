@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -72,7 +72,6 @@ from winback.analytics.value import (
     fit_btyd,
     p_alive,
     predict_value,
-    purchase_days,
     tier_expr,
     value_index_expr,
     value_table,
@@ -182,9 +181,12 @@ def run_analysis(
     clock = _Clock()
     # The streams are prepared once for the scoring date and every training origin.
     with analysis_pools(), FeatureSource(frames, backend=_backend(frames)) as source:
+        # Only the source reads the order lines: let go of them (a caller that handed its
+        # frames over frees the columns the source does not share, docs/decisions/0053).
+        frames = replace(frames, order_lines=frames.order_lines.clear())
         features = source.features(profile, as_of)
         clock.lap("features")
-        days = purchase_days(frames.orders)
+        days = source.purchase_days()
         # The scoring date's count and spend models need nothing from the training: they are
         # fitted beside it (NumPy on one core while the training runs its feature queries
         # and its own fits), with the same inputs and so the same result as in sequence.
@@ -195,6 +197,7 @@ def run_analysis(
             )
             clock.lap("fit")
             btyd = scoring_btyd.result()
+        source.close()  # scoring reads the features taken: free the prepared streams first
         scored = _score(features, training, profile, as_of, weights, horizon, btyd=btyd)
         clock.lap("score")
     scores = scored.snapshot

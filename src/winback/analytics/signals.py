@@ -11,8 +11,6 @@ Built with Polars string expressions, so no Python loop over customers.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
@@ -22,6 +20,7 @@ from winback.config import BusinessProfile
 
 TOP = 3
 _TRIGGER_BONUS = 1e6
+_SLICE_ROWS = 100_000
 # The BTYD inputs shape the score but are never listed as signs of their own: what they say
 # reaches staff as long_silence, late_vs_rhythm and low_p_alive.
 NOT_LISTED: tuple[str, ...] = ("few_repeats", "long_tenure", "btyd_no_return")
@@ -120,6 +119,20 @@ def present(profile: BusinessProfile, survey_mean: float | None = None) -> dict[
     }
 
 
+def _slots(
+    is_present: NDArray[np.bool_],
+    contributions: NDArray[np.float64],
+    triggered: NDArray[np.bool_],
+) -> NDArray[np.int64]:
+    """Per row, the indicator indices listed (at most TOP, best first; -1: none)."""
+    eligible = (is_present & (contributions > 0)) | triggered
+    priority = np.where(eligible, contributions + _TRIGGER_BONUS * triggered, -np.inf)
+    order = np.argsort(-priority, axis=1, kind="stable")[:, :TOP]
+    chosen = np.take_along_axis(priority, order, axis=1)
+    slots: NDArray[np.int64] = np.where(np.isfinite(chosen), order, -1)
+    return slots
+
+
 def top_signals(
     frame: pl.DataFrame,
     contributions: NDArray[np.float64],
@@ -132,29 +145,36 @@ def top_signals(
     conditions = present(profile, survey_mean) | dict.fromkeys(NOT_LISTED, pl.lit(value=False))
     shown = frame.select([conditions[c].fill_null(value=False).alias(c) for c in CODES])
     is_present = shown.to_numpy().astype(bool) if frame.height else np.zeros((0, len(CODES)), bool)
-    eligible = (is_present & (contributions > 0)) | triggered
-    priority = np.where(eligible, contributions + _TRIGGER_BONUS * triggered, -np.inf)
-    order = np.argsort(-priority, axis=1, kind="stable")[:, :TOP]
-    chosen = np.take_along_axis(priority, order, axis=1)
-    slots = np.where(np.isfinite(chosen), order, -1)
+    # Row by row, in slices: the (rows x indicators) temporaries stay small on large bases.
+    slots = np.empty((frame.height, TOP), dtype=np.int64)
+    for start in range(0, frame.height, _SLICE_ROWS):
+        rows = slice(start, start + _SLICE_ROWS)
+        slots[rows] = _slots(is_present[rows], contributions[rows], triggered[rows])
 
-    missing = dict.fromkeys(NOT_LISTED, pl.lit(None, dtype=pl.String))
-    texts = payloads(as_of_expr, survey_mean) | missing
-    columns = frame.select([texts[c].alias(f"_s{j}") for j, c in enumerate(CODES)])
-    slot_frame = pl.DataFrame(
-        {f"_slot{k}": slots[:, k] for k in range(TOP)},
-        schema={f"_slot{k}": pl.Int64 for k in range(TOP)},
-    )
-    combined = pl.concat([columns, slot_frame], how="horizontal")
-
-    def slot_text(k: int) -> pl.Expr:
-        expr: Any = pl.when(pl.lit(value=False)).then(pl.lit(None, dtype=pl.String))
-        for j in range(len(CODES)):
-            expr = expr.when(pl.col(f"_slot{k}") == j).then(pl.col(f"_s{j}"))
-        return expr.otherwise(pl.lit(None, dtype=pl.String))
-
-    joined = pl.concat_str([slot_text(k) for k in range(TOP)], separator=",", ignore_nulls=True)
-    result = combined.select(
+    # Each JSON object is built only for the rows that list it (at most TOP of the codes per
+    # row), from the rows' own columns: the payloads are row by row, except the mean survey
+    # score, taken once over the whole frame as before.
+    if survey_mean is None and frame.height:
+        survey_mean = frame.select(mean_survey()).item()
+    texts = payloads(as_of_expr, survey_mean)
+    lazy = frame.lazy()
+    slot_texts = []
+    for k in range(TOP):
+        # A code is listed at most once per row: each object is built once, for its rows.
+        where: list[NDArray[np.int64]] = []
+        pieces: list[pl.Series] = []
+        for j, code in enumerate(CODES):
+            listed = slots[:, k] == j
+            if code in texts and listed.any():
+                where.append(np.flatnonzero(listed))
+                text = lazy.filter(pl.Series(listed)).select(texts[code]).collect()
+                pieces.append(text.to_series())
+        column = pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias(f"_t{k}")
+        if pieces:
+            column = column.scatter(np.concatenate(where), pl.concat(pieces))
+        slot_texts.append(column)
+    joined = pl.concat_str(pl.all(), separator=",", ignore_nulls=True)
+    result = pl.DataFrame(slot_texts).select(
         pl.concat_str([pl.lit("["), joined.fill_null(""), pl.lit("]")]).alias("top_signals")
     )
     return result["top_signals"]

@@ -35,7 +35,7 @@ where unknown.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -48,6 +48,9 @@ from scipy.stats import rankdata
 from winback.analytics.btyd._common import MIN_REPEAT_BUYERS, group_rows
 from winback.analytics.btyd.beta_geo import future_purchases
 from winback.analytics.btyd.beta_geo import p_alive as bg_p_alive
+from winback.analytics.btyd.pareto_nbd import ParetoNBD
+from winback.analytics.btyd.pareto_nbd import future_purchases as pnbd_future_purchases
+from winback.analytics.btyd.pareto_nbd import p_alive as pnbd_p_alive
 from winback.analytics.btyd_choice import (
     COUNT_MODELS,
     CountFactory,
@@ -373,11 +376,47 @@ def p_alive(fit: BtydFit, buyers: pl.DataFrame, as_of: date) -> FloatArray | Non
     return alive if bool(np.all(np.isfinite(alive))) else None
 
 
-def discounted_purchases(model: CountModel, s: Summary, horizon: float, rate: float) -> FloatArray:
+# Count models whose E[Y(t) | x, t_x, T] is the product of two functions of their module,
+# future_purchases(params, t, x, T) x p_alive(params, x, t_x, T), exactly as their own
+# ``expected_purchases`` computes it. P(alive) does not depend on t, so the prediction and each
+# discounting step reuse it instead of computing it again (for Pareto/NBD a quadrature per
+# customer); the products are the same floating-point operations, so the values are identical.
+Factors = tuple[
+    Callable[[dict[str, float], FloatArray, FloatArray, FloatArray], FloatArray],
+    Callable[[dict[str, float], FloatArray, FloatArray, FloatArray], FloatArray],
+]
+FACTORED: dict[type, Factors] = {
+    BetaGeo: (future_purchases, bg_p_alive),
+    ParetoNBD: (pnbd_future_purchases, pnbd_p_alive),
+}
+
+
+def expected_purchases(
+    model: CountModel, s: Summary, horizon: float, alive: FloatArray
+) -> FloatArray:
+    """E[Y(horizon) | x, t_x, T] per customer, as ``model.expected_purchases``; ``alive`` is
+    ``model.p_alive`` of the same customers (reused by the factored models)."""
+    factors = FACTORED.get(type(model))
+    if factors is None:
+        generic: FloatArray = model.expected_purchases(horizon, s.frequency, s.recency, s.age)
+        return generic
+    future, _ = factors
+    result: FloatArray = np.atleast_1d(
+        future(dict(model.params_), np.asarray(horizon, dtype=np.float64), s.frequency, s.age)
+        * alive
+    )
+    return result
+
+
+def discounted_purchases(
+    model: CountModel, s: Summary, horizon: float, rate: float, alive: FloatArray | None = None
+) -> FloatArray:
     """Expected purchases over ``horizon`` weeks, each step discounted at ``rate`` per week.
 
     BG/NBD: weekly steps on distinct (x, T) as in winback.analytics.clv.clv. Other count
-    models: steps of GENERIC_STEP_WEEKS on distinct (x, t_x, T) through expected_purchases.
+    models: steps of GENERIC_STEP_WEEKS on distinct (x, t_x, T) through expected_purchases
+    (P(alive) computed once per distinct summary for the models in ``FACTORED``).
+    ``alive``: the customers' P(alive) when already known (``model.p_alive``).
     """
     if isinstance(model, BetaGeo):
         params = dict(model.params_)
@@ -391,15 +430,24 @@ def discounted_purchases(model: CountModel, s: Summary, horizon: float, rate: fl
             current = future_purchases(params, np.asarray(time), gx, gage)
             total += (current - previous) * discount
             previous = current
-        result: FloatArray = total[inverse] * bg_p_alive(params, s.frequency, s.recency, s.age)
+        if alive is None:
+            alive = bg_p_alive(params, s.frequency, s.recency, s.age)
+        result: FloatArray = total[inverse] * alive
         return result
     (gx, gt, gage), _, inverse = group_rows(s.frequency, s.recency, s.age)
     count = int(np.ceil(horizon / GENERIC_STEP_WEEKS - 1e-9))
     times = np.minimum(np.arange(1, count + 1) * GENERIC_STEP_WEEKS, horizon)
+    factors = FACTORED.get(type(model))
+    params = dict(model.params_) if factors is not None else {}
+    group_alive = factors[1](params, gx, gt, gage) if factors is not None else None
     total = np.zeros_like(gx)
     previous = np.zeros_like(gx)
     for time, discount in zip(times, (1 + rate) ** -times, strict=True):
-        current = model.expected_purchases(float(time), gx, gt, gage)
+        if factors is not None and group_alive is not None:
+            step = np.asarray(float(time), dtype=np.float64)
+            current = np.atleast_1d(factors[0](params, step, gx, gage) * group_alive)
+        else:
+            current = model.expected_purchases(float(time), gx, gt, gage)
         total += (current - previous) * discount
         previous = current
     generic: FloatArray = total[inverse]
@@ -432,12 +480,12 @@ def predict_value(
     model = "simple_rate"
     if fit.bg is not None and alive is not None:
         try:
-            purchases = _finite(fit.bg.expected_purchases(horizon, s.frequency, s.recency, s.age))
+            purchases = _finite(expected_purchases(fit.bg, s, horizon, alive))
             model = f"{name}+mean_spend"
             spend = _expected_spend(fit, s)
             if spend is not None:
                 rate = (1 + profile.annual_discount_rate) ** (TIME_UNIT_DAYS / HORIZON_DAYS) - 1
-                value = _finite(spend[0] * discounted_purchases(fit.bg, s, horizon, rate))
+                value = _finite(spend[0] * discounted_purchases(fit.bg, s, horizon, rate, alive))
                 model = f"{name}+{spend[1]}"
         except ValueError as error:
             notes.append(f"btyd_prediction_failed: {error}")

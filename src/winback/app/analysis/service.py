@@ -140,7 +140,7 @@ def analyze(
         from winback.app.analysis.spark import analyze_on_spark
 
         return analyze_on_spark(as_of, progress=progress, lake=lake, options=spark)
-    from winback.analytics.pipeline import analyze as analyze_frames
+    from winback.analytics.pipeline import run_analysis
 
     report = progress or (lambda stage: None)
     profile = current_profile()
@@ -154,10 +154,15 @@ def analyze(
         frames = extract(as_of, profile.time_zone)
     extracted = time.perf_counter()
     report("analyze")
-    # Hand-set indicator weights (settings) replace the learned ones for those indicators.
-    result = analyze_frames(frames, profile, as_of, weights=dict(profile.indicator_weights) or None)
     rows = frame_rows(frames)
+    # Handed over, not kept: the core lets go of the order lines once its feature source has
+    # prepared them, which frees them only if no other reference holds them (0053).
+    handed = [frames]
     del frames
+    # Hand-set indicator weights (settings) replace the learned ones for those indicators.
+    result = run_analysis(
+        handed.pop(), profile, as_of, weights=dict(profile.indicator_weights) or None
+    )
     analysed = time.perf_counter()
     return store_analysis(
         as_of,
