@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +161,14 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             f"{config.stash[POSTGRES_ONLY_DESELECTED]} PostgreSQL-only tests run in the "
             "PostgreSQL pass, not here."
         )
+
+
+@pytest.fixture
+def _stop_spark() -> Iterator[None]:
+    """Stop the Spark session a test started (tests marked spark)."""
+    yield
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.stop()

@@ -8,7 +8,16 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from winback.cli.common import console, django_setup, operator, out, parse_day, print_json
+from winback.cli.common import (
+    SPARK_CONF_OPTION,
+    SPARK_MASTER_OPTION,
+    console,
+    django_setup,
+    operator,
+    out,
+    parse_day,
+    print_json,
+)
 
 profile_app = typer.Typer(help="The business profile: industry preset and settings.")
 
@@ -73,14 +82,8 @@ def analyze(
         help="Read the behaviour streams from this data lake (winback export --format parquet) "
         "instead of the database.",
     ),
-    master: str | None = typer.Option(
-        None,
-        "--master",
-        help="Spark master: local[*] (default, or spark-submit's), yarn, k8s://https://HOST:PORT.",
-    ),
-    spark_conf: list[str] = typer.Option(
-        [], "--spark-conf", help="Spark setting key=value (repeatable), passed to the session."
-    ),
+    master: str | None = SPARK_MASTER_OPTION,
+    spark_conf: list[str] = SPARK_CONF_OPTION,
 ) -> None:
     """Score every customer as of a date and store the results (re-running replaces them)."""
     day = parse_day(as_of)

@@ -64,3 +64,14 @@ def operator(as_user: str | None, permission: str) -> Any:
     except PermissionDenied as exc:
         console.print(f"[red]Refused: {exc}[/red]")
         raise typer.Exit(2) from None
+
+
+# Options shared by the commands that can run on Apache Spark (analyze, round plan).
+SPARK_MASTER_OPTION: Any = typer.Option(
+    None,
+    "--master",
+    help="Spark master: local[*] (default, or spark-submit's), yarn, k8s://https://HOST:PORT.",
+)
+SPARK_CONF_OPTION: Any = typer.Option(
+    [], "--spark-conf", help="Spark setting key=value (repeatable), passed to the session."
+)

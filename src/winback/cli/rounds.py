@@ -9,6 +9,8 @@ import typer
 from rich.table import Table
 
 from winback.cli.common import (
+    SPARK_CONF_OPTION,
+    SPARK_MASTER_OPTION,
     console,
     django_setup,
     operator,
@@ -66,14 +68,8 @@ def plan(
         help="With --engine spark: read the behaviour streams from this data lake (winback "
         "export --format parquet) instead of staging the database as one.",
     ),
-    master: str | None = typer.Option(
-        None,
-        "--master",
-        help="Spark master: local[*] (default, or spark-submit's), yarn, k8s://https://HOST:PORT.",
-    ),
-    spark_conf: list[str] = typer.Option(
-        [], "--spark-conf", help="Spark setting key=value (repeatable), passed to the session."
-    ),
+    master: str | None = SPARK_MASTER_OPTION,
+    spark_conf: list[str] = SPARK_CONF_OPTION,
 ) -> None:
     """Plan a month's round from the latest analysis on or before its first day.
 

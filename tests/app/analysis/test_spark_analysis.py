@@ -7,7 +7,6 @@ embedded engine's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -35,16 +34,6 @@ def test_spark_conf_pairs() -> None:
     }
     with pytest.raises(ValueError, match="key=value"):
         parse_conf(["spark.executor.memory"])
-
-
-@pytest.fixture
-def _stop_spark() -> Iterator[None]:
-    yield
-    from pyspark.sql import SparkSession
-
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        active.stop()
 
 
 @pytest.mark.slow
