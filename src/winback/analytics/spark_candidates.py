@@ -11,7 +11,8 @@ planner applies its own date rules), semi-joined to the candidates' keys; only t
 per-candidate results come back to the driver, as Arrow.
 
 Each frame has the columns and types of the store reader it stands for
-(:mod:`winback.store.queries.rounds`), so the planner cannot tell which engine read it.
+(:mod:`winback.store.queries.rounds`), declared once in :mod:`winback.candidate_frames`, so
+the planner cannot tell which engine read it.
 """
 
 from __future__ import annotations
@@ -23,31 +24,12 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from winback.analytics.spark_engine import SparkTables, _to_polars
+from winback.candidate_frames import CATEGORY_SPEND, COMPLAINTS, CONTACT_HISTORY
 from winback.vocabulary import EventRole, Outcome
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-CONTACT_HISTORY: dict[str, pl.DataType] = {
-    "customer_pk": pl.Int64(),
-    "occurred_date": pl.Date(),
-    "channel": pl.String(),
-    "outcome": pl.String(),
-    "direction": pl.String(),
-    "reason_code": pl.String(),
-}
-COMPLAINTS: dict[str, pl.DataType] = {
-    "customer_pk": pl.Int64(),
-    "occurred_date": pl.Date(),
-    "resolved": pl.Boolean(),
-    "resolved_date": pl.Date(),
-}
-CATEGORY_SPEND: dict[str, pl.DataType] = {
-    "customer_pk": pl.Int64(),
-    "category_code": pl.String(),
-    "spend": pl.Float64(),
-    "replenishment_days": pl.Int64(),
-}
 KEYS: dict[str, pl.DataType] = {"customer_pk": pl.Int64()}
 # The lake's contacts must carry this column (exports from the database do, generated lakes
 # do not): the planner reads the leave reasons agents recorded.

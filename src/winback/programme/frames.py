@@ -16,6 +16,8 @@ from typing import Any
 
 import polars as pl
 
+from winback import candidate_frames
+
 
 @dataclass(frozen=True)
 class Contract:
@@ -30,6 +32,25 @@ class Contract:
         cols = dict(self.required)
         cols.update({c: t for c, (t, _) in self.optional.items()})
         return cols
+
+    @classmethod
+    def from_columns(
+        cls, name: str, columns: Mapping[str, pl.DataType], defaults: Mapping[str, Any]
+    ) -> Contract:
+        """The contract of a frame whose ``columns`` are declared elsewhere: those with a
+        default in ``defaults`` are optional, the others required. The optional ones must come
+        last, so the conformed frame keeps ``columns``' order."""
+        unknown = [c for c in defaults if c not in columns]
+        if unknown:
+            raise ValueError(f"{name}: defaults for columns it does not have: {unknown}")
+        names = list(columns)
+        if set(names[len(names) - len(defaults) :]) != set(defaults):
+            raise ValueError(f"{name}: the optional columns {list(defaults)} must come last")
+        return cls(
+            name,
+            required={c: t for c, t in columns.items() if c not in defaults},
+            optional={c: (columns[c], defaults[c]) for c in names if c in defaults},
+        )
 
     def empty(self) -> pl.DataFrame:
         return pl.DataFrame(schema=self.columns)
@@ -102,24 +123,16 @@ CUSTOMER_FLAGS = Contract(
     },
 )
 
-CONTACT_HISTORY = Contract(
+# The round planner's candidate frames (winback.candidate_frames): a contact's direction is
+# outbound when not given; a complaint not marked resolved is open.
+CONTACT_HISTORY = Contract.from_columns(
     "contact history",
-    required={
-        "customer_pk": pl.Int64(),
-        "occurred_date": pl.Date(),
-        "channel": pl.String(),
-        "outcome": pl.String(),
-    },
-    optional={
-        "direction": (pl.String(), "outbound"),
-        "reason_code": (pl.String(), None),
-    },
+    candidate_frames.CONTACT_HISTORY,
+    {"direction": "outbound", "reason_code": None},
 )
 
-COMPLAINTS = Contract(
-    "complaints",
-    required={"customer_pk": pl.Int64(), "occurred_date": pl.Date()},
-    optional={"resolved": (pl.Boolean(), False), "resolved_date": (pl.Date(), None)},
+COMPLAINTS = Contract.from_columns(
+    "complaints", candidate_frames.COMPLAINTS, {"resolved": False, "resolved_date": None}
 )
 
 # Past and running round membership: one row per customer per round.

@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef
 from django.db.models.fields.json import KT
 
 from winback.analytics.frames import SNAPSHOT
+from winback.candidate_frames import CATEGORY_SPEND, COMPLAINTS, CONTACT_HISTORY
 from winback.store.customers.models import ContactOutcome
 from winback.store.event_roles import is_complaint_sql
 from winback.store.frames import placeholders, query_frame
@@ -153,14 +154,7 @@ def contact_history(*, cohort: Cohort, until: date, recent_from: date) -> pl.Dat
         f"WHERE l.customer_id IN ({cohort.sql}) AND l.occurred_date <= %s "
         "AND (l.occurred_date >= %s OR l.reason_code <> '')",
         [*cohort.params, until, recent_from],
-        {
-            "customer_pk": pl.Int64(),
-            "occurred_date": pl.Date(),
-            "channel": pl.String(),
-            "outcome": pl.String(),
-            "direction": pl.String(),
-            "reason_code": pl.String(),
-        },
+        CONTACT_HISTORY,
     )
 
 
@@ -178,22 +172,16 @@ def complaints(*, cohort: Cohort, until: date, time_zone: str) -> pl.DataFrame:
         f"WHERE {is_complaint_sql('e.event_type')} AND e.occurred_date <= %s "
         f"AND e.customer_id IN ({cohort.sql})",
         [until, *cohort.params],
-        {
-            "customer_pk": pl.Int64(),
-            "occurred_date": pl.Date(),
-            "resolved": pl.Boolean(),
-            "resolved_epoch": pl.Int64(),
-        },
+        # resolved_date as read: the resolution's epoch seconds, made a local day below
+        {**COMPLAINTS, "resolved_date": pl.Int64()},
     )
     local_day = (
-        pl.from_epoch(pl.col("resolved_epoch"), time_unit="s")
+        pl.from_epoch(pl.col("resolved_date"), time_unit="s")
         .dt.replace_time_zone("UTC")
         .dt.convert_time_zone(time_zone)
         .dt.date()
     )
-    return frame.select(
-        "customer_pk", "occurred_date", "resolved", local_day.alias("resolved_date")
-    )
+    return frame.with_columns(local_day.alias("resolved_date"))
 
 
 def memberships(*, cohort: Cohort) -> pl.DataFrame:
@@ -228,12 +216,7 @@ def category_spend(*, cohort: Cohort, after: date, until: date) -> pl.DataFrame:
         f"WHERE o.order_date > %s AND o.order_date <= %s AND o.customer_id IN ({cohort.sql}) "
         "GROUP BY o.customer_id, c.code",
         [after, until, *cohort.params],
-        {
-            "customer_pk": pl.Int64(),
-            "category_code": pl.String(),
-            "spend": pl.Float64(),
-            "replenishment_days": pl.Int64(),
-        },
+        CATEGORY_SPEND,
     )
 
 

@@ -10,7 +10,7 @@ and recreated on reverse.
 import django.db.models.deletion
 from django.db import migrations, models
 
-COLUMNS = ("product_id", "category_id")
+FIELDS = ("product", "category")
 
 
 def _single_column_indexes(schema_editor, table, column):
@@ -28,18 +28,35 @@ def _single_column_indexes(schema_editor, table, column):
 
 
 def drop_indexes(apps, schema_editor):
-    table = apps.get_model("customers", "OrderLine")._meta.db_table
-    for column in COLUMNS:
-        for name in _single_column_indexes(schema_editor, table, column):
-            schema_editor.execute(f"DROP INDEX {schema_editor.quote_name(name)}")
+    model = apps.get_model("customers", "OrderLine")
+    for name in FIELDS:
+        column = model._meta.get_field(name).column
+        for index in _single_column_indexes(schema_editor, model._meta.db_table, column):
+            schema_editor.execute(f"DROP INDEX {schema_editor.quote_name(index)}")
 
 
 def create_indexes(apps, schema_editor):
     model = apps.get_model("customers", "OrderLine")
-    for name in ("product", "category"):
+    for name in FIELDS:
         field = model._meta.get_field(name)
         if not _single_column_indexes(schema_editor, model._meta.db_table, field.column):
             schema_editor.execute(schema_editor._create_index_sql(model, fields=[field]))
+
+
+def _without_index(name):
+    """The state of the line's reference ``name`` once its index is gone."""
+    return migrations.AlterField(
+        model_name="orderline",
+        name=name,
+        field=models.ForeignKey(
+            blank=True,
+            db_constraint=False,
+            db_index=False,
+            null=True,
+            on_delete=django.db.models.deletion.SET_NULL,
+            to=f"customers.{name}",
+        ),
+    )
 
 
 class Migration(migrations.Migration):
@@ -49,32 +66,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.SeparateDatabaseAndState(
-            state_operations=[
-                migrations.AlterField(
-                    model_name="orderline",
-                    name="category",
-                    field=models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        db_index=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        to="customers.category",
-                    ),
-                ),
-                migrations.AlterField(
-                    model_name="orderline",
-                    name="product",
-                    field=models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        db_index=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        to="customers.product",
-                    ),
-                ),
-            ],
+            state_operations=[_without_index("category"), _without_index("product")],
             database_operations=[
                 migrations.RunPython(drop_indexes, create_indexes, elidable=False),
             ],
