@@ -328,3 +328,37 @@ def test_past_the_fit_sample_the_origins_query_one_at_a_time_from_the_caller(
         assert theirs.btyd is not None
         assert mine.btyd.describe() == theirs.btyd.describe()
         np.testing.assert_array_equal(mine.inputs, theirs.inputs)
+
+
+def test_the_latest_origin_is_queried_on_its_own_and_its_choice_started_before_the_rest(
+    synth: Synthetic, retail: BusinessProfile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The latest origin's model choice is the training's longest chain: its rows are
+    queried first, alone, and the earlier origins' queries run beside its choice."""
+    frames = conformed(synth.frames)
+    horizon = churn_horizon(retail)
+    latest = AS_OF - timedelta(days=horizon)
+    events: list[tuple[str, date]] = []
+    real_rows, real_fit = pipeline._origin_rows, pipeline._origin_fit
+
+    def rows(*args: object) -> pipeline._OriginRows:
+        day = args[2]
+        assert isinstance(day, date)
+        events.append(("query", day))
+        got = real_rows(*args)  # type: ignore[arg-type]
+        events.append(("rows", day))
+        return got
+
+    def fit(rows_of: pipeline._OriginRows, *args: object) -> pipeline._Origin:
+        events.append(("fit", rows_of.day))
+        return real_fit(rows_of, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "_origin_rows", rows)
+    monkeypatch.setattr(pipeline, "_origin_fit", fit)
+    days = purchase_days(frames.orders)
+    with FeatureSource(frames, backend="polars") as source:
+        origins = pipeline._origins(frames, retail, latest, horizon, {}, source, days)
+    assert len(origins) == len(pipeline.STACK_OFFSETS)
+    first_other_query = next(i for i, (what, day) in enumerate(events) if day != latest)
+    assert events[:2] == [("query", latest), ("rows", latest)]
+    assert events.index(("fit", latest)) < first_other_query

@@ -433,10 +433,11 @@ def _origins(
     only; the earlier ones refit the chosen kind, which costs one fit instead of a choice.
 
     The work overlaps (:func:`side_by_side`); every origin's result is the one the loop in
-    sequence gives. The origins' feature queries run at once when the source allows it
-    (:attr:`FeatureSource.concurrent`) and the base has at most FIT_SAMPLE customers (else
-    one after the other, in this thread), and the latest origin's models are fitted beside
-    them. Once a kind is chosen,
+    sequence gives. The latest origin's feature query runs first, on its own: its model
+    choice is the longest chain of the training, and starts as soon as its rows are there.
+    The earlier origins' queries then run beside that choice, at once when the source allows
+    it (:attr:`FeatureSource.concurrent`) and the base has at most FIT_SAMPLE customers
+    (else one after the other, in this thread). Once a kind is chosen,
     the earlier origins' refits run side by side; each refit is used only when it was made
     with the kind the origin before it handed on, and redone otherwise (the rare case of a
     refit refused there and a penalised fallback taken instead)."""
@@ -471,9 +472,6 @@ def _origins(
         return pool.submit(_origin_fit, rows_of, profile, horizon, choosing, candidates)
 
     with fit_pools(), side_by_side(2 * len(todo)) as pool:
-        if at_once:
-            for day in todo:
-                rows_at(day)
         for at, day in enumerate(wanted):
             later = [d for d in wanted[at + 1 :] if d not in cache]
             if day not in cache:

@@ -155,6 +155,7 @@ def minimise(objective: Objective, start: FloatArray, names: Sequence[str]) -> F
     and parameters running to 0 or infinity are reported as :class:`ModelFitError`.
     """
     bounds = [(-LOG_PARAM_BOUND, LOG_PARAM_BOUND)] * len(start)
+    objective = remembered(objective)
     result = _lbfgsb(objective, start, bounds)
     if not _converged(result):
         simplex = optimize.minimize(
@@ -177,6 +178,29 @@ def minimise(objective: Objective, start: FloatArray, names: Sequence[str]) -> F
             "extreme values or try a penalizer > 0"
         )
     return theta
+
+
+def remembered(objective: Objective) -> Objective:
+    """``objective`` computed once per distinct point: a point asked for again gets the
+    values already computed (a copy of the gradient).
+
+    L-BFGS-B asks for the same point again when a line search fails and it restarts from
+    where it was (in 15-20% of a Pareto/NBD fit's evaluations that end on a flat ridge). The
+    objective is a pure function of the point (no BLAS threads in its sums, see :func:`dot`),
+    so the optimiser receives the numbers it would have computed and takes the same path.
+    """
+    seen: dict[bytes, tuple[float, FloatArray]] = {}
+
+    def recall(theta: FloatArray) -> tuple[float, FloatArray]:
+        point = np.asarray(theta, dtype=np.float64)
+        key = point.tobytes()
+        known = seen.get(key)
+        if known is None:
+            value, gradient = objective(point)
+            known = seen[key] = (value, np.array(gradient, dtype=np.float64))
+        return known[0], known[1].copy()
+
+    return recall
 
 
 def _lbfgsb(

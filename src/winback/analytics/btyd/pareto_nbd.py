@@ -201,29 +201,41 @@ def _cut(
     psi(nu) = nu - small_exp * nu - big_exp * ln(1 + c (e^nu - 1)) is concave with psi(0) = 0,
     so Newton's method started where psi < -CUT stays on that side and moves towards the
     crossing: every iterate is a safe place to cut.
+
+    Only the rows that fall below -CUT are stepped (about a tenth of them); every other row
+    keeps ``end`` and psi there. Each row's numbers are those of the same steps taken over
+    all rows at once: the operations are elementwise.
     """
 
-    def psi(nu: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def psi(
+        nu: FloatArray, c: FloatArray, small_exp: FloatArray, big_exp: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
         grow = np.expm1(nu)
         value = nu - small_exp * nu - big_exp * np.log1p(c * grow)
         slope = 1.0 - small_exp - big_exp * c * (grow + 1.0) / (1.0 + c * grow)
         return value, slope
 
     with np.errstate(over="ignore", invalid="ignore"):
-        value, slope = psi(end)
-        beyond = value < -_LOG_CUT
-        if not beyond.any():
-            return end, value
-        cut = end.copy()
+        at_end, slope = psi(end, c, small_exp, big_exp)
+        rows = np.flatnonzero(at_end < -_LOG_CUT)
+        if not rows.size:
+            return end, at_end
+        # The rows beyond the cut, on their own.
+        last, value, slope = end[rows], at_end[rows], slope[rows]
+        pieces = c[rows], small_exp[rows], big_exp[rows]
+        beyond = np.ones(rows.size, dtype=bool)
+        cut = last.copy()
         for _ in range(_NEWTON_STEPS):
             step = (value + _LOG_CUT) / slope
-            cut = np.where(beyond, np.clip(cut - step, 0.0, end), cut)
-            value, slope = psi(cut)
+            cut = np.where(beyond, np.clip(cut - step, 0.0, last), cut)
+            value, slope = psi(cut, *pieces)
             # Rows that reached the crossing (to rounding) stop there.
             beyond &= value < -_LOG_CUT
-        result: FloatArray = np.where(np.isfinite(cut), cut, end)
-        value, _ = psi(result)
-    return result, value
+        cut = np.where(np.isfinite(cut), cut, last)
+        result: FloatArray = end.copy()
+        result[rows] = cut
+        at_end[rows] = psi(cut, *pieces)[0]
+    return result, at_end
 
 
 def log_likelihood(

@@ -1,0 +1,131 @@
+"""Less work in the likelihood fits, the same numbers (docs/decisions/0058).
+
+Each change computes the same floating-point operations on the same inputs, so the fitted
+parameters, the refusals and the likelihood values must be equal bit for bit to those of the
+plain computation kept here as the reference.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from tests.analytics.test_clv import cdnow_calibration_summary
+from winback.analytics.btyd import _common, pareto_nbd
+from winback.analytics.clv import BetaGeo, ParetoNBD
+
+Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+
+def _noisy_bowl(calls: list[bytes]) -> Objective:
+    """A quadratic bowl with rounding-like noise near its floor, as a likelihood has on a
+    flat ridge: L-BFGS-B's line searches fail there and it asks for points again."""
+    curvature = np.array([1.0, 10.0, 100.0])
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        point = np.asarray(theta, dtype=np.float64)
+        calls.append(point.tobytes())
+        noise = zlib.crc32(point.tobytes()) / 2**32 - 0.5
+        value = float(np.sum(curvature * (point - 1.0) ** 2)) + 1e-9 * noise
+        return value, 2 * curvature * (point - 1.0) + 1e-7 * noise
+
+    return objective
+
+
+def test_a_point_asked_again_is_computed_once_and_its_gradient_handed_as_a_copy() -> None:
+    calls: list[bytes] = []
+    recall = _common.remembered(_noisy_bowl(calls))
+    value, gradient = recall(np.array([0.5, 2.0, 3.0]))
+    gradient[:] = 0.0  # a caller writing into what it was handed
+    again, gradient_again = recall(np.array([0.5, 2.0, 3.0]))  # equal, not the same array
+    assert len(calls) == 1
+    assert again == value
+    assert np.all(gradient_again != 0.0)
+    recall(np.array([0.5, 2.0, 3.0 + 1e-15]))
+    assert len(calls) == 2
+
+
+def test_remembering_points_leaves_the_optimiser_on_the_same_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    remembered: list[bytes] = []
+    got = _common.minimise(_noisy_bowl(remembered), np.array([3.0, -2.0, 0.5]), "abc")
+    asked: list[bytes] = []
+    with monkeypatch.context() as patched:
+        patched.setattr(_common, "remembered", lambda objective: objective)
+        plain = _common.minimise(_noisy_bowl(asked), np.array([3.0, -2.0, 0.5]), "abc")
+    assert np.array_equal(got, plain)
+    assert len(asked) > len(set(asked))  # the optimiser did ask for points again
+    assert remembered == list(dict.fromkeys(asked))  # each distinct point once, in order
+
+
+@pytest.mark.parametrize("model", [ParetoNBD, BetaGeo])
+@pytest.mark.parametrize("penalizer", [0.0, 0.01])
+def test_cdnow_fits_are_those_of_the_plain_optimiser(
+    model: type[ParetoNBD] | type[BetaGeo], penalizer: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = cdnow_calibration_summary()
+    columns = data["frequency"], data["recency"], data["T"]
+    got = model(penalizer=penalizer).fit(*columns)
+    with monkeypatch.context() as patched:
+        patched.setattr(_common, "remembered", lambda objective: objective)
+        plain = model(penalizer=penalizer).fit(*columns)
+    assert got.params_ == plain.params_
+    assert got.log_likelihood_ == plain.log_likelihood_
+
+
+def _plain_cut(
+    end: np.ndarray, c: np.ndarray, small_exp: np.ndarray, big_exp: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pareto/NBD's cut of the death-time integral with Newton's steps over every row."""
+
+    def psi(nu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        grow = np.expm1(nu)
+        value = nu - small_exp * nu - big_exp * np.log1p(c * grow)
+        slope = 1.0 - small_exp - big_exp * c * (grow + 1.0) / (1.0 + c * grow)
+        return value, slope
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        value, slope = psi(end)
+        beyond = value < -pareto_nbd._LOG_CUT
+        if not beyond.any():
+            return end, value
+        cut = end.copy()
+        for _ in range(pareto_nbd._NEWTON_STEPS):
+            step = (value + pareto_nbd._LOG_CUT) / slope
+            cut = np.where(beyond, np.clip(cut - step, 0.0, end), cut)
+            value, slope = psi(cut)
+            beyond &= value < -pareto_nbd._LOG_CUT
+        result = np.where(np.isfinite(cut), cut, end)
+        value, _ = psi(result)
+    return result, value
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_cut_steps_only_the_rows_beyond_it_with_the_same_numbers(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 20_000
+    end = rng.uniform(0.0, 12.0, n)
+    c = rng.uniform(1e-9, 1.0, n)
+    small_exp = rng.uniform(0.5, 40.0, n)
+    big_exp = 10.0 ** rng.uniform(0.0, 3.0, n)
+    # Corners: no range, c = 1, an end where the integrand overflows.
+    end[:3], c[3:6], end[6:9] = 0.0, 1.0, 800.0
+    got_cut, got_psi = pareto_nbd._cut(end, c, small_exp, big_exp)
+    want_cut, want_psi = _plain_cut(end, c, small_exp, big_exp)
+    beyond = _plain_cut(end, c, small_exp, big_exp)[0] != end
+    assert 0.05 < beyond.mean() < 0.95  # both kinds of row are there
+    assert np.array_equal(got_cut, want_cut, equal_nan=True)
+    assert np.array_equal(got_psi, want_psi, equal_nan=True)
+
+
+def test_no_row_beyond_the_cut_gives_the_range_back() -> None:
+    end = np.array([0.0, 0.5, 1.0])
+    ones = np.ones(3)
+    cut, psi = pareto_nbd._cut(end, 0.5 * ones, ones, ones)
+    want_cut, want_psi = _plain_cut(end, 0.5 * ones, ones, ones)
+    assert np.array_equal(cut, want_cut)
+    assert np.array_equal(psi, want_psi)
