@@ -17,6 +17,7 @@ from winback.ingest.pipeline import (
     prepare,
     resolve,
     stub_customer_hash,
+    with_row_hash,
 )
 from winback.ingest.rejects import counts_by_reason, rejects_table, write_rejects
 from winback.ingest.validate import CODE, COLUMN, REASON
@@ -204,6 +205,21 @@ def test_hashes_follow_content_not_layout_or_language(tmp_path: Path) -> None:
     ]
     assert hashes[0] == hashes[1] != hashes[2]
     assert len(hashes[0]) == 32
+
+
+def test_hashing_chunk_by_chunk_gives_the_whole_file_hashes(tmp_path: Path) -> None:
+    rows = "\n".join(
+        f"C{i % 4},{i // 3 + 1}.{i % 10}0,2024-01-{i % 28 + 1:02d},S{i % 3}" for i in range(23)
+    )
+    path = _file(tmp_path, "o.csv", f"customer id,amount,order date,store\n{rows}\n")
+    known = {"customers": known_frame(["C1", "C2"], [1, 2]), "stores": known_frame(["S1"], [7])}
+    prepared = prepare("orders", path)
+    whole = resolve(prepared, known)
+    unhashed = resolve(prepared, known, hashed=False)
+    assert ROW_HASH not in unhashed.rows.columns
+    chunks = [with_row_hash(unhashed.rows.slice(o, 5), "orders") for o in range(0, 23, 5)]
+    assert pl.concat(chunks).equals(whole.rows)
+    assert whole.rows[ROW_HASH].n_unique() == whole.rows.height == 23
 
 
 def test_a_stub_has_the_hash_of_a_customer_row_holding_only_its_id(tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ from winback.schema import CONTRACTS, ImportContract, RejectReason
 ROW_HASH = "row_hash"
 STUB = "_stub"  # the row's customer does not exist yet and is created as a stub
 PK_SUFFIX = "__pk"
+RESOLVED_SUFFIX = "__resolved"  # the code of an optional reference that resolved, else null
 OP = "_op"
 TARGET_ID = "_id"
 STORED_HASH = "_stored_hash"
@@ -117,7 +118,7 @@ class Prepared:
 @dataclass(frozen=True)
 class Resolved:
     prepared: Prepared
-    rows: pl.DataFrame  # + <field>__pk per reference, _stub, row_hash
+    rows: pl.DataFrame  # + <field>__pk per reference, _stub, row_hash (if hashed)
     rejects: pl.DataFrame
     stub_customers: pl.Series  # distinct external ids to create (stub policy)
     unresolved: dict[str, int] = field(default_factory=dict)
@@ -219,8 +220,13 @@ def resolve(
     prepared: Prepared,
     known: Mapping[str, pl.DataFrame],
     options: IngestOptions = IngestOptions(),
+    *,
+    hashed: bool = True,
 ) -> Resolved:
-    """Resolve references against keys found in the store; hash what will be stored."""
+    """Resolve references against keys found in the store; hash what will be stored.
+
+    ``hashed=False`` leaves the content hash out (no ``row_hash`` column): the caller adds it
+    chunk by chunk with :func:`with_row_hash`, which gives the same values."""
     rows = prepared.rows
     rejects = [prepared.rejects]
     stubs = pl.Series("key", [], dtype=pl.String)
@@ -239,9 +245,16 @@ def resolve(
         else:
             unresolved[ref.field] = int(rows.select(unknown.sum()).item())
     rows = add_resolved_text(_apply_defaults(rows, prepared.kind), prepared.kind)
-    rows = rows.with_columns(content_hash(rows, hash_columns(prepared.kind)).alias(ROW_HASH))
+    if hashed:
+        rows = with_row_hash(rows, prepared.kind)
     all_rejects = pl.concat(rejects).sort(ROW) if len(rejects) > 1 else prepared.rejects
     return Resolved(prepared, rows, all_rejects, stubs.sort(), unresolved)
+
+
+def with_row_hash(rows: pl.DataFrame, kind: str) -> pl.DataFrame:
+    """``rows`` (resolved, defaults applied) with ``row_hash``: the content hash of what will
+    be stored. Row by row, so hashing a file in slices gives the same values as at once."""
+    return rows.with_columns(content_hash(rows, hash_columns(kind)).alias(ROW_HASH))
 
 
 def _join_reference(
@@ -306,7 +319,7 @@ def hash_columns(kind: str) -> list[str]:
             continue
         if ref.keep_raw:
             columns.append(f.name)
-        columns.append(f.name + "__resolved")
+        columns.append(f.name + RESOLVED_SUFFIX)
     return columns
 
 
@@ -315,7 +328,7 @@ def add_resolved_text(rows: pl.DataFrame, kind: str) -> pl.DataFrame:
     return rows.with_columns(
         pl.when(pl.col(r.field + PK_SUFFIX).is_not_null())
         .then(pl.col(r.field))
-        .alias(r.field + "__resolved")
+        .alias(r.field + RESOLVED_SUFFIX)
         for r in REFERENCES[kind]
         if not r.required
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -250,9 +251,14 @@ def bulk_session() -> Iterator[None]:
 # --- value conversion ------------------------------------------------------------------------
 
 
-def db_frame(frame: pl.DataFrame, spec: KindSpec, time_zone: str) -> pl.DataFrame:
-    """The frame as the table's columns, with values in the form the backend stores."""
-    pg = vendor() == "postgresql"
+def db_frame(
+    frame: pl.DataFrame, spec: KindSpec, time_zone: str, *, pg: bool | None = None
+) -> pl.DataFrame:
+    """The frame as the table's columns, with values in the form the backend stores
+    (``pg``: for PostgreSQL; by default the connection's database, which a thread other than
+    the connection's must not ask)."""
+    if pg is None:
+        pg = vendor() == "postgresql"
     exprs: list[pl.Expr] = []
     for db_column, source in spec.columns.items():
         model_field = spec.model._meta.get_field(_field_name(spec.model, db_column))
@@ -339,8 +345,10 @@ def update_constants(spec: KindSpec) -> dict[str, str]:
 def _in_clause(column: str, values: pl.Series) -> tuple[str, Any]:
     """``column`` among ``values`` (distinct, non-null): the condition and its one parameter.
 
-    Integer keys (primary keys) travel as one array text written by Polars, so no Python
-    object is made per value: ``{1,2}`` for PostgreSQL, the JSON ``[1,2]`` for SQLite."""
+    Keys travel as one array text written by Polars, so no Python object is made per value:
+    ``{1,2}`` and ``{"a","b"}`` for PostgreSQL (a text element quoted, its ``\\`` and ``"``
+    escaped), the JSON ``[1,2]`` for SQLite. Passing a list of 285,000 order keys instead cost
+    0.6 CPU s (psycopg adapts and quotes every element in Python) against 0.2."""
     pg = vendor() == "postgresql"
     if values.dtype.is_integer():
         listed = values.cast(pl.String).str.join(",").item()
@@ -348,8 +356,20 @@ def _in_clause(column: str, values: pl.Series) -> tuple[str, Any]:
             return f"{column} = ANY(%s::bigint[])", "{" + listed + "}"
         return f"{column} IN (SELECT value FROM json_each(%s))", "[" + listed + "]"
     if pg:
-        return f"{column} = ANY(%s)", values.to_list()
+        return f"{column} = ANY(%s::text[])", pg_text_array(values)
     return f"{column} IN (SELECT value FROM json_each(%s))", json.dumps(values.to_list())
+
+
+def pg_text_array(values: pl.Series) -> str:
+    """A PostgreSQL text array literal of ``values`` (non-null): every element quoted."""
+    if values.len() == 0:
+        return "{}"
+    quoted = (
+        values.cast(pl.String)
+        .str.replace_all("\\", "\\\\", literal=True)
+        .str.replace_all('"', '\\"', literal=True)
+    )
+    return '{"' + str(quoted.str.join('","').item()) + '"}'
 
 
 def lookup_keys(kind: str, keys: pl.Series) -> tuple[list[str], list[int]]:
@@ -671,6 +691,7 @@ def _pg_copy(cursor: Any, target: str, rows: pl.DataFrame) -> None:
     """COPY the rows (CSV written by Polars: an empty string quoted, null empty) into
     ``target``."""
     columns = ", ".join(rows.columns)
-    payload = rows.write_csv(include_header=False, null_value="")
+    payload = io.BytesIO()
+    rows.write_csv(payload, include_header=False, null_value="")
     with cursor.copy(f"COPY {target} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
-        copy.write(payload.encode("utf-8"))
+        copy.write(payload.getbuffer())

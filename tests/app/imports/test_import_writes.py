@@ -311,3 +311,19 @@ def test_postgres_staged_rows_stored_meanwhile_are_upserted(
     )
     assert summary.inserted == 2  # as the chunk was classified
     assert dict(Customer.objects.values_list("external_id", "name")) == {"C1": "new", "C2": "two"}
+
+
+def test_key_look_ups_find_keys_holding_array_syntax(tmp_path: Path) -> None:
+    """Keys travel to the database as one array text: quotes, backslashes, commas, braces,
+    blanks and the word NULL inside a key must arrive exactly."""
+    keys = ['a"b', "c\\d", "e,f", "{g}", "h i", "NULL", "j\\", '"', "客户 1", "k'l"]
+    path = _csv(tmp_path / "c.csv", ["customer id", "name"], [[k, "x"] for k in keys])
+    import_file("customers", path)
+    stored = dict(Customer.objects.values_list("external_id", "pk"))
+    assert {'a"b', "c\\d", "e,f", "{g}", "j\\", '"', "k'l"} <= set(stored)
+    wanted = pl.Series("key", [*stored, "absent", "a"])
+    found, pks = writers.lookup_keys("customers", wanted)
+    assert dict(zip(found, pks, strict=True)) == stored
+    spec = writers.SPECS["customers"]
+    chunk = pl.DataFrame({spec.match[0]: [*stored, "absent"]})
+    assert sorted(writers.stored_rows(spec, chunk)["_id"]) == sorted(stored.values())

@@ -29,6 +29,7 @@ one-line reason and is raised as :class:`ImportFileError` (``write_failed``); a 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -46,17 +47,18 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from winback.app.imports.ahead import ahead
 from winback.config import BusinessProfile
 from winback.environment import data_dir, env_int
 from winback.ingest.consent import apply_sticky_consent
-from winback.ingest.decode import read_table
+from winback.ingest.decode import ROW, read_table
 from winback.ingest.headers import UserMapping, load_mapping, normalise_label
 from winback.ingest.keys import KEY
 from winback.ingest.messages import FileError, ImportFileError, check_lang
 from winback.ingest.pipeline import (
     OP,
     PK_SUFFIX,
-    ROW_HASH,
+    RESOLVED_SUFFIX,
     STUB,
     TARGET_ID,
     IngestOptions,
@@ -70,6 +72,7 @@ from winback.ingest.pipeline import (
     reference_values,
     resolve,
     stub_customer_hash,
+    with_row_hash,
 )
 from winback.ingest.rejects import counts_by_reason, rejects_table, write_rejects
 from winback.ingest.validate import LOCAL_DATE_SUFFIX, CodeMap, ValueLimits, short
@@ -194,7 +197,7 @@ def import_file(
     try:
         known = _known_references(prepared)
         clock.lap("look_up_references")
-        resolved = resolve(prepared, known, options)
+        resolved = resolve(prepared, known, options, hashed=False)
         summary = _summary(resolved, path, dry_run, options)
         summary.replace = replace
         present = _partial_fields(prepared, replace)
@@ -422,20 +425,28 @@ def _fingerprint(
 ) -> str:
     """Identifies the exact sequence of rows to write, so a resume skips the right ones.
 
+    The batch is only resumed for the same file (its digest) read with the same settings, so
+    a row's stored content is fixed by its row number and by which of its optional references
+    resolved (``<field>__resolved``: the code, or null); the row number, the key and that
+    per row are enough (the content hash itself is computed chunk by chunk while writing).
+    Whether a required customer existed or is created as a stub changes nothing stored.
+
     Polars' row hash is fine here (unlike for stored hashes): a fingerprint only has to match
     between an interrupted run and its re-run; after an upgrade it merely stops matching and
     the import starts over, which converges on the same state anyway.
     """
-    keys = resolved.key_columns
-    per_row = resolved.rows.select(
-        pl.concat_str([pl.col(k).cast(pl.String) for k in keys] + [pl.col(ROW_HASH)], separator="|")
+    rows = resolved.rows
+    columns = [ROW, *resolved.key_columns]
+    columns += [c for c in rows.columns if c.endswith(RESOLVED_SUFFIX)]
+    per_row = rows.select(
+        pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in columns], separator="|")
         .hash(seed=0)
         .alias("h")
     )["h"]
     digest = hashlib.md5(usedforsecurity=False)
-    digest.update(
-        repr((chunk, sorted((mapping.pairs if mapping else {}).items()), options, replace)).encode()
-    )
+    pairs = sorted((mapping.pairs if mapping else {}).items())
+    contract = resolved.prepared.contract  # events: the business's event types and spellings
+    digest.update(repr((chunk, pairs, options, replace, contract)).encode())
     digest.update(per_row.to_numpy().tobytes())
     return digest.hexdigest()
 
@@ -557,40 +568,96 @@ def _write_all(
     report: Progress,
     present: frozenset[str] | None = None,
 ) -> None:
-    spec = writers.SPECS[resolved.prepared.kind]
+    """Write the rows chunk by chunk, each chunk and its checkpoint in one transaction.
+
+    A worker thread hashes and converts chunk N+1 (no database access) while chunk N is
+    classified against the stored rows and written here, on this connection; chunks are
+    written and checkpointed in file order, and an error in the worker is raised at its chunk.
+    """
+    kind = resolved.prepared.kind
+    spec = writers.SPECS[kind]
     rows = resolved.rows
     total = rows.height
     stub_hash = stub_customer_hash()
+    stubs = _StubCustomers()
+    pg = writers.vendor() == "postgresql"
     report("write", start, total)
-    for offset in range(start, total, chunk_rows):
-        chunk = rows.slice(offset, chunk_rows)
-        with transaction.atomic():
-            counts = _write_chunk(spec, chunk, stub_hash, options, present)
-            for cause in ("do_not_contact", "no_consent"):
-                if counts[cause]:
-                    summary.tasks_closed[cause] = summary.tasks_closed.get(cause, 0) + counts[cause]
-            summary.inserted += counts["insert"]
-            summary.updated += counts["update"]
-            summary.unchanged += counts["unchanged"]
-            summary.stub_customers_created += counts["stubs"]
-            _checkpoint(batch, summary, offset + chunk.height)
-        report("write", offset + chunk.height, total)
+
+    def prepare(offset: int) -> _Chunk:
+        return _prepare_chunk(rows.slice(offset, chunk_rows), spec, kind, options, pg)
+
+    offsets = range(start, total, chunk_rows)
+    with contextlib.closing(ahead(offsets, prepare)) as chunks:
+        for offset, ready in zip(offsets, chunks, strict=True):
+            with transaction.atomic():
+                counts = _write_chunk(spec, ready, stub_hash, options, present, stubs)
+                for cause in ("do_not_contact", "no_consent"):
+                    if counts[cause]:
+                        closed = summary.tasks_closed.get(cause, 0) + counts[cause]
+                        summary.tasks_closed[cause] = closed
+                summary.inserted += counts["insert"]
+                summary.updated += counts["update"]
+                summary.unchanged += counts["unchanged"]
+                summary.stub_customers_created += counts["stubs"]
+                _checkpoint(batch, summary, offset + ready.rows.height)
+            stubs.commit()
+            report("write", offset + ready.rows.height, total)
     parents_given = present is None or "parent_code" in present
-    if resolved.prepared.kind == "categories" and parents_given:
+    if kind == "categories" and parents_given:
         with transaction.atomic():
             writers.set_category_parents(rows.select(KEY, "parent_code"))
 
 
+@dataclass(frozen=True)
+class _Chunk:
+    """A chunk of rows to write, hashed; ``db``: all its rows as table columns, when no value
+    can change before they are written (no stub customer to fill in, no stored consent)."""
+
+    rows: pl.DataFrame
+    db: pl.DataFrame | None
+
+
+def _prepare_chunk(
+    rows: pl.DataFrame,
+    spec: writers.KindSpec,
+    kind: str,
+    options: IngestOptions,
+    pg: bool,
+) -> _Chunk:
+    """What a chunk needs that does not depend on the database (runs in the worker thread)."""
+    hashed = with_row_hash(rows, kind)
+    fixed = spec.model is not Customer and not hashed[STUB].any()
+    db = writers.db_frame(hashed, spec, options.time_zone, pg=pg) if fixed else None
+    return _Chunk(hashed, db)
+
+
+class _StubCustomers:
+    """Stub customers this run has created or found so far (external id -> primary key), so a
+    later chunk naming the same customers neither inserts them again nor looks them up.
+    What a chunk adds is kept only once the chunk has committed."""
+
+    def __init__(self) -> None:
+        self.known = known_frame([], []).rename({"key": "customer_id", "pk": "_stub_pk"})
+        self.pending: list[pl.DataFrame] = []
+
+    def commit(self) -> None:
+        if self.pending:
+            self.known = pl.concat([self.known, *self.pending])
+            self.pending = []
+
+
 def _write_chunk(
     spec: writers.KindSpec,
-    chunk: pl.DataFrame,
+    ready: _Chunk,
     stub_hash: str,
     options: IngestOptions,
     present: frozenset[str] | None = None,
+    stub_customers: _StubCustomers | None = None,
 ) -> dict[str, int]:
+    chunk, db = ready.rows, ready.db
     stubs = 0
     if chunk[STUB].any():
-        chunk, stubs = _with_stub_customers(chunk, stub_hash)
+        chunk, stubs = _with_stub_customers(chunk, stub_hash, stub_customers or _StubCustomers())
     stored = writers.stored_rows(spec, chunk)
     classified = classify(chunk, stored, spec.match)
     customers = spec.model is Customer
@@ -601,23 +668,27 @@ def _write_chunk(
             today(),
         )
     ops = classified[OP]
-    inserts = classified.filter(ops == "insert")
+
+    def as_db(mask: pl.Series, which: writers.KindSpec = spec) -> pl.DataFrame:
+        if db is not None:
+            return db.filter(mask).select(list(which.columns))
+        return writers.db_frame(classified.filter(mask), which, options.time_zone)
+
+    inserts = ops == "insert"
+    n_inserts = int(inserts.sum())
     writers.check_references(spec, _reference_ids(spec, classified.filter(ops != "unchanged")))
     if present is None:
-        updates = classified.filter(ops == "update")
-        writers.insert_rows(spec, writers.db_frame(inserts, spec, options.time_zone))
+        updates = ops == "update"
+        writers.insert_rows(spec, as_db(inserts))
         writers.update_rows(
-            spec,
-            writers.db_frame(updates, spec, options.time_zone).with_columns(
-                updates[TARGET_ID].alias("id")
-            ),
+            spec, as_db(updates).with_columns(classified.filter(updates)[TARGET_ID].alias("id"))
         )
-        updated = updates.height
-        touched = updates[TARGET_ID]
+        updated = int(updates.sum())
+        touched = classified.filter(updates)[TARGET_ID]
     else:
         # A row whose stored hash equals the file's is that very row: nothing to write.
-        existing = classified.filter(ops == "update")
-        writers.insert_rows(spec, writers.db_frame(inserts, spec, options.time_zone))
+        existing = ops == "update"
+        writers.insert_rows(spec, as_db(inserts))
         columns = spec.present_columns(present)
         partial = writers.KindSpec(
             spec.model,
@@ -625,14 +696,15 @@ def _write_chunk(
             on_update=spec.on_update,
             local_midnight=spec.local_midnight,
         )
-        frame = writers.db_frame(existing, partial, options.time_zone)
-        updated = writers.update_present(spec, frame.with_columns(existing[TARGET_ID].alias("id")))
-        touched = existing[TARGET_ID]
+        frame = as_db(existing, partial)
+        ids = classified.filter(existing)[TARGET_ID]
+        updated = writers.update_present(spec, frame.with_columns(ids.alias("id")))
+        touched = ids
     closed = _close_uncontactable_tasks(touched) if customers else {}
     return {
-        "insert": inserts.height,
+        "insert": n_inserts,
         "update": updated,
-        "unchanged": classified.height - inserts.height - updated,
+        "unchanged": classified.height - n_inserts - updated,
         "stubs": stubs,
         "do_not_contact": closed.get("do_not_contact", 0),
         "no_consent": closed.get("no_consent", 0),
@@ -671,15 +743,21 @@ def _close_uncontactable_tasks(customer_ids: pl.Series) -> dict[str, int]:
     return closed
 
 
-def _with_stub_customers(chunk: pl.DataFrame, stub_hash: str) -> tuple[pl.DataFrame, int]:
-    """Create the chunk's missing customers as stubs and fill in their keys."""
+def _with_stub_customers(
+    chunk: pl.DataFrame, stub_hash: str, known: _StubCustomers
+) -> tuple[pl.DataFrame, int]:
+    """Create the chunk's missing customers as stubs and fill in their keys (customers an
+    earlier chunk of this run created or found are taken from ``known``)."""
     pk = "customer_id" + PK_SUFFIX
-    wanted = chunk.filter(pl.col(STUB))["customer_id"].unique().sort()
-    created = writers.create_stub_customers(wanted, stub_hash)
-    keys, pks = writers.lookup_keys("customers", wanted)
+    wanted = chunk.filter(pl.col(STUB))["customer_id"].unique()
+    new = wanted.filter(~wanted.is_in(known.known["customer_id"].implode())).sort()
+    created = writers.create_stub_customers(new, stub_hash)
+    keys, pks = writers.lookup_keys("customers", new)
     found = known_frame(keys, pks).rename({"key": "customer_id", "pk": "_stub_pk"})
+    known.pending.append(found)
+    ids = pl.concat([known.known, found])
     filled = (
-        chunk.join(found, on="customer_id", how="left", maintain_order="left")
+        chunk.join(ids, on="customer_id", how="left", maintain_order="left")
         .with_columns(pl.coalesce(pl.col(pk), pl.col("_stub_pk")).alias(pk))
         .drop("_stub_pk")
     )
