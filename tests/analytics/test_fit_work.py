@@ -129,3 +129,59 @@ def test_no_row_beyond_the_cut_gives_the_range_back() -> None:
     want_cut, want_psi = _plain_cut(end, 0.5 * ones, ones, ones)
     assert np.array_equal(cut, want_cut)
     assert np.array_equal(psi, want_psi)
+
+
+def _misleading_bowl(full: list[bytes], values: list[bytes]) -> tuple[Objective, _common.ValueOnly]:
+    """A bowl whose gradient points the wrong way along one axis: L-BFGS-B's line searches
+    fail, it stops short, and Nelder-Mead (which reads values only) takes over."""
+    curvature = np.array([1.0, 10.0, 100.0])
+
+    def value(theta: np.ndarray) -> float:
+        point = np.asarray(theta, dtype=np.float64)
+        return float(np.sum(curvature * (point - 1.0) ** 2))
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        full.append(np.asarray(theta).tobytes())
+        gradient = 2 * curvature * (np.asarray(theta) - 1.0)
+        gradient[0] = -gradient[0] - 0.5
+        return value(theta), gradient
+
+    def value_only(theta: np.ndarray) -> float:
+        values.append(np.asarray(theta).tobytes())
+        return value(theta)
+
+    return objective, value_only
+
+
+def test_nelder_mead_reading_values_only_takes_the_same_path() -> None:
+    start = np.array([3.0, -2.0, 0.5])
+    full: list[bytes] = []
+    values: list[bytes] = []
+    objective, value_only = _misleading_bowl(full, values)
+    with pytest.raises(_common.ModelFitError) as plain_error:
+        _common.minimise(objective, start, "abc")
+    asked_plain = list(full)
+    full.clear()
+    with pytest.raises(_common.ModelFitError) as lean_error:
+        _common.minimise(objective, start, "abc", value_only=value_only)
+    assert str(lean_error.value) == str(plain_error.value)
+    assert values  # Nelder-Mead ran, on values alone
+    assert len(full) < len(asked_plain)
+    # The points the full objective still computes are those of the L-BFGS-B runs, in order.
+    assert set(full) <= set(asked_plain)
+
+
+@pytest.mark.parametrize("penalizer", [0.0, 0.01])
+def test_pareto_nbd_value_alone_is_the_value_with_the_gradient(penalizer: float) -> None:
+    data = cdnow_calibration_summary()
+    (x, t_x, age), counts = pareto_nbd.fit_groups(
+        data["frequency"], data["recency"], data["T"], None, "Pareto/NBD"
+    )
+    scale = pareto_nbd.TIME_SCALE_TARGET / float(age.max())
+    groups = pareto_nbd._Groups(x, t_x * scale, age * scale, counts, float(counts.sum()))
+    rng = np.random.default_rng(3)
+    points = np.vstack([rng.normal(0.0, 3.0, (40, 4)), np.full((1, 4), 17.9), np.zeros((1, 4))])
+    for theta in points:
+        full = pareto_nbd._negative_mean_log_likelihood(theta, groups, penalizer)[0]
+        alone = pareto_nbd._negative_mean_log_likelihood_value(theta, groups, penalizer)
+        assert alone == full or (np.isnan(alone) and np.isnan(full))

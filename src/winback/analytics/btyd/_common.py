@@ -11,6 +11,8 @@ from scipy import optimize
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
 Objective = Callable[[FloatArray], tuple[float, FloatArray]]
+# The objective's value alone (the same number, without the work of the gradient).
+ValueOnly = Callable[[FloatArray], float]
 
 # Fewer repeat buyers than this cannot pin down the dropout / spend heterogeneity.
 MIN_REPEAT_BUYERS = 10
@@ -147,19 +149,27 @@ def group_rows(*columns: FloatArray) -> tuple[list[FloatArray], FloatArray, Inde
     return [c[starts] for c in ordered], counts, inverse
 
 
-def minimise(objective: Objective, start: FloatArray, names: Sequence[str]) -> FloatArray:
+def minimise(
+    objective: Objective,
+    start: FloatArray,
+    names: Sequence[str],
+    value_only: ValueOnly | None = None,
+) -> FloatArray:
     """Minimise ``objective`` (value and gradient) over log-parameters; return the optimum.
 
     L-BFGS-B with the analytic gradient does the work; when it stops short, Nelder-Mead
-    moves on from where it stopped and L-BFGS-B polishes again. Failure, non-finite values
-    and parameters running to 0 or infinity are reported as :class:`ModelFitError`.
+    moves on from where it stopped and L-BFGS-B polishes again. Nelder-Mead reads values
+    only: ``value_only``, when given, must return exactly ``objective``'s value (bit for bit)
+    and spares the gradient's work there. Failure, non-finite values and parameters running
+    to 0 or infinity are reported as :class:`ModelFitError`.
     """
     bounds = [(-LOG_PARAM_BOUND, LOG_PARAM_BOUND)] * len(start)
     objective = remembered(objective)
     result = _lbfgsb(objective, start, bounds)
     if not _converged(result):
+        value = value_only or (lambda theta: objective(theta)[0])
         simplex = optimize.minimize(
-            lambda theta: objective(np.asarray(theta, dtype=np.float64))[0],
+            lambda theta: value(np.asarray(theta, dtype=np.float64)),
             np.clip(result.x, -LOG_PARAM_BOUND, LOG_PARAM_BOUND),
             method="Nelder-Mead",
             bounds=bounds,

@@ -312,14 +312,10 @@ def _negative_mean_log_likelihood(
     g = groups
     terms = _terms(r, alpha, s, beta, g.x, g.t_x, g.age, gradient=True)
     p = r + g.x
-    gap = terms.log_dead - terms.log_alive
-    # ln(alive + dead) = ln(alive) + softplus(gap); the dead term's share is expit(gap).
+    gap, softplus, small = _softplus(terms)
     with np.errstate(invalid="ignore"):
-        small = np.exp(-np.minimum(np.abs(gap), 50.0))
         dead_share = np.where(gap >= 0, 1.0, small) / (1.0 + small)
-        softplus = np.maximum(gap, 0.0) + np.log1p(small)
     dead_share = np.where(np.isneginf(gap), 0.0, dead_share)
-    softplus = np.where(np.isneginf(gap), 0.0, softplus)
     w_dead = g.weight * dead_share
     w_alive = g.weight - w_dead
     # The dead term's expectations are -inf/NaN where t_x = T; its weight there is 0.
@@ -330,8 +326,6 @@ def _negative_mean_log_likelihood(
     mean_inv_b = np.where(safe, terms.mean_inv_beta_tau, 0.0)
 
     log_alpha, log_beta = np.log(alpha), np.log(beta)
-    ll = dot(g.weight, gammaln(p) + terms.log_alive + softplus)
-    ll += g.total_weight * (-float(gammaln(r)) + r * log_alpha + s * log_beta)
     log_alpha_age = np.log(alpha + g.age)
     log_beta_age = np.log(beta + g.age)
     d_r = dot(g.weight, digamma(p)) + g.total_weight * (log_alpha - float(digamma(r)))
@@ -345,9 +339,50 @@ def _negative_mean_log_likelihood(
 
     params = np.array([r, alpha, s, beta])
     gradient = np.array([d_r, d_alpha, d_s, d_beta])
-    value = -ll / g.total_weight + penalizer * dot(params, params)
+    value = _value(params, g, p, terms.log_alive, softplus, penalizer)
     grad_theta = params * (-gradient / g.total_weight + 2 * penalizer * params)
     return value, grad_theta
+
+
+def _negative_mean_log_likelihood_value(
+    theta: FloatArray, groups: _Groups, penalizer: float
+) -> float:
+    """The value of :func:`_negative_mean_log_likelihood` alone: the same operations on the
+    same numbers (the quadrature's total is summed as with the gradient), without the
+    gradient's sums."""
+    r, alpha, s, beta = np.exp(theta)
+    g = groups
+    terms = _terms(r, alpha, s, beta, g.x, g.t_x, g.age, gradient=False)
+    p = r + g.x
+    params = np.array([r, alpha, s, beta])
+    return _value(params, g, p, terms.log_alive, _softplus(terms)[1], penalizer)
+
+
+def _value(
+    params: FloatArray,
+    g: _Groups,
+    p: FloatArray,
+    log_alive: FloatArray,
+    softplus: FloatArray,
+    penalizer: float,
+) -> float:
+    """Mean negative log-likelihood plus penalty, from the per-row pieces."""
+    r, alpha, s, beta = params
+    ll = dot(g.weight, gammaln(p) + log_alive + softplus)
+    ll += g.total_weight * (-float(gammaln(r)) + r * np.log(alpha) + s * np.log(beta))
+    value: float = -ll / g.total_weight + penalizer * dot(params, params)
+    return value
+
+
+def _softplus(terms: _Terms) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """gap = ln(dead) - ln(alive), softplus(gap) (ln(alive + dead) = ln(alive) + softplus(gap)),
+    and e^-|gap| (capped at 50), from which the dead term's share expit(gap) follows."""
+    gap = terms.log_dead - terms.log_alive
+    with np.errstate(invalid="ignore"):
+        small = np.exp(-np.minimum(np.abs(gap), 50.0))
+        softplus = np.maximum(gap, 0.0) + np.log1p(small)
+    softplus = np.where(np.isneginf(gap), 0.0, softplus)
+    return gap, softplus, small
 
 
 class ParetoNBD:
@@ -395,6 +430,7 @@ class ParetoNBD:
             lambda th: _negative_mean_log_likelihood(th, groups, penalizer),
             _starting_point(groups),
             PARAM_NAMES,
+            value_only=lambda th: _negative_mean_log_likelihood_value(th, groups, penalizer),
         )
         _refuse_unidentified(theta)
         r, alpha, s, beta = (float(v) for v in np.exp(theta))
