@@ -137,18 +137,15 @@ def upsert_sql(target: str, source: str, frame: pl.DataFrame, *, distinct: str) 
     )
 
 
-def delete_unscored(cursor: Any, as_of: Any, rows: int, source: str, mark: str) -> None:
-    """After an upsert of ``rows`` customers from ``source``: delete the date's rows of
-    customers it did not hold (only looked for when the date has more rows than that)."""
+def delete_unscored(cursor: Any, as_of: Any, rows: int, unscored: str, mark: str) -> None:
+    """After an upsert of ``rows`` customers: delete the date's rows that ``unscored`` (a
+    condition on the snapshot table's row) finds not written by it. Only looked for when the
+    date holds more rows than the upsert wrote."""
     snapshot = tables().snapshot
     cursor.execute(f"SELECT COUNT(*) FROM {snapshot} WHERE as_of = {mark}", (as_of,))
     if int(cursor.fetchone()[0]) == rows:
         return
-    cursor.execute(
-        f"DELETE FROM {snapshot} WHERE as_of = {mark} AND customer_id NOT IN "
-        f"(SELECT customer_id FROM {source})",
-        (as_of,),
-    )
+    cursor.execute(f"DELETE FROM {snapshot} WHERE as_of = {mark} AND {unscored}", (as_of,))
 
 
 def upsert_staged(cursor: Any, frame: pl.DataFrame, as_of: date) -> None:
@@ -161,13 +158,9 @@ def upsert_staged(cursor: Any, frame: pl.DataFrame, as_of: date) -> None:
     )
     snapshot = tables().snapshot
     cursor.execute(upsert_sql(snapshot, source, frame.select("as_of", *rest), distinct="IS NOT"))
-    delete_unscored(
-        cursor,
-        as_of.isoformat(),
-        frame.height,
-        f"(SELECT customer_pk AS customer_id FROM {STAGE_SCHEMA}.{STAGE_TABLE})",
-        "?",
-    )
+    # SQLite builds the IN list once, as a temporary index.
+    unscored = f"customer_id NOT IN (SELECT customer_pk FROM {STAGE_SCHEMA}.{STAGE_TABLE})"
+    delete_unscored(cursor, as_of.isoformat(), frame.height, unscored, "?")
 
 
 def upsert_copied(cursor: Any, frame: pl.DataFrame, as_of: date) -> None:
@@ -178,12 +171,17 @@ def upsert_copied(cursor: Any, frame: pl.DataFrame, as_of: date) -> None:
         f"CREATE TEMPORARY TABLE {PG_STAGE_TABLE} ON COMMIT DROP AS "
         f"SELECT {columns} FROM {snapshot} WITH NO DATA"
     )
-    try:
-        copy_rows(cursor, PG_STAGE_TABLE, frame)
-        cursor.execute(upsert_sql(snapshot, PG_STAGE_TABLE, frame, distinct="IS DISTINCT FROM"))
-        delete_unscored(cursor, as_of, frame.height, PG_STAGE_TABLE, "%s")
-    finally:
-        cursor.execute(f"DROP TABLE IF EXISTS {PG_STAGE_TABLE}")
+    copy_rows(cursor, PG_STAGE_TABLE, frame)
+    cursor.execute(upsert_sql(snapshot, PG_STAGE_TABLE, frame, distinct="IS DISTINCT FROM"))
+    # NOT EXISTS, an anti-join: NOT IN over a million keys would not fit work_mem's hash.
+    unscored = (
+        f"NOT EXISTS (SELECT 1 FROM {PG_STAGE_TABLE} t "
+        f"WHERE t.customer_id = {snapshot}.customer_id)"
+    )
+    delete_unscored(cursor, as_of, frame.height, unscored, "%s")
+    # Dropped now so a second write in the same transaction can create it again (a failed
+    # write rolls the creation back).
+    cursor.execute(f"DROP TABLE {PG_STAGE_TABLE}")
 
 
 def csv_chunks(frame: pl.DataFrame) -> Iterator[bytes]:
