@@ -5,6 +5,9 @@ Writing takes a plain DB-API connection that the caller already holds inside its
 PostgreSQL receives the rows through ``COPY ... FROM STDIN`` (CSV written by Polars in
 chunks); SQLite through a temporary database filled by ADBC and one ``INSERT ... SELECT``
 (or, inside an outer transaction, ``executemany`` on one prepared statement).
+Re-analysing a date updates its rows in place (decision 0056): the new rows are upserted on
+(customer, as-of date), a row whose values did not change is not written at all, and only the
+rows of customers no longer scored are deleted.
 Reading goes through ADBC into Polars.
 """
 
@@ -34,6 +37,7 @@ TEXT_NOT_NULL = ("stage", "customer_type", "status", "rfm_octant", "abc_class", 
 COPY_CHUNK_ROWS = 200_000
 STAGE_SCHEMA = "winback_stage"
 STAGE_TABLE = "snapshot"
+PG_STAGE_TABLE = "winback_snapshot_stage"
 
 
 def storable(scores: pl.DataFrame, as_of: date) -> pl.DataFrame:
@@ -50,25 +54,30 @@ def storable(scores: pl.DataFrame, as_of: date) -> pl.DataFrame:
 def replace_snapshots(
     conn: Any, engine: str, as_of: date, scores: pl.DataFrame, *, staged: bool = False
 ) -> int:
-    """Delete ``as_of``'s snapshot rows and insert ``scores``; returns the rows written.
+    """Make ``scores`` the snapshot rows of ``as_of`` (and nothing else); returns the rows.
 
     ``conn`` is a DB-API connection (sqlite3 or psycopg 3) already inside the caller's
     transaction; nothing here commits. ``staged``: the rows wait in the database attached by
-    :func:`staged_snapshots` (SQLite).
+    :func:`staged_snapshots` (SQLite). The end state is that of deleting the date's rows and
+    inserting ``scores``; rows already there are updated in place instead (decision 0056).
     """
     frame = storable(scores, as_of)
+    if frame["customer_pk"].is_duplicated().any():
+        raise ValueError("the scores hold a customer more than once")
     snapshot = tables().snapshot
     cursor = conn.cursor()
     try:
         if engine == "postgresql":
-            cursor.execute(f"DELETE FROM {snapshot} WHERE as_of = %s", (as_of,))
-            copy_rows(cursor, frame)
+            cursor.execute(f"SELECT 1 FROM {snapshot} WHERE as_of = %s LIMIT 1", (as_of,))
+            if cursor.fetchone() is None:
+                copy_rows(cursor, snapshot, frame)
+            else:
+                upsert_copied(cursor, frame, as_of)
+        elif staged:
+            upsert_staged(cursor, frame, as_of)
         else:
             cursor.execute(f"DELETE FROM {snapshot} WHERE as_of = ?", (as_of.isoformat(),))
-            if staged:
-                insert_staged(cursor, frame, as_of)
-            else:
-                insert_rows(cursor, frame, as_of)
+            insert_rows(cursor, frame, as_of)
     finally:
         cursor.close()
     return frame.height
@@ -106,13 +115,73 @@ def staged_snapshots(conn: Any, engine: str, as_of: date, scores: pl.DataFrame) 
             conn.execute(f"DETACH DATABASE {STAGE_SCHEMA}")
 
 
-def insert_staged(cursor: Any, frame: pl.DataFrame, as_of: date) -> None:
-    rest = [c for c in frame.columns if c != "as_of"]
-    columns = ", ".join(["as_of", *(COLUMNS[c] for c in rest)])
-    cursor.execute(
-        f"INSERT INTO {tables().snapshot} ({columns}) SELECT '{as_of.isoformat()}', "
-        f"{', '.join(rest)} FROM {STAGE_SCHEMA}.{STAGE_TABLE}"
+def data_columns(frame: pl.DataFrame) -> list[str]:
+    """The columns an upsert sets: all but the (customer, as-of date) key."""
+    return [COLUMNS[c] for c in frame.columns if c not in ("customer_pk", "as_of")]
+
+
+def upsert_sql(target: str, source: str, frame: pl.DataFrame, *, distinct: str) -> str:
+    """``INSERT ... SELECT`` from ``source`` (the frame's columns under table names, ``as_of``
+    included) that updates a row of the same customer and date in place, and only when one of
+    its values differs (``distinct``: the dialect's null-safe "differs" operator)."""
+    columns = [COLUMNS[c] for c in frame.columns]
+    data = data_columns(frame)
+    assignments = ", ".join(f"{c} = excluded.{c}" for c in data)
+    old = ", ".join(f"{target}.{c}" for c in data)
+    new = ", ".join(f"excluded.{c}" for c in data)
+    # "WHERE true": SQLite would read "ON" as the SELECT's join constraint otherwise.
+    return (
+        f"INSERT INTO {target} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {source} "
+        f"WHERE true ON CONFLICT (customer_id, as_of) DO UPDATE SET {assignments} "
+        f"WHERE ({old}) {distinct} ({new})"
     )
+
+
+def delete_unscored(cursor: Any, as_of: Any, rows: int, unscored: str, mark: str) -> None:
+    """After an upsert of ``rows`` customers: delete the date's rows that ``unscored`` (a
+    condition on the snapshot table's row) finds not written by it. Only looked for when the
+    date holds more rows than the upsert wrote."""
+    snapshot = tables().snapshot
+    cursor.execute(f"SELECT COUNT(*) FROM {snapshot} WHERE as_of = {mark}", (as_of,))
+    if int(cursor.fetchone()[0]) == rows:
+        return
+    cursor.execute(f"DELETE FROM {snapshot} WHERE as_of = {mark} AND {unscored}", (as_of,))
+
+
+def upsert_staged(cursor: Any, frame: pl.DataFrame, as_of: date) -> None:
+    """SQLite: the staged rows (``as_of`` added here) upserted in one statement."""
+    rest = [c for c in frame.columns if c != "as_of"]
+    source = (
+        f"(SELECT '{as_of.isoformat()}' AS as_of, "
+        + ", ".join(f"{c} AS {COLUMNS[c]}" for c in rest)
+        + f" FROM {STAGE_SCHEMA}.{STAGE_TABLE})"
+    )
+    snapshot = tables().snapshot
+    cursor.execute(upsert_sql(snapshot, source, frame.select("as_of", *rest), distinct="IS NOT"))
+    # SQLite builds the IN list once, as a temporary index.
+    unscored = f"customer_id NOT IN (SELECT customer_pk FROM {STAGE_SCHEMA}.{STAGE_TABLE})"
+    delete_unscored(cursor, as_of.isoformat(), frame.height, unscored, "?")
+
+
+def upsert_copied(cursor: Any, frame: pl.DataFrame, as_of: date) -> None:
+    """PostgreSQL: the rows copied into a temporary table, then upserted in one statement."""
+    snapshot = tables().snapshot
+    columns = ", ".join(COLUMNS[c] for c in frame.columns)
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {PG_STAGE_TABLE} ON COMMIT DROP AS "
+        f"SELECT {columns} FROM {snapshot} WITH NO DATA"
+    )
+    copy_rows(cursor, PG_STAGE_TABLE, frame)
+    cursor.execute(upsert_sql(snapshot, PG_STAGE_TABLE, frame, distinct="IS DISTINCT FROM"))
+    # NOT EXISTS, an anti-join: NOT IN over a million keys would not fit work_mem's hash.
+    unscored = (
+        f"NOT EXISTS (SELECT 1 FROM {PG_STAGE_TABLE} t "
+        f"WHERE t.customer_id = {snapshot}.customer_id)"
+    )
+    delete_unscored(cursor, as_of, frame.height, unscored, "%s")
+    # Dropped now so a second write in the same transaction can create it again (a failed
+    # write rolls the creation back).
+    cursor.execute(f"DROP TABLE {PG_STAGE_TABLE}")
 
 
 def csv_chunks(frame: pl.DataFrame) -> Iterator[bytes]:
@@ -125,9 +194,9 @@ def csv_chunks(frame: pl.DataFrame) -> Iterator[bytes]:
         yield buffer.getvalue()
 
 
-def copy_rows(cursor: Any, frame: pl.DataFrame) -> None:
+def copy_rows(cursor: Any, table: str, frame: pl.DataFrame) -> None:
     columns = ", ".join(COLUMNS[c] for c in frame.columns)
-    sql = f"COPY {tables().snapshot} ({columns}) FROM STDIN (FORMAT csv)"
+    sql = f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)"
     with cursor.copy(sql) as copy:
         for chunk in csv_chunks(frame):
             copy.write(chunk)

@@ -25,8 +25,9 @@ class AnalysisRun(models.Model):
 
 
 class CustomerSnapshot(models.Model):
+    # No index of its own: the unique (customer, as_of) index starts with it (decision 0056).
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="snapshots"
+        "customers.Customer", on_delete=models.CASCADE, related_name="snapshots", db_index=False
     )
     as_of = models.DateField(_("as of"))
     stage = models.CharField(_("lifecycle stage"), max_length=16)
