@@ -19,6 +19,10 @@ customers at most 3x the floor (docs/decisions/0044).
 
     python benchmarks/analyze_bench.py --customers 100000 --keep       # keeps the database
     python benchmarks/analyze_bench.py --reuse /tmp/winback-bench-.../bench.sqlite3
+
+With --reuse the measured run is still the date's first analysis: the snapshots and run row an
+earlier run left for that date are deleted before the timing starts (their free pages stay in
+the file). --reanalyse keeps them, so the write updates the date's rows in place instead.
 """
 
 from __future__ import annotations
@@ -457,15 +461,33 @@ def load_average() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def measure(path: Path, reference_n: int) -> dict[str, Any]:
+def forget_date(as_of: date) -> int:
+    """Delete the snapshots and run row of ``as_of`` (untimed), so the next analysis of that
+    date is its first; the number of snapshot rows deleted."""
+    from django.db import connection, transaction
+
+    from winback.store.analysis.models import AnalysisRun, CustomerSnapshot
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        table = CustomerSnapshot._meta.db_table
+        cursor.execute(f"DELETE FROM {table} WHERE as_of = %s", [as_of.isoformat()])
+        deleted = int(cursor.rowcount)
+        AnalysisRun.objects.filter(as_of=as_of).delete()
+    return deleted
+
+
+def measure(path: Path, reference_n: int, *, reanalyse: bool = False) -> dict[str, Any]:
     """The analysis, in a fresh process so its peak memory is the analysis's own: the stage
     timings of `analyze`, the peaks of the process and of its SQLite reader, the floor, and
-    Winback's summary + fit on the reference's customers (``reference_n`` 0: not timed)."""
+    Winback's summary + fit on the reference's customers (``reference_n`` 0: not timed).
+    Unless ``reanalyse``, the date's earlier analysis is deleted first (untimed)."""
     os.environ["WINBACK_DATABASE_URL"] = f"sqlite:///{path}"
     from winback.store.bootstrap import setup
 
     setup()
     from winback.app.analysis.service import analyze
+
+    forgotten = 0 if reanalyse else forget_date(END)
 
     load_before = load_average()
     cpu = time.process_time()
@@ -477,6 +499,9 @@ def measure(path: Path, reference_n: int) -> dict[str, Any]:
         "peak_gib": peak_gib(),
         "reader_peak_gib": peak_gib(resource.RUSAGE_CHILDREN),
         "load": f"{load_before} -> {load_average()}",
+        "write": (
+            "re-analysis" if reanalyse else f"first analysis ({forgotten:,} rows deleted first)"
+        ),
     }
     result["floor_s"] = floor_seconds()
     result["floor_load"] = load_average()
@@ -496,11 +521,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--no-reference", action="store_true", help="skip the pandas/scipy reference"
     )
+    parser.add_argument(
+        "--reanalyse",
+        action="store_true",
+        help="keep the date's earlier analysis, so the write updates it (default: delete it first)",
+    )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     reference_n = 0 if args.no_reference else min(REFERENCE_CUSTOMERS, args.customers)
     if args.measure:
-        print(json.dumps(measure(args.measure, reference_n)))
+        print(json.dumps(measure(args.measure, reference_n, reanalyse=args.reanalyse)))
         return
 
     if args.reuse:
@@ -533,9 +563,14 @@ def main(argv: list[str] | None = None) -> None:
     command = [sys.executable, __file__, "--customers", str(args.customers), "--measure", str(path)]
     if args.no_reference:
         command.append("--no-reference")
+    if args.reanalyse:
+        command.append("--reanalyse")
     done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    print(f"\nanalyze as of {END}: {result['customers']:,} customers (load {result['load']})")
+    print(
+        f"\nanalyze as of {END}: {result['customers']:,} customers, {result['write']} "
+        f"(load {result['load']})"
+    )
     for stage, seconds in result["timings"].items():
         print(f"  {stage:<24} {seconds:8.2f} s")
     print(f"  {'CPU time':<24} {result['cpu_s']:8.2f} s")
