@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from itertools import pairwise
 from typing import Any, Literal
 
 import duckdb
@@ -147,6 +148,18 @@ class FeatureSource:
             _sequenced(nw.from_native(prepared["orders"].lazy())).collect("polars").to_native()
         )
         self._sequenced_orders: pl.DataFrame = prepared["orders"]
+        # The query only groups by the lines' category and tests it for null, and compares
+        # their necessity with two words: dictionary codes (4 bytes a line instead of a
+        # 16-byte string view) group and compare the same way, in less memory, and let the
+        # caller's strings go (docs/decisions/0057).
+        prepared["lines"] = prepared["lines"].with_columns(
+            pl.col("category_code").cast(pl.Categorical).to_physical(),
+            pl.col("necessity").cast(pl.Categorical),
+        )
+        # Where the key ranges of the scoring date's parts start (docs/decisions/0057).
+        self._range_starts = _range_starts(
+            prepared["customers"]["customer_pk"], prepared["lines"].height
+        )
         self._closed = False
         self._connection = _duckdb() if backend == "duckdb" else None
         self._tables = {name: _lazy(df, self._connection) for name, df in prepared.items()}
@@ -178,6 +191,41 @@ class FeatureSource:
         if self._closed:
             raise RuntimeError("this feature source is closed")
 
+    def _parts_by_range(
+        self, tables: dict[str, nw.LazyFrame[Any]], day: int
+    ) -> dict[str, nw.LazyFrame[Any]]:
+        """The query's parts (:func:`_parts`) aggregated one at a time, those over the orders
+        and order lines by ranges of customer keys (docs/decisions/0057).
+
+        In one query Polars builds every part's intermediate tables side by side: the
+        conditional columns and groups over all orders and all order lines. Aggregated one
+        part and one key range at a time, only a range's share of one part is alive at once.
+        Each customer's rows fall in one range and every aggregate is per customer, so the
+        ranges' results, put together, are the rows of the whole; the streams read across
+        customers (the referred customers' orders) are aggregated whole. The joins then read
+        the small per-customer results, so the values are the one query's."""
+        pk = nw.col("customer_pk")
+        collected: dict[str, list[pl.DataFrame]] = {name: [] for name in _RANGED_PARTS}
+        bounds: list[int | None] = [None, *self._range_starts, None]
+        for low, high in pairwise(bounds):
+            ranged = dict(tables)
+            for name in ("orders", "lines"):
+                table = tables[name]
+                if low is not None:
+                    table = table.filter(pk >= low)
+                if high is not None:
+                    table = table.filter(pk < high)
+                ranged[name] = table
+            for name, part in _parts(ranged, day, _RANGED_PARTS).items():
+                collected[name].append(part.collect("polars").to_native())
+        parts = {
+            name: nw.from_native(pl.concat(frames).lazy()) for name, frames in collected.items()
+        }
+        rest = [name for name in _PARTS if name not in _RANGED_PARTS]
+        for name, part in _parts(tables, day, rest).items():
+            parts[name] = nw.from_native(part.collect("polars").to_native().lazy())
+        return parts
+
     def purchase_days(self) -> pl.DataFrame:
         """Distinct (customer_pk, day) with an order of positive amount, over all dates: the
         rows of :func:`winback.analytics.value.purchase_days`, read off the purchase sequence
@@ -208,7 +256,11 @@ class FeatureSource:
         if only is not None:
             keys = _lazy(pl.DataFrame({"customer_pk": only.cast(pl.Int64)}), self._connection)
             tables = {n: t.join(keys, on="customer_pk", how="semi") for n, t in tables.items()}
-        query = _features_query(tables, profile, day_number(as_of))
+        day = day_number(as_of)
+        parts = None
+        if columns is None and self._connection is None:
+            parts = self._parts_by_range(tables, day)
+        query = _features_query(tables, profile, day, parts)
         wanted = None
         if columns is not None:
             wanted = {"customer_pk", *columns}
@@ -232,6 +284,23 @@ def features_lazy(
 def finish(result: pl.DataFrame) -> pl.DataFrame:
     """A collected :func:`features_lazy` result in the ``FEATURES`` contract, sorted by key."""
     return _finish(result)
+
+
+# Order lines per key range when a date's parts are aggregated by ranges of customer keys.
+RANGE_LINES = 5_000_000
+
+
+def _range_starts(keys: pl.Series, lines: int, per_range: int | None = None) -> list[int]:
+    """The first key of every key range but the first: as many ranges as it takes to hold
+    about ``per_range`` (default ``RANGE_LINES``) order lines each (one range on smaller
+    bases), cut at quantiles of the customers' keys so each holds about as many customers."""
+    per_range = per_range or RANGE_LINES
+    if lines <= per_range:
+        return []
+    ordered = keys.drop_nulls().unique().sort()
+    ranges = min(-(-lines // per_range), len(ordered))
+    starts = [ordered[len(ordered) * i // ranges] for i in range(1, ranges)]
+    return sorted({int(start) for start in starts})
 
 
 def _duckdb() -> duckdb.DuckDBPyConnection:
@@ -331,7 +400,13 @@ def _finish(result: pl.DataFrame, columns: set[str] | None = None) -> pl.DataFra
         if columns is None
         else ((c, t) for c, t in FEATURES.items() if c in columns)
     )
-    return dated.select([pl.col(c).cast(t) for c, t in contract]).sort("customer_pk")
+    finished = dated.select([pl.col(c).cast(t) for c, t in contract])
+    keys = finished["customer_pk"]
+    if keys.null_count() == 0 and keys.is_sorted():
+        # Already in key order (the customers' order, kept by the joins): a sort would only
+        # copy every column of a frame of every customer (docs/decisions/0057).
+        return finished
+    return finished.sort("customer_pk")
 
 
 def _count(condition: nw.Expr) -> nw.Expr:
@@ -355,33 +430,72 @@ class _Windows:
         self.prior_365 = (day > as_of_day - 2 * YEAR_DAYS) & (day <= as_of_day - YEAR_DAYS)
 
 
-def _features_query(
-    tables: dict[str, nw.LazyFrame[Any]], profile: BusinessProfile, as_of_day: int
-) -> nw.LazyFrame[Any]:
-    w = _Windows(as_of_day)
-    purchases = _purchase_features(tables["orders"], w)
-    lines = _line_features(tables["lines"], w)
-    categories = _category_features(tables["lines"], w)
-    events = _event_features(tables["events"], w)
-    referrals = _referral_features(tables["events"], tables["orders"], w)
-    surveys = _latest_survey(tables["events"], w)
-    contacts = _contact_features(tables["contacts"], w)
+# The feature query's parts, in the order they are joined to the customers; those read only
+# each customer's own orders and order lines may be aggregated by ranges of customer keys.
+_PARTS = ("purchases", "lines", "categories", "events", "referrals", "surveys", "contacts")
+_RANGED_PARTS = ("purchases", "lines", "categories")
 
-    base = tables["customers"].join(purchases, on="customer_pk", how="left")
+
+def _parts(
+    tables: dict[str, nw.LazyFrame[Any]], as_of_day: int, names: Sequence[str] = _PARTS
+) -> dict[str, nw.LazyFrame[Any]]:
+    """The per-customer aggregates the feature query joins to the customers, by stream
+    (``names``: only these)."""
+    w = _Windows(as_of_day)
+    build = {
+        "purchases": lambda: _purchase_features(tables["orders"], w),
+        "lines": lambda: _line_features(tables["lines"], w),
+        "categories": lambda: _category_features(tables["lines"], w),
+        "events": lambda: _event_features(tables["events"], w),
+        "referrals": lambda: _referral_features(tables["events"], tables["orders"], w),
+        "surveys": lambda: _latest_survey(tables["events"], w),
+        "contacts": lambda: _contact_features(tables["contacts"], w),
+    }
+    return {name: build[name]() for name in names}
+
+
+def _features_query(
+    tables: dict[str, nw.LazyFrame[Any]],
+    profile: BusinessProfile,
+    as_of_day: int,
+    parts: dict[str, nw.LazyFrame[Any]] | None = None,
+) -> nw.LazyFrame[Any]:
+    """The feature query; ``parts``: the :func:`_parts` of these tables and date, already
+    computed (the query then only joins them to the customers and derives the rest)."""
+    if parts is None:
+        parts = _parts(tables, as_of_day)
+        join = _join
+    else:
+        join = _join_in_order
+    purchases = parts["purchases"]
+    base = join(tables["customers"], purchases)
     base = base.filter(
         nw.col("join_day").is_null()
         | (nw.col("join_day") <= as_of_day)
         | ~nw.col("first_purchase_day").is_null()
     )
     joined = base
-    for part in (lines, categories, events, referrals, surveys, contacts):
-        joined = joined.join(part, on="customer_pk", how="left")
+    for name in _PARTS[1:]:
+        joined = join(joined, parts[name])
     keep_null = {"customer_pk", "interval_median_days", "latest_score_sum", "latest_score_n"}
     counts = [
         c for c in joined.collect_schema().names() if not c.endswith("_day") and c not in keep_null
     ]
     joined = joined.with_columns(nw.col(counts).fill_null(0))
     return _derived(joined, profile, as_of_day)
+
+
+def _join(left: nw.LazyFrame[Any], right: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+    return left.join(right, on="customer_pk", how="left")
+
+
+def _join_in_order(left: nw.LazyFrame[Any], right: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+    """:func:`_join` on Polars, keeping the customers' order: when they come in key order (as
+    read from the database) the result needs no sort, which would copy every column."""
+    native = left.to_native().join(
+        right.to_native(), on="customer_pk", how="left", maintain_order="left"
+    )
+    return nw.from_native(native)
 
 
 def _sequenced(orders: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
