@@ -287,7 +287,7 @@ def finish(result: pl.DataFrame) -> pl.DataFrame:
 
 
 # Order lines per key range when a date's parts are aggregated by ranges of customer keys.
-RANGE_LINES = 5_000_000
+RANGE_LINES = 10_000_000
 
 
 def _range_starts(keys: pl.Series, lines: int, per_range: int | None = None) -> list[int]:
