@@ -40,6 +40,22 @@ def _fresh_cache() -> Any:
         cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _configured_language() -> None:
+    """Every test starts in the configured language (WINBACK_LANGUAGE, Chinese by default), as
+    a fresh `winback` process does: a language an earlier test left active in this worker (a
+    request through the test client activates the user's language and leaves it), or a default
+    catalogue cached while another language was configured, does not carry over."""
+    from django.conf import settings as django_settings
+
+    if django_settings.configured:
+        from django.utils import translation
+        from django.utils.translation import trans_real
+
+        translation.deactivate()
+        trans_real._default = None
+
+
 @pytest.fixture
 def artifacts_dir() -> Path:
     """Known folder where tests leave screenshots and rendered pages for people to look at."""
