@@ -290,10 +290,13 @@ def test_the_warning_page_never_says_still_buying_for_a_long_lapsed_customer(wor
 
 
 def test_last_purchase_words_follow_the_days_and_the_stage() -> None:
-    assert lists.last_purchase_words(None, None, "active") == "No purchase recorded"
-    assert "within the usual 30-day rhythm" in lists.last_purchase_words(20, 30.0, "active")
-    assert lists.last_purchase_words(200, None, "sleeping").endswith("no purchase since")
-    assert lists.last_purchase_words(1, None, "active") == "Last purchase 1 day ago"
+    from django.utils import translation
+
+    with translation.override("en"):
+        assert lists.last_purchase_words(None, None, "active") == "No purchase recorded"
+        assert "within the usual 30-day rhythm" in lists.last_purchase_words(20, 30.0, "active")
+        assert lists.last_purchase_words(200, None, "sleeping").endswith("no purchase since")
+        assert lists.last_purchase_words(1, None, "active") == "Last purchase 1 day ago"
 
 
 def test_added_customers_get_the_offer_menu_a_planned_task_gets(world: World) -> None:
