@@ -19,6 +19,7 @@ customers at most 3x the floor (docs/decisions/0044).
 
     python benchmarks/analyze_bench.py --customers 100000 --keep       # keeps the database
     python benchmarks/analyze_bench.py --reuse /tmp/winback-bench-.../bench.sqlite3
+    python benchmarks/analyze_bench.py --customers 100000 --reuse ... --repeat 5   # medians
 
 With --reuse the measured run is still the date's first analysis: the snapshots and run row an
 earlier run left for that date are deleted before the timing starts (their free pages stay in
@@ -510,6 +511,28 @@ def measure(path: Path, reference_n: int, *, reanalyse: bool = False) -> dict[st
     return result
 
 
+def print_repeats(runs: list[dict[str, Any]]) -> None:
+    """One line per run (total, floor, multiple, load) and the medians: the floor alone varies
+    by a third from one read to the next on a shared machine, so one run's multiple says little."""
+    print(f"\n{len(runs)} runs, each in a fresh process (the first is detailed above):")
+    multiples = []
+    for k, run in enumerate(runs, 1):
+        total = run["timings"].get("total", 0.0)
+        multiples.append(total / run["floor_s"])
+        print(
+            f"  run {k}: total {total:6.2f} s, floor {run['floor_s']:6.2f} s, "
+            f"{multiples[-1]:.2f}x, peak {run['peak_gib']:.2f} GiB (load {run['load']})"
+        )
+    totals = [run["timings"].get("total", 0.0) for run in runs]
+    floors = [run["floor_s"] for run in runs]
+    total, floor = float(np.median(totals)), float(np.median(floors))
+    print(
+        f"  median: total {total:.2f} s, floor {floor:.2f} s, "
+        f"multiple {float(np.median(multiples)):.2f}x (range {min(multiples):.2f}-"
+        f"{max(multiples):.2f}x); median total / median floor {total / floor:.2f}x"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -525,6 +548,12 @@ def main(argv: list[str] | None = None) -> None:
         "--reanalyse",
         action="store_true",
         help="keep the date's earlier analysis, so the write updates it (default: delete it first)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="measure N times, each in a fresh process, and print the medians (default 1)",
     )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -565,8 +594,11 @@ def main(argv: list[str] | None = None) -> None:
         command.append("--no-reference")
     if args.reanalyse:
         command.append("--reanalyse")
-    done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    runs = []
+    for _ in range(max(1, args.repeat)):
+        done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    result = runs[0]
     print(
         f"\nanalyze as of {END}: {result['customers']:,} customers, {result['write']} "
         f"(load {result['load']})"
@@ -582,6 +614,8 @@ def main(argv: list[str] | None = None) -> None:
         f"(load {result['floor_load']}); analyze end to end = {total / result['floor_s']:.1f}x "
         "the floor"
     )
+    if len(runs) > 1:
+        print_repeats(runs)
     if args.keep or args.reuse:
         print(f"database kept at {path}")
     if store is None or not reference_n:

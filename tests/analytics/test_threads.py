@@ -100,3 +100,56 @@ def test_parts_run_side_by_side_unless_the_analysis_has_one_thread(
         failing = pool.submit(int, "not a number")
         with pytest.raises(ValueError, match="not a number"):
             failing.result()
+
+
+@pytest.mark.parametrize(
+    ("rows", "setting", "parts"),
+    [
+        (0, "4", 1),
+        (7, "4", 1),
+        (40_000, "1", 1),
+        (40_000, "4", 4),
+        (30_000, "4", 3),
+        (30_001, "2", 2),
+    ],
+)
+def test_row_parts_cover_every_row_once_in_order(
+    monkeypatch: pytest.MonkeyPatch, rows: int, setting: str, parts: int
+) -> None:
+    monkeypatch.setenv(threads.THREADS_ENV, setting)
+    slices = threads.row_parts(rows, minimum=10_000)
+    assert len(slices) == parts
+    covered = np.concatenate([np.arange(rows)[part] for part in slices])
+    assert np.array_equal(covered, np.arange(rows))
+    if parts > 1:
+        assert min(part.stop - part.start for part in slices) >= 10_000
+
+
+def test_by_row_parts_uses_other_threads_and_keeps_the_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    monkeypatch.setenv(threads.THREADS_ENV, "3")
+    seen: list[str] = []
+
+    def compute(part: slice) -> tuple[int, int]:
+        seen.append(threading.current_thread().name)
+        return part.start, part.stop
+
+    result = threads.by_row_parts(30, compute, minimum=10)
+    assert result == [(0, 10), (10, 20), (20, 30)]
+    assert threading.current_thread().name in seen
+    assert any(name.startswith("winback-rows") for name in seen)
+
+
+def test_an_error_in_a_part_reaches_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(threads.THREADS_ENV, "2")
+
+    def compute(part: slice) -> int:
+        if part.start:
+            raise ValueError("second part")
+        return 0
+
+    with pytest.raises(ValueError, match="second part"):
+        threads.by_row_parts(20, compute, minimum=10)

@@ -43,9 +43,11 @@ def mask_phone_expr(phone: pl.Expr) -> pl.Expr:
         .otherwise(digits)
     )
     n = digits.str.len_chars().cast(pl.Int64)
+    # Every branch is evaluated on every row, so each repeat count is kept at 0 or more for
+    # the rows another branch serves (Polars refuses a negative count).
     long = pl.concat_str(
         digits.str.slice(0, 3),
-        pl.lit("*").repeat_by(n - 7).list.join(""),
+        pl.lit("*").repeat_by((n - 7).clip(lower_bound=0)).list.join(""),
         digits.str.slice(-4),
     )
     short = pl.concat_str(

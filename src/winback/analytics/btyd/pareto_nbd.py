@@ -45,6 +45,7 @@ from winback.analytics.btyd._common import (
     refuse,
 )
 from winback.analytics.btyd.beta_geo import check_summary, fit_groups
+from winback.analytics.threads import by_row_parts
 
 PARAM_NAMES = ("r", "alpha", "s", "beta")
 # As for BG/NBD: the fit rescales time so that the longest T is this long.
@@ -101,6 +102,33 @@ def _terms(
     """
     shape = np.broadcast(x, t_x, age).shape
     x, t_x, age = (np.broadcast_to(a, shape).ravel() for a in (x, t_x, age))
+    # Every step is elementwise, so the rows are computed in parts side by side (the
+    # quadrature is most of a fit's time) and each row's numbers are those of one pass.
+    parts = by_row_parts(
+        x.size, lambda rows: _row_terms(r, alpha, s, beta, x[rows], t_x[rows], age[rows], gradient)
+    )
+    if len(parts) == 1:
+        pieces = parts[0]
+    else:
+        pieces = tuple(
+            np.concatenate(column) if column[0].size else column[0]
+            for column in zip(*parts, strict=True)
+        )
+    return _Terms(*(a.reshape(shape) if a.size == x.size else a for a in pieces))
+
+
+def _row_terms(
+    r: float,
+    alpha: float,
+    s: float,
+    beta: float,
+    x: FloatArray,
+    t_x: FloatArray,
+    age: FloatArray,
+    gradient: bool,
+) -> tuple[FloatArray, ...]:
+    """:func:`_terms` of flat arrays: (log_alive, log_dead, mean_log_a, mean_inv_a,
+    mean_log_b, mean_inv_b), the last four empty without ``gradient``."""
     p = r + x  # exponent on alpha + tau
     q = s + 1.0  # exponent on beta + tau
     start_a = alpha + t_x
@@ -145,8 +173,7 @@ def _terms(
             mean_inv_b = np.where(a_smaller, mean_inv_big, mean_inv_small)
         else:  # not asked for
             mean_log_a = mean_log_b = mean_inv_a = mean_inv_b = np.empty(0)
-    pieces = (log_alive, log_dead, mean_log_a, mean_inv_a, mean_log_b, mean_inv_b)
-    return _Terms(*(a.reshape(shape) if a.size == x.size else a for a in pieces))
+    return (log_alive, log_dead, mean_log_a, mean_inv_a, mean_log_b, mean_inv_b)
 
 
 def _quadrature(
