@@ -25,13 +25,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+from throwaway_postgres import throwaway_database
+
 KINDS = ("categories", "products", "orders", "order-lines")
 TARGET = 150_000  # order lines per second, on both databases
 
@@ -305,17 +305,6 @@ def _run_child(database_url: str, folder: Path) -> dict[str, object]:
     return dict(json.loads(output.strip().splitlines()[-1]))
 
 
-def _pg_admin_url() -> str | None:
-    url = os.environ.get("WINBACK_BENCH_PG", DEFAULT_PG)
-    try:
-        import psycopg
-
-        with psycopg.connect(url, connect_timeout=3):
-            return url
-    except Exception:
-        return None
-
-
 def _report(name: str, outcome: dict[str, object]) -> None:
     print(f"\n== {name}  (peak RSS {outcome['peak_rss_mib']} MiB)")
     results = outcome["results"]
@@ -378,21 +367,14 @@ def main() -> None:
         counts = generate(folder, args.lines)
         print(f"generated {counts} in {time.perf_counter() - started:.1f} s")
         _report("SQLite", _run_child(f"sqlite:///{folder / 'bench.sqlite3'}", folder))
-        admin = None if args.no_postgres else _pg_admin_url()
-        if admin is None:
-            print("\n== PostgreSQL not reachable: skipped")
+        if args.no_postgres:
+            print("\n== PostgreSQL: skipped (--no-postgres)")
             return
-        import psycopg
-
-        name = f"winback_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        try:
-            base = admin.rsplit("/", 1)[0]
-            _report("PostgreSQL", _run_child(f"{base}/{name}", folder))
-        finally:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        with throwaway_database() as url:
+            if url is None:
+                print("\n== PostgreSQL not reachable: skipped")
+                return
+            _report("PostgreSQL", _run_child(url, folder))
 
 
 if __name__ == "__main__":

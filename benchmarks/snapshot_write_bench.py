@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,8 +31,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from throwaway_postgres import throwaway_database
+
 AS_OF = date(2025, 12, 31)
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 STAGES = ["active", "silent", "sleeping", "lost", "prospect"]
 STATUSES = ["active", "at_risk", "lost"]
 
@@ -209,17 +209,6 @@ def report(name: str, outcome: dict[str, Any]) -> None:
         )
 
 
-def pg_admin_url() -> str | None:
-    url = os.environ.get("WINBACK_BENCH_PG", DEFAULT_PG)
-    try:
-        import psycopg
-
-        with psycopg.connect(url, connect_timeout=3):
-            return url
-    except Exception:
-        return None
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -236,20 +225,14 @@ def main() -> None:
         folder = Path(tmp)
         if not args.no_sqlite:
             report("SQLite", run_child(f"sqlite:///{folder / 'bench.sqlite3'}", folder, args))
-        admin = None if args.no_postgres else pg_admin_url()
-        if admin is None:
+        if args.no_postgres:
             print("\n== PostgreSQL: skipped")
             return
-        import psycopg
-
-        name = f"winback_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        try:
-            report("PostgreSQL", run_child(f"{admin.rsplit('/', 1)[0]}/{name}", folder, args))
-        finally:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        with throwaway_database() as url:
+            if url is None:
+                print("\n== PostgreSQL: skipped (not reachable)")
+                return
+            report("PostgreSQL", run_child(url, folder, args))
 
 
 if __name__ == "__main__":

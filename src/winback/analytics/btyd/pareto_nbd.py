@@ -104,8 +104,9 @@ def _terms(
     x, t_x, age = (np.broadcast_to(a, shape).ravel() for a in (x, t_x, age))
     # Every step is elementwise, so the rows are computed in parts side by side (the
     # quadrature is most of a fit's time) and each row's numbers are those of one pass.
+    params = (r, alpha, s, beta)
     parts = by_row_parts(
-        x.size, lambda rows: _row_terms(r, alpha, s, beta, x[rows], t_x[rows], age[rows], gradient)
+        x.size, lambda rows: _row_terms(params, x[rows], t_x[rows], age[rows], gradient)
     )
     if len(parts) == 1:
         pieces = parts[0]
@@ -118,17 +119,16 @@ def _terms(
 
 
 def _row_terms(
-    r: float,
-    alpha: float,
-    s: float,
-    beta: float,
+    params: tuple[float, float, float, float],
     x: FloatArray,
     t_x: FloatArray,
     age: FloatArray,
     gradient: bool,
 ) -> tuple[FloatArray, ...]:
-    """:func:`_terms` of flat arrays: (log_alive, log_dead, mean_log_a, mean_inv_a,
-    mean_log_b, mean_inv_b), the last four empty without ``gradient``."""
+    """:func:`_terms` of flat arrays at (r, alpha, s, beta): (log_alive, log_dead,
+    mean_log_a, mean_inv_a, mean_log_b, mean_inv_b), the last four empty without
+    ``gradient``."""
+    r, alpha, s, beta = params
     p = r + x  # exponent on alpha + tau
     q = s + 1.0  # exponent on beta + tau
     start_a = alpha + t_x
