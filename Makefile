@@ -4,12 +4,15 @@
 #   make test   install test needs (incl. Debian packages), lint, type-check, run every test on
 #               SQLite and on PostgreSQL, in parallel (PYTEST_WORKERS=auto: one per CPU)
 #   make messages  regenerate and compile the zh-Hans catalogue after changing wording
+#   make constraints  move constraints.txt (the exact versions installed) to the newest allowed
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
+# The exact versions installed: the set the tests last passed with (decision 0061).
+CONSTRAINTS := constraints.txt
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/winback_test
 PYTEST_WORKERS ?= auto
 CHECK_WORKERS ?= 2
@@ -17,19 +20,19 @@ CHECK_WORKERS ?= 2
 REPORTS := test-artifacts/junit
 PYTEST := $(BIN)/pytest -p no:cacheprovider -q
 
-.PHONY: demo serve check test lint typecheck test-fast test-sqlite test-postgres system-deps messages bench clean fonts
+.PHONY: demo serve check test lint typecheck test-fast test-sqlite test-postgres system-deps messages bench clean fonts constraints
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP_RUN): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(STAMP_RUN): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e .
 	@touch $@
 
-$(STAMP_DEV): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev,spark]'
+$(STAMP_DEV): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[dev,spark]'
 	@touch $@ $(STAMP_RUN)
 
 demo: $(STAMP_RUN)
@@ -45,6 +48,10 @@ fonts: $(STAMP_RUN)
 
 system-deps:
 	@bash scripts/install-system-deps.sh
+
+# Newest releases pyproject.toml allows, written to constraints.txt; then run `make test`.
+constraints:
+	PYTHON=$(PYTHON) bash scripts/refresh-constraints.sh
 
 messages: $(STAMP_RUN)
 	PYTHON=$(BIN)/python bash scripts/update-catalogue.sh
