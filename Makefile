@@ -11,7 +11,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
-# The exact versions installed: the set the tests last passed with (decision 0061).
+# The exact versions installed: the set the tests last passed with (decision 0060).
 CONSTRAINTS := constraints.txt
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/winback_test
 PYTEST_WORKERS ?= auto

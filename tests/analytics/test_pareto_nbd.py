@@ -519,26 +519,3 @@ def test_predictions_keep_the_input_shape(cdnow_pareto: ParetoNBD) -> None:
     np.testing.assert_array_equal(
         expected.ravel(), cdnow_pareto.expected_purchases(10.0, x.ravel(), recency.ravel(), 38.86)
     )
-
-
-def test_rows_in_parts_give_the_numbers_of_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The likelihood's rows are computed in parts on several threads past 8,000 rows a part;
-    each row's terms, and so the fit, are the same bit for bit as in one pass."""
-    from winback.analytics import threads
-
-    rng = np.random.default_rng(4)
-    params = {"r": 0.6, "alpha": 12.0, "s": 0.7, "beta": 10.0}
-    ages = rng.uniform(1.0, 52.0, 30_000)
-    x, recency, ages = simulate_pareto_nbd(ages.size, params, ages, rng)
-    results = {}
-    for setting in ("1", "3"):
-        monkeypatch.setenv(threads.THREADS_ENV, setting)
-        terms = pareto_nbd._terms(0.6, 12.0, 0.7, 10.0, x, recency, ages, gradient=True)
-        fit = ParetoNBD().fit(x, recency, ages)
-        results[setting] = (terms, fit.params_)
-    monkeypatch.setenv(threads.THREADS_ENV, "3")
-    assert len(threads.row_parts(x.size)) == 3
-    (one, one_fit), (parts, parts_fit) = results["1"], results["3"]
-    for name in one.__dataclass_fields__:
-        assert np.array_equal(getattr(one, name), getattr(parts, name), equal_nan=True), name
-    assert one_fit == parts_fit

@@ -23,7 +23,6 @@ the calling thread. Either way each part computes the same thing on the same inp
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -110,42 +109,3 @@ def side_by_side(workers: int) -> Executor:
     if analysis_threads() <= 1:
         return InCaller()
     return ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="winback-part")
-
-
-# Below this many rows a part is not worth a thread: waking one costs about as much as an
-# elementwise pass over ~10,000 rows of the likelihoods' quadrature.
-ROW_PART_MINIMUM = 8_000
-_row_pool: ThreadPoolExecutor | None = None
-_row_pool_lock = threading.Lock()
-
-
-def _row_threads() -> ThreadPoolExecutor:
-    global _row_pool
-    with _row_pool_lock:
-        if _row_pool is None:
-            _row_pool = ThreadPoolExecutor(thread_name_prefix="winback-rows")
-        return _row_pool
-
-
-def row_parts(rows: int, minimum: int = ROW_PART_MINIMUM) -> list[slice]:
-    """Consecutive slices covering ``range(rows)``: one per analysis thread, fewer when a part
-    would hold under ``minimum`` rows (one slice, the whole range, at most)."""
-    parts = max(1, min(analysis_threads(), rows // max(minimum, 1)))
-    bounds = [rows * k // parts for k in range(parts + 1)]
-    return [slice(bounds[k], bounds[k + 1]) for k in range(parts)]
-
-
-def by_row_parts(
-    rows: int, compute: Callable[[slice], _T], minimum: int = ROW_PART_MINIMUM
-) -> list[_T]:
-    """``compute(part)`` for each of :func:`row_parts`, in order. The caller computes the
-    first part while pool threads compute the others, so an elementwise NumPy pass (which
-    releases the interpreter lock) over many rows uses every analysis thread. Each row's
-    numbers are the same whichever part it falls in: ``compute`` must be elementwise."""
-    parts = row_parts(rows, minimum)
-    if len(parts) == 1:
-        return [compute(parts[0])]
-    pool = _row_threads()
-    others = [pool.submit(compute, part) for part in parts[1:]]
-    first = compute(parts[0])
-    return [first, *(future.result() for future in others)]

@@ -45,7 +45,6 @@ from winback.analytics.btyd._common import (
     refuse,
 )
 from winback.analytics.btyd.beta_geo import check_summary, fit_groups
-from winback.analytics.threads import by_row_parts
 
 PARAM_NAMES = ("r", "alpha", "s", "beta")
 # As for BG/NBD: the fit rescales time so that the longest T is this long.
@@ -102,33 +101,6 @@ def _terms(
     """
     shape = np.broadcast(x, t_x, age).shape
     x, t_x, age = (np.broadcast_to(a, shape).ravel() for a in (x, t_x, age))
-    # Every step is elementwise, so the rows are computed in parts side by side (the
-    # quadrature is most of a fit's time) and each row's numbers are those of one pass.
-    params = (r, alpha, s, beta)
-    parts = by_row_parts(
-        x.size, lambda rows: _row_terms(params, x[rows], t_x[rows], age[rows], gradient)
-    )
-    if len(parts) == 1:
-        pieces = parts[0]
-    else:
-        pieces = tuple(
-            np.concatenate(column) if column[0].size else column[0]
-            for column in zip(*parts, strict=True)
-        )
-    return _Terms(*(a.reshape(shape) if a.size == x.size else a for a in pieces))
-
-
-def _row_terms(
-    params: tuple[float, float, float, float],
-    x: FloatArray,
-    t_x: FloatArray,
-    age: FloatArray,
-    gradient: bool,
-) -> tuple[FloatArray, ...]:
-    """:func:`_terms` of flat arrays at (r, alpha, s, beta): (log_alive, log_dead,
-    mean_log_a, mean_inv_a, mean_log_b, mean_inv_b), the last four empty without
-    ``gradient``."""
-    r, alpha, s, beta = params
     p = r + x  # exponent on alpha + tau
     q = s + 1.0  # exponent on beta + tau
     start_a = alpha + t_x
@@ -173,7 +145,8 @@ def _row_terms(
             mean_inv_b = np.where(a_smaller, mean_inv_big, mean_inv_small)
         else:  # not asked for
             mean_log_a = mean_log_b = mean_inv_a = mean_inv_b = np.empty(0)
-    return (log_alive, log_dead, mean_log_a, mean_inv_a, mean_log_b, mean_inv_b)
+    pieces = (log_alive, log_dead, mean_log_a, mean_inv_a, mean_log_b, mean_inv_b)
+    return _Terms(*(a.reshape(shape) if a.size == x.size else a for a in pieces))
 
 
 def _quadrature(
