@@ -514,22 +514,19 @@ def measure(path: Path, reference_n: int, *, reanalyse: bool = False) -> dict[st
 def print_repeats(runs: list[dict[str, Any]]) -> None:
     """One line per run (total, floor, multiple, load) and the medians: the floor alone varies
     by a third from one read to the next on a shared machine, so one run's multiple says little."""
+    totals = [float(run["timings"].get("total", 0.0)) for run in runs]
+    floors = [float(run["floor_s"]) for run in runs]
+    multiples = [t / f for t, f in zip(totals, floors, strict=True)]
     print(f"\n{len(runs)} runs, each in a fresh process (the first is detailed above):")
-    multiples = []
-    for k, run in enumerate(runs, 1):
-        total = run["timings"].get("total", 0.0)
-        multiples.append(total / run["floor_s"])
+    for k, run in enumerate(runs):
         print(
-            f"  run {k}: total {total:6.2f} s, floor {run['floor_s']:6.2f} s, "
-            f"{multiples[-1]:.2f}x, peak {run['peak_gib']:.2f} GiB (load {run['load']})"
+            f"  run {k + 1}: total {totals[k]:6.2f} s, floor {floors[k]:6.2f} s, "
+            f"{multiples[k]:.2f}x, peak {run['peak_gib']:.2f} GiB (load {run['load']})"
         )
-    totals = [run["timings"].get("total", 0.0) for run in runs]
-    floors = [run["floor_s"] for run in runs]
-    total, floor = float(np.median(totals)), float(np.median(floors))
     print(
-        f"  median: total {total:.2f} s, floor {floor:.2f} s, "
-        f"multiple {float(np.median(multiples)):.2f}x (range {min(multiples):.2f}-"
-        f"{max(multiples):.2f}x); median total / median floor {total / floor:.2f}x"
+        f"  median: total {float(np.median(totals)):.2f} s, floor {float(np.median(floors)):.2f} "
+        f"s, multiple {float(np.median(multiples)):.2f}x (range {min(multiples):.2f}-"
+        f"{max(multiples):.2f}x)"
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from winback.programme.privacy import mask_phone, mask_phone_expr, phones_for_role
 
@@ -39,3 +41,18 @@ def test_agents_see_only_their_own_customers_numbers() -> None:
     assert supervisor == ["138****5678", "139****4321"]
     with pytest.raises(ValueError, match="role"):
         phones_for_role(calls, role="guest")
+
+
+_PHONE_LIKE = st.text(
+    alphabet=st.sampled_from([*"0123456789+- ()abc８６１", "\u3000", "#"]), max_size=24
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), _PHONE_LIKE), max_size=12))
+def test_the_vectorised_form_agrees_on_any_stored_text(phones: list[str | None]) -> None:
+    """Whatever a phone column holds (empty, letters only, full-width digits, a few or many
+    digits, nulls) the vectorised mask gives what the one-value mask gives, row by row."""
+    frame = pl.DataFrame({"phone": phones}, schema={"phone": pl.String()})
+    masked = frame.select(mask_phone_expr(pl.col("phone")))["phone"].to_list()
+    assert masked == [mask_phone(p) for p in phones]
