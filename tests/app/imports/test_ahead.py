@@ -81,3 +81,43 @@ def test_work_really_runs_beside_the_consumer() -> None:
     with contextlib.closing(ahead(range(3), work)) as results:
         assert next(results) == 0
         assert reached.wait(10)  # item 1 is computed while item 0 is still being used
+
+
+@pytest.mark.parametrize("how", ["all results taken", "work failed", "consumer stopped"])
+def test_on_exit_runs_once_in_the_worker_thread_however_it_ends(how: str) -> None:
+    """The worker's own resources (its database connection) are released in its thread."""
+    exits: list[str] = []
+
+    def work(i: int) -> int:
+        if how == "work failed" and i == 2:
+            raise ValueError("item 2 is broken")
+        return i
+
+    def on_exit() -> None:
+        exits.append(threading.current_thread().name)
+
+    with contextlib.closing(ahead(range(5), work, on_exit=on_exit)) as results:
+        if how == "consumer stopped":
+            assert next(results) == 0
+        elif how == "work failed":
+            with pytest.raises(ValueError, match="item 2 is broken"):
+                list(results)
+        else:
+            assert list(results) == [0, 1, 2, 3, 4]
+    assert exits == ["winback-import-ahead"]
+    assert _workers() == []
+
+
+def test_an_error_in_on_exit_is_raised_after_the_results() -> None:
+    def on_exit() -> None:
+        raise OSError("closing the connection failed")
+
+    received: list[int] = []
+
+    def consume() -> None:
+        received.extend(ahead(range(3), lambda i: i, on_exit=on_exit))
+
+    with pytest.raises(OSError, match="closing the connection failed"):
+        consume()
+    assert received == [0, 1, 2]
+    assert _workers() == []

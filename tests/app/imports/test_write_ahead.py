@@ -5,12 +5,14 @@ error in the worker fails the batch cleanly; re-runs and interrupted runs behave
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
+from django.db import connection
 
 from winback.app.imports import service
 from winback.app.imports.service import ImportSummary, import_file
@@ -24,10 +26,15 @@ COUNTS = ("read", "inserted", "updated", "unchanged", "rejected", "stub_customer
 
 
 def _one_after_another(
-    items: Iterable[Any], work: Callable[[Any], Any], depth: int = 1
+    items: Iterable[Any],
+    work: Callable[[Any], Any],
+    depth: int = 1,
+    on_exit: Callable[[], None] | None = None,
 ) -> Iterator[Any]:
     for item in items:
         yield work(item)
+    if on_exit is not None:
+        on_exit()
 
 
 def _files(tmp_path: Path) -> dict[str, Path]:
@@ -228,3 +235,117 @@ def test_an_interrupted_run_resumes_after_its_last_checkpoint(
     lines = import_file("order-lines", files["order-lines"], chunk_rows=CHUNK, lang="en")
     assert lines.inserted == clean["order-lines"].inserted
     assert _state() == expected
+
+
+# --- PostgreSQL: chunks classified ahead on the worker's own connection (decision 0061) -------
+
+
+def _backends() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return int(cursor.fetchone()[0])
+
+
+def _backends_settle_at(count: int) -> int:
+    """The number of this database's server connections once a closed one has gone (a
+    backend leaves pg_stat_activity shortly after its client disconnects)."""
+    now = _backends()
+    for _ in range(100):
+        if now == count:
+            break
+        time.sleep(0.1)
+        now = _backends()
+    return now
+
+
+def _classified_in(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The threads that classify chunks from now on, one name per chunk."""
+    names: list[str] = []
+    real = service._classify_and_check
+
+    def spy(spec: Any, chunk: pl.DataFrame) -> pl.DataFrame:
+        names.append(threading.current_thread().name)
+        return real(spec, chunk)
+
+    monkeypatch.setattr(service, "_classify_and_check", spy)
+    return names
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_postgres_chunks_classified_ahead_store_count_and_reject_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside a caller's transaction the worker classifies chunk N+1 and checks its
+    references on its own connection while chunk N is written; what is stored, counted and
+    rejected is exactly what classifying each chunk in its own transaction gives, and the
+    worker's connection is closed when the import ends."""
+    files = _files(tmp_path)
+    with monkeypatch.context() as patch:
+        patch.setattr(service, "_can_look_ahead", lambda pg: False)
+        in_turn = _classified_in(patch)
+        plain = _outcome(_import_all(files, chunk_rows=CHUNK))
+    expected = _state()
+    assert set(in_turn) == {"MainThread"}
+    _clear()
+    before = _backends()
+    looked_ahead = _classified_in(monkeypatch)
+    ahead = _outcome(_import_all(files, chunk_rows=CHUNK))
+    assert _state() == expected
+    assert ahead == plain
+    # order lines (no stubs) were classified by the worker; orders naming unknown customers
+    # wait for their stub customers, in this thread
+    assert looked_ahead.count("winback-import-ahead") >= 3
+    assert "MainThread" in looked_ahead
+    assert _workers() == []
+    assert _backends_settle_at(before) == before
+    again = _import_all(files, chunk_rows=CHUNK)
+    assert _state() == expected
+    for kind, s in again.items():
+        assert (s.inserted, s.updated, s.stub_customers_created) == (0, 0, 0), kind
+        assert s.unchanged == s.read - s.rejected
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_postgres_a_parent_deleted_before_its_chunk_is_classified_ahead_fails_that_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The references are checked when the worker classifies a chunk: a product deleted by
+    someone else before then fails that chunk (not one before it), the batch is recorded as
+    failed with the chunks before it committed, and running the import again finishes it."""
+    for kind, body in {
+        "categories": "category,name,necessity\nK1,Food,yes\n",
+        "products": "sku,name,category,price\nP1,Tea,K1,3.50\nP3,Cake,K1,9.00\n",
+        "orders": "order id,customer id,order date,amount\n"
+        + "".join(f"O{i},C{i % 3},2024-02-{i + 1:02d},{i}.00\n" for i in range(12)),
+    }.items():
+        (tmp_path / f"{kind}.csv").write_text(body, encoding="utf-8")
+        import_file(kind, tmp_path / f"{kind}.csv", lang="en")
+    # P3 only in the last chunk
+    lines = "".join(f"O{i},1,{'P3' if i >= 2 * CHUNK else 'P1'},K1,1,1.00\n" for i in range(12))
+    path = tmp_path / "order-lines.csv"
+    path.write_text("order id,line no,sku,category,qty,amount\n" + lines, encoding="utf-8")
+    real = service._classify_and_check
+
+    def deleted_meanwhile(spec: Any, chunk: pl.DataFrame) -> pl.DataFrame:
+        if (chunk["sku"] == "P3").any():
+            with connection.cursor() as cursor:  # the worker's connection, autocommit
+                cursor.execute("DELETE FROM customers_product WHERE sku = 'P3'")
+        return real(spec, chunk)
+
+    monkeypatch.setattr(service, "_classify_and_check", deleted_meanwhile)
+    with pytest.raises(ImportFileError) as caught:
+        import_file("order-lines", path, chunk_rows=CHUNK, lang="en")
+    assert caught.value.code is FileError.WRITE_FAILED
+    assert "customers_product" in str(caught.value.params)
+    batch = ImportBatch.objects.get(kind="order-lines")
+    assert (batch.status, batch.rows_committed) == (ImportStatus.FAILED, 2 * CHUNK)
+    assert OrderLine.objects.count() == 2 * CHUNK
+    assert set(OrderLine.objects.values_list("product__sku", flat=True)) == {"P1"}
+    assert _workers() == []
+    monkeypatch.undo()
+    done = import_file("order-lines", path, chunk_rows=CHUNK, lang="en")
+    assert (done.inserted, done.unchanged, done.rejected) == (CHUNK, 2 * CHUNK, 0)
+    last = OrderLine.objects.filter(order__order_key__in=[f"O{i}" for i in range(8, 12)])
+    assert list(last.values_list("product", flat=True)) == [None] * CHUNK  # unknown SKU now

@@ -2,8 +2,9 @@
 
 An import writes a chunk on the database connection while the next chunk is hashed and
 converted (Polars, DuckDB and the database driver release the interpreter lock, so the two
-really run at once). The worker never touches the database: everything that reads or writes
-stored rows stays in the caller, on its connection and in its transaction.
+really run at once). Everything that writes stays in the caller, on its connection and in its
+transaction; a worker that reads stored rows does so on its own connection, and ``on_exit``
+(run in the worker thread when it ends) closes it.
 """
 
 from __future__ import annotations
@@ -28,13 +29,19 @@ class _Failed:
         self.error = error
 
 
-def ahead(items: Iterable[A], work: Callable[[A], B], depth: int = 1) -> Generator[B, None, None]:
+def ahead(
+    items: Iterable[A],
+    work: Callable[[A], B],
+    depth: int = 1,
+    on_exit: Callable[[], None] | None = None,
+) -> Generator[B, None, None]:
     """``work(item)`` for every item, in order, computed by a worker thread at most ``depth``
     results ahead of the consumer (plus the one it is computing).
 
     An exception raised by ``work`` is raised here, at that item's place: the results before
     it are handed over first. Closing the iterator early (the consumer failed or stopped)
-    stops the worker after the item it is computing and waits for it.
+    stops the worker after the item it is computing and waits for it. ``on_exit`` runs in the
+    worker thread however it ends; an exception it raises is raised here after the results.
     """
     results: queue.Queue[object] = queue.Queue(maxsize=max(depth, 1))
     stop = threading.Event()
@@ -49,14 +56,21 @@ def ahead(items: Iterable[A], work: Callable[[A], B], depth: int = 1) -> Generat
         return False
 
     def run() -> None:
+        ending: _Done | _Failed = _Done()
         try:
             for item in items:
                 if stop.is_set() or not hand_over(work(item)):
                     return
         except BaseException as exc:  # handed to the consumer, raised there
-            hand_over(_Failed(exc))
-            return
-        hand_over(_Done())
+            ending = _Failed(exc)
+        finally:
+            if on_exit is not None:
+                try:
+                    on_exit()
+                except BaseException as exc:
+                    if isinstance(ending, _Done):
+                        ending = _Failed(exc)
+        hand_over(ending)
 
     worker = threading.Thread(target=run, name="winback-import-ahead", daemon=True)
     worker.start()

@@ -570,9 +570,12 @@ def _write_all(
 ) -> None:
     """Write the rows chunk by chunk, each chunk and its checkpoint in one transaction.
 
-    A worker thread hashes and converts chunk N+1 (no database access) while chunk N is
-    classified against the stored rows and written here, on this connection; chunks are
-    written and checkpointed in file order, and an error in the worker is raised at its chunk.
+    A worker thread hashes and converts chunk N+1 while chunk N is written here, on this
+    connection; chunks are written and checkpointed in file order, and an error in the worker
+    is raised at its chunk. On PostgreSQL, outside a caller's transaction, the worker also
+    classifies chunk N+1 against the stored rows and checks its references, on its own
+    connection, while chunk N's COPY runs (decision 0061): a file's keys are distinct, so
+    chunk N's writes cannot change what chunk N+1 finds.
     """
     kind = resolved.prepared.kind
     spec = writers.SPECS[kind]
@@ -581,13 +584,16 @@ def _write_all(
     stub_hash = stub_customer_hash()
     stubs = _StubCustomers()
     pg = writers.vendor() == "postgresql"
+    look_ahead = _can_look_ahead(pg)
     report("write", start, total)
 
     def prepare(offset: int) -> _Chunk:
-        return _prepare_chunk(rows.slice(offset, chunk_rows), spec, kind, options, pg)
+        chunk = rows.slice(offset, chunk_rows)
+        return _prepare_chunk(chunk, spec, kind, options, pg, look_ahead=look_ahead)
 
     offsets = range(start, total, chunk_rows)
-    with contextlib.closing(ahead(offsets, prepare)) as chunks:
+    worker_done = _close_this_threads_connection if look_ahead else None
+    with contextlib.closing(ahead(offsets, prepare, on_exit=worker_done)) as chunks:
         for offset, ready in zip(offsets, chunks, strict=True):
             with transaction.atomic():
                 counts = _write_chunk(spec, ready, stub_hash, options, present, stubs)
@@ -608,13 +614,27 @@ def _write_all(
             writers.set_category_parents(rows.select(KEY, "parent_code"))
 
 
+def _can_look_ahead(pg: bool) -> bool:
+    """Whether a worker may read stored rows on its own connection: it sees only committed
+    rows, so not inside a caller's transaction (a dry run, or a test's)."""
+    return pg and not connection.in_atomic_block
+
+
+def _close_this_threads_connection() -> None:
+    """Close the calling thread's own database connection (Django keeps one per thread)."""
+    connection.close()
+
+
 @dataclass(frozen=True)
 class _Chunk:
     """A chunk of rows to write, hashed; ``db``: all its rows as table columns, when no value
-    can change before they are written (no stub customer to fill in, no stored consent)."""
+    can change before they are written (no stub customer to fill in, no stored consent);
+    ``classified``: the rows with their operation, already matched against the stored rows
+    and their references checked (look-ahead on PostgreSQL)."""
 
     rows: pl.DataFrame
     db: pl.DataFrame | None
+    classified: pl.DataFrame | None = None
 
 
 def _prepare_chunk(
@@ -623,12 +643,30 @@ def _prepare_chunk(
     kind: str,
     options: IngestOptions,
     pg: bool,
+    *,
+    look_ahead: bool = False,
 ) -> _Chunk:
-    """What a chunk needs that does not depend on the database (runs in the worker thread)."""
+    """What a chunk needs before it is written (runs in the worker thread). With
+    ``look_ahead``, a chunk whose rows are fixed is also classified and its references
+    checked, on the worker thread's own connection."""
     hashed = with_row_hash(rows, kind)
     fixed = spec.model is not Customer and not hashed[STUB].any()
-    db = writers.db_frame(hashed, spec, options.time_zone, pg=pg) if fixed else None
-    return _Chunk(hashed, db)
+    if not fixed:
+        return _Chunk(hashed, None)
+    db = writers.db_frame(hashed, spec, options.time_zone, pg=pg)
+    if not look_ahead:
+        return _Chunk(hashed, db)
+    return _Chunk(hashed, db, _classify_and_check(spec, hashed))
+
+
+def _classify_and_check(spec: writers.KindSpec, chunk: pl.DataFrame) -> pl.DataFrame:
+    """The chunk matched against the stored rows, once every parent its rows to write name
+    is known to be stored."""
+    classified = classify(chunk, writers.stored_rows(spec, chunk), spec.match)
+    writers.check_references(
+        spec, _reference_ids(spec, classified.filter(pl.col(OP) != "unchanged"))
+    )
+    return classified
 
 
 class _StubCustomers:
@@ -658,8 +696,9 @@ def _write_chunk(
     stubs = 0
     if chunk[STUB].any():
         chunk, stubs = _with_stub_customers(chunk, stub_hash, stub_customers or _StubCustomers())
-    stored = writers.stored_rows(spec, chunk)
-    classified = classify(chunk, stored, spec.match)
+    looked_ahead = ready.classified is not None
+    classified = ready.classified if looked_ahead else _classify_and_check(spec, chunk)
+    assert classified is not None
     customers = spec.model is Customer
     if customers:
         classified = apply_sticky_consent(
@@ -676,7 +715,6 @@ def _write_chunk(
 
     inserts = ops == "insert"
     n_inserts = int(inserts.sum())
-    writers.check_references(spec, _reference_ids(spec, classified.filter(ops != "unchanged")))
     if present is None:
         updates = ops == "update"
         writers.insert_rows(spec, as_db(inserts))
