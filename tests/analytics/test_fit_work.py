@@ -185,3 +185,43 @@ def test_pareto_nbd_value_alone_is_the_value_with_the_gradient(penalizer: float)
         full = pareto_nbd._negative_mean_log_likelihood(theta, groups, penalizer)[0]
         alone = pareto_nbd._negative_mean_log_likelihood_value(theta, groups, penalizer)
         assert alone == full or (np.isnan(alone) and np.isnan(full))
+
+
+def _runaway_against_the_wall(values: list[bytes]) -> tuple[Objective, _common.ValueOnly]:
+    """The likelihood keeps improving as parameter a runs off to infinity; at the search box's
+    wall the gradient of b misleads, so L-BFGS-B stops there unconverged."""
+
+    def value(theta: np.ndarray) -> float:
+        point = np.asarray(theta, dtype=np.float64)
+        return float(np.exp(-point[0]) + (point[1] - 1.0) ** 2)
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        point = np.asarray(theta, dtype=np.float64)
+        gradient = np.array([-np.exp(-point[0]), 2 * (point[1] - 1.0)])
+        if point[0] > _common.LOG_PARAM_BOUND - 0.1:
+            gradient[1] = -gradient[1] - 0.5
+        return value(point), gradient
+
+    def value_only(theta: np.ndarray) -> float:
+        values.append(np.asarray(theta).tobytes())
+        return value(theta)
+
+    return objective, value_only
+
+
+def test_a_fit_left_on_the_wall_is_refused_at_once_as_the_simplex_would_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Decision 0062: L-BFGS-B stopped unconverged with a parameter on the box's wall is
+    refused without Nelder-Mead's search, with the refusal the search would have ended in."""
+    start = np.array([0.0, 1.0])
+    values: list[bytes] = []
+    objective, value_only = _runaway_against_the_wall(values)
+    with pytest.raises(_common.ModelFitError, match="parameter a runs off to infinity") as at_once:
+        _common.minimise(objective, start, "ab", value_only=value_only)
+    assert values == []  # Nelder-Mead never ran
+    monkeypatch.setattr(_common, "_refuse_stopped_on_the_wall", lambda theta, names: None)
+    with pytest.raises(_common.ModelFitError) as searched:
+        _common.minimise(objective, start, "ab", value_only=value_only)
+    assert len(values) > 10  # without the rule, the simplex searched, and ended the same way
+    assert str(searched.value) == str(at_once.value)

@@ -433,7 +433,12 @@ def test_keeps_hyperparameters_and_learned_attributes_only(cdnow_pareto: ParetoN
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
-        (([3.0, 3.0, 3.0, 0.0], [20.0, 20.0, 20.0, 0.0]), r"parameter alpha runs off to infinity"),
+        # alpha runs off; depending on the machine's rounding the optimiser may leave beta
+        # further out on the plateau, and then alpha is named among the others.
+        (
+            ([3.0, 3.0, 3.0, 0.0], [20.0, 20.0, 20.0, 0.0]),
+            r"parameter (alpha runs off to infinity|\w+ runs off to infinity; (\w+, )*alpha\b)",
+        ),
         # Both processes are flat here (r / alpha and s / beta): the one named is the one the
         # optimiser left furthest out, which depends on where it stops on the plateau.
         (([1.0, 2.0, 0.0], [10.0, 20.0, 0.0]), r"parameter (r|alpha|s|beta) runs off to infinity"),
