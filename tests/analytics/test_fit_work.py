@@ -131,26 +131,41 @@ def test_no_row_beyond_the_cut_gives_the_range_back() -> None:
     assert np.array_equal(psi, want_psi)
 
 
+def _recorded(
+    value: Callable[[np.ndarray], float],
+    gradient: Callable[[np.ndarray], np.ndarray],
+    full: list[bytes],
+    values: list[bytes],
+) -> tuple[Objective, _common.ValueOnly]:
+    """The objective (value and gradient) and the value alone, each recording the points it
+    is asked for."""
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        full.append(np.asarray(theta).tobytes())
+        point = np.asarray(theta, dtype=np.float64)
+        return value(point), gradient(point)
+
+    def value_only(theta: np.ndarray) -> float:
+        values.append(np.asarray(theta).tobytes())
+        return value(np.asarray(theta, dtype=np.float64))
+
+    return objective, value_only
+
+
 def _misleading_bowl(full: list[bytes], values: list[bytes]) -> tuple[Objective, _common.ValueOnly]:
     """A bowl whose gradient points the wrong way along one axis: L-BFGS-B's line searches
     fail, it stops short, and Nelder-Mead (which reads values only) takes over."""
     curvature = np.array([1.0, 10.0, 100.0])
 
-    def value(theta: np.ndarray) -> float:
-        point = np.asarray(theta, dtype=np.float64)
+    def value(point: np.ndarray) -> float:
         return float(np.sum(curvature * (point - 1.0) ** 2))
 
-    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        full.append(np.asarray(theta).tobytes())
-        gradient = 2 * curvature * (np.asarray(theta) - 1.0)
-        gradient[0] = -gradient[0] - 0.5
-        return value(theta), gradient
+    def gradient(point: np.ndarray) -> np.ndarray:
+        slope = 2 * curvature * (point - 1.0)
+        slope[0] = -slope[0] - 0.5
+        return slope
 
-    def value_only(theta: np.ndarray) -> float:
-        values.append(np.asarray(theta).tobytes())
-        return value(theta)
-
-    return objective, value_only
+    return _recorded(value, gradient, full, values)
 
 
 def test_nelder_mead_reading_values_only_takes_the_same_path() -> None:
@@ -191,22 +206,16 @@ def _runaway_against_the_wall(values: list[bytes]) -> tuple[Objective, _common.V
     """The likelihood keeps improving as parameter a runs off to infinity; at the search box's
     wall the gradient of b misleads, so L-BFGS-B stops there unconverged."""
 
-    def value(theta: np.ndarray) -> float:
-        point = np.asarray(theta, dtype=np.float64)
+    def value(point: np.ndarray) -> float:
         return float(np.exp(-point[0]) + (point[1] - 1.0) ** 2)
 
-    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        point = np.asarray(theta, dtype=np.float64)
-        gradient = np.array([-np.exp(-point[0]), 2 * (point[1] - 1.0)])
+    def gradient(point: np.ndarray) -> np.ndarray:
+        slope = np.array([-np.exp(-point[0]), 2 * (point[1] - 1.0)])
         if point[0] > _common.LOG_PARAM_BOUND - 0.1:
-            gradient[1] = -gradient[1] - 0.5
-        return value(point), gradient
+            slope[1] = -slope[1] - 0.5
+        return slope
 
-    def value_only(theta: np.ndarray) -> float:
-        values.append(np.asarray(theta).tobytes())
-        return value(theta)
-
-    return objective, value_only
+    return _recorded(value, gradient, [], values)
 
 
 def test_a_fit_left_on_the_wall_is_refused_at_once_as_the_simplex_would_end(
