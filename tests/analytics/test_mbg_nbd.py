@@ -360,7 +360,10 @@ def test_identical_customers_send_parameters_off() -> None:
     x = np.tile([1.0, 2.0, 0.0], 10)
     recency = np.tile([10.0, 20.0, 0.0], 10)
     age = np.full(30, 30.0)
-    with pytest.raises(ModelFitError, match="alpha runs off to infinity"):
+    # alpha furthest out, or (where the machine's rounding stops the optimiser elsewhere on
+    # the plateau) named among the others beyond the bound
+    runaway = r"parameter (alpha runs off to infinity|\w+ runs off to infinity; (\w+, )*alpha\b)"
+    with pytest.raises(ModelFitError, match=runaway):
         ModifiedBetaGeo().fit(x, recency, age)
 
 
