@@ -696,9 +696,9 @@ def _write_chunk(
     stubs = 0
     if chunk[STUB].any():
         chunk, stubs = _with_stub_customers(chunk, stub_hash, stub_customers or _StubCustomers())
-    looked_ahead = ready.classified is not None
-    classified = ready.classified if looked_ahead else _classify_and_check(spec, chunk)
-    assert classified is not None
+    classified = ready.classified
+    if classified is None:  # not classified ahead: here, in the chunk's transaction
+        classified = _classify_and_check(spec, chunk)
     customers = spec.model is Customer
     if customers:
         classified = apply_sticky_consent(
