@@ -183,7 +183,7 @@ def _server_cpu(backend: int) -> float:
         return float("nan")
     postmaster = _proc_stat(int(mine[1]))
     ended = 0 if postmaster is None else int(postmaster[13]) + int(postmaster[14])
-    return _proc_cpu(backend) + ended / os.sysconf("SC_CLK_TCK")
+    return (int(mine[11]) + int(mine[12]) + ended) / os.sysconf("SC_CLK_TCK")
 
 
 def _proc_cpu(pid: int) -> float:
